@@ -1,0 +1,1 @@
+"""PyFlink jobs for Managed Service for Apache Flink (one folder per job, plus their tests)."""

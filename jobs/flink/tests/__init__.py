@@ -1,0 +1,1 @@
+"""Tests of the PyFlink jobs' pure logic; they run with the standard library only (no PyFlink)."""

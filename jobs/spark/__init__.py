@@ -1,0 +1,1 @@
+"""PySpark jobs run on EMR Serverless. Entry points sit here; shared logic is in lakestream_spark/."""

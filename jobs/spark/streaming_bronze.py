@@ -1,0 +1,152 @@
+"""Streaming job: Kafka topics (raw logins, login counts) -> Parquet in bronze, partitioned by dt/hr.
+
+Runs on EMR Serverless in STREAMING mode; the streaming-job supervisor starts it and restarts it
+when it fails. One Structured Streaming query per topic, each with its own S3 checkpoint, so a
+restart resumes exactly where the previous run committed (the file sink's `_spark_metadata` log
+makes the output exactly-once).
+
+Needs on the classpath: spark-sql-kafka-0-10 (with kafka-clients, commons-pool2) and aws-msk-iam-auth,
+e.g. `--jars s3://<artifacts>/jars/...` from the artifact mirror.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+from lakestream_spark.kafka_source import (
+    BronzeProjection,
+    finishing_columns,
+    kafka_source_options,
+    login_projection,
+    record_projection,
+)
+from lakestream_spark.layout import (
+    SPARK_PARTITION_EXPRESSIONS,
+    checkpoint_uri,
+    dataset_name,
+    kafka_dataset_uri,
+    normalize_prefix_uri,
+)
+
+STARTING_OFFSETS = ("earliest", "latest")
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """Everything one streaming query needs, decided before Spark starts."""
+
+    topic: str
+    query_name: str
+    output_uri: str
+    checkpoint_uri: str
+    projection: BronzeProjection
+    has_login_contract: bool
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _prefix_uri(text: str) -> str:
+    try:
+        return normalize_prefix_uri(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="streaming_bronze", description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap-servers", required=True, help="MSK IAM bootstrap brokers (host:9098,...)")
+    parser.add_argument("--bronze-uri", required=True, type=_prefix_uri, help="s3://<bronze bucket>/ root")
+    parser.add_argument(
+        "--checkpoint-uri",
+        type=_prefix_uri,
+        help="root of the streaming checkpoints (default: <bronze-uri>_checkpoints/)",
+    )
+    parser.add_argument("--logins-topic", default="logins.raw", help="topic of raw login events (parsed against the contract)")
+    parser.add_argument(
+        "--record-topic",
+        action="append",
+        default=None,
+        help="further topic landed as raw records (repeatable; default: logins.counts)",
+    )
+    parser.add_argument("--trigger-seconds", type=_positive_int, default=60, help="micro-batch interval")
+    parser.add_argument("--starting-offsets", choices=STARTING_OFFSETS, default="earliest", help="where a query with no checkpoint starts")
+    parser.add_argument("--max-offsets-per-trigger", type=_positive_int, default=None, help="bound on records per micro-batch per topic")
+    parser.add_argument(
+        "--fail-on-data-loss",
+        action="store_true",
+        help="stop when offsets expired before they were read (default: continue, because a restart "
+        "after an outage longer than the topic retention would otherwise fail forever)",
+    )
+    args = parser.parse_args(argv)
+    if args.record_topic is None:
+        args.record_topic = ["logins.counts"]
+    if args.checkpoint_uri is None:
+        args.checkpoint_uri = f"{args.bronze_uri}_checkpoints/"
+    topics = [args.logins_topic, *args.record_topic]
+    if len(set(topics)) != len(topics):
+        parser.error(f"each topic may be listed once, got {', '.join(topics)}")
+    return args
+
+
+def plan_streams(args: argparse.Namespace) -> List[StreamPlan]:
+    """One plan per topic: the logins topic parsed against the contract, the others as raw records."""
+    topics: List[Tuple[str, bool]] = [(args.logins_topic, True)] + [(topic, False) for topic in args.record_topic]
+    return [
+        StreamPlan(
+            topic=topic,
+            query_name=f"bronze_{dataset_name(topic)}",
+            output_uri=kafka_dataset_uri(args.bronze_uri, topic),
+            checkpoint_uri=checkpoint_uri(args.checkpoint_uri, topic),
+            projection=login_projection() if is_logins else record_projection(),
+            has_login_contract=is_logins,
+        )
+        for topic, is_logins in topics
+    ]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    from pyspark.sql import SparkSession
+
+    args = parse_args(argv)
+    spark = (
+        SparkSession.builder.appName("lakestream-streaming-bronze")
+        # Partition values (dt, hr) are UTC whatever the cluster's zone.
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    for plan in plan_streams(args):
+        options = kafka_source_options(
+            args.bootstrap_servers, plan.topic, args.starting_offsets, args.max_offsets_per_trigger, args.fail_on_data_loss
+        )
+        rows = (
+            spark.readStream.format("kafka")
+            .options(**options)
+            .load()
+            .selectExpr(*plan.projection.parse)
+            .selectExpr(*plan.projection.project)
+            .selectExpr(*finishing_columns(plan.has_login_contract))
+            .selectExpr("*", *(f"{expression} AS {name}" for name, expression in SPARK_PARTITION_EXPRESSIONS.items()))
+            .drop("parsed_event_time")
+        )
+        (
+            rows.writeStream.format("parquet")
+            .queryName(plan.query_name)
+            .outputMode("append")
+            .option("path", plan.output_uri)
+            .option("checkpointLocation", plan.checkpoint_uri)
+            .partitionBy(*SPARK_PARTITION_EXPRESSIONS)
+            .trigger(processingTime=f"{args.trigger_seconds} seconds")
+            .start()
+        )
+    # Any query failing fails the job run, so EMR's retry policy (and then the supervisor) restarts it.
+    spark.streams.awaitAnyTermination()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+import { Stage, StageProps, Tags } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import type { ResolvedEnvironment } from '../config/load-config';
+import { acknowledgeCdkOwnedProviders } from '../compliance/cdk-owned-providers';
+import { DataStack } from '../stacks/data-stack';
+import { NetworkStack } from '../stacks/network-stack';
+import { SecurityStack } from '../stacks/security-stack';
+
+export interface LakestreamStageProps extends StageProps {
+  readonly config: ResolvedEnvironment;
+}
+
+/**
+ * One complete copy of the platform for one environment. Stacks are split by lifecycle:
+ * security (keys) → network → data (stateful) → streaming → processing → observability.
+ * Stateful stacks never depend on stateless ones; values flow as typed props.
+ */
+export class LakestreamStage extends Stage {
+  public readonly config: ResolvedEnvironment;
+  public readonly security: SecurityStack;
+  public readonly network: NetworkStack;
+  public readonly data: DataStack;
+
+  constructor(scope: Construct, id: string, props: LakestreamStageProps) {
+    super(scope, id, {
+      ...props,
+      env: { account: props.config.account, region: props.config.region },
+    });
+    const { config } = props;
+    this.config = config;
+    const stackName = (suffix: string) => `${config.qualifier}-${suffix}`;
+    const description = (what: string) => `Lakestream ${config.stageName}: ${what}`;
+
+    this.security = new SecurityStack(this, 'Security', {
+      stackName: stackName('security'),
+      description: description('customer-managed KMS keys'),
+      terminationProtection: config.terminationProtection,
+      config,
+    });
+    this.network = new NetworkStack(this, 'Network', {
+      stackName: stackName('network'),
+      description: description('VPC, endpoints, flow logs, security groups'),
+      config,
+      logsKey: this.security.keys.logs,
+    });
+    this.data = new DataStack(this, 'Data', {
+      stackName: stackName('data'),
+      description: description('lake buckets, Glue databases, Athena workgroup, MSK cluster'),
+      terminationProtection: config.terminationProtection,
+      config,
+      keys: this.security.keys,
+      network: this.network.network,
+    });
+
+    this.applyTags(config);
+    if (config.permissionsBoundaryArn) {
+      iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyArn(this, 'PermissionsBoundary', config.permissionsBoundaryArn));
+    }
+    for (const stack of [this.security, this.network, this.data]) acknowledgeCdkOwnedProviders(stack);
+  }
+
+  private applyTags(config: ResolvedEnvironment): void {
+    const tags: Record<string, string> = {
+      project: 'lakestream',
+      environment: config.name,
+      owner: config.owner ?? 'platform',
+      'cost-centre': config.costCentre,
+      'data-classification': config.dataClassification,
+      ...config.tags,
+    };
+    for (const [key, value] of Object.entries(tags)) Tags.of(this).add(key, value);
+  }
+}

@@ -1,0 +1,111 @@
+import type { EnvironmentConfig } from './schema';
+
+/** What an environment entry may leave to its profile. */
+export type ProfileDefaults = Omit<EnvironmentConfig, 'name' | 'tier' | 'account' | 'owner' | 'region'> & { region?: string };
+
+/**
+ * dev: cheap and destroyable. Two AZs, one NAT gateway, the smallest brokers, short retention,
+ * everything deleted with the stack.
+ */
+export const DEV_PROFILE: ProfileDefaults = {
+  namePrefix: 'lakestream',
+  costCentre: 'data-platform',
+  dataClassification: 'internal',
+  removalPolicy: 'destroy',
+  autoDeleteObjects: true,
+  terminationProtection: false,
+  logRetentionDays: 14,
+  network: { mode: 'create', cidr: '10.40.0.0/16', azCount: 2, natGateways: 1 },
+  flowLogRetentionDays: 14,
+  kafka: {
+    brokerCount: 2,
+    instanceType: 'kafka.t3.small',
+    kafkaVersion: '3.8.x',
+    ebsVolumeGiB: 20,
+    storageAutoScalingMaxGiB: 100,
+    enhancedMonitoring: 'DEFAULT',
+    defaultPartitions: 3,
+    defaultReplicationFactor: 2,
+    allowTopicDeletion: true,
+  },
+  flink: { parallelism: 1, parallelismPerKpu: 1, autoScaling: false, windowMinutes: 5, allowedLatenessSeconds: 60, checkpointIntervalSeconds: 60 },
+  emr: {
+    releaseLabel: 'emr-7.9.0',
+    maxCpuVcpu: 16,
+    maxMemoryGb: 64,
+    maxDiskGb: 200,
+    idleTimeoutMinutes: 15,
+    dailyReportSchedule: 'cron(0 3 * * ? *)',
+    supervisorIntervalMinutes: 5,
+  },
+  lake: {
+    landing: { expirationDays: 7 },
+    bronze: { expirationDays: 30 },
+    silver: { expirationDays: 30 },
+    gold: { expirationDays: 90 },
+    logs: { expirationDays: 30 },
+    noncurrentVersionExpirationDays: 1,
+    abortIncompleteMultipartUploadDays: 1,
+  },
+  observability: {
+    alertEmails: [],
+    grafanaAuthentication: 'AWS_SSO',
+    thresholds: { brokerDiskUsedRatio: 0.85, brokerCpuRatio: 0.9, consumerLagRecords: 100000, requestLatencyMs: 500 },
+  },
+  tags: {},
+};
+
+/**
+ * prod: highly available and retained. Three AZs with a NAT gateway each, three or more
+ * Graviton brokers, long retention, stateful resources survive stack deletion.
+ */
+export const PROD_PROFILE: ProfileDefaults = {
+  namePrefix: 'lakestream',
+  costCentre: 'data-platform',
+  dataClassification: 'confidential',
+  removalPolicy: 'retain',
+  autoDeleteObjects: false,
+  terminationProtection: true,
+  logRetentionDays: 365,
+  network: { mode: 'create', cidr: '10.42.0.0/16', azCount: 3, natGateways: 3 },
+  flowLogRetentionDays: 365,
+  kafka: {
+    brokerCount: 3,
+    instanceType: 'kafka.m7g.large',
+    kafkaVersion: '3.8.x',
+    ebsVolumeGiB: 500,
+    storageAutoScalingMaxGiB: 4000,
+    enhancedMonitoring: 'PER_TOPIC_PER_BROKER',
+    defaultPartitions: 12,
+    defaultReplicationFactor: 3,
+    allowTopicDeletion: false,
+  },
+  flink: { parallelism: 4, parallelismPerKpu: 1, autoScaling: true, windowMinutes: 60, allowedLatenessSeconds: 300, checkpointIntervalSeconds: 60 },
+  emr: {
+    releaseLabel: 'emr-7.9.0',
+    maxCpuVcpu: 200,
+    maxMemoryGb: 800,
+    maxDiskGb: 4000,
+    idleTimeoutMinutes: 30,
+    preInitialized: { driverCount: 1, executorCount: 2 },
+    dailyReportSchedule: 'cron(0 3 * * ? *)',
+    supervisorIntervalMinutes: 5,
+  },
+  lake: {
+    landing: { transitionToIntelligentTieringDays: 0, expirationDays: 30 },
+    bronze: { transitionToIntelligentTieringDays: 0, expirationDays: 730 },
+    silver: { transitionToIntelligentTieringDays: 0, expirationDays: 730 },
+    gold: { transitionToIntelligentTieringDays: 0 },
+    logs: { transitionToGlacierDays: 90, expirationDays: 400 },
+    noncurrentVersionExpirationDays: 30,
+    abortIncompleteMultipartUploadDays: 7,
+  },
+  observability: {
+    alertEmails: [],
+    grafanaAuthentication: 'AWS_SSO',
+    thresholds: { brokerDiskUsedRatio: 0.75, brokerCpuRatio: 0.7, consumerLagRecords: 10000, requestLatencyMs: 200 },
+  },
+  tags: {},
+};
+
+export const PROFILES = { dev: DEV_PROFILE, prod: PROD_PROFILE } as const;

@@ -1,0 +1,283 @@
+import { z } from 'zod';
+
+/**
+ * The typed, validated shape of one Lakestream environment. Every field is checked at synth so a
+ * bad value fails in seconds with the field, the value and what is allowed, not twenty minutes
+ * into a CloudFormation deployment.
+ */
+
+const NAME = /^[a-z][a-z0-9-]{0,19}$/;
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-8])$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const ROUTE_TABLE_ID = /^rtb-[0-9a-f]{8,17}$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const IAM_POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/[\w+=,.@\/-]+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w\/+=.@-]+$/;
+const CRON_OR_RATE = /^(cron\(([^()]+ ){5}[^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/;
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+const logRetentionDays = z
+  .number()
+  .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+    message: `must be one of the CloudWatch Logs retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+  });
+
+const positiveInt = z.number().int().positive();
+
+/** Lifecycle of one lake tier. */
+const tierLifecycleSchema = z
+  .object({
+    /** Days after which current objects move to S3 Intelligent-Tiering; absent = never. */
+    transitionToIntelligentTieringDays: z.number().int().min(0).optional(),
+    /** Days after which current objects move to Glacier Instant Retrieval; absent = never. */
+    transitionToGlacierDays: z.number().int().min(90).optional(),
+    /** Days after which current objects expire; absent = kept until erased. */
+    expirationDays: positiveInt.optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.expirationDays !== undefined) {
+      for (const key of ['transitionToIntelligentTieringDays', 'transitionToGlacierDays'] as const) {
+        const v = t[key];
+        if (v !== undefined && v >= t.expirationDays) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `must be less than expirationDays (${t.expirationDays})` });
+        }
+      }
+    }
+  });
+
+const networkSchema = z.discriminatedUnion('mode', [
+  z
+    .object({
+      mode: z.literal('create'),
+      /** IPv4 CIDR of the new VPC (/16 to /28). */
+      cidr: z.string().regex(CIDR, 'must be an IPv4 CIDR block from /16 to /28, e.g. 10.40.0.0/16'),
+      /** Availability zones to span. */
+      azCount: z.number().int().min(2).max(3),
+      /** NAT gateways (0 = no internet egress: isolated subnets only). */
+      natGateways: z.number().int().min(0).max(3),
+      /** Explicit AZ names; default `<region>a`, `<region>b`, ... so synth needs no lookup. */
+      availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/)).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      mode: z.literal('import'),
+      vpcId: z.string().regex(VPC_ID, 'must be a VPC id like vpc-0123456789abcdef0'),
+      vpcCidrBlock: z.string().regex(CIDR, 'must be the VPC IPv4 CIDR block'),
+      availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/)).min(2).max(3),
+      /** Private subnets with egress, one per AZ, in the same order as availabilityZones. */
+      privateSubnetIds: z.array(z.string().regex(SUBNET_ID, 'must be a subnet id like subnet-0123abcd')).min(2).max(3),
+      privateSubnetRouteTableIds: z.array(z.string().regex(ROUTE_TABLE_ID, 'must be a route table id like rtb-0123abcd')).min(2).max(3),
+      /** Create the interface and gateway endpoints in the imported VPC (off if it already has them). */
+      createEndpoints: z.boolean(),
+      /** Create VPC flow logs for the imported VPC (off if the network team already does). */
+      createFlowLogs: z.boolean(),
+    })
+    .strict(),
+]);
+
+const kafkaSchema = z
+  .object({
+    /** Total broker nodes; a multiple of the AZ count. */
+    brokerCount: z.number().int().min(2).max(30),
+    /** MSK broker instance type. */
+    instanceType: z.string().regex(/^kafka\.(t3\.small|m5\.(large|xlarge|[248]xlarge|12xlarge|16xlarge|24xlarge)|m7g\.(large|xlarge|[248]xlarge|12xlarge|16xlarge))$/, 'must be an MSK broker type such as kafka.t3.small, kafka.m5.large or kafka.m7g.large'),
+    /** Kafka version as MSK names it. */
+    kafkaVersion: z.string().regex(/^\d+\.\d+\.(\d+|x)(\.tiered)?$/, 'must be an MSK Kafka version such as 3.8.x'),
+    /** EBS volume per broker at creation (GiB). */
+    ebsVolumeGiB: z.number().int().min(1).max(16384),
+    /** Ceiling for storage auto-scaling (GiB); must exceed ebsVolumeGiB. */
+    storageAutoScalingMaxGiB: z.number().int().min(2).max(16384),
+    enhancedMonitoring: z.enum(['DEFAULT', 'PER_BROKER', 'PER_TOPIC_PER_BROKER', 'PER_TOPIC_PER_PARTITION']),
+    /** Default partitions of the platform topics. */
+    defaultPartitions: z.number().int().min(1).max(1000),
+    /** Default replication factor of the platform topics (capped by broker count). */
+    defaultReplicationFactor: z.number().int().min(1).max(5),
+    /** Whether removing a topic from config (or deleting the stack) deletes it in Kafka. */
+    allowTopicDeletion: z.boolean(),
+  })
+  .strict()
+  .superRefine((k, ctx) => {
+    if (k.storageAutoScalingMaxGiB <= k.ebsVolumeGiB) {
+      ctx.addIssue({ code: 'custom', path: ['storageAutoScalingMaxGiB'], message: `must be greater than ebsVolumeGiB (${k.ebsVolumeGiB})` });
+    }
+    if (k.defaultReplicationFactor > k.brokerCount) {
+      ctx.addIssue({ code: 'custom', path: ['defaultReplicationFactor'], message: `must not exceed brokerCount (${k.brokerCount})` });
+    }
+  });
+
+const flinkSchema = z
+  .object({
+    parallelism: z.number().int().min(1).max(256),
+    parallelismPerKpu: z.number().int().min(1).max(8),
+    autoScaling: z.boolean(),
+    /** Tumbling window of the per-user login counts, in minutes. */
+    windowMinutes: z.number().int().min(1).max(1440),
+    /** Bound on event lateness accepted by the windows, in seconds. */
+    allowedLatenessSeconds: z.number().int().min(0).max(86400),
+    checkpointIntervalSeconds: z.number().int().min(10).max(3600),
+  })
+  .strict();
+
+const emrSchema = z
+  .object({
+    /** EMR Serverless release label. */
+    releaseLabel: z.string().regex(/^emr-7\.\d+\.\d+$/, 'must be an EMR 7 release label such as emr-7.9.0'),
+    maxCpuVcpu: z.number().int().min(1).max(4000),
+    maxMemoryGb: z.number().int().min(1).max(16000),
+    maxDiskGb: z.number().int().min(20).max(200000),
+    idleTimeoutMinutes: z.number().int().min(1).max(10080),
+    /** Pre-initialized workers (warm pool); absent = none, jobs start cold. */
+    preInitialized: z
+      .object({ driverCount: z.number().int().min(1).max(10), executorCount: z.number().int().min(1).max(100) })
+      .strict()
+      .optional(),
+    /** When the daily report runs (EventBridge cron or rate expression, UTC). */
+    dailyReportSchedule: z.string().regex(CRON_OR_RATE, 'must be an EventBridge expression such as cron(0 3 * * ? *) or rate(1 day)'),
+    /** How often the streaming supervisor checks the streaming job, in minutes. */
+    supervisorIntervalMinutes: z.number().int().min(1).max(60),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.maxMemoryGb < e.maxCpuVcpu * 2) {
+      ctx.addIssue({ code: 'custom', path: ['maxMemoryGb'], message: `must be at least 2 GB per vCPU (${e.maxCpuVcpu * 2})` });
+    }
+  });
+
+const lakeSchema = z
+  .object({
+    landing: tierLifecycleSchema,
+    bronze: tierLifecycleSchema,
+    silver: tierLifecycleSchema,
+    gold: tierLifecycleSchema,
+    /** Server access logs and query results. */
+    logs: tierLifecycleSchema,
+    /** Days to keep noncurrent object versions (GDPR erasure also needs old versions gone). */
+    noncurrentVersionExpirationDays: z.number().int().min(1).max(3650),
+    abortIncompleteMultipartUploadDays: z.number().int().min(1).max(30),
+  })
+  .strict();
+
+const debeziumSchema = z
+  .object({
+    hostname: z.string().min(1).max(253),
+    port: z.number().int().min(1).max(65535),
+    databaseNames: z.array(z.string().regex(/^[A-Za-z_][\w$#@]{0,127}$/)).min(1),
+    /** Debezium table.include.list entries, schema.table. */
+    tableIncludeList: z.array(z.string().regex(/^[\w$#@]+\.[\w$#@]+$/, 'must be schema.table')).min(1),
+    /** Secrets Manager secret with `username` and `password` keys. */
+    credentialsSecretArn: z.string().regex(SECRET_ARN, 'must be a Secrets Manager secret ARN'),
+    minWorkers: z.number().int().min(1).max(10),
+    maxWorkers: z.number().int().min(1).max(10),
+    mcuCount: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.maxWorkers < d.minWorkers) ctx.addIssue({ code: 'custom', path: ['maxWorkers'], message: `must be at least minWorkers (${d.minWorkers})` });
+  });
+
+const ga4Schema = z
+  .object({
+    propertyId: z.string().regex(/^\d{6,12}$/, 'must be the numeric GA4 property id'),
+    /** Secrets Manager secret holding the Google service-account JSON key. */
+    credentialsSecretArn: z.string().regex(SECRET_ARN, 'must be a Secrets Manager secret ARN'),
+    scheduleMinutes: z.number().int().min(5).max(1440),
+    loginEventName: z.string().min(1).max(40),
+    /** GA4 dimension that carries the user id, e.g. customUser:user_id. */
+    userIdDimension: z.string().min(1).max(100),
+  })
+  .strict();
+
+const observabilitySchema = z
+  .object({
+    /** Email addresses subscribed to the alarm topic (confirmation needed). */
+    alertEmails: z.array(z.email()),
+    grafanaAuthentication: z.enum(['AWS_SSO', 'SAML']),
+    /** Prometheus alert thresholds that differ between environments. */
+    thresholds: z
+      .object({
+        brokerDiskUsedRatio: z.number().gt(0).lt(1),
+        brokerCpuRatio: z.number().gt(0).lt(1),
+        consumerLagRecords: z.number().int().positive(),
+        requestLatencyMs: z.number().positive(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const environmentConfigSchema = z
+  .object({
+    /** Environment name: dev, staging, prod, ... */
+    name: z.string().regex(NAME, 'must be lowercase letters, digits and dashes, starting with a letter, at most 20 characters'),
+    /** Base profile the environment derives from. */
+    tier: z.enum(['dev', 'prod']),
+    /** AWS account id; absent = the CDK default account (CDK_DEFAULT_ACCOUNT) or environment-agnostic. */
+    account: z.string().regex(ACCOUNT, 'must be a 12-digit AWS account id').optional(),
+    /** AWS region. */
+    region: z.string().regex(REGION, 'must be an AWS region such as eu-west-1'),
+    /** Prefix of every resource and stack name. */
+    namePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, 'must be 2-16 lowercase letters, digits and dashes, starting with a letter'),
+    /** Sandbox owner: suffixes every name and stack so personal copies never collide. */
+    owner: z.string().regex(/^[a-z][a-z0-9]{0,11}$/, 'must be 1-12 lowercase letters and digits, starting with a letter').optional(),
+    costCentre: z.string().min(1).max(64),
+    dataClassification: z.enum(['public', 'internal', 'confidential', 'restricted']),
+    /** retain: stateful resources survive stack deletion; destroy: everything goes (dev). */
+    removalPolicy: z.enum(['retain', 'destroy']),
+    /** Empty buckets on stack deletion (needs removalPolicy destroy). */
+    autoDeleteObjects: z.boolean(),
+    terminationProtection: z.boolean(),
+    /** Managed policy ARN set as permissions boundary on every role in the app. */
+    permissionsBoundaryArn: z.string().regex(IAM_POLICY_ARN, 'must be an IAM managed policy ARN').optional(),
+    logRetentionDays,
+    network: networkSchema,
+    /** Days to keep VPC flow logs. */
+    flowLogRetentionDays: logRetentionDays,
+    kafka: kafkaSchema,
+    flink: flinkSchema,
+    emr: emrSchema,
+    lake: lakeSchema,
+    debezium: debeziumSchema.optional(),
+    ga4: ga4Schema.optional(),
+    observability: observabilitySchema,
+    /** Extra tags on every resource. */
+    tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256)),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.autoDeleteObjects && c.removalPolicy === 'retain') {
+      ctx.addIssue({ code: 'custom', path: ['autoDeleteObjects'], message: 'must be false when removalPolicy is retain' });
+    }
+    const azCount = c.network.mode === 'create' ? c.network.azCount : c.network.availabilityZones.length;
+    if (c.kafka.brokerCount % azCount !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['kafka', 'brokerCount'], message: `must be a multiple of the AZ count (${azCount})` });
+    }
+    if (c.network.mode === 'create' && c.network.availabilityZones && c.network.availabilityZones.length !== c.network.azCount) {
+      ctx.addIssue({ code: 'custom', path: ['network', 'availabilityZones'], message: `must list exactly azCount (${c.network.azCount}) zones` });
+    }
+    if (c.network.mode === 'create' && c.network.natGateways > c.network.azCount) {
+      ctx.addIssue({ code: 'custom', path: ['network', 'natGateways'], message: `must not exceed azCount (${c.network.azCount})` });
+    }
+    if (c.network.mode === 'import') {
+      const n = c.network.availabilityZones.length;
+      for (const key of ['privateSubnetIds', 'privateSubnetRouteTableIds'] as const) {
+        if (c.network[key].length !== n) {
+          ctx.addIssue({ code: 'custom', path: ['network', key], message: `must list one entry per availability zone (${n})` });
+        }
+      }
+    }
+    if (c.tier === 'prod' && c.removalPolicy !== 'retain') {
+      ctx.addIssue({ code: 'custom', path: ['removalPolicy'], message: 'must be retain for a prod-tier environment' });
+    }
+    if (c.ga4 && c.network.mode === 'create' && c.network.natGateways === 0) {
+      ctx.addIssue({ code: 'custom', path: ['ga4'], message: 'needs internet egress to reach Google: set network.natGateways to at least 1' });
+    }
+  });
+
+export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
+export type NetworkConfig = EnvironmentConfig['network'];
+export type TierLifecycle = z.infer<typeof tierLifecycleSchema>;

@@ -1,0 +1,138 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** Folder holding every TypeScript handler: lib/functions/<handler>/index.ts. */
+export const FUNCTIONS_ROOT = path.join(__dirname, '..', '..', 'functions');
+
+export interface LakestreamFunctionProps {
+  /** Folder name under lib/functions/ whose index.ts is the entry point, e.g. `topic-manager`. */
+  readonly handlerDir: string;
+  /** Exported handler name in index.ts. @default 'handler' */
+  readonly handlerName?: string;
+  /** One-line purpose, becomes the Lambda description. */
+  readonly description: string;
+  /** KMS key for the function's log group and environment variables (the environment's logs key). */
+  readonly encryptionKey: kms.IKey;
+  /** How long the function's logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+  /** Removal policy of the log group. @default RemovalPolicy.DESTROY */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Environment variables (never secrets: pass a Secrets Manager ARN instead). @default none */
+  readonly environment?: Record<string, string>;
+  /** @default Duration.minutes(1) */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** VPC to run in. @default not in a VPC */
+  readonly vpc?: ec2.IVpc;
+  /** Subnets in `vpc`. @default private subnets with egress */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Security groups in `vpc`. @default one created by Lambda with no ingress */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Reserved concurrency. Left unset for functions invoked only by CloudFormation or a schedule,
+   * because reserving capacity in accounts with the default low limits fails the deploy.
+   * @default no reservation
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /** Dead-letter queue for asynchronous invocations. @default none */
+  readonly deadLetterQueue?: import('aws-cdk-lib/aws-sqs').IQueue;
+  /** Ephemeral /tmp storage. @default 512 MiB */
+  readonly ephemeralStorageSize?: import('aws-cdk-lib').Size;
+}
+
+/**
+ * A Node.js Lambda function with Lakestream's defaults: latest Node runtime on ARM64, bundled
+ * locally by esbuild (no Docker) with the AWS SDK pinned inside the bundle, KMS-encrypted log group
+ * and environment, JSON structured logs.
+ */
+export class LakestreamFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly logGroup: logs.LogGroup;
+  /** The execution role: starts with write access to the function's own log group only. */
+  public readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: LakestreamFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      encryptionKey: props.encryptionKey,
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+
+    // An explicit role instead of AWSLambdaBasicExecutionRole, whose log permissions span every log group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.handlerDir}`,
+    });
+    this.logGroup.grantWrite(this.role);
+    if (props.vpc) {
+      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason: `${props.handlerDir} runs in the VPC; Lambda's ENI actions (ec2:CreateNetworkInterface, DescribeNetworkInterfaces...) accept only Resource * and AWS maintains this policy for exactly them.`,
+      });
+    }
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      role: this.role,
+      entry: path.join(FUNCTIONS_ROOT, props.handlerDir, 'index.ts'),
+      handler: props.handlerName ?? 'handler',
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.minutes(1),
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environmentEncryption: props.encryptionKey,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      // No active X-Ray: its write actions accept only Resource '*', which the project's IAM rules forbid.
+      tracing: lambda.Tracing.DISABLED,
+      vpc: props.vpc,
+      vpcSubnets: props.vpc ? (props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }) : undefined,
+      securityGroups: props.securityGroups,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      deadLetterQueue: props.deadLetterQueue,
+      ephemeralStorageSize: props.ephemeralStorageSize,
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: 'node22',
+        format: nodejs.OutputFormat.CJS,
+        // Pin the SDK version we test against instead of the runtime's moving copy.
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+        metafile: false,
+      },
+    });
+
+    if (!props.vpc) {
+      Validations.of(this.function).acknowledge({
+        id: 'NIST.800.53.R5-LambdaInsideVPC',
+        reason: `${props.handlerDir} calls only AWS control-plane APIs (no VPC-only resources), so it runs outside the VPC.`,
+      });
+    }
+    if (props.reservedConcurrentExecutions === undefined) {
+      Validations.of(this.function).acknowledge({
+        id: 'NIST.800.53.R5-LambdaConcurrency',
+        reason: `${props.handlerDir} is invoked only by CloudFormation or a schedule; reserving concurrency fails deploys in accounts with default limits.`,
+      });
+    }
+    if (!props.deadLetterQueue) {
+      Validations.of(this.function).acknowledge({
+        id: 'NIST.800.53.R5-LambdaDLQ',
+        reason: `${props.handlerDir} is invoked synchronously (custom resource provider or Step Functions), whose caller sees and retries failures.`,
+      });
+    }
+  }
+}

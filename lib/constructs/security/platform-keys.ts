@@ -1,0 +1,102 @@
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+/** Key administration, listed action by action so no policy carries `kms:*`. */
+export const KEY_ADMIN_ACTIONS = [
+  'kms:CancelKeyDeletion', 'kms:CreateAlias', 'kms:DeleteAlias', 'kms:DescribeKey', 'kms:DisableKey',
+  'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:EnableKeyRotation', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus',
+  'kms:ListAliases', 'kms:ListGrants', 'kms:ListKeyPolicies', 'kms:ListResourceTags', 'kms:PutKeyPolicy',
+  'kms:RevokeGrant', 'kms:RotateKeyOnDemand', 'kms:ScheduleKeyDeletion', 'kms:TagResource', 'kms:UntagResource',
+  'kms:UpdateAlias', 'kms:UpdateKeyDescription',
+];
+
+/** Cryptographic use of a key by a service on a caller's behalf. */
+export const KEY_USE_ACTIONS = [
+  'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:CreateGrant', 'kms:ListGrants', 'kms:RetireGrant',
+];
+
+export interface PlatformKeysProps {
+  /** Prefix of the key aliases: `alias/<qualifier>/lake` etc. */
+  readonly qualifier: string;
+  /** RETAIN in prod: data encrypted with a deleted key is lost. */
+  readonly removalPolicy: RemovalPolicy;
+  /** Waiting period before a destroyed key is deleted. @default Duration.days(30) with RETAIN, 7 days otherwise */
+  readonly pendingWindow?: Duration;
+}
+
+/**
+ * The platform's three customer-managed keys, each usable only through the services that need it:
+ * `lake` (S3 lake, Glue, Athena), `streaming` (MSK, MSK Connect, queues, topics, secrets,
+ * Prometheus) and `logs` (CloudWatch Logs, Lambda environments, alarm notifications). Rotation is
+ * on. IAM principals of the account may use a key only via those services (`kms:ViaService`).
+ */
+export class PlatformKeys extends Construct {
+  public readonly lake: kms.Key;
+  public readonly streaming: kms.Key;
+  public readonly logs: kms.Key;
+
+  constructor(scope: Construct, id: string, props: PlatformKeysProps) {
+    super(scope, id);
+    const pendingWindow = props.pendingWindow ?? (props.removalPolicy === RemovalPolicy.RETAIN ? Duration.days(30) : Duration.days(7));
+
+    this.lake = this.createKey('LakeKey', props, pendingWindow, 'lake', 'Lake data: S3 buckets, Glue Data Catalog, Athena results', ['s3', 'glue', 'athena']);
+    this.streaming = this.createKey('StreamingKey', props, pendingWindow, 'streaming', 'Streaming: MSK, MSK Connect, SQS, SNS, Secrets Manager, SSM, Managed Prometheus, Managed Flink', [
+      'kafka', 'kafkaconnect', 'sqs', 'sns', 'secretsmanager', 'ssm', 'aps', 'kinesisanalytics', 'states',
+    ]);
+    this.logs = this.createKey('LogsKey', props, pendingWindow, 'logs', 'Logs: CloudWatch Logs, Lambda environment variables, alarm notifications', ['logs', 'lambda', 'sns', 'sqs', 'states']);
+
+    // CloudWatch Logs encrypts with the key itself; the condition limits it to this account's log groups.
+    this.logs.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsUse',
+        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
+        resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` } },
+      }),
+    );
+    // Alarms and Prometheus alert manager publish to the encrypted alarm topic.
+    for (const key of [this.logs, this.streaming]) {
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AlarmPublishers',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com'), new iam.ServicePrincipal('aps.amazonaws.com'), new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+        }),
+      );
+    }
+  }
+
+  private createKey(id: string, props: PlatformKeysProps, pendingWindow: Duration, name: string, description: string, services: string[]): kms.Key {
+    const accountRoot = new iam.AccountRootPrincipal();
+    const policy = new iam.PolicyDocument({
+      statements: [
+        // Keeps the key manageable by the account (and so never orphaned), without granting data access.
+        new iam.PolicyStatement({ sid: 'KeyAdministration', principals: [accountRoot], actions: KEY_ADMIN_ACTIONS, resources: ['*'] }),
+        new iam.PolicyStatement({
+          sid: 'UseThroughPlatformServices',
+          principals: [accountRoot],
+          actions: KEY_USE_ACTIONS,
+          resources: ['*'],
+          conditions: {
+            StringEquals: { 'kms:CallerAccount': Aws.ACCOUNT_ID, 'kms:ViaService': services.map((s) => `${s}.${Aws.REGION}.amazonaws.com`) },
+          },
+        }),
+      ],
+    });
+    return new kms.Key(this, id, {
+      alias: `alias/${props.qualifier}/${name}`,
+      description: `Lakestream ${props.qualifier}: ${description}`,
+      enableKeyRotation: true,
+      rotationPeriod: Duration.days(365),
+      pendingWindow,
+      removalPolicy: props.removalPolicy,
+      policy,
+    });
+  }
+}

@@ -1,0 +1,74 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
+export interface DownloadOptions {
+  /** Aborts the request and the body stream (the invocation's deadline). */
+  readonly signal: AbortSignal;
+  readonly allowInsecureHttp: boolean;
+  readonly maxRedirects: number;
+  /** Bound on the wait for response headers of each hop. */
+  readonly responseTimeoutMs: number;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+function assertAllowedUrl(url: string, artifactName: string, allowInsecureHttp: boolean): void {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new Error(`download of ${artifactName} failed: '${url}' is not a URL`);
+  }
+  if (protocol === 'https:' || (protocol === 'http:' && allowInsecureHttp)) return;
+  throw new Error(`refusing to download ${artifactName} from ${url}: only https:// is allowed`);
+}
+
+async function fetchHop(url: string, artifactName: string, options: DownloadOptions): Promise<Response> {
+  const controller = new AbortController();
+  const forwardDeadline = () => controller.abort(options.signal.reason);
+  if (options.signal.aborted) forwardDeadline();
+  // The request keeps listening to the deadline after the headers arrive, because the body is read later.
+  options.signal.addEventListener('abort', forwardDeadline, { once: true });
+  const timer = setTimeout(
+    () => controller.abort(new Error(`download of ${artifactName} timed out: no response from ${url} within ${options.responseTimeoutMs} ms`)),
+    options.responseTimeoutMs,
+  );
+  try {
+    return await fetch(url, { redirect: 'manual', signal: controller.signal });
+  } catch (error) {
+    if (controller.signal.aborted) throw controller.signal.reason;
+    const cause = (error as { cause?: { message?: string } }).cause?.message;
+    throw new Error(`download of ${artifactName} failed: ${(error as Error).message}${cause ? ` (${cause})` : ''} from ${url}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Opens an artifact URL as a byte stream, following a bounded number of redirects and checking
+ * every hop's scheme, so that a redirect cannot downgrade the download to plain http.
+ */
+export async function openDownload(url: string, artifactName: string, options: DownloadOptions): Promise<Readable> {
+  let current = url;
+  for (let hops = 0; ; hops++) {
+    assertAllowedUrl(current, artifactName, options.allowInsecureHttp);
+    const response = await fetchHop(current, artifactName, options);
+    if (REDIRECT_STATUSES.has(response.status)) {
+      await response.body?.cancel();
+      const location = response.headers.get('location');
+      if (!location) {
+        throw new Error(`download of ${artifactName} failed: HTTP ${response.status} redirect without a Location header from ${current}`);
+      }
+      if (hops >= options.maxRedirects) {
+        throw new Error(`download of ${artifactName} failed: more than ${options.maxRedirects} redirects starting at ${url}`);
+      }
+      current = new URL(location, current).toString();
+      continue;
+    }
+    if (response.status !== 200 || !response.body) {
+      await response.body?.cancel();
+      throw new Error(`download of ${artifactName} failed: HTTP ${response.status} ${response.statusText} from ${current}`.trimEnd());
+    }
+    return Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
+  }
+}

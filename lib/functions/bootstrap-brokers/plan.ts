@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { cfnInt, parseProperties, PermanentError, type CustomResourceEvent } from '../shared/custom-resource';
+
+/** SSM parameter names: fully qualified (leading '/'), SSM's character set and length limit. */
+export const PARAMETER_NAME_PATTERN = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
+
+const CLUSTER_ARN_PATTERN = /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+$/;
+
+export const bootstrapBrokersPropertiesSchema = z.object({
+  ClusterArn: z.string().regex(CLUSTER_ARN_PATTERN, 'must be an MSK cluster ARN (arn:<partition>:kafka:<region>:<account>:cluster/<name>/<id>)'),
+  ParameterName: z.string().regex(PARAMETER_NAME_PATTERN, "must be a fully qualified SSM parameter name such as '/lakestream/dev/msk/bootstrap-brokers-iam'"),
+  // Only there to re-run the resource when brokers are added: the broker string then lists more hosts.
+  BrokerCount: cfnInt.optional(),
+});
+
+export type BootstrapBrokersProperties = z.infer<typeof bootstrapBrokersPropertiesSchema>;
+
+/** What one CloudFormation event asks of the handler. */
+export type BootstrapBrokersPlan =
+  | {
+      readonly action: 'publish';
+      readonly clusterArn: string;
+      readonly parameterName: string;
+      /**
+       * True when the parameter is ours already (same physical ID): an Update replaces its value.
+       * False for a parameter we have not written yet, so that a name already used by someone else
+       * is never overwritten.
+       */
+      readonly overwrite: boolean;
+    }
+  | { readonly action: 'delete'; readonly parameterName: string }
+  | { readonly action: 'none'; readonly physicalResourceId: string; readonly reason: string };
+
+/**
+ * Decides what to do for an event. The physical resource ID is the parameter name: it changes
+ * only when the name changes, and CloudFormation then deletes the old parameter after the update.
+ */
+export function planEvent(event: CustomResourceEvent): BootstrapBrokersPlan {
+  if (event.RequestType === 'Delete') {
+    const physicalId = event.PhysicalResourceId ?? '';
+    // Every ID this handler returns is a parameter name; anything else names nothing we wrote.
+    if (!PARAMETER_NAME_PATTERN.test(physicalId)) {
+      return { action: 'none', physicalResourceId: physicalId, reason: `physical ID '${physicalId}' is not a parameter this resource wrote` };
+    }
+    return { action: 'delete', parameterName: physicalId };
+  }
+
+  const properties = parseProperties(bootstrapBrokersPropertiesSchema, event.ResourceProperties);
+  const overwrite = event.RequestType === 'Update' && event.PhysicalResourceId === properties.ParameterName;
+  return { action: 'publish', clusterArn: properties.ClusterArn, parameterName: properties.ParameterName, overwrite };
+}
+
+/** AWS SDK v3 service errors carry the exception name in `name`. */
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'UnknownError';
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Turns a GetBootstrapBrokers failure into a message that says what to fix. Failures a retry
+ * cannot fix become PermanentError; throttling and service errors keep their name so the caller
+ * (and the CloudFormation event) shows they were transient.
+ */
+export function describeGetBootstrapBrokersError(error: unknown, clusterArn: string): Error {
+  const name = errorName(error);
+  const message = errorMessage(error);
+  switch (name) {
+    case 'NotFoundException':
+      return new PermanentError(`MSK cluster ${clusterArn} was not found (${message}). Check that ClusterArn names an existing cluster in this account and region.`);
+    case 'BadRequestException':
+      return new PermanentError(
+        `MSK refused GetBootstrapBrokers for ${clusterArn} (${message}). The cluster must be ACTIVE and have IAM client authentication enabled; ` +
+          'check its state with `aws kafka describe-cluster-v2` and redeploy once it is ACTIVE.',
+      );
+    case 'UnauthorizedException':
+    case 'ForbiddenException':
+    case 'AccessDeniedException':
+      return new PermanentError(`Not allowed to call kafka:GetBootstrapBrokers on ${clusterArn} (${message}). The handler's role needs that action on this cluster ARN.`);
+    default:
+      return new Error(`GetBootstrapBrokers failed for ${clusterArn}: ${name}: ${message}`);
+  }
+}
+
+/** Same for SSM PutParameter/GetParameter/DeleteParameter failures. */
+export function describeSsmError(error: unknown, operation: string, parameterName: string): Error {
+  const name = errorName(error);
+  const message = errorMessage(error);
+  if (name === 'AccessDeniedException') {
+    return new PermanentError(`Not allowed to call ssm:${operation} on ${parameterName} (${message}). The handler's role needs that action on this parameter's ARN.`);
+  }
+  if (name === 'ParameterLimitExceeded' || name === 'HierarchyLevelLimitExceededException' || name === 'HierarchyTypeMismatchException') {
+    return new PermanentError(`ssm:${operation} refused ${parameterName}: ${name}: ${message}`);
+  }
+  return new Error(`ssm:${operation} failed for ${parameterName}: ${name}: ${message}`);
+}
+
+/**
+ * The SASL/IAM bootstrap string is a comma-separated `host:9098` list. An empty or missing one
+ * means the cluster does not have IAM client authentication on.
+ */
+export function requireIamBrokerString(brokerString: string | undefined, clusterArn: string): string {
+  const trimmed = brokerString?.trim() ?? '';
+  if (trimmed === '') {
+    throw new PermanentError(
+      `MSK cluster ${clusterArn} returned no IAM bootstrap broker string (BootstrapBrokerStringSaslIam). ` +
+        'Enable IAM client authentication (ClientAuthentication.Sasl.Iam) on the cluster.',
+    );
+  }
+  return trimmed;
+}

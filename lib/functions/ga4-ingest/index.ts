@@ -1,0 +1,60 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { createMskIamKafka, resolveBootstrapBrokers } from '../shared/kafka';
+import { createLogger } from '../shared/logger';
+import { loadConfig } from './config';
+import { SsmMarkStore } from './high-water-mark';
+import { runIngestion, RunStats, type RunSummary } from './ingest';
+import { connectKafkaSink } from './producer';
+import { realRetryHooks } from './retry';
+
+/**
+ * Scheduled GA4 login ingest: Data API rows since the high-water mark → raw login events on
+ * Kafka (rejected rows to the DLQ topic) → mark advanced. See README.md in this folder.
+ */
+
+export const METRICS_NAMESPACE = 'Lakestream';
+export const SERVICE_NAME = 'ga4-ingest';
+/** Time kept back from the Lambda timeout for the final flush, the mark write and metrics. */
+export const DEADLINE_MARGIN_MS = 20_000;
+
+const config = loadConfig(process.env);
+const logger = createLogger(SERVICE_NAME);
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+const ssm = new SSMClient({});
+const secretsManager = new SecretsManagerClient({});
+const markStore = new SsmMarkStore(ssm, config.highWaterMarkParameter);
+
+export async function handler(event: ScheduledEvent, context: Context): Promise<RunSummary> {
+  logger.addContext(context);
+  logger.appendKeys({ scheduledEventId: event.id, propertyId: config.propertyId });
+  metrics.setDefaultDimensions({ FunctionName: context.functionName });
+  const stats = new RunStats();
+  try {
+    return await runIngestion(
+      config,
+      {
+        readSecret: async () => (await secretsManager.send(new GetSecretValueCommand({ SecretId: config.credentialsSecretArn }))).SecretString,
+        markStore,
+        openSink: async () => {
+          const brokers = await resolveBootstrapBrokers(config.bootstrapBrokersParameter);
+          return connectKafkaSink(createMskIamKafka({ brokers, region: config.region, clientId: `${SERVICE_NAME}-${config.propertyId}` }));
+        },
+        hooks: realRetryHooks,
+        logger,
+        deadline: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS,
+      },
+      stats,
+    );
+  } catch (error) {
+    logger.error('GA4 ingest run failed; the high-water mark was not advanced', error as Error);
+    throw error;
+  } finally {
+    metrics.addMetric('Ga4EventsSent', MetricUnit.Count, stats.eventsSent);
+    metrics.addMetric('Ga4RowsRejected', MetricUnit.Count, stats.rowsRejected);
+    metrics.addMetric('Ga4ApiRetries', MetricUnit.Count, stats.apiRetries);
+    metrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import type { ReportRow } from './data-api';
+import { localMinuteToUtc } from './time';
+
+/** The raw login event contract (lib/contracts), schema version 1. */
+export interface LoginEvent {
+  readonly event_id: string;
+  readonly user_id: string;
+  readonly event_time: string;
+  readonly source: 'ga4' | 'replay' | 'cdc' | 'test';
+  readonly schema_version: 1;
+  readonly attributes?: Record<string, string>;
+}
+
+export interface MappingContext {
+  readonly propertyId: string;
+  readonly timeZone: string;
+  readonly maxEventsPerRow: number;
+}
+
+export type RowMapping =
+  | { readonly kind: 'events'; readonly events: LoginEvent[] }
+  | { readonly kind: 'rejected'; readonly reason: string };
+
+/** GA4 placeholders that are not user ids. */
+const PLACEHOLDER_USER_IDS = new Map([
+  ['(not set)', 'user id dimension is (not set): the login event was sent without the user id parameter'],
+  ['(other)', 'row aggregated into (other): the user id dimension exceeded GA4 cardinality limits'],
+]);
+const MAX_USER_ID_LENGTH = 128;
+
+/**
+ * A stable id for the index-th login of a user in a minute. Re-reading the same minute yields
+ * the same ids, so any repeat that does reach Kafka is recognisable downstream.
+ */
+export function loginEventId(propertyId: string, dateHourMinute: string, userId: string, index: number): string {
+  return createHash('sha256').update(JSON.stringify(['ga4', propertyId, dateHourMinute, userId, index])).digest('hex').slice(0, 32);
+}
+
+/**
+ * One aggregate row becomes eventCount login events stamped with the start of their minute
+ * (GA4 does not report finer times). Rows that cannot become valid events are rejected with a
+ * reason, never dropped silently.
+ */
+export function mapRow(row: ReportRow, ctx: MappingContext): RowMapping {
+  const placeholder = PLACEHOLDER_USER_IDS.get(row.userId);
+  if (placeholder) return { kind: 'rejected', reason: placeholder };
+  if (row.userId.trim() === '') return { kind: 'rejected', reason: 'user id is empty' };
+  if (row.userId.length > MAX_USER_ID_LENGTH) return { kind: 'rejected', reason: `user id is ${row.userId.length} characters, the contract allows ${MAX_USER_ID_LENGTH}` };
+  if (!/^\d+$/.test(row.eventCount)) return { kind: 'rejected', reason: `eventCount ${JSON.stringify(row.eventCount)} is not a whole number` };
+  const count = Number(row.eventCount);
+  if (count > ctx.maxEventsPerRow) {
+    return { kind: 'rejected', reason: `eventCount ${count} exceeds ${ctx.maxEventsPerRow} logins per user per minute: likely a bot or a shared id` };
+  }
+  const startUtc = localMinuteToUtc(row.dateHourMinute, ctx.timeZone);
+  if (startUtc === undefined) return { kind: 'rejected', reason: `dateHourMinute ${JSON.stringify(row.dateHourMinute)} is not a YYYYMMDDHHmm minute` };
+  const eventTime = new Date(startUtc).toISOString();
+  const attributes = { ga4_property_id: ctx.propertyId, ga4_date_hour_minute: row.dateHourMinute, ga4_time_zone: ctx.timeZone };
+  const events: LoginEvent[] = [];
+  for (let index = 0; index < count; index++) {
+    events.push({
+      event_id: loginEventId(ctx.propertyId, row.dateHourMinute, row.userId, index),
+      user_id: row.userId,
+      event_time: eventTime,
+      source: 'ga4',
+      schema_version: 1,
+      attributes,
+    });
+  }
+  return { kind: 'events', events };
+}
+
+/** What goes to the DLQ topic for a rejected row: enough to find and fix it at the source. */
+export interface RejectedRowRecord {
+  readonly kind: 'ga4-rejected-row';
+  readonly version: 1;
+  readonly reason: string;
+  readonly property_id: string;
+  readonly time_zone: string;
+  readonly row: ReportRow;
+  readonly rejected_at: string;
+}
+
+export function rejectedRowRecord(row: ReportRow, reason: string, ctx: MappingContext, nowMs: number): RejectedRowRecord {
+  return {
+    kind: 'ga4-rejected-row',
+    version: 1,
+    reason,
+    property_id: ctx.propertyId,
+    time_zone: ctx.timeZone,
+    row,
+    rejected_at: new Date(nowMs).toISOString(),
+  };
+}

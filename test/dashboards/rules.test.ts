@@ -1,0 +1,238 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import {
+  DEFAULT_RULE_THRESHOLDS,
+  RULES_DIR,
+  RuleThresholds,
+  loadRuleFiles,
+  placeholderName,
+  renderAlertManagerDefinition,
+  renderPlaceholders,
+  thresholdPlaceholders,
+} from '../../lib/constructs/monitoring/rule-files';
+
+interface Rule {
+  record?: string;
+  alert?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface RuleFileDoc {
+  groups: Array<{ name: string; rules: Rule[] }>;
+}
+interface AlertRuleTest {
+  alertname: string;
+  eval_time: string;
+  exp_alerts?: unknown[];
+}
+interface TestFileDoc {
+  rule_files: string[];
+  tests: Array<{ name: string; alert_rule_test?: AlertRuleTest[] }>;
+}
+
+const TESTS_DIR = path.join(RULES_DIR, 'tests');
+const SEVERITIES = ['critical', 'warning'];
+
+/** The rule files rendered with `thresholds` next to a copy of the unit tests, as promtool expects them. */
+function renderToTempDir(thresholds: RuleThresholds): { dir: string; ruleFiles: string[]; testFiles: string[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-rules-'));
+  fs.mkdirSync(path.join(dir, 'tests'));
+  const ruleFiles = loadRuleFiles(thresholds).map((file) => {
+    const target = path.join(dir, `${file.name}.yml`);
+    fs.writeFileSync(target, file.content);
+    return target;
+  });
+  const testFiles = testFileNames().map((name) => {
+    const target = path.join(dir, 'tests', name);
+    fs.copyFileSync(path.join(TESTS_DIR, name), target);
+    return target;
+  });
+  return { dir, ruleFiles, testFiles };
+}
+
+function testFileNames(): string[] {
+  return fs.readdirSync(TESTS_DIR).filter((name) => name.endsWith('.yml')).sort();
+}
+
+function findOnPath(command: string): string | undefined {
+  for (const folder of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(folder, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
+function runPromtool(promtool: string, args: string[]): { status: number | null; output: string } {
+  const result = spawnSync(promtool, args, { encoding: 'utf8' });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+const renderedRules = loadRuleFiles(DEFAULT_RULE_THRESHOLDS).map((file) => ({ ...file, doc: parse(file.content) as RuleFileDoc }));
+const allRules = renderedRules.flatMap((file) => file.doc.groups.flatMap((group) => group.rules));
+const alerts = allRules.filter((rule) => rule.alert !== undefined);
+const testDocs = testFileNames().map((name) => ({ name, doc: parse(fs.readFileSync(path.join(TESTS_DIR, name), 'utf8')) as TestFileDoc }));
+
+describe('rule file rendering', () => {
+  it('names placeholders after the threshold fields', () => {
+    expect(placeholderName('brokerDiskUsedRatio')).toBe('BROKER_DISK_USED_RATIO');
+    expect(Object.keys(thresholdPlaceholders(DEFAULT_RULE_THRESHOLDS)).sort()).toEqual([
+      'BROKER_CPU_UTILISATION_RATIO',
+      'BROKER_DISK_USED_RATIO',
+      'FETCH_CONSUMER_LATENCY_MS',
+      'FLINK_CONSUMER_LAG_MESSAGES',
+      'PRODUCE_LATENCY_MS',
+      'SPARK_CONSUMER_LAG_MESSAGES',
+    ]);
+  });
+
+  it('fills every placeholder and uses each threshold in some rule', () => {
+    const thresholds: RuleThresholds = {
+      brokerDiskUsedRatio: 0.91,
+      brokerCpuUtilisationRatio: 0.72,
+      produceLatencyMs: 333,
+      fetchConsumerLatencyMs: 2222,
+      flinkConsumerLagMessages: 12345,
+      sparkConsumerLagMessages: 67890,
+    };
+    const exprs = loadRuleFiles(thresholds)
+      .flatMap((file) => (parse(file.content) as RuleFileDoc).groups.flatMap((group) => group.rules))
+      .map((rule) => rule.expr)
+      .join('\n');
+    for (const value of Object.values(thresholds)) expect(exprs).toContain(`> ${value}`);
+    for (const file of loadRuleFiles(thresholds)) expect(file.content).not.toMatch(/\$\{[A-Z]/);
+  });
+
+  it('rejects thresholds outside their range, naming the field and the value', () => {
+    expect(() => thresholdPlaceholders({ ...DEFAULT_RULE_THRESHOLDS, brokerDiskUsedRatio: 85 })).toThrow(
+      'brokerDiskUsedRatio=85: must be at most 1 (a share, not a percentage)',
+    );
+    expect(() => thresholdPlaceholders({ ...DEFAULT_RULE_THRESHOLDS, produceLatencyMs: 0 })).toThrow('produceLatencyMs=0: must be greater than 0');
+    expect(() => thresholdPlaceholders({ ...DEFAULT_RULE_THRESHOLDS, flinkConsumerLagMessages: Number.NaN })).toThrow('flinkConsumerLagMessages=null');
+    expect(() => thresholdPlaceholders({ ...DEFAULT_RULE_THRESHOLDS, extra: 1 } as RuleThresholds)).toThrow('Invalid Prometheus rule thresholds');
+  });
+
+  it('fails on a placeholder without a value, naming the file', () => {
+    expect(() => renderPlaceholders('expr: x > ${TYPO_THRESHOLD}', { KNOWN: '1' }, 'rules/x.yml')).toThrow(
+      'rules/x.yml uses unknown placeholder(s) ${TYPO_THRESHOLD}; known: KNOWN',
+    );
+  });
+
+  it('inserts values literally, including CDK token strings and replacement patterns', () => {
+    expect(renderPlaceholders('a: ${A}\nb: ${A}', { A: "${Token[TOKEN.12]}$&$'" }, 'x')).toBe("a: ${Token[TOKEN.12]}$&$'\nb: ${Token[TOKEN.12]}$&$'");
+  });
+});
+
+describe('rule files', () => {
+  it('are three namespaces with recording rules and alerts', () => {
+    expect(renderedRules.map((file) => file.name)).toEqual(['consumer-lag', 'kafka-broker-hosts', 'kafka-cluster']);
+    expect(allRules.filter((rule) => rule.record !== undefined)).toHaveLength(7);
+    expect(alerts).toHaveLength(12);
+  });
+
+  it('give every alert a severity, a component and summary, description and runbook annotations', () => {
+    for (const alert of alerts) {
+      expect({ alert: alert.alert, severity: SEVERITIES.includes(alert.labels?.severity ?? '') }).toEqual({ alert: alert.alert, severity: true });
+      expect(alert.labels?.component).toBeTruthy();
+      for (const key of ['summary', 'description', 'runbook']) expect({ alert: alert.alert, key, present: (alert.annotations?.[key] ?? '').length > 10 }).toEqual({ alert: alert.alert, key, present: true });
+    }
+  });
+
+  it('alert on the platform consumer groups by their exact names', () => {
+    const exprs = alerts.map((alert) => alert.expr).join('\n');
+    expect(exprs).toContain('groupId="lakestream-flink-login-counts"');
+    expect(exprs).toContain('groupId="lakestream-spark-bronze"');
+  });
+
+  it('have a unit test file each', () => {
+    const tested = testDocs.flatMap((test) => test.doc.rule_files.map((file) => path.basename(file, '.yml')));
+    expect(tested.sort()).toEqual(renderedRules.map((file) => file.name).sort());
+  });
+
+  it('have a firing and a not-firing promtool test for every alert', () => {
+    const cases = testDocs.flatMap((test) => test.doc.tests.flatMap((unit) => unit.alert_rule_test ?? []));
+    const coverage = alerts.map((alert) => ({
+      alert: alert.alert,
+      firing: cases.some((c) => c.alertname === alert.alert && (c.exp_alerts ?? []).length > 0),
+      notFiring: cases.some((c) => c.alertname === alert.alert && (c.exp_alerts ?? []).length === 0),
+    }));
+    expect(coverage).toEqual(alerts.map((alert) => ({ alert: alert.alert, firing: true, notFiring: true })));
+  });
+});
+
+describe('alert manager definition', () => {
+  const topicArn = 'arn:aws:sns:eu-west-1:111111111111:lakestream-alerts';
+  const definition = parse(renderAlertManagerDefinition({ alarmTopicArn: topicArn, region: 'eu-west-1' })) as {
+    template_files: Record<string, string>;
+    alertmanager_config: string;
+  };
+  const config = parse(definition.alertmanager_config) as {
+    templates: string[];
+    route: { receiver: string; group_by: string[] };
+    receivers: Array<{ name: string; sns_configs: Array<{ topic_arn: string; sigv4: { region: string }; attributes: Record<string, string> }> }>;
+  };
+
+  it('routes every alert to the SNS topic with SigV4 in its region', () => {
+    expect(config.receivers).toHaveLength(1);
+    expect(config.route.receiver).toBe(config.receivers[0].name);
+    expect(config.receivers[0].sns_configs).toEqual([
+      expect.objectContaining({ topic_arn: topicArn, sigv4: { region: 'eu-west-1' }, attributes: { severity: '{{ .CommonLabels.severity }}' } }),
+    ]);
+  });
+
+  it('groups by severity so the severity attribute is always set, and ships the templates it uses', () => {
+    expect(config.route.group_by).toContain('severity');
+    expect(config.templates.every((name) => name in definition.template_files)).toBe(true);
+  });
+});
+
+const promtool = findOnPath('promtool');
+const inCi = process.env.CI === 'true';
+if (!promtool && !inCi) {
+  console.warn('Skipping promtool checks of dashboards/rules: promtool is not on PATH (install it with .ci/install-promtool.sh).');
+}
+
+(promtool || inCi ? describe : describe.skip)('promtool', () => {
+  let rendered: ReturnType<typeof renderToTempDir>;
+
+  beforeAll(() => {
+    if (!promtool) throw new Error('promtool is not on PATH but CI=true: run .ci/install-promtool.sh before the tests');
+    rendered = renderToTempDir(DEFAULT_RULE_THRESHOLDS);
+  });
+
+  afterAll(() => {
+    if (rendered) fs.rmSync(rendered.dir, { recursive: true, force: true });
+  });
+
+  it('accepts the rendered rule files', () => {
+    const result = runPromtool(promtool!, ['check', 'rules', ...rendered.ruleFiles]);
+    expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+    expect(result.output).not.toContain('FAILED');
+  });
+
+  it('passes every rule unit test', () => {
+    const result = runPromtool(promtool!, ['test', 'rules', ...rendered.testFiles]);
+    expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+  });
+
+  it('fails the unit tests when a threshold moves past the tested values', () => {
+    const shifted = renderToTempDir({ ...DEFAULT_RULE_THRESHOLDS, produceLatencyMs: 400, sparkConsumerLagMessages: 49999 });
+    try {
+      const result = runPromtool(promtool!, ['test', 'rules', ...shifted.testFiles]);
+      expect(result.status).not.toBe(0);
+      expect(result.output).toContain('alertname: KafkaProduceLatencyHigh');
+      expect(result.output).toContain('alertname: SparkConsumerLagHigh');
+    } finally {
+      fs.rmSync(shifted.dir, { recursive: true, force: true });
+    }
+  });
+});

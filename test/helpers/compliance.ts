@@ -1,0 +1,50 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import { createApp } from '../../lib/app/build-app';
+import { applyCompliance } from '../../lib/compliance/apply-compliance';
+
+export interface Finding {
+  readonly plugin: string;
+  readonly rule: string;
+  readonly severity: string;
+  readonly path: string;
+}
+
+/**
+ * A test App wired like the real one: cdk-nag AwsSolutions and NIST 800-53 rev 5 packs plus CDK's
+ * template validation, writing to a throwaway directory. Bundling is real (local esbuild).
+ */
+export function newCompliantTestApp(context: Record<string, unknown> = {}): App {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-test-'));
+  const app = createApp({ outdir, context });
+  applyCompliance(app);
+  return app;
+}
+
+/** Synthesizes the app and returns every unacknowledged finding (empty when compliant). */
+export function synthFindings(app: App): Finding[] {
+  try {
+    app.synth({ force: true });
+    return [];
+  } catch (error) {
+    const reportPath = path.join(app.outdir, 'validation-report.json');
+    if (!fs.existsSync(reportPath)) throw error;
+    const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as {
+      pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; severity: string; violatingConstructs: Array<{ constructPath: string }> }> }>;
+    };
+    return report.pluginReports.flatMap((r) =>
+      r.violations.flatMap((v) =>
+        v.violatingConstructs.map((c) => ({ plugin: r.pluginName, rule: v.ruleName, severity: v.severity, path: c.constructPath })),
+      ),
+    );
+  }
+}
+
+/** Human-readable list of findings for a failing assertion. */
+export function formatFindings(findings: Finding[]): string {
+  return findings.map((f) => `${f.severity} ${f.rule} at ${f.path}`).join('\n');
+}
+
+export { Validations };
