@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
 import { parse } from 'yaml';
+import { renderScrapeConfiguration } from '../../lib/constructs/monitoring/prometheus-monitoring';
 import {
   DEFAULT_RULE_THRESHOLDS,
   RULES_DIR,
@@ -221,6 +223,21 @@ if (!promtool && !inCi) {
 
   it('passes every rule unit test', () => {
     const result = runPromtool(promtool!, ['test', 'rules', ...rendered.testFiles]);
+    expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+  });
+
+  it('accepts the collector scrape configuration', () => {
+    const file = path.join(rendered.dir, 'scrape.yml');
+    fs.writeFileSync(
+      file,
+      renderScrapeConfiguration({
+        clusterName: 'lakestream-dev',
+        brokerDnsNames: ['lakestream-dev.x1y2z3.c2.kafka.eu-west-1.amazonaws.com'],
+        additionalJmxDnsNames: ['c-1.lakestream-dev.x1y2z3.c2.kafka.eu-west-1.amazonaws.com'],
+        scrapeInterval: Duration.seconds(30),
+      }),
+    );
+    const result = runPromtool(promtool!, ['check', 'config', file]);
     expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
   });
 

@@ -136,6 +136,15 @@ describe('Delete', () => {
     expect(result).toEqual({ PhysicalResourceId: PARAMETER });
   });
 
+  it('after a rename, deletes the old parameter named by the physical ID, not the one in the properties', async () => {
+    const oldName = '/lakestream/dev/msk/old-brokers';
+    ssm.on(DeleteParameterCommand).resolves({});
+
+    await handler(deleteEvent(oldName));
+
+    expect(ssm.commandCalls(DeleteParameterCommand).map((c) => c.args[0].input)).toEqual([{ Name: oldName }]);
+  });
+
   it('succeeds when the parameter is already gone', async () => {
     ssm.on(DeleteParameterCommand).rejects(new ParameterNotFound({ message: 'not found', ...metadata }));
 

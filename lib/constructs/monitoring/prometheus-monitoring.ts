@@ -139,9 +139,10 @@ export class PrometheusMonitoring extends Construct {
       allowAllOutbound: false,
     });
 
-    const subnetIds = props.vpc.selectSubnets(props.vpcSubnets).subnetIds;
-    if (subnetIds.length < 2) {
-      throw new Error(`PrometheusMonitoring: the collector needs subnets in at least two Availability Zones; the selection has ${subnetIds.length}`);
+    const subnets = props.vpc.selectSubnets(props.vpcSubnets);
+    const zones = new Set(subnets.subnets.map((subnet) => subnet.availabilityZone));
+    if (zones.size < 2) {
+      throw new Error(`PrometheusMonitoring: the collector needs subnets in at least two Availability Zones; the selection spans ${zones.size}`);
     }
 
     this.scrapeConfiguration = renderScrapeConfiguration({
@@ -153,7 +154,7 @@ export class PrometheusMonitoring extends Construct {
 
     this.scraper = new aps.CfnScraper(this, 'Scraper', {
       alias: `${props.clusterName}-msk`,
-      source: { vpcConfiguration: { subnetIds, securityGroupIds: [this.scraperSecurityGroup.securityGroupId] } },
+      source: { vpcConfiguration: { subnetIds: subnets.subnetIds, securityGroupIds: [this.scraperSecurityGroup.securityGroupId] } },
       destination: { ampConfiguration: { workspaceArn: this.workspace.attrArn } },
       // CloudFormation takes the YAML itself and encodes it for the API.
       scrapeConfiguration: { configurationBlob: this.scrapeConfiguration },
@@ -275,9 +276,6 @@ export function brokerDnsBaseFromBootstrapBrokers(bootstrapBrokers: string): str
     return labels.slice(1).join('.');
   }
   const host = Fn.select(0, Fn.split(':', Fn.select(0, Fn.split(',', bootstrapBrokers))));
-  const labels = Fn.split('.', host, BROKER_DNS_LABELS);
-  return Fn.join(
-    '.',
-    Array.from({ length: BROKER_DNS_LABELS - 1 }, (_unused, index) => Fn.select(index + 1, labels)),
-  );
+  // With an assumed length, each element is already an Fn::Select of the split.
+  return Fn.join('.', Fn.split('.', host, BROKER_DNS_LABELS).slice(1));
 }

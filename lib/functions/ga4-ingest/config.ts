@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Base URLs may be plain http only on loopback: that is how tests stand in for Google without

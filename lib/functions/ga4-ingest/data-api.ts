@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isTransientStatus, retryAfterMs } from './google-auth';
 import { Ga4AuthError, HttpError } from './retry';
 

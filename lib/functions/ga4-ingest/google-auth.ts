@@ -1,5 +1,5 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isAllowedEndpoint } from './config';
 import { Ga4AuthError, HttpError } from './retry';
 

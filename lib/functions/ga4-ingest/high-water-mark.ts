@@ -1,5 +1,5 @@
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { floorToMinute, isValidTimeZone, localDate, MINUTE_MS } from './time';
 
 /**

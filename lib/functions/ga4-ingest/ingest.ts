@@ -1,10 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { loginEventKey } from '../../contracts';
 import type { Ga4IngestConfig } from './config';
 import { buildRunReportRequest, fetchAllRows, runReport, type PagedReport, type ReportQuery } from './data-api';
 import { exchangeJwtForToken, parseServiceAccountKey, type ServiceAccountKey } from './google-auth';
 import { computeWindow, dateRangeFor, serializeMark, type IngestWindow, type MarkState } from './high-water-mark';
 import { mapRow, rejectedRowRecord, type MappingContext } from './mapping';
-import { TopicBatcher, type MessageSink, type OutgoingMessage } from './producer';
+import { TopicBatcher, type MessageSink } from './producer';
 import { withRetry, type RetryHooks, type RetryPolicy } from './retry';
 import { localMinuteToUtc } from './time';
 
@@ -101,7 +102,7 @@ export async function runIngestion(config: Ga4IngestConfig, deps: IngestDeps, st
         continue;
       }
       for (const event of mapped.events) {
-        await raw.add(loginMessage(event.user_id, event.event_id, JSON.stringify(event)));
+        await raw.add({ key: loginEventKey(event), value: JSON.stringify(event), headers: { event_id: event.event_id, source: 'ga4' } });
       }
       assertBeforeDeadline(deps, window, raw.sent);
       stats.eventsSent = raw.sent;
@@ -135,10 +136,6 @@ export async function runIngestion(config: Ga4IngestConfig, deps: IngestDeps, st
   }
   deps.logger.info('GA4 window committed', { ...summary, quotaRemaining: report.quotaRemaining });
   return summary;
-}
-
-function loginMessage(userId: string, eventId: string, value: string): OutgoingMessage {
-  return { key: userId, value, headers: { event_id: eventId, source: 'ga4' } };
 }
 
 function assertBeforeDeadline(deps: IngestDeps, window: IngestWindow, sent: number): void {

@@ -1,16 +1,7 @@
 import { createHash } from 'node:crypto';
+import { describeContractViolation, GA4_EVENT_ID_PREFIX, LOGIN_EVENT_SCHEMA_VERSION, loginEventSchema, type LoginEvent } from '../../contracts';
 import type { ReportRow } from './data-api';
 import { localMinuteToUtc } from './time';
-
-/** The raw login event contract (lib/contracts), schema version 1. */
-export interface LoginEvent {
-  readonly event_id: string;
-  readonly user_id: string;
-  readonly event_time: string;
-  readonly source: 'ga4' | 'replay' | 'cdc' | 'test';
-  readonly schema_version: 1;
-  readonly attributes?: Record<string, string>;
-}
 
 export interface MappingContext {
   readonly propertyId: string;
@@ -34,7 +25,8 @@ const MAX_USER_ID_LENGTH = 128;
  * the same ids, so any repeat that does reach Kafka is recognisable downstream.
  */
 export function loginEventId(propertyId: string, dateHourMinute: string, userId: string, index: number): string {
-  return createHash('sha256').update(JSON.stringify(['ga4', propertyId, dateHourMinute, userId, index])).digest('hex').slice(0, 32);
+  const digest = createHash('sha256').update(JSON.stringify(['ga4', propertyId, dateHourMinute, userId, index])).digest('hex');
+  return `${GA4_EVENT_ID_PREFIX}${digest.slice(0, 32)}`;
 }
 
 /**
@@ -63,10 +55,13 @@ export function mapRow(row: ReportRow, ctx: MappingContext): RowMapping {
       user_id: row.userId,
       event_time: eventTime,
       source: 'ga4',
-      schema_version: 1,
+      schema_version: LOGIN_EVENT_SCHEMA_VERSION,
       attributes,
     });
   }
+  // The contract has the last word: an event it refuses never reaches the raw topic.
+  const violation = events.length > 0 ? events.map((event) => describeContractViolation(loginEventSchema, event)).find(Boolean) : undefined;
+  if (violation) return { kind: 'rejected', reason: `not a valid login event: ${violation}` };
   return { kind: 'events', events };
 }
 

@@ -1,0 +1,185 @@
+import { Aws, CustomResource, Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { LakestreamFunction } from '../core/lakestream-function';
+import { LakestreamProvider } from '../core/lakestream-provider';
+import type { ArtifactSpec } from './artifact-manifest';
+
+export interface ArtifactMirrorProps {
+  /** The artifacts bucket (versioned and retained) that receives the artifacts. */
+  readonly bucket: s3.IBucket;
+  /** The KMS key of `bucket`; objects are written with SSE-KMS under it. */
+  readonly bucketKey: kms.IKey;
+  /** Pinned artifacts to mirror, from `loadArtifactManifest()` (optionally narrowed with `selectArtifacts()`). */
+  readonly artifacts: readonly ArtifactSpec[];
+  /**
+   * For accounts without internet access: an S3 location holding the same files under the same
+   * keys, e.g. `s3://corp-mirror/lakestream`; each artifact is copied from `<sourceBucketUri>/<key>`
+   * instead of downloaded, and still verified against its checksum.
+   * @default download from each artifact's URL
+   */
+  readonly sourceBucketUri?: string;
+  /** KMS key that encrypts the objects under `sourceBucketUri`, if it is a customer-managed key. @default none */
+  readonly sourceEncryptionKey?: kms.IKey;
+  /** Key for the function's logs and environment (the environment's logs key). */
+  readonly encryptionKey: kms.IKey;
+  /** Retention of the function's logs. */
+  readonly logRetention: logs.RetentionDays;
+  /** VPC to run in; it needs a route to the artifact URLs (NAT) or to S3 (gateway endpoint) for copies. @default not in a VPC */
+  readonly vpc?: ec2.IVpc;
+  /** Subnets in `vpc`. @default private subnets with egress */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Delete the mirrored objects when this resource is removed. The bucket is versioned and
+   * retained, and other stacks' custom plugins may still point at the objects.
+   * @default false
+   */
+  readonly deleteOnRemove?: boolean;
+  /** Function timeout; the handler stops 30 s before it with a message naming the artifact in progress. @default Duration.minutes(10) */
+  readonly timeout?: Duration;
+}
+
+/**
+ * Puts pinned third-party artifacts (connector plugins and jars) into the artifacts bucket at
+ * deploy time, from their URLs or from an S3 copy, verified against the SHA-256/SHA-512 pinned in
+ * the manifest; a mismatch fails the deployment with the expected and actual checksum. Nothing is
+ * downloaded at synth time.
+ *
+ * Consumers read keys with `objectKey(name)`, which is an attribute of the custom resource, so
+ * CloudFormation creates the consumer only after the artifact is in place.
+ */
+export class ArtifactMirror extends Construct {
+  /** The custom resource; depend on it (`node.addDependency(mirror.resource)`) where no key is read. */
+  public readonly resource: CustomResource;
+  public readonly handler: LakestreamFunction;
+  public readonly bucket: s3.IBucket;
+  private readonly artifactsByName: Map<string, ArtifactSpec>;
+
+  constructor(scope: Construct, id: string, props: ArtifactMirrorProps) {
+    super(scope, id);
+    this.bucket = props.bucket;
+    this.artifactsByName = indexArtifacts(props.artifacts);
+    const source = props.sourceBucketUri === undefined ? undefined : parseSourceBucketUri(props.sourceBucketUri);
+
+    this.handler = new LakestreamFunction(this, 'Handler', {
+      handlerDir: 'artifact-mirror',
+      description: 'Mirrors pinned third-party artifacts into the artifacts bucket, verifying their checksums',
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+      timeout: props.timeout ?? Duration.minutes(10),
+      // Throughput of hashing and of the two 8 MiB upload buffers; memory use does not grow with artifact size.
+      memorySize: 512,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+    });
+
+    const objectArns = props.artifacts.map((artifact) => props.bucket.arnForObjects(artifact.key));
+    this.handler.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteMirroredArtifacts',
+        // GetObject backs HeadObject (the already-mirrored check); multipart uploads need AbortMultipartUpload.
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', ...(props.deleteOnRemove ? ['s3:DeleteObject'] : [])],
+        resources: objectArns,
+      }),
+    );
+    props.bucketKey.grant(this.handler.function, 'kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey');
+
+    if (source) {
+      this.handler.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadArtifactSourceCopies',
+          actions: ['s3:GetObject'],
+          resources: props.artifacts.map((artifact) => `arn:${Aws.PARTITION}:s3:::${source.bucket}/${source.prefix}${artifact.key}`),
+        }),
+      );
+      props.sourceEncryptionKey?.grantDecrypt(this.handler.function);
+    }
+
+    const provider = new LakestreamProvider(this, 'Provider', {
+      onEvent: this.handler,
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+    });
+
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::ArtifactMirror',
+      properties: {
+        Bucket: props.bucket.bucketName,
+        KmsKeyArn: props.bucketKey.keyArn,
+        DeleteOnRemove: props.deleteOnRemove ? 'true' : 'false',
+        Artifacts: JSON.stringify(
+          props.artifacts.map((artifact) => ({
+            name: artifact.name,
+            key: artifact.key,
+            ...(source ? { sourceS3Uri: `s3://${source.bucket}/${source.prefix}${artifact.key}` } : { url: artifact.url }),
+            ...(artifact.sha256 ? { sha256: artifact.sha256 } : {}),
+            ...(artifact.sha512 ? { sha512: artifact.sha512 } : {}),
+          })),
+        ),
+      },
+    });
+  }
+
+  /** The pinned spec of one artifact. */
+  public artifact(name: string): ArtifactSpec {
+    const artifact = this.artifactsByName.get(name);
+    if (!artifact) {
+      throw new Error(`ArtifactMirror ${this.node.path} does not mirror '${name}'; it mirrors ${[...this.artifactsByName.keys()].join(', ')}`);
+    }
+    return artifact;
+  }
+
+  /** Object key of an artifact, as a reference to the custom resource so that readers wait for the copy. */
+  public objectKey(name: string): string {
+    this.artifact(name);
+    return this.resource.getAttString(`${name}.Key`);
+  }
+
+  /** `s3://bucket/key` of an artifact (also waits for the copy). */
+  public s3Uri(name: string): string {
+    return `s3://${this.bucket.bucketName}/${this.objectKey(name)}`;
+  }
+
+  /** ARN of the artifact's object, for IAM statements of its readers. */
+  public objectArn(name: string): string {
+    return this.bucket.arnForObjects(this.artifact(name).key);
+  }
+}
+
+function indexArtifacts(artifacts: readonly ArtifactSpec[]): Map<string, ArtifactSpec> {
+  if (artifacts.length === 0) {
+    throw new Error('ArtifactMirror needs at least one artifact');
+  }
+  const byName = new Map<string, ArtifactSpec>();
+  const keys = new Set<string>();
+  for (const artifact of artifacts) {
+    if (!artifact.sha256 && !artifact.sha512) {
+      throw new Error(`Artifact ${artifact.name} has no pinned sha256 or sha512; unpinned artifacts are never mirrored`);
+    }
+    if (byName.has(artifact.name)) throw new Error(`Artifact name ${artifact.name} is listed twice`);
+    if (keys.has(artifact.key)) throw new Error(`Artifact key ${artifact.key} is used twice`);
+    byName.set(artifact.name, artifact);
+    keys.add(artifact.key);
+  }
+  return byName;
+}
+
+interface SourceBucket {
+  readonly bucket: string;
+  /** Empty, or ending with '/'. */
+  readonly prefix: string;
+}
+
+function parseSourceBucketUri(uri: string): SourceBucket {
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*?))?\/?$/.exec(uri);
+  if (!match) {
+    throw new Error(`sourceBucketUri must look like s3://bucket or s3://bucket/prefix, got '${uri}'`);
+  }
+  const prefix = match[2] ?? '';
+  return { bucket: match[1], prefix: prefix === '' ? '' : `${prefix}/` };
+}

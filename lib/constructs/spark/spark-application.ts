@@ -1,0 +1,349 @@
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as emrserverless from 'aws-cdk-lib/aws-emrserverless';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct, IConstruct } from 'constructs';
+
+/**
+ * Newest EMR 7 release listed in every region's EMR Serverless release notes when this was written
+ * (7.13 and 7.14 exist but are not yet in all regions). Spark 3.5.
+ */
+export const DEFAULT_EMR_RELEASE_LABEL = 'emr-7.12.0';
+
+/** Worker sizes EMR Serverless accepts, in vCPU. */
+const WORKER_VCPU_OPTIONS = [1, 2, 4, 8, 16];
+
+/** CPU, memory and disk of a pool of workers. */
+export interface SparkCapacity {
+  /** vCPUs. */
+  readonly cpuVcpu: number;
+  /** Memory in GB. */
+  readonly memoryGb: number;
+  /** Disk in GB. @default EMR Serverless' default (20 GB per worker) */
+  readonly diskGb?: number;
+}
+
+/** Workers kept initialized (a warm pool) so jobs start in seconds instead of minutes. */
+export interface SparkPreInitializedCapacity {
+  /** Initialized driver workers. */
+  readonly driverCount: number;
+  /** Initialized executor workers. */
+  readonly executorCount: number;
+  /** Size of each driver worker. @default 4 vCPU, 16 GB, 20 GB disk */
+  readonly driverSize?: SparkCapacity;
+  /** Size of each executor worker. @default 4 vCPU, 16 GB, 20 GB disk */
+  readonly executorSize?: SparkCapacity;
+}
+
+export interface SparkApplicationProps {
+  /** Application name shown in EMR Studio and the console. @default a unique name from the construct path */
+  readonly applicationName?: string;
+  /** EMR release (EMR 7 only). @default DEFAULT_EMR_RELEASE_LABEL */
+  readonly releaseLabel?: string;
+  /** VPC the workers run in. */
+  readonly vpc: ec2.IVpc;
+  /** Subnets for the workers (private; they reach S3, Glue and MSK through the VPC). @default private subnets with egress */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Security groups added to the one this construct creates, e.g. the Kafka client group that the
+   * brokers admit. @default only the application's own group (no inbound, all outbound)
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /** Upper bound on everything the application's running jobs may use together. */
+  readonly maximumCapacity: SparkCapacity;
+  /** Pre-initialized (always-warm, always-billed) workers. @default none: jobs start cold */
+  readonly preInitializedCapacity?: SparkPreInitializedCapacity;
+  /** Idle time after which the application stops (and stops billing pre-initialized workers). @default Duration.minutes(15) */
+  readonly idleTimeout?: Duration;
+  /** Bucket receiving the Spark driver and executor logs. */
+  readonly logsBucket: s3.IBucket;
+  /** Key prefix in `logsBucket`. @default 'emr-serverless/' */
+  readonly logsPrefix?: string;
+  /** Key encrypting the S3 logs, the CloudWatch log group and EMR's managed log persistence. */
+  readonly logsKey: kms.IKey;
+  /** Retention of the CloudWatch log group. @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /** Removal policy of the log group. @default RemovalPolicy.DESTROY */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * An EMR Serverless Spark application (ARM64, in private subnets, auto-start and auto-stop) with
+ * encrypted S3 and CloudWatch logs, plus the job execution role its jobs run as.
+ *
+ * The execution role starts with only what logging needs. Grant data access with the helpers, which
+ * scope every statement to named ARNs: `grantRead`, `grantReadWrite` (bucket prefixes),
+ * `grantGlueTables` (catalog, database and table ARNs) and `grantKeyUsage`.
+ */
+export class SparkApplication extends Construct {
+  public readonly application: emrserverless.CfnApplication;
+  public readonly applicationId: string;
+  /** `arn:...:/applications/<id>`. */
+  public readonly applicationArn: string;
+  /** ARN pattern of this application's job runs (`<applicationArn>/jobruns/*`). */
+  public readonly jobRunsArn: string;
+  public readonly releaseLabel: string;
+  /** The role job runs assume (pass it as executionRoleArn). */
+  public readonly executionRole: iam.Role;
+  public readonly securityGroup: ec2.SecurityGroup;
+  public readonly logGroup: logs.LogGroup;
+  /** s3:// URI of the S3 log location. */
+  public readonly logUri: string;
+  private readonly wildcardAcknowledgements: WildcardAcknowledgements;
+
+  constructor(scope: Construct, id: string, props: SparkApplicationProps) {
+    super(scope, id);
+    this.releaseLabel = props.releaseLabel ?? DEFAULT_EMR_RELEASE_LABEL;
+    validateProps(props, this.releaseLabel);
+    const stack = Stack.of(this);
+    const logsPrefix = normalizePrefix(props.logsPrefix ?? 'emr-serverless/');
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'EMR Serverless Spark workers: no inbound; outbound to S3, Glue, STS, CloudWatch and MSK',
+      allowAllOutbound: true,
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      encryptionKey: props.logsKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    this.logUri = props.logsBucket.s3UrlForObject(logsPrefix);
+
+    this.application = new emrserverless.CfnApplication(this, 'Application', {
+      name: props.applicationName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
+      releaseLabel: this.releaseLabel,
+      type: 'SPARK',
+      architecture: 'ARM64',
+      networkConfiguration: {
+        subnetIds: props.vpc.selectSubnets(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds,
+        securityGroupIds: [this.securityGroup, ...(props.securityGroups ?? [])].map((sg) => sg.securityGroupId),
+      },
+      autoStartConfiguration: { enabled: true },
+      autoStopConfiguration: { enabled: true, idleTimeoutMinutes: (props.idleTimeout ?? Duration.minutes(15)).toMinutes() },
+      maximumCapacity: capacity(props.maximumCapacity),
+      initialCapacity: props.preInitializedCapacity ? initialCapacity(props.preInitializedCapacity) : undefined,
+      monitoringConfiguration: {
+        s3MonitoringConfiguration: { logUri: this.logUri, encryptionKeyArn: props.logsKey.keyArn },
+        cloudWatchLoggingConfiguration: {
+          enabled: true,
+          logGroupName: this.logGroup.logGroupName,
+          logStreamNamePrefix: 'spark',
+          encryptionKeyArn: props.logsKey.keyArn,
+        },
+        managedPersistenceMonitoringConfiguration: { enabled: true, encryptionKeyArn: props.logsKey.keyArn },
+      },
+    });
+    this.applicationId = this.application.attrApplicationId;
+    this.applicationArn = this.application.attrArn;
+    this.jobRunsArn = `${this.applicationArn}/jobruns/*`;
+
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      description: `Job runs of EMR Serverless application ${this.node.path}`,
+      assumedBy: new iam.ServicePrincipal('emr-serverless.amazonaws.com').withConditions({
+        // Only this account's EMR Serverless, acting for this application, may assume the role.
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': [this.applicationArn, this.jobRunsArn] },
+      }),
+    });
+    this.wildcardAcknowledgements = new WildcardAcknowledgements(this.executionRole);
+
+    // Spark writes its own logs with the job's role.
+    this.grantPrefixActions(props.logsBucket, logsPrefix, ['s3:PutObject'], 'writes the Spark event and container logs');
+    this.grantKeyUsage(props.logsKey);
+    this.executionRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteCloudWatchLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    const logGroupsArn = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.executionRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'FindLogGroup', actions: ['logs:DescribeLogGroups'], resources: [logGroupsArn] }),
+    );
+    this.wildcardAcknowledgements.add(
+      logGroupsArn,
+      'logs:DescribeLogGroups has no resource-level scoping below the account; EMR calls it to find the job log group.',
+    );
+  }
+
+  /** Read access (list, get) to the objects under `prefix` of `bucket`, and decrypt with its key. */
+  public grantRead(bucket: s3.IBucket, prefix: string): void {
+    this.grantPrefixActions(bucket, normalizePrefix(prefix), ['s3:GetObject'], 'reads this dataset prefix');
+    if (bucket.encryptionKey) this.grantKeyDecrypt(bucket.encryptionKey);
+  }
+
+  /** Read, write and delete (Spark replaces partitions and cleans temporary files) under `prefix` of `bucket`. */
+  public grantReadWrite(bucket: s3.IBucket, prefix: string): void {
+    this.grantPrefixActions(
+      bucket,
+      normalizePrefix(prefix),
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      'reads and writes this dataset prefix',
+    );
+    this.executionRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucketMultipartUploads'], resources: [bucket.bucketArn] }),
+    );
+    if (bucket.encryptionKey) this.grantKeyUsage(bucket.encryptionKey);
+  }
+
+  /**
+   * Glue Data Catalog access for named tables: read their metadata and partitions and register new
+   * partitions. Scoped to the catalog, the database and each table ARN.
+   */
+  public grantGlueTables(databaseName: string, tableNames: string[]): void {
+    if (tableNames.length === 0) throw new Error('grantGlueTables: tableNames must name at least one table');
+    const stack = Stack.of(this);
+    const glueArn = (resource: string, resourceName?: string) => stack.formatArn({ service: 'glue', resource, resourceName });
+    this.executionRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions', 'glue:BatchCreatePartition', 'glue:CreatePartition', 'glue:UpdateTable'],
+        resources: [
+          glueArn('catalog'),
+          glueArn('database', databaseName),
+          ...tableNames.map((table) => glueArn('table', `${databaseName}/${table}`)),
+        ],
+      }),
+    );
+  }
+
+  /** Encrypt and decrypt with `key` (data keys included), without key administration. */
+  public grantKeyUsage(key: kms.IKey): void {
+    this.executionRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [key.keyArn] }),
+    );
+  }
+
+  private grantKeyDecrypt(key: kms.IKey): void {
+    this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:DescribeKey'], resources: [key.keyArn] }));
+  }
+
+  /**
+   * `objectActions` on the keys starting with `prefix`, and listing of that prefix. The pattern is
+   * `<prefix without trailing slash>*` because Hadoop's S3 clients also HEAD the folder key itself
+   * (`a/b` for `s3://bucket/a/b/`), which must answer 404 rather than 403.
+   */
+  private grantPrefixActions(bucket: s3.IBucket, prefix: string, objectActions: string[], purpose: string): void {
+    const keyPattern = `${prefix.replace(/\/$/, '')}*`;
+    const objectsArn = bucket.arnForObjects(keyPattern);
+    this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: objectActions, resources: [objectsArn] }));
+    this.executionRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: prefix === '' ? undefined : { StringLike: { 's3:prefix': [keyPattern] } },
+      }),
+    );
+    this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [bucket.bucketArn] }));
+    this.wildcardAcknowledgements.add(objectsArn, `The job ${purpose} (${keyPattern}); object keys below it are data files named by Spark.`);
+  }
+}
+
+/**
+ * cdk-nag reports each wildcard resource of a policy as `AwsSolutions-IAM5[Resource::<flattened ARN>]`,
+ * and the flattened form of a bucket in another stack is only known once CDK has turned the
+ * reference into an import. This registers a validation hook, which runs after references are
+ * resolved and before the rule packs, and acknowledges exactly the wildcards the construct granted.
+ */
+export class WildcardAcknowledgements {
+  private readonly entries: Array<{ resource: string; reason: string }> = [];
+
+  constructor(scope: IConstruct) {
+    scope.node.addValidation({
+      validate: () => {
+        const stack = Stack.of(scope);
+        for (const { resource, reason } of this.entries) {
+          const flattened = flattenCfnReference(stack.resolve(resource));
+          Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattened}]`, reason });
+        }
+        return [];
+      },
+    });
+  }
+
+  /** Acknowledges the wildcard in `resource` (a possibly-tokenized ARN) for policies under the scope. */
+  public add(resource: string, reason: string): void {
+    this.entries.push({ resource, reason });
+  }
+}
+
+/** The string form cdk-nag gives a CloudFormation value (Fn::Join, Fn::Sub, Fn::GetAtt, Ref, Fn::ImportValue). */
+export function flattenCfnReference(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  if (typeof value === 'object' && value !== null) {
+    const node = value as Record<string, unknown>;
+    if (node['Fn::Join']) {
+      const [delimiter, items] = node['Fn::Join'] as [string, unknown[]];
+      return items.map(flattenCfnReference).join(delimiter);
+    }
+    if (node['Fn::Sub']) return flattenCfnReference(node['Fn::Sub']);
+    if (node['Fn::GetAtt']) {
+      const [resource, attribute] = node['Fn::GetAtt'] as [unknown, unknown];
+      return `<${flattenCfnReference(resource)}.${flattenCfnReference(attribute)}>`;
+    }
+    if (node['Fn::ImportValue']) return flattenCfnReference(node['Fn::ImportValue']);
+    if (node.Ref) return `<${flattenCfnReference(node.Ref)}>`;
+  }
+  return JSON.stringify(value);
+}
+
+function normalizePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+/, '');
+  return trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
+}
+
+function capacity(size: SparkCapacity): emrserverless.CfnApplication.MaximumAllowedResourcesProperty {
+  return {
+    cpu: `${size.cpuVcpu} vCPU`,
+    memory: `${size.memoryGb} GB`,
+    disk: size.diskGb === undefined ? undefined : `${size.diskGb} GB`,
+  };
+}
+
+const DEFAULT_WORKER: SparkCapacity = { cpuVcpu: 4, memoryGb: 16, diskGb: 20 };
+
+function initialCapacity(pool: SparkPreInitializedCapacity): emrserverless.CfnApplication.InitialCapacityConfigKeyValuePairProperty[] {
+  return [
+    { key: 'Driver', value: { workerCount: pool.driverCount, workerConfiguration: capacity(pool.driverSize ?? DEFAULT_WORKER) } },
+    { key: 'Executor', value: { workerCount: pool.executorCount, workerConfiguration: capacity(pool.executorSize ?? DEFAULT_WORKER) } },
+  ];
+}
+
+function validateProps(props: SparkApplicationProps, releaseLabel: string): void {
+  const problems: string[] = [];
+  if (!Token.isUnresolved(releaseLabel) && !/^emr-7\.\d+\.\d+$/.test(releaseLabel)) {
+    problems.push(`releaseLabel '${releaseLabel}' is not an EMR 7 release label (e.g. ${DEFAULT_EMR_RELEASE_LABEL})`);
+  }
+  const positiveInt = (name: string, value: number | undefined, min = 1) => {
+    if (value !== undefined && !Token.isUnresolved(value) && (!Number.isInteger(value) || value < min)) {
+      problems.push(`${name} must be an integer of at least ${min}, got ${value}`);
+    }
+  };
+  positiveInt('maximumCapacity.cpuVcpu', props.maximumCapacity.cpuVcpu);
+  positiveInt('maximumCapacity.memoryGb', props.maximumCapacity.memoryGb);
+  positiveInt('maximumCapacity.diskGb', props.maximumCapacity.diskGb, 20);
+  const pool = props.preInitializedCapacity;
+  if (pool) {
+    positiveInt('preInitializedCapacity.driverCount', pool.driverCount);
+    positiveInt('preInitializedCapacity.executorCount', pool.executorCount);
+    for (const [name, size] of [['driverSize', pool.driverSize], ['executorSize', pool.executorSize]] as const) {
+      if (!size) continue;
+      if (!WORKER_VCPU_OPTIONS.includes(size.cpuVcpu)) {
+        problems.push(`preInitializedCapacity.${name}.cpuVcpu must be one of ${WORKER_VCPU_OPTIONS.join(', ')}, got ${size.cpuVcpu}`);
+      }
+      positiveInt(`preInitializedCapacity.${name}.memoryGb`, size.memoryGb, 2);
+      positiveInt(`preInitializedCapacity.${name}.diskGb`, size.diskGb, 20);
+    }
+  }
+  const idleMinutes = props.idleTimeout?.toMinutes();
+  if (idleMinutes !== undefined && (idleMinutes < 1 || idleMinutes > 10080)) {
+    problems.push(`idleTimeout must be between 1 minute and 7 days, got ${idleMinutes} minutes`);
+  }
+  if (problems.length > 0) throw new Error(`SparkApplication: ${problems.join('; ')}`);
+}

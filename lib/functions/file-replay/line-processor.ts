@@ -1,0 +1,129 @@
+import { isUtf8 } from 'node:buffer';
+import { describeContractViolation, loginEventSchema, loginEventValidator, type LoginEvent, type ValueCheck } from '../../contracts';
+import type { Batcher } from './batcher';
+import { csvRowToLoginEvent, splitCsvLine } from './csv';
+import type { FileFormat } from './types';
+
+export interface LineProcessorOptions {
+  readonly format: FileFormat;
+  /** Columns from the CSV header (CSV only). */
+  readonly csvColumns?: readonly string[];
+  /**
+   * Line number of the splitter's line index 0, when known; undefined when the range starts
+   * mid-file and the lines before it were never counted.
+   */
+  readonly lineNumberBase: number | undefined;
+  /** Longest record accepted (bytes); CSV rows grow when rendered as JSON. */
+  readonly maxRecordBytes: number;
+  /** How much of a rejected line goes into its quarantine entry. @default 4096 */
+  readonly rawPreviewChars?: number;
+}
+
+const CARRIAGE_RETURN = 0x0d;
+const REPLACEMENT_CHARACTER = '\uFFFD';
+
+/**
+ * Parses and validates each line and hands it to the batcher as a record, a reject or a skip.
+ * Every line moves the batcher's position, so a checkpoint never points into the middle of
+ * lines it has not accounted for.
+ */
+export class LineProcessor {
+  private readonly check: ValueCheck = loginEventValidator();
+  private readonly rawPreviewChars: number;
+
+  constructor(
+    private readonly batcher: Batcher,
+    private readonly options: LineProcessorOptions,
+  ) {
+    this.rawPreviewChars = options.rawPreviewChars ?? 4096;
+    if (options.format === 'csv' && !options.csvColumns) throw new Error('CSV replay needs the header columns');
+  }
+
+  /** Bound for use as the splitter's LineHandler. */
+  readonly handleLine = (buffer: Buffer, start: number, end: number, lineOffset: number, nextOffset: number, lineIndex: number): void => {
+    const lineNumber = this.options.lineNumberBase === undefined ? undefined : this.options.lineNumberBase + lineIndex;
+    if (end > start && buffer[end - 1] === CARRIAGE_RETURN) end--;
+    if (lineOffset === 0 && hasByteOrderMark(buffer, start, end)) start += 3;
+    if (end === start) {
+      this.batcher.skip(nextOffset, lineNumber);
+      return;
+    }
+    const text = buffer.toString('utf8', start, end);
+    if (this.options.format === 'jsonl') this.handleJson(text, buffer, start, end, lineOffset, nextOffset, lineNumber);
+    else this.handleCsv(text, buffer, start, end, lineOffset, nextOffset, lineNumber);
+  };
+
+  /** Bound for use as the splitter's OversizedLineHandler. */
+  readonly handleOversized = (preview: Buffer, lineOffset: number, nextOffset: number, lineIndex: number): void => {
+    const lineNumber = this.options.lineNumberBase === undefined ? undefined : this.options.lineNumberBase + lineIndex;
+    this.reject(preview.toString('utf8'), `line longer than ${this.options.maxRecordBytes} bytes`, lineOffset, nextOffset, lineNumber);
+  };
+
+  private handleJson(text: string, buffer: Buffer, start: number, end: number, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      if (text.trim() === '') this.batcher.skip(nextOffset, lineNumber);
+      else this.reject(text, `invalid JSON: ${(error as Error).message}`, lineOffset, nextOffset, lineNumber);
+      return;
+    }
+    if (!this.check(value)) {
+      this.reject(text, contractReason(value), lineOffset, nextOffset, lineNumber);
+      return;
+    }
+    // toString replaced invalid UTF-8 silently; the bytes we forward must be valid, so look closer only then.
+    if (text.includes(REPLACEMENT_CHARACTER) && !isUtf8(buffer.subarray(start, end))) {
+      this.reject(text, 'invalid UTF-8', lineOffset, nextOffset, lineNumber);
+      return;
+    }
+    this.batcher.addRecord((value as LoginEvent).user_id, buffer, start, end, lineOffset, lineNumber, nextOffset);
+  }
+
+  private handleCsv(text: string, buffer: Buffer, start: number, end: number, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
+    const fields = splitCsvLine(text);
+    if (typeof fields === 'string') {
+      this.reject(text, `invalid CSV: ${fields}`, lineOffset, nextOffset, lineNumber);
+      return;
+    }
+    const event = csvRowToLoginEvent(this.options.csvColumns ?? [], fields);
+    if (typeof event === 'string') {
+      this.reject(text, `invalid CSV: ${event}`, lineOffset, nextOffset, lineNumber);
+      return;
+    }
+    if (!this.check(event)) {
+      this.reject(text, contractReason(event), lineOffset, nextOffset, lineNumber);
+      return;
+    }
+    if (text.includes(REPLACEMENT_CHARACTER) && !isUtf8(buffer.subarray(start, end))) {
+      this.reject(text, 'invalid UTF-8', lineOffset, nextOffset, lineNumber);
+      return;
+    }
+    const record = Buffer.from(JSON.stringify(event));
+    if (record.length > this.options.maxRecordBytes) {
+      this.reject(text, `record longer than ${this.options.maxRecordBytes} bytes as JSON`, lineOffset, nextOffset, lineNumber);
+      return;
+    }
+    this.batcher.addRecord(event.user_id as string, record, 0, record.length, lineOffset, lineNumber, nextOffset);
+  }
+
+  private reject(text: string, reason: string, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
+    this.batcher.addReject(
+      {
+        source_offset: lineOffset,
+        ...(lineNumber === undefined ? {} : { line_number: lineNumber }),
+        reason,
+        raw: text.length > this.rawPreviewChars ? text.slice(0, this.rawPreviewChars) : text,
+      },
+      nextOffset,
+    );
+  }
+}
+
+function contractReason(value: unknown): string {
+  return `contract violation: ${describeContractViolation(loginEventSchema, value) ?? 'rejected by the compiled login-event schema'}`;
+}
+
+function hasByteOrderMark(buffer: Buffer, start: number, end: number): boolean {
+  return end - start >= 3 && buffer[start] === 0xef && buffer[start + 1] === 0xbb && buffer[start + 2] === 0xbf;
+}

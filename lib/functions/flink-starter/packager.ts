@@ -1,0 +1,103 @@
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { createLogger } from '../shared/logger';
+import { parseProperties, PermanentError, type CustomResourceEvent, type CustomResourceResult } from '../shared/custom-resource';
+import { buildApplicationZip, mergeJars } from './application-package';
+import { ZipFormatError } from './zip-archive';
+
+/**
+ * Flink application packager custom resource. Managed Flink runs a Python application from ONE
+ * zip holding the Python code and ONE jar; the code comes from a CDK asset and the connector jars
+ * from the artifact mirror's bucket, both only available at deploy time. This resource reads
+ * them, merges the jars, writes the application zip to TargetKey and reports where it is. It runs
+ * before the application is created or updated (the application reads the key from its Data).
+ *
+ * TargetKey is derived from the inputs by the construct, so new inputs give a new key and a new
+ * physical id; CloudFormation then deletes the previous package once the update has succeeded.
+ */
+
+const s3 = new S3Client({});
+const logger = createLogger('flink-packager');
+
+const s3Key = z.string().min(1).max(1024);
+const PackagerProperties = z.object({
+  CodeBucket: z.string().min(3),
+  CodeKey: s3Key,
+  CodeFolder: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a single folder name'),
+  EntryPoint: z.string().regex(/^[A-Za-z0-9_./-]+\.py$/, 'must be a .py file inside the code asset'),
+  JarBucket: z.string().min(3),
+  JarKeys: z.array(s3Key).min(1, 'needs at least one connector jar'),
+  JarPath: z.string().regex(/^[A-Za-z0-9_./-]+\.jar$/, 'must be a .jar path inside the application zip'),
+  TargetBucket: z.string().min(3),
+  TargetKey: s3Key,
+});
+
+const PHYSICAL_ID = /^s3:\/\/([^/]+)\/(.+)$/;
+
+async function readObject(bucket: string, key: string): Promise<Buffer> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (!out.Body) throw new Error(`s3://${bucket}/${key} has no body`);
+    return Buffer.from(await out.Body.transformToByteArray());
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchKey') {
+      throw new PermanentError(`s3://${bucket}/${key} does not exist (has the artifact mirror or the asset upload run?)`);
+    }
+    throw error;
+  }
+}
+
+export async function onPackageEvent(event: CustomResourceEvent): Promise<CustomResourceResult> {
+  if (event.RequestType === 'Delete') {
+    const match = PHYSICAL_ID.exec(event.PhysicalResourceId ?? '');
+    // A Create that failed before writing anything has a request id, not an s3:// location.
+    if (!match) return { PhysicalResourceId: event.PhysicalResourceId };
+    await s3.send(new DeleteObjectCommand({ Bucket: match[1], Key: match[2] }));
+    logger.info('Deleted application package', { bucket: match[1], key: match[2] });
+    return { PhysicalResourceId: event.PhysicalResourceId };
+  }
+
+  const props = parseProperties(PackagerProperties, event.ResourceProperties);
+  const [code, ...jars] = await Promise.all([
+    readObject(props.CodeBucket, props.CodeKey),
+    ...props.JarKeys.map((key) => readObject(props.JarBucket, key)),
+  ]);
+
+  let archive: Buffer;
+  try {
+    const merged = mergeJars(jars.map((jar, i) => ({ label: `s3://${props.JarBucket}/${props.JarKeys[i]}`, archive: jar })));
+    logger.info('Merged connector jars', {
+      jars: props.JarKeys,
+      entryCount: merged.report.entryCount,
+      duplicatesKept: merged.report.duplicatesKept.length,
+      servicesMerged: merged.report.servicesMerged,
+      dropped: merged.report.dropped,
+    });
+    archive = buildApplicationZip({
+      code,
+      codeLabel: `s3://${props.CodeBucket}/${props.CodeKey}`,
+      codeFolder: props.CodeFolder,
+      entryPoint: props.EntryPoint,
+      jarPath: props.JarPath,
+      jar: merged.jar,
+    });
+  } catch (error) {
+    // A bad archive stays bad on retry: say which one and why.
+    if (error instanceof ZipFormatError) throw new PermanentError(`Cannot package the Flink application: ${error.message}`);
+    throw error;
+  }
+
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: props.TargetBucket,
+      Key: props.TargetKey,
+      Body: archive,
+      ContentType: 'application/zip',
+    }),
+  );
+  logger.info('Wrote application package', { bucket: props.TargetBucket, key: props.TargetKey, bytes: archive.length });
+  return {
+    PhysicalResourceId: `s3://${props.TargetBucket}/${props.TargetKey}`,
+    Data: { Bucket: props.TargetBucket, Key: props.TargetKey, Bytes: String(archive.length) },
+  };
+}

@@ -1,0 +1,191 @@
+import { ENVIRONMENTS, deepMerge, type EnvironmentEntry } from '../../lib/config/environments';
+import { ConfigError, loadEnvironment, selectEnvironmentNames, validateEnvironment } from '../../lib/config/load-config';
+import { DEV_PROFILE, PROD_PROFILE } from '../../lib/config/profiles';
+
+const noEnv = { processEnv: {} };
+
+/** A valid dev environment as plain data, to break one field at a time. */
+function validDev(): Record<string, unknown> {
+  const { stageName: _s, qualifier: _q, ...config } = loadEnvironment('dev', noEnv);
+  return JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+}
+
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): Record<string, unknown> {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
+  const last = keys[keys.length - 1];
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+  return target;
+}
+
+describe('environment defaults', () => {
+  test('dev is cheap and destroyable', () => {
+    const dev = loadEnvironment('dev', noEnv);
+    expect(dev).toMatchObject({
+      name: 'dev',
+      tier: 'dev',
+      region: 'eu-west-1',
+      qualifier: 'lakestream-dev',
+      removalPolicy: 'destroy',
+      autoDeleteObjects: true,
+      terminationProtection: false,
+      network: { mode: 'create', azCount: 2, natGateways: 1 },
+      kafka: { brokerCount: 2, instanceType: 'kafka.t3.small', allowTopicDeletion: true },
+    });
+    expect(dev.emr.preInitialized).toBeUndefined();
+    expect(dev.debezium).toBeUndefined();
+    expect(dev.ga4).toBeUndefined();
+  });
+
+  test('staging is production-shaped but smaller', () => {
+    const staging = loadEnvironment('staging', noEnv);
+    expect(staging).toMatchObject({
+      tier: 'prod',
+      removalPolicy: 'retain',
+      autoDeleteObjects: false,
+      terminationProtection: false,
+      network: { mode: 'create', azCount: 3, natGateways: 1, cidr: '10.41.0.0/16' },
+      kafka: { brokerCount: 3, ebsVolumeGiB: 100, defaultReplicationFactor: 3 },
+      logRetentionDays: 90,
+    });
+    expect(staging.emr.preInitialized).toBeUndefined();
+  });
+
+  test('prod is highly available and retained', () => {
+    const prod = loadEnvironment('prod', noEnv);
+    expect(prod).toMatchObject({
+      tier: 'prod',
+      removalPolicy: 'retain',
+      autoDeleteObjects: false,
+      terminationProtection: true,
+      network: { mode: 'create', azCount: 3, natGateways: 3 },
+      kafka: { brokerCount: 3, instanceType: 'kafka.m7g.large', defaultReplicationFactor: 3, allowTopicDeletion: false },
+      flink: { autoScaling: true },
+      logRetentionDays: 365,
+    });
+    expect(prod.emr.preInitialized).toEqual({ driverCount: 1, executorCount: 2 });
+  });
+
+  test('every declared environment validates', () => {
+    for (const name of Object.keys(ENVIRONMENTS)) expect(() => loadEnvironment(name, noEnv)).not.toThrow();
+  });
+});
+
+describe('environment selection', () => {
+  test('dev is the default', () => expect(selectEnvironmentNames(undefined)).toEqual(['dev']));
+  test('all selects every environment', () => expect(selectEnvironmentNames('all')).toEqual(['dev', 'staging', 'prod']));
+  test('an unknown environment lists the known ones', () => {
+    expect(() => selectEnvironmentNames('qa')).toThrow(ConfigError);
+    expect(() => selectEnvironmentNames('qa')).toThrow('Unknown environment "qa" (from -c env=qa). Known environments: dev, staging, prod, or "all".');
+  });
+});
+
+describe('account and region', () => {
+  test('come from context when the entry has none', () => {
+    const dev = loadEnvironment('dev', { account: '222222222222', region: 'us-east-2', processEnv: {} });
+    expect(dev.account).toBe('222222222222');
+    expect(dev.region).toBe('us-east-2');
+  });
+  test('fall back to the CDK default environment variables', () => {
+    const dev = loadEnvironment('dev', { processEnv: { CDK_DEFAULT_ACCOUNT: '333333333333', CDK_DEFAULT_REGION: 'ap-southeast-2' } });
+    expect(dev.account).toBe('333333333333');
+    expect(dev.region).toBe('ap-southeast-2');
+  });
+  test('the entry wins over the process environment', () => {
+    const environments: Record<string, EnvironmentEntry> = { pinned: { tier: 'dev', account: '444444444444', overrides: { region: 'eu-central-1' } } };
+    const pinned = loadEnvironment('pinned', { environments, processEnv: { CDK_DEFAULT_ACCOUNT: '333333333333', CDK_DEFAULT_REGION: 'us-west-2' } });
+    expect(pinned.account).toBe('444444444444');
+    expect(pinned.region).toBe('eu-central-1');
+  });
+  test('no account at all means an environment-agnostic synth', () => {
+    expect(loadEnvironment('dev', noEnv).account).toBeUndefined();
+  });
+});
+
+describe('personal sandboxes', () => {
+  test('an owner suffixes the stage and every name', () => {
+    const sandbox = loadEnvironment('dev', { owner: 'alice', processEnv: {} });
+    expect(sandbox.stageName).toBe('dev-alice');
+    expect(sandbox.qualifier).toBe('lakestream-dev-alice');
+    expect(sandbox.owner).toBe('alice');
+  });
+  test('an invalid owner is rejected with the field and value', () => {
+    expect(() => loadEnvironment('dev', { owner: 'Alice Smith', processEnv: {} })).toThrow(/owner = "Alice Smith": must be 1-12 lowercase letters and digits/);
+  });
+});
+
+describe('deriving environments', () => {
+  test('overrides merge deeply and arrays replace', () => {
+    const merged = deepMerge(DEV_PROFILE, { kafka: { brokerCount: 4 }, observability: { alertEmails: ['ops@example.com'] } });
+    expect(merged.kafka.brokerCount).toBe(4);
+    expect(merged.kafka.instanceType).toBe(DEV_PROFILE.kafka.instanceType);
+    expect(merged.observability.alertEmails).toEqual(['ops@example.com']);
+    expect(merged.observability.thresholds).toEqual(DEV_PROFILE.observability.thresholds);
+  });
+  test('switching network mode replaces the whole network block', () => {
+    const merged = deepMerge(PROD_PROFILE, {
+      network: {
+        mode: 'import', vpcId: 'vpc-0123456789abcdef0', vpcCidrBlock: '10.0.0.0/16', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+        privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b', 'subnet-0000000c'], privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b', 'rtb-0000000c'],
+        createEndpoints: false, createFlowLogs: true,
+      },
+    });
+    expect(merged.network).not.toHaveProperty('cidr');
+    expect(merged.network.mode).toBe('import');
+  });
+});
+
+/** Each case breaks one thing; the error must name the field, show the value and say what is allowed. */
+const invalidCases: Array<[string, (c: Record<string, unknown>) => Record<string, unknown>, RegExp]> = [
+  ['environment name with capitals', (c) => setPath(c, 'name', 'Dev'), /name = "Dev": must be lowercase letters/],
+  ['unknown tier', (c) => setPath(c, 'tier', 'qa'), /tier = "qa": .*"dev"\|"prod"/],
+  ['account not 12 digits', (c) => setPath(c, 'account', '1234'), /account = "1234": must be a 12-digit AWS account id/],
+  ['malformed region', (c) => setPath(c, 'region', 'Europe'), /region = "Europe": must be an AWS region/],
+  ['VPC CIDR too large', (c) => setPath(c, 'network.cidr', '10.0.0.0/8'), /network.cidr = "10.0.0.0\/8": must be an IPv4 CIDR block from \/16 to \/28/],
+  ['one AZ', (c) => setPath(c, 'network.azCount', 1), /network.azCount = 1: .*>=2/],
+  ['more NAT gateways than AZs', (c) => setPath(c, 'network.natGateways', 3), /network.natGateways = 3: must not exceed azCount \(2\)/],
+  ['brokers not a multiple of AZs', (c) => setPath(c, 'kafka.brokerCount', 3), /kafka.brokerCount = 3: must be a multiple of the AZ count \(2\)/],
+  ['unknown broker type', (c) => setPath(c, 'kafka.instanceType', 'm5.large'), /kafka.instanceType = "m5.large": must be an MSK broker type/],
+  ['storage ceiling below volume', (c) => setPath(c, 'kafka.storageAutoScalingMaxGiB', 10), /kafka.storageAutoScalingMaxGiB = 10: must be greater than ebsVolumeGiB \(20\)/],
+  ['replication above brokers', (c) => setPath(c, 'kafka.defaultReplicationFactor', 3), /kafka.defaultReplicationFactor = 3: must not exceed brokerCount \(2\)/],
+  ['log retention CloudWatch does not offer', (c) => setPath(c, 'logRetentionDays', 10), /logRetentionDays = 10: must be one of the CloudWatch Logs retention periods: 1, 3, 5, 7, 14/],
+  ['EMR 6 release', (c) => setPath(c, 'emr.releaseLabel', 'emr-6.15.0'), /emr.releaseLabel = "emr-6.15.0": must be an EMR 7 release label/],
+  ['bad schedule expression', (c) => setPath(c, 'emr.dailyReportSchedule', '0 3 * * *'), /emr.dailyReportSchedule = "0 3 \* \* \*": must be an EventBridge expression/],
+  ['too little memory per vCPU', (c) => setPath(c, 'emr.maxMemoryGb', 16), /emr.maxMemoryGb = 16: must be at least 2 GB per vCPU \(32\)/],
+  ['Flink parallelism zero', (c) => setPath(c, 'flink.parallelism', 0), /flink.parallelism = 0: .*>=1/],
+  ['transition after expiry', (c) => setPath(c, 'lake.bronze', { transitionToIntelligentTieringDays: 40, expirationDays: 30 }), /lake.bronze.transitionToIntelligentTieringDays = 40: must be less than expirationDays \(30\)/],
+  ['not an email', (c) => setPath(c, 'observability.alertEmails', ['ops-at-example']), /observability.alertEmails.0 = "ops-at-example": Invalid email/],
+  ['auto-delete with retain', (c) => setPath(setPath(c, 'removalPolicy', 'retain'), 'autoDeleteObjects', true), /autoDeleteObjects = true: must be false when removalPolicy is retain/],
+  ['prod tier that is destroyable', (c) => setPath(setPath(c, 'tier', 'prod'), 'autoDeleteObjects', false), /removalPolicy = "destroy": must be retain for a prod-tier environment/],
+  ['permissions boundary not a policy ARN', (c) => setPath(c, 'permissionsBoundaryArn', 'arn:aws:iam::111111111111:role/x'), /permissionsBoundaryArn = "arn:aws:iam::111111111111:role\/x": must be an IAM managed policy ARN/],
+  ['misspelled field', (c) => setPath(c, 'kafka.brokerCnt', 2), /kafka.brokerCnt = 2: unknown field/],
+  ['Debezium secret not an ARN', (c) => setPath(c, 'debezium', { hostname: 'db', port: 1433, databaseNames: ['app'], tableIncludeList: ['dbo.logins'], credentialsSecretArn: 'my-secret', minWorkers: 1, maxWorkers: 2, mcuCount: 1 }), /debezium.credentialsSecretArn = "my-secret": must be a Secrets Manager secret ARN/],
+  ['GA4 property not numeric', (c) => setPath(c, 'ga4', { propertyId: 'G-ABC', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc', scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customUser:user_id' }), /ga4.propertyId = "G-ABC": must be the numeric GA4 property id/],
+  ['GA4 without internet egress', (c) => setPath(setPath(c, 'network.natGateways', 0), 'ga4', { propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc', scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customUser:user_id' }), /ga4 = .*needs internet egress/],
+  ['imported VPC with a subnet per AZ missing', (c) => setPath(c, 'network', { mode: 'import', vpcId: 'vpc-0123456789abcdef0', vpcCidrBlock: '10.0.0.0/16', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b', 'subnet-0000000c'], privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b'], createEndpoints: true, createFlowLogs: true }), /network.privateSubnetIds = .*must list one entry per availability zone \(2\)/],
+  ['threshold out of range', (c) => setPath(c, 'observability.thresholds.brokerDiskUsedRatio', 85), /observability.thresholds.brokerDiskUsedRatio = 85: .*<1/],
+];
+
+describe('invalid configuration fails with field, value and what is allowed', () => {
+  test('there are at least 15 distinct cases', () => expect(invalidCases.length).toBeGreaterThanOrEqual(15));
+
+  test.each(invalidCases)('%s', (_title, breakIt, expected) => {
+    const broken = breakIt(validDev());
+    let message = '';
+    try {
+      validateEnvironment(broken, 'dev');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain('Invalid configuration for environment "dev"');
+    expect(message).toMatch(expected);
+  });
+
+  test('several problems are all reported at once', () => {
+    const broken = setPath(setPath(validDev(), 'region', 'nowhere'), 'network.azCount', 9);
+    expect(() => validateEnvironment(broken, 'dev')).toThrow(/region = "nowhere"[\s\S]*network.azCount = 9/);
+  });
+});

@@ -1,0 +1,203 @@
+import { App, Duration, Stack, Stage } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { DEFAULT_EMR_RELEASE_LABEL, SparkApplication, SparkApplicationProps, flattenCfnReference } from '../../../lib/constructs/spark/spark-application';
+import { Finding, formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
+
+const env = { account: '111111111111', region: 'eu-west-1' };
+
+interface Scenario {
+  readonly app: App;
+  readonly template: Template;
+  readonly spark: SparkApplication;
+  readonly stack: Stack;
+  readonly findings: Finding[];
+}
+
+/** A processing stack holding the application, and a data stack holding the buckets (cross-stack grants). */
+function build(overrides: Partial<SparkApplicationProps> = {}): Scenario {
+  const app = newCompliantTestApp();
+  const stage = new Stage(app, 'Test');
+  const data = new Stack(stage, 'Data', { env });
+  const lakeKey = new kms.Key(data, 'LakeKey', { enableKeyRotation: true });
+  const bronze = new s3.Bucket(data, 'Bronze', { encryptionKey: lakeKey, enforceSSL: true });
+  const gold = new s3.Bucket(data, 'Gold', { encryptionKey: lakeKey, enforceSSL: true });
+
+  const stack = new Stack(stage, 'S', { env });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
+  const logsKey = new kms.Key(stack, 'LogsKey', { enableKeyRotation: true });
+  const logsBucket = new s3.Bucket(stack, 'Logs', { enforceSSL: true });
+  const spark = new SparkApplication(stack, 'Spark', {
+    vpc,
+    logsBucket,
+    logsKey,
+    maximumCapacity: { cpuVcpu: 16, memoryGb: 64, diskGb: 200 },
+    ...overrides,
+  });
+  spark.grantRead(bronze, 'kafka/logins_raw/');
+  spark.grantReadWrite(gold, 'reports');
+  spark.grantGlueTables('lake_gold', ['daily_active_users', 'top_users']);
+  const template = Template.fromStack(stack);
+  const findings = synthFindings(app).filter((f) => f.path.startsWith(`${spark.node.path}/`));
+  return { app, template, spark, stack, findings };
+}
+
+describe('SparkApplication', () => {
+  let warm: Scenario;
+  let cold: Scenario;
+
+  beforeAll(() => {
+    warm = build({
+      applicationName: 'lakestream-dev-spark',
+      preInitializedCapacity: { driverCount: 1, executorCount: 2, executorSize: { cpuVcpu: 8, memoryGb: 32, diskGb: 50 } },
+      idleTimeout: Duration.minutes(30),
+    });
+    cold = build();
+  });
+
+  it('is an ARM64 Spark application on a current EMR 7 release with auto start and stop', () => {
+    expect(DEFAULT_EMR_RELEASE_LABEL).toMatch(/^emr-7\.\d+\.\d+$/);
+    warm.template.hasResourceProperties('AWS::EMRServerless::Application', {
+      Name: 'lakestream-dev-spark',
+      ReleaseLabel: DEFAULT_EMR_RELEASE_LABEL,
+      Type: 'SPARK',
+      Architecture: 'ARM64',
+      AutoStartConfiguration: { Enabled: true },
+      AutoStopConfiguration: { Enabled: true, IdleTimeoutMinutes: 30 },
+      MaximumCapacity: { Cpu: '16 vCPU', Memory: '64 GB', Disk: '200 GB' },
+    });
+    cold.template.hasResourceProperties('AWS::EMRServerless::Application', {
+      AutoStopConfiguration: { Enabled: true, IdleTimeoutMinutes: 15 },
+    });
+  });
+
+  it('pre-initializes workers only when asked to', () => {
+    warm.template.hasResourceProperties('AWS::EMRServerless::Application', {
+      InitialCapacity: [
+        { Key: 'Driver', Value: { WorkerCount: 1, WorkerConfiguration: { Cpu: '4 vCPU', Memory: '16 GB', Disk: '20 GB' } } },
+        { Key: 'Executor', Value: { WorkerCount: 2, WorkerConfiguration: { Cpu: '8 vCPU', Memory: '32 GB', Disk: '50 GB' } } },
+      ],
+    });
+    cold.template.hasResourceProperties('AWS::EMRServerless::Application', { InitialCapacity: Match.absent() });
+  });
+
+  it('runs in the private subnets with its own security group', () => {
+    const app = cold.template.findResources('AWS::EMRServerless::Application');
+    const network = Object.values(app)[0].Properties.NetworkConfiguration;
+    expect(network.SubnetIds).toEqual([
+      { Ref: expect.stringMatching(/^VpcPrivateSubnet1Subnet/) },
+      { Ref: expect.stringMatching(/^VpcPrivateSubnet2Subnet/) },
+    ]);
+    expect(network.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^SparkSecurityGroup/), 'GroupId'] }]);
+    cold.template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('EMR Serverless Spark workers'),
+      SecurityGroupIngress: Match.absent(),
+    });
+  });
+
+  it('logs to S3 and CloudWatch encrypted with the logs key', () => {
+    cold.template.hasResourceProperties('AWS::EMRServerless::Application', {
+      MonitoringConfiguration: {
+        S3MonitoringConfiguration: {
+          LogUri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^Logs') }, '/emr-serverless/']] },
+          EncryptionKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsKey'), 'Arn'] },
+        },
+        CloudWatchLoggingConfiguration: {
+          Enabled: true,
+          LogGroupName: { Ref: Match.stringLikeRegexp('^SparkLogGroup') },
+          EncryptionKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsKey'), 'Arn'] },
+        },
+        ManagedPersistenceMonitoringConfiguration: { Enabled: true },
+      },
+    });
+    cold.template.hasResourceProperties('AWS::Logs::LogGroup', {
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsKey'), 'Arn'] },
+      RetentionInDays: 365,
+    });
+  });
+
+  it('execution role trusts only EMR Serverless acting for this application in this account', () => {
+    cold.template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Action: 'sts:AssumeRole',
+            Effect: 'Allow',
+            Principal: { Service: 'emr-serverless.amazonaws.com' },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '111111111111' },
+              ArnLike: {
+                'aws:SourceArn': [
+                  { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkApplication'), 'Arn'] },
+                  { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkApplication'), 'Arn'] }, '/jobruns/*']] },
+                ],
+              },
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it('execution role statements are scoped to named resources', () => {
+    const policies = Object.values(cold.template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^SparkExecutionRole') } }));
+    expect(policies).toHaveLength(1);
+    const statements = cold.stack.resolve(policies[0].Properties.PolicyDocument.Statement) as Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }>;
+    const flat = statements.map((s) => ({ actions: [s.Action].flat(), resources: [s.Resource].flat().map(flattenCfnReference), condition: s.Condition }));
+    for (const statement of flat) {
+      expect(statement.actions.every((a) => !a.includes('*'))).toBe(true);
+      expect(statement.resources).not.toContain('*');
+    }
+    const find = (action: string) => flat.filter((s) => s.actions.includes(action));
+    // Logs: the prefix in the logs bucket, the log group, the key.
+    expect(find('s3:PutObject').map((s) => s.resources)).toEqual(
+      expect.arrayContaining([[expect.stringMatching(/^<Logs\w+\.Arn>\/emr-serverless\*$/)]]),
+    );
+    expect(find('logs:PutLogEvents')[0].resources).toEqual([expect.stringMatching(/^<SparkLogGroup\w+\.Arn>$/)]);
+    expect(find('logs:DescribeLogGroups')[0].resources).toEqual(['arn:<AWS::Partition>:logs:eu-west-1:111111111111:log-group:*']);
+    // Data: bronze read-only under its prefix, gold read-write under its prefix, through cross-stack imports.
+    const bronzeRead = find('s3:GetObject').find((s) => s.resources[0].includes('Bronze'));
+    expect(bronzeRead?.resources).toEqual([expect.stringMatching(/^Test-Data:ExportsOutputFnGetAttBronze\w+Arn\w+\/kafka\/logins_raw\*$/)]);
+    expect(bronzeRead?.actions).toEqual(['s3:GetObject']);
+    const goldWrite = find('s3:DeleteObject')[0];
+    expect(goldWrite.resources).toEqual([expect.stringMatching(/Gold\w+\/reports\*$/)]);
+    const bronzeList = find('s3:ListBucket').find((s) => s.resources[0].includes('Bronze'));
+    expect(bronzeList?.condition).toEqual({ StringLike: { 's3:prefix': ['kafka/logins_raw*'] } });
+    // KMS: explicit actions on the lake key (decrypt only for the read-only bucket is covered by the gold grant).
+    expect(find('kms:GenerateDataKey').flatMap((s) => s.resources)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^<LogsKey\w+\.Arn>$/), expect.stringMatching(/LakeKey/)]),
+    );
+    // Glue: catalog, database and tables by name.
+    expect(find('glue:BatchCreatePartition')[0].resources).toEqual([
+      'arn:<AWS::Partition>:glue:eu-west-1:111111111111:catalog',
+      'arn:<AWS::Partition>:glue:eu-west-1:111111111111:database/lake_gold',
+      'arn:<AWS::Partition>:glue:eu-west-1:111111111111:table/lake_gold/daily_active_users',
+      'arn:<AWS::Partition>:glue:eu-west-1:111111111111:table/lake_gold/top_users',
+    ]);
+  });
+
+  it('has no unacknowledged cdk-nag or NIST findings, including the cross-stack prefix wildcards', () => {
+    expect(formatFindings(warm.findings)).toBe('');
+    expect(formatFindings(cold.findings)).toBe('');
+  });
+
+  it('rejects invalid sizes and releases with the field names', () => {
+    const stack = new Stack(new App(), 'V', { env });
+    const base: SparkApplicationProps = {
+      vpc: new ec2.Vpc(stack, 'Vpc'),
+      logsBucket: new s3.Bucket(stack, 'L'),
+      logsKey: new kms.Key(stack, 'K'),
+      maximumCapacity: { cpuVcpu: 4, memoryGb: 16 },
+    };
+    expect(() => new SparkApplication(stack, 'A', { ...base, releaseLabel: 'emr-6.15.0' })).toThrow(/releaseLabel 'emr-6.15.0' is not an EMR 7 release label/);
+    expect(() => new SparkApplication(stack, 'B', { ...base, maximumCapacity: { cpuVcpu: 0, memoryGb: 16.5 } })).toThrow(
+      /maximumCapacity.cpuVcpu must be an integer of at least 1, got 0; maximumCapacity.memoryGb must be an integer of at least 1, got 16.5/,
+    );
+    expect(
+      () => new SparkApplication(stack, 'C', { ...base, preInitializedCapacity: { driverCount: 1, executorCount: 1, executorSize: { cpuVcpu: 3, memoryGb: 8 } } }),
+    ).toThrow(/preInitializedCapacity.executorSize.cpuVcpu must be one of 1, 2, 4, 8, 16, got 3/);
+    expect(() => new SparkApplication(stack, 'D', { ...base, idleTimeout: Duration.days(8) })).toThrow(/idleTimeout must be between 1 minute and 7 days/);
+  });
+});

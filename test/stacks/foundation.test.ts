@@ -1,0 +1,199 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { synthApp, type SynthResult } from '../helpers/synth';
+
+/** Targeted assertions on the security, network and data stacks of dev and prod. */
+let result: SynthResult;
+beforeAll(() => {
+  result = synthApp({ env: 'all' });
+});
+
+describe('security stack', () => {
+  test('three customer-managed keys with rotation, aliases per environment', () => {
+    const t = result.template('dev', 'Security');
+    t.resourceCountIs('AWS::KMS::Key', 3);
+    t.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true, RotationPeriodInDays: 365 });
+    for (const name of ['lake', 'streaming', 'logs']) t.hasResourceProperties('AWS::KMS::Alias', { AliasName: `alias/lakestream-dev/${name}` });
+  });
+
+  test('key policies carry no kms:* and scope use to named services', () => {
+    const t = result.template('prod', 'Security');
+    const keys = t.findResources('AWS::KMS::Key');
+    for (const key of Object.values(keys)) {
+      const statements = key.Properties.KeyPolicy.Statement as Array<{ Action: string | string[]; Sid?: string; Condition?: Record<string, Record<string, unknown>> }>;
+      for (const s of statements) expect([s.Action].flat()).not.toContain('kms:*');
+      const use = statements.find((s) => s.Sid === 'UseThroughPlatformServices');
+      expect(use?.Condition?.StringEquals?.['kms:ViaService']).toBeDefined();
+    }
+  });
+
+  test('the logs key admits CloudWatch Logs for this account only', () => {
+    result.template('dev', 'Security').hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'CloudWatchLogsUse',
+            Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': { 'Fn::Join': Match.anyValue() } } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('keys are retained in prod and destroyable in dev', () => {
+    result.template('prod', 'Security').allResources('AWS::KMS::Key', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    result.template('dev', 'Security').allResources('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('network stack', () => {
+  test('dev: two AZs, one NAT gateway; prod: three AZs, three NAT gateways', () => {
+    const dev = result.template('dev', 'Network');
+    dev.resourceCountIs('AWS::EC2::NatGateway', 1);
+    dev.resourceCountIs('AWS::EC2::Subnet', 6);
+    const prod = result.template('prod', 'Network');
+    prod.resourceCountIs('AWS::EC2::NatGateway', 3);
+    prod.resourceCountIs('AWS::EC2::Subnet', 9);
+    prod.hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: 'eu-west-1c' });
+  });
+
+  test('public subnets do not assign public IPs', () => {
+    const subnets = result.template('prod', 'Network').findResources('AWS::EC2::Subnet');
+    for (const s of Object.values(subnets)) expect(s.Properties.MapPublicIpOnLaunch ?? false).toBe(false);
+  });
+
+  test('S3 gateway endpoint and the interface endpoints the platform needs', () => {
+    const t = result.template('dev', 'Network');
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['.s3'])]) }) });
+    const interfaces = Object.values(t.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }));
+    const services = interfaces.map((e) => JSON.stringify(e.Properties.ServiceName));
+    for (const svc of ['kms', 'sts', 'secretsmanager', 'logs', 'monitoring', 'glue', 'ssm', 'sqs']) {
+      expect(services.some((s) => s.includes(`.${svc}`))).toBe(true);
+    }
+    for (const e of interfaces) expect(e.Properties.PrivateDnsEnabled).toBe(true);
+  });
+
+  test('endpoint security group admits HTTPS from the VPC CIDR only', () => {
+    result.template('dev', 'Network').hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'Interface VPC endpoints: HTTPS from inside the VPC',
+      SecurityGroupIngress: [{ CidrIp: '10.40.0.0/16', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' }],
+    });
+  });
+
+  test('flow logs of all traffic to a KMS-encrypted log group with configured retention', () => {
+    const dev = result.template('dev', 'Network');
+    dev.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
+    dev.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14, KmsKeyId: Match.anyValue() });
+    result.template('prod', 'Network').hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 365 }, DeletionPolicy: 'Retain' });
+  });
+
+  test('default security group is closed', () => {
+    result.template('dev', 'Network').resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+  });
+});
+
+describe('data stack', () => {
+  const BUCKETS = ['LandingBucket', 'BronzeBucket', 'SilverBucket', 'GoldBucket', 'ArtifactsBucket', 'QueryResultsBucket'];
+
+  test('seven buckets: six SSE-KMS data buckets with bucket keys and one SSE-S3 access-log bucket', () => {
+    const t = result.template('dev', 'Data');
+    t.resourceCountIs('AWS::S3::Bucket', 7);
+    const buckets = t.findResources('AWS::S3::Bucket');
+    const kms = Object.entries(buckets).filter(([, b]) => b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm === 'aws:kms');
+    expect(kms).toHaveLength(6);
+    for (const [, b] of kms) expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].BucketKeyEnabled).toBe(true);
+    for (const id of BUCKETS) expect(Object.keys(buckets).some((k) => k.startsWith(`Lake${id}`))).toBe(true);
+  });
+
+  test('every bucket blocks public access, is versioned and owner-enforced', () => {
+    result.template('prod', 'Data').allResourcesProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      VersioningConfiguration: { Status: 'Enabled' },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+  });
+
+  test('bucket policies deny non-TLS and TLS below 1.2', () => {
+    const policies = Object.values(result.template('dev', 'Data').findResources('AWS::S3::BucketPolicy'));
+    expect(policies.length).toBe(7);
+    for (const p of policies) {
+      const statements = p.Properties.PolicyDocument.Statement as Array<{ Effect: string; Condition?: Record<string, Record<string, unknown>> }>;
+      expect(statements.some((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toBe(true);
+      expect(statements.some((s) => s.Effect === 'Deny' && s.Condition?.NumericLessThan?.['s3:TlsVersion'] === 1.2)).toBe(true);
+    }
+  });
+
+  test('data buckets log to the access-log bucket under their own prefix', () => {
+    const t = result.template('dev', 'Data');
+    t.hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { DestinationBucketName: Match.anyValue(), LogFilePrefix: 'bronze/' } });
+  });
+
+  test('lifecycle follows the environment: dev expires bronze after 30 days, prod tiers it and keeps 730', () => {
+    const rule = (env: string, prefix: string) => {
+      const buckets = result.template(env, 'Data').findResources('AWS::S3::Bucket');
+      const [, bucket] = Object.entries(buckets).find(([k]) => k.startsWith(prefix))!;
+      return bucket.Properties.LifecycleConfiguration.Rules[0];
+    };
+    expect(rule('dev', 'LakeBronzeBucket')).toMatchObject({ ExpirationInDays: 30, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' });
+    expect(rule('prod', 'LakeBronzeBucket')).toMatchObject({
+      ExpirationInDays: 730,
+      Transitions: [{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 0 }],
+      NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+    });
+    expect(rule('prod', 'LakeGoldBucket').ExpirationInDays).toBeUndefined();
+    expect(rule('prod', 'LakeAccessLogsBucket')).toMatchObject({ ExpirationInDays: 400, Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }] });
+  });
+
+  test('prod retains buckets and never auto-deletes; dev destroys and empties them', () => {
+    const prod = result.template('prod', 'Data');
+    prod.allResources('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    prod.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+    const dev = result.template('dev', 'Data');
+    dev.allResources('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
+    dev.resourceCountIs('Custom::S3AutoDeleteObjects', 7);
+  });
+
+  test('a Glue database per tier, retained in prod', () => {
+    const prod = result.template('prod', 'Data');
+    prod.resourceCountIs('AWS::Glue::Database', 4);
+    for (const tier of ['landing', 'bronze', 'silver', 'gold']) {
+      prod.hasResource('AWS::Glue::Database', { Properties: { DatabaseInput: Match.objectLike({ Name: `lakestream_prod_${tier}` }) }, DeletionPolicy: 'Retain' });
+    }
+  });
+
+  test('Athena workgroup enforces SSE-KMS results in its own prefix', () => {
+    result.template('dev', 'Data').hasResourceProperties('AWS::Athena::WorkGroup', {
+      Name: 'lakestream-dev-analytics',
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        ResultConfiguration: Match.objectLike({
+          EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: Match.anyValue() },
+          OutputLocation: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/athena/']] },
+        }),
+      }),
+    });
+  });
+
+  // Renaming a construct on the path of a stateful resource replaces it (and its data): this list must only change on purpose.
+  test('stateful logical ids are stable', () => {
+    const ids = Object.keys(result.template('prod', 'Data').findResources('AWS::S3::Bucket')).sort();
+    expect(ids).toEqual([
+      'LakeAccessLogsBucketD3286787', 'LakeArtifactsBucket1B9F5BC1', 'LakeBronzeBucket70BAB3F7', 'LakeGoldBucketFA6D7163',
+      'LakeLandingBucket6FF82E7F', 'LakeQueryResultsBucket72EF256C', 'LakeSilverBucket5C83FE02',
+    ]);
+  });
+});
+
+test('every resource carries the project tags', () => {
+  const t = result.template('prod', 'Data');
+  t.hasResourceProperties('AWS::S3::Bucket', {
+    // CloudFormation tags are rendered sorted by key.
+    Tags: Match.arrayWith([
+      { Key: 'cost-centre', Value: 'data-platform' },
+      { Key: 'data-classification', Value: 'confidential' },
+      { Key: 'environment', Value: 'prod' },
+      { Key: 'owner', Value: 'platform' },
+      { Key: 'project', Value: 'lakestream' },
+    ]),
+  });
+});

@@ -1,0 +1,104 @@
+import { Stack, Token } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { buildApp, createApp } from '../../lib/app/build-app';
+import type { EnvironmentEntry } from '../../lib/config/environments';
+import { formatFindings } from '../helpers/compliance';
+import { synthApp, type SynthResult } from '../helpers/synth';
+
+const BOUNDARY = 'arn:aws:iam::111111111111:policy/platform-boundary';
+
+/** Variants that need their own environment table, synthesized together as alice's sandboxes. */
+const VARIANTS: Record<string, EnvironmentEntry> = {
+  bounded: { tier: 'dev', overrides: { permissionsBoundaryArn: BOUNDARY } },
+  imported: {
+    tier: 'prod',
+    overrides: {
+      network: {
+        mode: 'import', vpcId: 'vpc-0123456789abcdef0', vpcCidrBlock: '10.7.0.0/16', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+        privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b', 'subnet-0000000c'], privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b', 'rtb-0000000c'],
+        createEndpoints: false, createFlowLogs: true,
+      },
+    },
+  },
+  isolated: { tier: 'dev', overrides: { network: { mode: 'create', cidr: '10.9.0.0/16', azCount: 2, natGateways: 0 } } },
+};
+
+let result: SynthResult;
+beforeAll(() => {
+  result = synthApp({ env: 'all', owner: 'alice', environments: VARIANTS });
+});
+
+test('variants are compliant too', () => {
+  expect(formatFindings(result.findings)).toBe('');
+});
+
+describe('personal sandbox', () => {
+  test('stage, stack and resource names carry the owner', () => {
+    const stage = result.stages.find((s) => s.stageName === 'bounded-alice')!;
+    expect(stage.data.stackName).toBe('lakestream-bounded-alice-data');
+    result.template('bounded-alice', 'Security').hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/lakestream-bounded-alice/lake' });
+    result.template('bounded-alice', 'Data').hasResourceProperties('AWS::Athena::WorkGroup', { Name: 'lakestream-bounded-alice-analytics' });
+    result.template('bounded-alice', 'Data').hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: 'lakestream_bounded_alice_bronze' }) });
+    result.template('bounded-alice', 'Data').hasResourceProperties('AWS::S3::Bucket', { Tags: Match.arrayWith([{ Key: 'owner', Value: 'alice' }]) });
+  });
+});
+
+describe('permissions boundary', () => {
+  test('is set on every role of every stack when configured', () => {
+    const stage = result.stages.find((s) => s.stageName === 'bounded-alice')!;
+    let roles = 0;
+    for (const stack of stage.node.children.filter((c): c is Stack => Stack.isStack(c))) {
+      for (const role of Object.values(result.template('bounded-alice', stack.node.id).findResources('AWS::IAM::Role'))) {
+        roles += 1;
+        expect(role.Properties.PermissionsBoundary).toBe(BOUNDARY);
+      }
+    }
+    expect(roles).toBeGreaterThan(0);
+  });
+
+  test('is absent when not configured', () => {
+    for (const role of Object.values(result.template('isolated-alice', 'Network').findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.PermissionsBoundary).toBeUndefined();
+    }
+  });
+});
+
+describe('imported VPC', () => {
+  test('creates no VPC, subnets or endpoints, but flow logs when asked', () => {
+    const t = result.template('imported-alice', 'Network');
+    t.resourceCountIs('AWS::EC2::VPC', 0);
+    t.resourceCountIs('AWS::EC2::Subnet', 0);
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    t.hasResourceProperties('AWS::EC2::FlowLog', { ResourceId: 'vpc-0123456789abcdef0', ResourceType: 'VPC' });
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', { VpcId: 'vpc-0123456789abcdef0' });
+  });
+});
+
+describe('no NAT gateways', () => {
+  test('only isolated subnets, no internet gateway', () => {
+    const t = result.template('isolated-alice', 'Network');
+    t.resourceCountIs('AWS::EC2::NatGateway', 0);
+    t.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    t.resourceCountIs('AWS::EC2::Subnet', 2);
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 9);
+  });
+});
+
+describe('app entry', () => {
+  test('an unknown -c env fails synth listing the known environments', () => {
+    const app = createApp({ context: { env: 'qa' } });
+    expect(() => buildApp(app, { processEnv: {} })).toThrow('Unknown environment "qa" (from -c env=qa). Known environments: dev, staging, prod, or "all".');
+  });
+
+  test('an invalid sandbox owner fails synth naming the field', () => {
+    const app = createApp({ context: { env: 'dev', owner: 'Bob!' } });
+    expect(() => buildApp(app, { processEnv: {} })).toThrow(/owner = "Bob!"/);
+  });
+
+  test('without an account the stacks are environment-agnostic but region-bound', () => {
+    const app = createApp({ context: { env: 'dev' } });
+    const [stage] = buildApp(app, { processEnv: {} });
+    expect(Token.isUnresolved(stage.data.account)).toBe(true);
+    expect(stage.data.region).toBe('eu-west-1');
+  });
+});
