@@ -2,9 +2,9 @@ import { Stage, StageProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { ResolvedEnvironment } from '../config/load-config';
-import { acknowledgeCdkOwnedProviders } from '../compliance/cdk-owned-providers';
 import { DataStack } from '../stacks/data-stack';
 import { NetworkStack } from '../stacks/network-stack';
+import { ObservabilityStack } from '../stacks/observability-stack';
 import { SecurityStack } from '../stacks/security-stack';
 
 export interface LakestreamStageProps extends StageProps {
@@ -21,6 +21,7 @@ export class LakestreamStage extends Stage {
   public readonly security: SecurityStack;
   public readonly network: NetworkStack;
   public readonly data: DataStack;
+  public readonly observability: ObservabilityStack;
 
   constructor(scope: Construct, id: string, props: LakestreamStageProps) {
     super(scope, id, {
@@ -53,11 +54,19 @@ export class LakestreamStage extends Stage {
       network: this.network.network,
     });
 
+    this.observability = new ObservabilityStack(this, 'Observability', {
+      stackName: stackName('observability'),
+      description: description('Managed Prometheus, MSK scraping, alert rules, alarms, Grafana'),
+      config,
+      keys: this.security.keys,
+      network: this.network.network,
+      kafka: this.data.kafka,
+    });
+
     this.applyTags(config);
     if (config.permissionsBoundaryArn) {
       iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyArn(this, 'PermissionsBoundary', config.permissionsBoundaryArn));
     }
-    for (const stack of [this.security, this.network, this.data]) acknowledgeCdkOwnedProviders(stack);
   }
 
   private applyTags(config: ResolvedEnvironment): void {

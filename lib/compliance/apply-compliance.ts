@@ -1,7 +1,8 @@
-import { App, Aspects, IAspect, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { App, IAspect, Stack, Stage, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+import { acknowledgeCdkOwnedProviders } from './cdk-owned-providers';
 
 /**
  * Runs the cdk-nag AwsSolutions and NIST 800-53 rev 5 packs over every stage of the app. Any
@@ -9,34 +10,43 @@ import { IConstruct } from 'constructs';
  */
 export function applyCompliance(app: App): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
-  // Aspects do not cross Stage boundaries: each stage gets its own, including stages added later.
-  addComplianceAspects(app);
-  const originalSynth = app.synth.bind(app);
-  app.synth = (options) => {
-    for (const child of app.node.findAll()) if (Stage.isStage(child)) addComplianceAspects(child);
-    return originalSynth(options);
-  };
+  installSynthHook();
 }
 
-const APPLIED = Symbol.for('lakestream.complianceAspects');
+const HOOKED = Symbol.for('lakestream.compliance.synthHook');
+const ACKED = Symbol.for('lakestream.compliance.acknowledged');
 
-/** Adds the acknowledgement aspects to a scope once. */
-export function addComplianceAspects(scope: IConstruct): void {
-  const marker = scope as unknown as Record<symbol, boolean>;
-  if (marker[APPLIED]) return;
-  marker[APPLIED] = true;
-  Aspects.of(scope).add(new AcknowledgeRoleScopedInlinePolicies());
+/**
+ * Aspects stop at Stage boundaries and run once per synthesis, so a stage synthesized early (for
+ * example by `Template.fromStack` in a test) would miss them. Instead, every Stage synthesis walks
+ * its own tree first and acknowledges what qualifies; the walk is idempotent.
+ */
+function installSynthHook(): void {
+  const proto = Stage.prototype as unknown as Record<symbol, boolean> & { synth: Stage['synth'] };
+  if (proto[HOOKED]) return;
+  proto[HOOKED] = true;
+  const original = proto.synth;
+  proto.synth = function (this: Stage, options?: Parameters<Stage['synth']>[0]) {
+    const visitor = new AcknowledgeRoleScopedInlinePolicies();
+    for (const node of this.node.findAll()) {
+      visitor.visit(node);
+      if (Stack.isStack(node)) acknowledgeCdkOwnedProviders(node);
+    }
+    return original.call(this, options);
+  };
 }
 
 /**
  * CDK's `grant*` methods write a role's statements to that role's own DefaultPolicy. NIST's
  * IAMNoInlinePolicy wants customer-managed policies instead, which would only move the same
- * least-privilege statements into a separately versioned object shared by nobody. This aspect
+ * least-privilege statements into a separately versioned object shared by nobody. This visitor
  * acknowledges the rule for exactly the policies that are attached to a single role and nothing else.
  */
 class AcknowledgeRoleScopedInlinePolicies implements IAspect {
   public visit(node: IConstruct): void {
     if (!(node instanceof iam.CfnPolicy)) return;
+    const marker = node as unknown as Record<symbol, boolean>;
+    if (marker[ACKED]) return;
     // The L2 Policy renders its attachment lists lazily: resolve before counting.
     const stack = Stack.of(node);
     const list = (value: unknown): unknown[] => (Array.isArray(stack.resolve(value)) ? (stack.resolve(value) as unknown[]) : []);
@@ -48,5 +58,6 @@ class AcknowledgeRoleScopedInlinePolicies implements IAspect {
       id: 'NIST.800.53.R5-IAMNoInlinePolicy',
       reason: `This policy holds the grants of role ${roleName} alone and is attached to nothing else.`,
     });
+    marker[ACKED] = true;
   }
 }

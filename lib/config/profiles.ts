@@ -20,7 +20,7 @@ export const DEV_PROFILE: ProfileDefaults = {
   kafka: {
     brokerCount: 2,
     instanceType: 'kafka.t3.small',
-    kafkaVersion: '3.8.x',
+    kafkaVersion: '3.8.x.kraft',
     ebsVolumeGiB: 20,
     storageAutoScalingMaxGiB: 100,
     enhancedMonitoring: 'DEFAULT',
@@ -50,7 +50,7 @@ export const DEV_PROFILE: ProfileDefaults = {
   observability: {
     alertEmails: [],
     grafanaAuthentication: 'AWS_SSO',
-    thresholds: { brokerDiskUsedRatio: 0.85, brokerCpuRatio: 0.9, consumerLagRecords: 100000, requestLatencyMs: 500 },
+    thresholds: { brokerDiskUsedRatio: 0.85, brokerCpuUtilisationRatio: 0.9, produceLatencyMs: 500, fetchConsumerLatencyMs: 3000, flinkConsumerLagMessages: 100000, sparkConsumerLagMessages: 500000 },
   },
   tags: {},
 };
@@ -72,7 +72,7 @@ export const PROD_PROFILE: ProfileDefaults = {
   kafka: {
     brokerCount: 3,
     instanceType: 'kafka.m7g.large',
-    kafkaVersion: '3.8.x',
+    kafkaVersion: '3.8.x.kraft',
     ebsVolumeGiB: 500,
     storageAutoScalingMaxGiB: 4000,
     enhancedMonitoring: 'PER_TOPIC_PER_BROKER',
@@ -103,7 +103,7 @@ export const PROD_PROFILE: ProfileDefaults = {
   observability: {
     alertEmails: [],
     grafanaAuthentication: 'AWS_SSO',
-    thresholds: { brokerDiskUsedRatio: 0.75, brokerCpuRatio: 0.7, consumerLagRecords: 10000, requestLatencyMs: 200 },
+    thresholds: { brokerDiskUsedRatio: 0.75, brokerCpuUtilisationRatio: 0.6, produceLatencyMs: 200, fetchConsumerLatencyMs: 1500, flinkConsumerLagMessages: 10000, sparkConsumerLagMessages: 50000 },
   },
   tags: {},
 };

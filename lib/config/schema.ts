@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SUPPORTED_KAFKA_VERSIONS } from '../constructs/kafka/kafka-cluster';
 
 /**
  * The typed, validated shape of one Lakestream environment. Every field is checked at synth so a
@@ -88,7 +89,7 @@ const kafkaSchema = z
     /** MSK broker instance type. */
     instanceType: z.string().regex(/^kafka\.(t3\.small|m5\.(large|xlarge|[248]xlarge|12xlarge|16xlarge|24xlarge)|m7g\.(large|xlarge|[248]xlarge|12xlarge|16xlarge))$/, 'must be an MSK broker type such as kafka.t3.small, kafka.m5.large or kafka.m7g.large'),
     /** Kafka version as MSK names it. */
-    kafkaVersion: z.string().regex(/^\d+\.\d+\.(\d+|x)(\.tiered)?$/, 'must be an MSK Kafka version such as 3.8.x'),
+    kafkaVersion: z.enum(SUPPORTED_KAFKA_VERSIONS),
     /** EBS volume per broker at creation (GiB). */
     ebsVolumeGiB: z.number().int().min(1).max(16384),
     /** Ceiling for storage auto-scaling (GiB); must exceed ebsVolumeGiB. */
@@ -202,9 +203,11 @@ const observabilitySchema = z
     thresholds: z
       .object({
         brokerDiskUsedRatio: z.number().gt(0).lt(1),
-        brokerCpuRatio: z.number().gt(0).lt(1),
-        consumerLagRecords: z.number().int().positive(),
-        requestLatencyMs: z.number().positive(),
+        brokerCpuUtilisationRatio: z.number().gt(0).lt(1),
+        produceLatencyMs: z.number().positive(),
+        fetchConsumerLatencyMs: z.number().positive(),
+        flinkConsumerLagMessages: z.number().int().positive(),
+        sparkConsumerLagMessages: z.number().int().positive(),
       })
       .strict(),
   })

@@ -1,7 +1,9 @@
 import { Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { removalPolicyOf } from '../config/cdk-values';
+import { removalPolicyOf, retentionOf } from '../config/cdk-values';
 import type { ResolvedEnvironment } from '../config/load-config';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { IAM_TLS_PORT, KafkaCluster } from '../constructs/kafka/kafka-cluster';
 import { LakeCatalog } from '../constructs/lake/lake-catalog';
 import { LakeStorage } from '../constructs/lake/lake-storage';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
@@ -21,6 +23,7 @@ export interface DataStackProps extends StackProps {
 export class DataStack extends Stack {
   public readonly lake: LakeStorage;
   public readonly catalog: LakeCatalog;
+  public readonly kafka: KafkaCluster;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -41,5 +44,23 @@ export class DataStack extends Stack {
       encryptionKey: props.keys.lake,
       removalPolicy,
     });
+    this.kafka = new KafkaCluster(this, 'Kafka', {
+      vpc: props.network.vpc,
+      vpcSubnets: props.network.dataSubnets,
+      clusterName: config.qualifier,
+      kafkaVersion: config.kafka.kafkaVersion,
+      brokerCount: config.kafka.brokerCount,
+      instanceType: config.kafka.instanceType,
+      ebsVolumeGiB: config.kafka.ebsVolumeGiB,
+      storageAutoScalingMaxGiB: config.kafka.storageAutoScalingMaxGiB,
+      enhancedMonitoring: config.kafka.enhancedMonitoring,
+      encryptionKey: props.keys.streaming,
+      logsKey: props.keys.logs,
+      logRetention: retentionOf(config.logRetentionDays),
+      removalPolicy,
+      bootstrapBrokersParameterName: `/${config.namePrefix}/${config.stageName}/msk/bootstrap-brokers-iam`,
+    });
+    // The client group lives in the network stack, which the data stack already depends on: keep the rule here.
+    this.kafka.securityGroup.addIngressRule(props.network.kafkaClientSecurityGroup, ec2.Port.tcp(IAM_TLS_PORT), 'Kafka clients (SASL/IAM over TLS)');
   }
 }

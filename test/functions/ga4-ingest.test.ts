@@ -362,6 +362,7 @@ describe('ga4-ingest handler', () => {
     const reportCalls = google.reportRequests.length;
     expect(await handler(scheduledEvent, context())).toMatchObject({ outcome: 'nothing-to-do' });
     expect(google.reportRequests).toHaveLength(reportCalls);
+    expect(mockKafka.connects).toBe(1);
 
     // Ten minutes later: window 11:30Z..11:40Z holds erin's 13:30 row, already in GA4 during run 1 but not settled then.
     jest.setSystemTime(NOW + 10 * 60_000);

@@ -39,7 +39,7 @@ export interface ArtifactMirrorProps {
    * @default false
    */
   readonly deleteOnRemove?: boolean;
-  /** Function timeout; the handler stops 30 s before it with a message naming the artifact in progress. @default Duration.minutes(10) */
+  /** Function timeout, 1 to 14 minutes; the handler stops 30 s before it with a message naming the artifact in progress. @default Duration.minutes(10) */
   readonly timeout?: Duration;
 }
 
@@ -64,13 +64,18 @@ export class ArtifactMirror extends Construct {
     this.bucket = props.bucket;
     this.artifactsByName = indexArtifacts(props.artifacts);
     const source = props.sourceBucketUri === undefined ? undefined : parseSourceBucketUri(props.sourceBucketUri);
+    const timeout = props.timeout ?? Duration.minutes(10);
+    // The handler keeps 30 s back for reporting; the Provider framework waits for it at most 15 minutes.
+    if (timeout.toSeconds() < 60 || timeout.toSeconds() > 14 * 60) {
+      throw new Error(`ArtifactMirror timeout = ${timeout.toHumanString()} is not allowed (allowed: 1 to 14 minutes)`);
+    }
 
     this.handler = new LakestreamFunction(this, 'Handler', {
       handlerDir: 'artifact-mirror',
       description: 'Mirrors pinned third-party artifacts into the artifacts bucket, verifying their checksums',
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
-      timeout: props.timeout ?? Duration.minutes(10),
+      timeout,
       // Throughput of hashing and of the two 8 MiB upload buffers; memory use does not grow with artifact size.
       memorySize: 512,
       vpc: props.vpc,

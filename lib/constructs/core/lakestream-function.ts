@@ -109,6 +109,8 @@ export class LakestreamFunction extends Construct {
         sourcesContent: false,
         target: 'node22',
         format: nodejs.OutputFormat.CJS,
+        // Prefer ES module builds: the AWS SDK's are tree-shakable, its CommonJS builds are not.
+        mainFields: ['module', 'main'],
         // Pin the SDK version we test against instead of the runtime's moving copy.
         bundleAwsSDK: true,
         forceDockerBundling: false,

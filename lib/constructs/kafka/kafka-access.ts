@@ -80,7 +80,7 @@ export class KafkaTopic {
       .combine(
         iam.Grant.addToPrincipal({
           grantee,
-          actions: [KafkaClusterActions.DESCRIBE_GROUP, KafkaClusterActions.ALTER_GROUP],
+          actions: [KafkaClusterActions.ALTER_GROUP, KafkaClusterActions.DESCRIBE_GROUP],
           resourceArns: [kafkaGroupArn(this.cluster, consumerGroup)],
         }),
       );

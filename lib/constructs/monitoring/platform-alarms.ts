@@ -233,7 +233,9 @@ export class PlatformAlarms extends Construct {
 
   /** Routes an alarm made elsewhere to the alert topic. */
   public addAlarm(alarm: cloudwatch.IAlarm): void {
-    if (!(alarm instanceof cloudwatch.AlarmBase)) {
+    // Imported alarms are AlarmBase too, but have no CloudFormation resource to carry actions.
+    const defined = alarm.node.defaultChild instanceof cloudwatch.CfnAlarm || alarm.node.defaultChild instanceof cloudwatch.CfnCompositeAlarm;
+    if (!(alarm instanceof cloudwatch.AlarmBase) || !defined) {
       throw new Error(`PlatformAlarms.addAlarm: ${alarm.node.path} is an imported alarm; actions can only be added to alarms defined in this app`);
     }
     this.route(alarm);
@@ -285,7 +287,7 @@ export class PlatformAlarms extends Construct {
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
       }),
-      false,
+      true,
     );
     if (!result.statementAdded) {
       Annotations.of(this).addWarningV2(

@@ -202,7 +202,7 @@ export class PrometheusMonitoring extends Construct {
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
       }),
-      false,
+      true,
     );
     if (!keyResult.statementAdded) {
       Annotations.of(this).addWarningV2(

@@ -72,6 +72,9 @@ async function onCreateOrUpdate(event: CustomResourceEvent, context: Pick<Contex
       data[`${artifact.name}.Key`] = artifact.key;
       data[`${artifact.name}.S3Uri`] = `s3://${properties.Bucket}/${artifact.key}`;
     }
+  } catch (error) {
+    // An S3 call cut off by the deadline fails with a bare AbortError; report what ran out of time instead.
+    throw deadline.expired ? deadline.error : error;
   } finally {
     deadline.dispose();
   }

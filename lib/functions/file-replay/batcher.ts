@@ -1,15 +1,14 @@
 import type { QuarantineEntry } from './quarantine';
-import type { EnvelopeEncoder } from './envelope';
 
-/** One Kafka record: keyed for per-user ordering, value = the envelope's bytes. */
+/** One Kafka record: keyed for per-user ordering; the value is the envelope's JSON text. */
 export interface OutgoingRecord {
   readonly key: string;
-  readonly value: Buffer;
+  readonly value: string;
 }
 
 export interface RecordBatch {
   readonly records: readonly OutgoingRecord[];
-  /** Sum of the values' sizes. */
+  /** UTF-8 size of the values. */
   readonly bytes: number;
 }
 
@@ -26,23 +25,16 @@ export interface SealedBatch extends RecordBatch {
 export interface BatchLimits {
   /** Seal when this many records are in the batch. */
   readonly maxRecords: number;
-  /** Seal once the values reach this many bytes. */
+  /** Seal once the values reach this many bytes (before compression). */
   readonly maxBytes: number;
-  /** Largest single record (the line limit): sizes the buffer so a record never needs a second one. */
-  readonly maxRecordBytes: number;
   /** Seal once the quarantine entries held reach this many bytes, so a file of garbage stays in bounded memory too. */
   readonly maxRejectBytes: number;
 }
 
-/**
- * Packs records into batches by count and bytes. Envelopes are written back to back into one
- * buffer per batch and each record's value is a view of it: one allocation per batch instead of
- * one per record. A new buffer per batch, never reused, because a sink may hold on to the values.
- */
+/** Packs records into batches by count and bytes, tracking the content position each batch ends at. */
 export class Batcher {
-  private buffer: Buffer;
-  private position = 0;
   private records: OutgoingRecord[] = [];
+  private bytes = 0;
   private rejects: QuarantineEntry[] = [];
   private rejectBytes = 0;
   private dirty = false;
@@ -50,19 +42,15 @@ export class Batcher {
 
   constructor(
     private readonly limits: BatchLimits,
-    private readonly encoder: EnvelopeEncoder,
     private nextOffset: number,
     private nextLineNumber: number | null,
-  ) {
-    this.buffer = this.newBuffer();
-  }
+  ) {}
 
-  addRecord(key: string, source: Buffer, start: number, end: number, lineOffset: number, lineNumber: number | undefined, nextOffset: number): void {
-    const begin = this.position;
-    this.position = this.encoder.encode(this.buffer, begin, lineOffset, lineNumber, source, start, end);
-    this.records.push({ key, value: this.buffer.subarray(begin, this.position) });
+  addRecord(key: string, value: string, valueBytes: number, nextOffset: number, lineNumber: number | undefined): void {
+    this.records.push({ key, value });
+    this.bytes += valueBytes;
     this.advance(nextOffset, lineNumber);
-    if (this.records.length >= this.limits.maxRecords || this.position >= this.limits.maxBytes) this.seal();
+    if (this.records.length >= this.limits.maxRecords || this.bytes >= this.limits.maxBytes) this.seal();
   }
 
   addReject(entry: QuarantineEntry, nextOffset: number): void {
@@ -77,24 +65,21 @@ export class Batcher {
     this.advance(nextOffset, lineNumber);
   }
 
-  /** Closes the open batch, if anything happened since the last one. */
+  /** Closes the open batch, if any line was seen since the last one. */
   seal(): void {
     if (!this.dirty) return;
     this.sealed.push({
       records: this.records,
-      bytes: this.position,
+      bytes: this.bytes,
       rejects: this.rejects,
       nextOffset: this.nextOffset,
       nextLineNumber: this.nextLineNumber,
     });
     this.records = [];
+    this.bytes = 0;
     this.rejects = [];
     this.rejectBytes = 0;
     this.dirty = false;
-    if (this.position > 0) {
-      this.buffer = this.newBuffer();
-      this.position = 0;
-    }
   }
 
   takeSealed(): SealedBatch[] {
@@ -105,9 +90,5 @@ export class Batcher {
     this.nextOffset = nextOffset;
     this.nextLineNumber = lineNumber === undefined ? null : lineNumber + 1;
     this.dirty = true;
-  }
-
-  private newBuffer(): Buffer {
-    return Buffer.allocUnsafe(this.limits.maxBytes + this.limits.maxRecordBytes + this.encoder.overheadBytes);
   }
 }

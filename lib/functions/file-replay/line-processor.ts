@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { describeContractViolation, loginEventSchema, loginEventValidator, type LoginEvent, type ValueCheck } from '../../contracts';
 import type { Batcher } from './batcher';
 import { csvRowToLoginEvent, splitCsvLine } from './csv';
+import type { EnvelopeEncoder } from './envelope';
 import type { FileFormat } from './types';
 
 export interface LineProcessorOptions {
@@ -33,6 +34,7 @@ export class LineProcessor {
 
   constructor(
     private readonly batcher: Batcher,
+    private readonly encoder: EnvelopeEncoder,
     private readonly options: LineProcessorOptions,
   ) {
     this.rawPreviewChars = options.rawPreviewChars ?? 4096;
@@ -77,7 +79,8 @@ export class LineProcessor {
       this.reject(text, 'invalid UTF-8', lineOffset, nextOffset, lineNumber);
       return;
     }
-    this.batcher.addRecord((value as LoginEvent).user_id, buffer, start, end, lineOffset, lineNumber, nextOffset);
+    const envelope = this.encoder.wrap(lineOffset, lineNumber, text);
+    this.batcher.addRecord((value as LoginEvent).user_id, envelope, this.encoder.byteLength(lineOffset, lineNumber, end - start), nextOffset, lineNumber);
   }
 
   private handleCsv(text: string, buffer: Buffer, start: number, end: number, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
@@ -99,12 +102,14 @@ export class LineProcessor {
       this.reject(text, 'invalid UTF-8', lineOffset, nextOffset, lineNumber);
       return;
     }
-    const record = Buffer.from(JSON.stringify(event));
-    if (record.length > this.options.maxRecordBytes) {
+    const record = JSON.stringify(event);
+    const recordBytes = Buffer.byteLength(record);
+    if (recordBytes > this.options.maxRecordBytes) {
       this.reject(text, `record longer than ${this.options.maxRecordBytes} bytes as JSON`, lineOffset, nextOffset, lineNumber);
       return;
     }
-    this.batcher.addRecord(event.user_id as string, record, 0, record.length, lineOffset, lineNumber, nextOffset);
+    const envelope = this.encoder.wrap(lineOffset, lineNumber, record);
+    this.batcher.addRecord(event.user_id as string, envelope, this.encoder.byteLength(lineOffset, lineNumber, recordBytes), nextOffset, lineNumber);
   }
 
   private reject(text: string, reason: string, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {

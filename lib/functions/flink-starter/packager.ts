@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { createLogger } from '../shared/logger';
@@ -9,11 +10,13 @@ import { ZipFormatError } from './zip-archive';
  * Flink application packager custom resource. Managed Flink runs a Python application from ONE
  * zip holding the Python code and ONE jar; the code comes from a CDK asset and the connector jars
  * from the artifact mirror's bucket, both only available at deploy time. This resource reads
- * them, merges the jars, writes the application zip to TargetKey and reports where it is. It runs
- * before the application is created or updated (the application reads the key from its Data).
+ * them, merges the jars, writes the application zip under TargetPrefix and reports the key. It
+ * runs before the application is created or updated (the application reads the key from its Data).
  *
- * TargetKey is derived from the inputs by the construct, so new inputs give a new key and a new
- * physical id; CloudFormation then deletes the previous package once the update has succeeded.
+ * The key is a hash of the resolved inputs (the jar keys may be references to the artifact
+ * mirror, unknown at synth), so new inputs give a new key, which makes CloudFormation update the
+ * application's code, and a new physical id, so CloudFormation deletes the previous package once
+ * the update has succeeded. Equal inputs give the same key and the same bytes: retries are safe.
  */
 
 const s3 = new S3Client({});
@@ -29,8 +32,18 @@ const PackagerProperties = z.object({
   JarKeys: z.array(s3Key).min(1, 'needs at least one connector jar'),
   JarPath: z.string().regex(/^[A-Za-z0-9_./-]+\.jar$/, 'must be a .jar path inside the application zip'),
   TargetBucket: z.string().min(3),
-  TargetKey: s3Key,
+  TargetPrefix: z.string().max(900).regex(/^(?:[A-Za-z0-9_.=-]+\/)*$/, "must be empty or a key prefix ending with '/'"),
 });
+type PackagerProperties = z.infer<typeof PackagerProperties>;
+
+/** Bump when the package layout changes, so existing inputs get a fresh package. */
+const PACKAGE_FORMAT = 1;
+
+export function packageKey(props: PackagerProperties): string {
+  const inputs = [PACKAGE_FORMAT, props.CodeBucket, props.CodeKey, props.CodeFolder, props.EntryPoint, props.JarBucket, props.JarKeys, props.JarPath];
+  const digest = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 32);
+  return `${props.TargetPrefix}${digest}.zip`;
+}
 
 const PHYSICAL_ID = /^s3:\/\/([^/]+)\/(.+)$/;
 
@@ -87,17 +100,11 @@ export async function onPackageEvent(event: CustomResourceEvent): Promise<Custom
     throw error;
   }
 
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: props.TargetBucket,
-      Key: props.TargetKey,
-      Body: archive,
-      ContentType: 'application/zip',
-    }),
-  );
-  logger.info('Wrote application package', { bucket: props.TargetBucket, key: props.TargetKey, bytes: archive.length });
+  const key = packageKey(props);
+  await s3.send(new PutObjectCommand({ Bucket: props.TargetBucket, Key: key, Body: archive, ContentType: 'application/zip' }));
+  logger.info('Wrote application package', { bucket: props.TargetBucket, key, bytes: archive.length });
   return {
-    PhysicalResourceId: `s3://${props.TargetBucket}/${props.TargetKey}`,
-    Data: { Bucket: props.TargetBucket, Key: props.TargetKey, Bytes: String(archive.length) },
+    PhysicalResourceId: `s3://${props.TargetBucket}/${key}`,
+    Data: { Bucket: props.TargetBucket, Key: key, Bytes: String(archive.length) },
   };
 }

@@ -2,12 +2,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { createMskIamKafka, resolveBootstrapBrokers } from '../shared/kafka';
 import { createLogger } from '../shared/logger';
 import { loadConfig } from './config';
 import { SsmMarkStore } from './high-water-mark';
 import { runIngestion, RunStats, type RunSummary } from './ingest';
-import { connectKafkaSink } from './producer';
 import { realRetryHooks } from './retry';
 
 /**
@@ -39,8 +37,8 @@ export async function handler(event: ScheduledEvent, context: Context): Promise<
         readSecret: async () => (await secretsManager.send(new GetSecretValueCommand({ SecretId: config.credentialsSecretArn }))).SecretString,
         markStore,
         openSink: async () => {
-          const brokers = await resolveBootstrapBrokers(config.bootstrapBrokersParameter);
-          return connectKafkaSink(createMskIamKafka({ brokers, region: config.region, clientId: `${SERVICE_NAME}-${config.propertyId}` }));
+          const { connectKafkaSink } = await import('./kafka-sink');
+          return connectKafkaSink({ bootstrapBrokersParameter: config.bootstrapBrokersParameter, region: config.region, clientId: `${SERVICE_NAME}-${config.propertyId}` });
         },
         hooks: realRetryHooks,
         logger,

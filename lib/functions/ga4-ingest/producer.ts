@@ -1,5 +1,3 @@
-import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
-
 export interface OutgoingMessage {
   readonly key: string;
   readonly value: string;
@@ -10,23 +8,6 @@ export interface OutgoingMessage {
 export interface MessageSink {
   send(topic: string, messages: OutgoingMessage[]): Promise<void>;
   close(): Promise<void>;
-}
-
-/**
- * kafkajs idempotent producer: the broker drops retried duplicates within the producer session,
- * and one request in flight keeps per-key order across retries.
- */
-export async function connectKafkaSink(kafka: Kafka): Promise<MessageSink> {
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
-  return {
-    async send(topic, messages) {
-      await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: messages.map((m) => ({ ...m })) });
-    },
-    async close() {
-      await producer.disconnect();
-    },
-  };
 }
 
 /**

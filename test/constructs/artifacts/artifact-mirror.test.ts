@@ -1,4 +1,4 @@
-import { Stack, Stage } from 'aws-cdk-lib';
+import { Duration, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -180,6 +180,21 @@ describe('ArtifactMirror validation', () => {
     expect(
       () => new ArtifactMirror(stack, 'M', { bucket, bucketKey: key, artifacts, encryptionKey: key, logRetention: logs.RetentionDays.ONE_DAY }),
     ).toThrow(message);
+  });
+
+  it('rejects a timeout the Provider framework would cut short', () => {
+    const { stack, key, bucket } = stackWithPrereqs();
+    expect(
+      () =>
+        new ArtifactMirror(stack, 'M', {
+          bucket,
+          bucketKey: key,
+          artifacts: [JAR],
+          encryptionKey: key,
+          logRetention: logs.RetentionDays.ONE_DAY,
+          timeout: Duration.minutes(15),
+        }),
+    ).toThrow('ArtifactMirror timeout = 15 minutes is not allowed (allowed: 1 to 14 minutes)');
   });
 
   it('rejects a malformed sourceBucketUri', () => {

@@ -213,6 +213,18 @@ describe('KafkaTopics synth-time validation', () => {
     );
   });
 
+  it('rejects configs that duplicate dedicated fields, bad config names and an impossible min.insync.replicas', () => {
+    expect(attempt({ topics: [topic('a', { replicationFactor: 1, configs: { 'retention.ms': '1', 'Max.Bytes': '1', 'min.insync.replicas': '2' } })] })).toThrow(
+      [
+        'topic "a": configs key "retention.ms" is not allowed (allowed: config names other than retention.ms and cleanup.policy (use the retentionMs and cleanupPolicy fields))',
+        'topic "a": configs key "Max.Bytes" is not allowed (allowed: lower-case dotted Kafka config names, e.g. min.insync.replicas)',
+      ].join('; '),
+    );
+    expect(attempt({ topics: [topic('a', { replicationFactor: 1, configs: { 'min.insync.replicas': '2' } })] })).toThrow(
+      'topic "a": configs.min.insync.replicas = "2" is not allowed (allowed: an integer from 1 to replicationFactor 1, or producers with acks=all always fail)',
+    );
+  });
+
   it('rejects retired names that are invalid, still declared or repeated', () => {
     expect(attempt({ topics: [topic('a')], retiredTopicNames: ['a', 'b', 'b', 'x*'] })).toThrow(
       [

@@ -1,4 +1,4 @@
-import { App, Duration, Stack, Stage } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack, Stage } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -183,7 +183,7 @@ describe('PlatformAlarms options and errors', () => {
   it('needs an explicit id when the application name or id is a token', () => {
     const stack = newStack();
     const alarms = new PlatformAlarms(stack, 'Alarms');
-    const token = stack.resolve('x') === 'x' ? `${stack.stackName}-app` : 'unused';
+    const token = new CfnParameter(stack, 'ApplicationName').valueAsString;
     expect(() => alarms.addFlinkAlarms(token)).toThrow("PlatformAlarms.addFlinkAlarms: the name is a token; pass options.id to name the alarms' construct");
     expect(() => alarms.addEmrServerlessAlarms(token)).toThrow('PlatformAlarms.addEmrServerlessAlarms: the name is a token; pass options.id');
     alarms.addEmrServerlessAlarms(token, { id: 'Spark' });

@@ -1,0 +1,51 @@
+import { Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { removalPolicyOf, retentionOf } from '../config/cdk-values';
+import type { ResolvedEnvironment } from '../config/load-config';
+import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
+import { PlatformAlarms } from '../constructs/monitoring/platform-alarms';
+import { PrometheusMonitoring, brokerDnsBaseFromBootstrapBrokers } from '../constructs/monitoring/prometheus-monitoring';
+import type { PlatformNetwork } from '../constructs/network/platform-network';
+import type { PlatformKeys } from '../constructs/security/platform-keys';
+
+export interface ObservabilityStackProps extends StackProps {
+  readonly config: ResolvedEnvironment;
+  readonly keys: PlatformKeys;
+  readonly network: PlatformNetwork;
+  readonly kafka: KafkaCluster;
+}
+
+/**
+ * Managed Prometheus (workspace, MSK scraper, rules, alert manager), the alarm topic every
+ * CloudWatch alarm of the platform notifies, and (with the Grafana construct) dashboards.
+ */
+export class ObservabilityStack extends Stack {
+  public readonly alarms: PlatformAlarms;
+  public readonly prometheus: PrometheusMonitoring;
+
+  constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const logRetention = retentionOf(config.logRetentionDays);
+    this.alarms = new PlatformAlarms(this, 'Alarms', {
+      emailAddresses: config.observability.alertEmails,
+      encryptionKey: props.keys.streaming,
+      topicDisplayName: `Lakestream ${config.stageName} alarms`,
+    });
+    this.prometheus = new PrometheusMonitoring(this, 'Prometheus', {
+      vpc: props.network.vpc,
+      vpcSubnets: props.network.computeSubnets,
+      clusterName: props.kafka.clusterName,
+      brokerDnsBase: brokerDnsBaseFromBootstrapBrokers(props.kafka.bootstrapBrokersParameter.stringValue),
+      encryptionKey: props.keys.streaming,
+      logsKey: props.keys.logs,
+      logRetention,
+      logRemovalPolicy: removalPolicyOf(config),
+      alarmTopic: this.alarms.topic,
+      ruleThresholds: config.observability.thresholds,
+      workspaceAlias: config.qualifier,
+    });
+    // The rule is created here (the scraper's stack), so the stateful data stack never depends on this one.
+    props.kafka.allowMetricsScrapingFrom(this.prometheus.scraperSecurityGroup);
+  }
+}

@@ -1,0 +1,150 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import {
+  DATASOURCE_UIDS,
+  DEFAULT_DASHBOARDS_DIR,
+  grafanaDashboardSchema,
+  loadDashboards,
+  promqlMetricNames,
+  structuralProblems,
+  type GrafanaDashboard,
+} from '../../lib/constructs/monitoring/dashboard-files';
+import * as replayMetrics from '../../lib/functions/file-replay/metric-names';
+
+const ROOT = path.join(__dirname, '..', '..');
+const RULES_DIR = path.join(ROOT, 'dashboards', 'rules');
+
+/** Series the MSK open-monitoring exporters publish that the rule files do not already use. */
+const MSK_EXPORTER_METRICS = [
+  'kafka_server_BrokerTopicMetrics_OneMinuteRate',
+  'node_network_receive_bytes_total',
+  'node_network_transmit_bytes_total',
+];
+
+/** Metric names of the rule files: recorded series and every series their expressions select. */
+function ruleFileMetricNames(): Set<string> {
+  const names = new Set<string>();
+  for (const file of fs.readdirSync(RULES_DIR).filter((f) => f.endsWith('.yml'))) {
+    const doc = parse(fs.readFileSync(path.join(RULES_DIR, file), 'utf8')) as { groups: Array<{ rules: Array<{ record?: string; expr: string }> }> };
+    for (const rule of doc.groups.flatMap((g) => g.rules)) {
+      if (rule.record) names.add(rule.record);
+      for (const name of promqlMetricNames(rule.expr.replace(/\$\{[A-Z_]+\}/g, '0'))) names.add(name);
+    }
+  }
+  return names;
+}
+
+/** EMF metrics the Lambda functions really emit: string literals and file-replay's named constants. */
+function emittedLakestreamMetrics(): Set<string> {
+  const names = new Set<string>(Object.entries(replayMetrics).filter(([k]) => k.endsWith('_METRIC')).map(([, v]) => v));
+  const functionsDir = path.join(ROOT, 'lib', 'functions');
+  for (const dir of fs.readdirSync(functionsDir)) {
+    const index = path.join(functionsDir, dir, 'index.ts');
+    if (!fs.existsSync(index)) continue;
+    for (const m of fs.readFileSync(index, 'utf8').matchAll(/addMetric\('([A-Za-z0-9]+)'/g)) names.add(m[1]);
+  }
+  return names;
+}
+
+const CLOUDWATCH_METRICS: Record<string, Set<string>> = {
+  'AWS/KinesisAnalytics': new Set(['downtime', 'uptime', 'fullRestarts', 'numberOfFailedCheckpoints', 'lastCheckpointDuration', 'lastCheckpointSize', 'KPUs', 'records_lag_max']),
+  'AWS/EMRServerless': new Set(['SubmittedJobs', 'PendingJobs', 'RunningJobs', 'SuccessJobs', 'FailedJobs', 'CancelledJobs', 'RunningWorkerCount', 'CPUAllocated', 'MemoryAllocated', 'StorageAllocated']),
+  'AWS/Lambda': new Set(['Invocations', 'Errors', 'Throttles', 'Duration', 'ConcurrentExecutions']),
+  'AWS/States': new Set(['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']),
+  Lakestream: emittedLakestreamMetrics(),
+};
+
+const dashboards = loadDashboards();
+const models = dashboards.map((d) => ({ file: d.file, model: grafanaDashboardSchema.parse(JSON.parse(d.json)) }));
+const targetsOf = (model: GrafanaDashboard) => model.panels.flatMap((p) => p.targets.map((t) => ({ panel: p, target: t })));
+
+describe('dashboards/grafana', () => {
+  it('holds the six platform dashboards with unique uids and titles', () => {
+    expect(dashboards.map((d) => d.uid).sort()).toEqual(
+      ['lakestream-business', 'lakestream-flink', 'lakestream-ingestion', 'lakestream-kafka', 'lakestream-overview', 'lakestream-spark'],
+    );
+    expect(new Set(dashboards.map((d) => d.title)).size).toBe(dashboards.length);
+  });
+
+  it.each(models.map((m) => [m.file, m.model] as const))('%s has unique panel ids, a valid grid and only known data sources', (_file, model) => {
+    expect(structuralProblems(model)).toEqual([]);
+    expect(model.schemaVersion).toBeGreaterThanOrEqual(39);
+  });
+
+  it('Prometheus queries select only series from the rule files or the MSK exporters', () => {
+    const allowed = new Set([...ruleFileMetricNames(), ...MSK_EXPORTER_METRICS]);
+    expect(allowed).toContain('kafka_consumer_group_ConsumerLagMetrics_Value');
+    const unknown: string[] = [];
+    for (const { model } of models) {
+      for (const { panel, target } of targetsOf(model).filter((t) => t.target.datasource.uid === DATASOURCE_UIDS.prometheus)) {
+        expect(target.expr).toEqual(expect.any(String));
+        const names = promqlMetricNames(target.expr ?? '');
+        expect(names.length).toBeGreaterThan(0);
+        unknown.push(...names.filter((n) => !allowed.has(n)).map((n) => `${model.uid} "${panel.title}": ${n}`));
+      }
+    }
+    expect(unknown).toEqual([]);
+  });
+
+  it('CloudWatch queries use known namespaces and metrics (Lakestream metrics are the ones the functions emit)', () => {
+    const unknown: string[] = [];
+    for (const { model } of models) {
+      for (const { panel, target } of targetsOf(model).filter((t) => t.target.datasource.uid === DATASOURCE_UIDS.cloudwatch)) {
+        const known = CLOUDWATCH_METRICS[target.namespace ?? ''];
+        if (!known?.has(target.metricName ?? '')) unknown.push(`${model.uid} "${panel.title}": ${target.namespace}/${target.metricName}`);
+      }
+    }
+    expect(unknown).toEqual([]);
+  });
+
+  it('Athena queries read gold tables through the $database variable', () => {
+    const business = models.find((m) => m.model.uid === 'lakestream-business')!.model;
+    expect(business.templating.list.map((v) => v.name)).toContain('database');
+    const sql = targetsOf(business).map((t) => t.target.rawSQL ?? '');
+    expect(sql.length).toBeGreaterThan(0);
+    for (const query of sql) expect(query).toMatch(/FROM "\$database"\.(daily_active_users|login_trends|top_users)\b/);
+  });
+
+  it('every dashboard variable a query uses is defined', () => {
+    for (const { model } of models) {
+      const defined = new Set(['__rate_interval', '__interval', '__dateFilter', ...model.templating.list.map((v) => v.name)]);
+      const used = JSON.stringify(model.panels).match(/\$(\w+)/g) ?? [];
+      expect(used.map((u) => u.slice(1)).filter((u) => !defined.has(u))).toEqual([]);
+    }
+  });
+});
+
+describe('dashboard validation', () => {
+  const valid = JSON.parse(dashboards[0].json) as Record<string, unknown> & { panels: Array<Record<string, unknown>> };
+
+  it('extracts metric names, not functions, labels or keywords', () => {
+    expect(promqlMetricNames('sum by (cluster) (rate(node_cpu_seconds_total{mode="idle", job=~"a|b"}[5m])) / on(cluster) up offset 5m')).toEqual(['node_cpu_seconds_total', 'up']);
+    expect(promqlMetricNames('1 - avg(x:y:z > bool 0)')).toEqual(['x:y:z']);
+  });
+
+  it('rejects an unknown data source, duplicate panel ids and overlapping panels', () => {
+    const broken = grafanaDashboardSchema.parse({
+      ...valid,
+      panels: [
+        { ...valid.panels[0], id: 1, datasource: { type: 'prometheus', uid: 'someone-elses' } },
+        { ...valid.panels[1], id: 1, gridPos: (valid.panels[0] as { gridPos: unknown }).gridPos },
+      ],
+    });
+    const problems = structuralProblems(broken).join('\n');
+    expect(problems).toMatch(/unknown data source uid someone-elses/);
+    expect(problems).toMatch(/panel ids are not unique/);
+    expect(problems).toMatch(/overlaps another panel/);
+  });
+
+  it('rejects an old schemaVersion and a uid outside the lakestream- namespace', () => {
+    expect(grafanaDashboardSchema.safeParse({ ...valid, schemaVersion: 16 }).success).toBe(false);
+    expect(grafanaDashboardSchema.safeParse({ ...valid, uid: 'overview' }).success).toBe(false);
+  });
+
+  it('loads each dashboard with a content hash that tracks its JSON', () => {
+    for (const d of dashboards) expect(d.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(dashboards.map((d) => d.sha256)).size).toBe(dashboards.length);
+    expect(path.resolve(DEFAULT_DASHBOARDS_DIR)).toBe(path.join(ROOT, 'dashboards', 'grafana'));
+  });
+});
