@@ -6,6 +6,7 @@ import { DataStack } from '../stacks/data-stack';
 import { NetworkStack } from '../stacks/network-stack';
 import { ObservabilityStack } from '../stacks/observability-stack';
 import { SecurityStack } from '../stacks/security-stack';
+import { StreamingStack } from '../stacks/streaming-stack';
 
 export interface LakestreamStageProps extends StageProps {
   readonly config: ResolvedEnvironment;
@@ -21,6 +22,7 @@ export class LakestreamStage extends Stage {
   public readonly security: SecurityStack;
   public readonly network: NetworkStack;
   public readonly data: DataStack;
+  public readonly streaming: StreamingStack;
   public readonly observability: ObservabilityStack;
 
   constructor(scope: Construct, id: string, props: LakestreamStageProps) {
@@ -54,6 +56,15 @@ export class LakestreamStage extends Stage {
       network: this.network.network,
     });
 
+    this.streaming = new StreamingStack(this, 'Streaming', {
+      stackName: stackName('streaming'),
+      description: description('Kafka topics, artifact mirror, Debezium CDC, ingestion glue'),
+      config,
+      keys: this.security.keys,
+      network: this.network.network,
+      kafka: this.data.kafka,
+      lake: this.data.lake,
+    });
     this.observability = new ObservabilityStack(this, 'Observability', {
       stackName: stackName('observability'),
       description: description('Managed Prometheus, MSK scraping, alert rules, alarms, Grafana'),

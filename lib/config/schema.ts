@@ -173,6 +173,13 @@ const debeziumSchema = z
     tableIncludeList: z.array(z.string().regex(/^[\w$#@]+\.[\w$#@]+$/, 'must be schema.table')).min(1),
     /** Secrets Manager secret with `username` and `password` keys. */
     credentialsSecretArn: z.string().regex(SECRET_ARN, 'must be a Secrets Manager secret ARN'),
+    /**
+     * Key, in the artifacts bucket, of the ZIP holding the Debezium SQL Server plugin and the MSK
+     * config providers (MSK Connect loads one plugin per connector). Built and placed by the operator.
+     */
+    pluginS3Key: z.string().regex(/^[\w!\-.*'()/]+\.(zip|jar)$/, 'must be an S3 object key ending in .zip or .jar'),
+    /** SHA-256 of that ZIP: changing it creates a new custom plugin before the old one is removed. */
+    pluginSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64-hex-digit SHA-256 of the plugin ZIP'),
     minWorkers: z.number().int().min(1).max(10),
     maxWorkers: z.number().int().min(1).max(10),
     mcuCount: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]),
@@ -246,6 +253,11 @@ export const environmentConfigSchema = z
     lake: lakeSchema,
     debezium: debeziumSchema.optional(),
     ga4: ga4Schema.optional(),
+    /**
+     * Where the artifact mirror copies pinned artifacts from in accounts without internet access
+     * (s3://bucket/prefix holding the same keys). Absent = download from the pinned URLs.
+     */
+    artifactSourceBucketUri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[\w!\-.*'()/]*)?$/, 'must be an s3://bucket[/prefix] URI').optional(),
     observability: observabilitySchema,
     /** Extra tags on every resource. */
     tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256)),

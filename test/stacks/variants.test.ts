@@ -21,6 +21,21 @@ const VARIANTS: Record<string, EnvironmentEntry> = {
     },
   },
   isolated: { tier: 'dev', overrides: { network: { mode: 'create', cidr: '10.9.0.0/16', azCount: 2, natGateways: 0 } } },
+  connected: {
+    tier: 'dev',
+    overrides: {
+      debezium: {
+        hostname: 'sql.internal.example.com', port: 1433, databaseNames: ['app'], tableIncludeList: ['dbo.logins'],
+        credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:sqlserver-AbCdEf',
+        pluginS3Key: 'plugins/debezium-sqlserver-2.7.3-with-config-providers.zip', pluginSha256: 'a'.repeat(64),
+        minWorkers: 1, maxWorkers: 2, mcuCount: 1,
+      },
+      ga4: {
+        propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf',
+        scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customUser:user_id',
+      },
+    },
+  },
 };
 
 let result: SynthResult;
@@ -81,6 +96,23 @@ describe('no NAT gateways', () => {
     t.resourceCountIs('AWS::EC2::InternetGateway', 0);
     t.resourceCountIs('AWS::EC2::Subnet', 2);
     t.resourceCountIs('AWS::EC2::VPCEndpoint', 9);
+  });
+});
+
+describe('optional sources', () => {
+  test('Debezium and GA4 exist only where configured', () => {
+    const on = result.template('connected-alice', 'Streaming');
+    on.resourceCountIs('AWS::KafkaConnect::Connector', 1);
+    on.resourceCountIs('AWS::Events::Rule', 1);
+    const off = result.template('bounded-alice', 'Streaming');
+    off.resourceCountIs('AWS::KafkaConnect::Connector', 0);
+    off.resourceCountIs('AWS::Events::Rule', 0);
+  });
+
+  test('no secret value reaches the template', () => {
+    const text = JSON.stringify(result.template('connected-alice', 'Streaming').toJSON());
+    expect(text).toContain('${secretsmanager:');
+    expect(text).not.toMatch(/"password"\s*:\s*"[^$]/i);
   });
 });
 

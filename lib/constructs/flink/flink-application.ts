@@ -192,10 +192,11 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
     );
     jarKey?.grant(packager.function, 'kms:Decrypt');
     packageKey?.grant(packager.function, 'kms:GenerateDataKey');
-    Validations.of(packager.function).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagResource(stack, packageBucket.arnForObjects(`${packagePrefix}*`))}]`,
-      reason: `The packager writes and removes only its own packages under ${packagePrefix}, named by a hash of inputs known only at deploy time.`,
-    });
+    acknowledgeWildcardAtSynth(
+      packager.function,
+      packageBucket.arnForObjects(`${packagePrefix}*`),
+      `The packager writes and removes only its own packages under ${packagePrefix}, named by a hash of inputs known only at deploy time.`,
+    );
 
     const packagerProvider = new LakestreamProvider(this, 'PackagerProvider', {
       onEvent: packager,
@@ -403,7 +404,7 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
     });
     this.starter.node.addDependency(logging);
 
-    this.acknowledgeRoleFindings(stack, { networkInterfaces, logStreamsArn, allLogGroupsArn });
+    this.acknowledgeRoleFindings({ networkInterfaces, logStreamsArn, allLogGroupsArn });
   }
 
   private defaultSecurityGroup(vpc: ec2.IVpc): ec2.SecurityGroup {
@@ -416,23 +417,38 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
     return group;
   }
 
-  private acknowledgeRoleFindings(stack: Stack, arns: { networkInterfaces: string; logStreamsArn: string; allLogGroupsArn: string }): void {
-    const acknowledge = (resource: string, reason: string) =>
-      Validations.of(this.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
-    acknowledge(
+  private acknowledgeRoleFindings(arns: { networkInterfaces: string; logStreamsArn: string; allLogGroupsArn: string }): void {
+    acknowledgeWildcardAtSynth(
+      this.role,
       '*',
       'ec2:DescribeVpcs, DescribeSubnets, DescribeSecurityGroups, DescribeDhcpOptions and DescribeNetworkInterfaces support no resource-level permissions; Managed Flink needs them to place its network interfaces.',
     );
-    acknowledge(
-      nagResource(stack, arns.networkInterfaces),
+    acknowledgeWildcardAtSynth(
+      this.role,
+      arns.networkInterfaces,
       'Network interface ids are chosen by Managed Flink at start; creation is bound to the application subnets and security group, permission and deletion to the application VPC (ec2:Vpc condition).',
     );
-    acknowledge(
-      nagResource(stack, arns.allLogGroupsArn),
+    acknowledgeWildcardAtSynth(
+      this.role,
+      arns.allLogGroupsArn,
       'logs:DescribeLogGroups lists log groups and cannot be scoped to one; Managed Flink calls it to validate the logging option.',
     );
-    acknowledge(nagResource(stack, arns.logStreamsArn), "logs:DescribeLogStreams is granted on the application's own log group only.");
+    acknowledgeWildcardAtSynth(this.role, arns.logStreamsArn, "logs:DescribeLogStreams is granted on the application's own log group only.");
   }
+}
+
+/**
+ * Acknowledges cdk-nag's AwsSolutions-IAM5 finding for one wildcard resource. The id contains the
+ * resource as cdk-nag prints it, which for a bucket in another stack is known only once CDK has
+ * turned the reference into an import; a validation hook runs after that and before the rule packs.
+ */
+function acknowledgeWildcardAtSynth(scope: Construct, resource: string, reason: string): void {
+  scope.node.addValidation({
+    validate: () => {
+      Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagResource(Stack.of(scope), resource)}]`, reason });
+      return [];
+    },
+  });
 }
 
 /**

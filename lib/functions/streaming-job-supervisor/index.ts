@@ -121,46 +121,42 @@ async function startRun(cfg: SupervisorConfig, token: string): Promise<string> {
   return output.jobRunId;
 }
 
-/** Looks at the job's runs and keeps, starts or backs off; always reports the metrics. */
+/**
+ * Looks at the job's runs and keeps, starts or backs off. Metrics are published once the runs could
+ * be read: when they cannot, the consecutive-failures metric goes missing, which its alarm treats as
+ * breaching, rather than reporting a reassuring zero.
+ */
 async function supervise(trigger: 'schedule' | 'deploy', now = new Date()): Promise<SupervisionResult> {
   const cfg = currentConfig();
-  const metricsOut = currentMetrics(cfg);
-  let consecutiveFailures = 0;
-  let started = false;
-  let active = false;
+  const [activeRuns, recentRuns] = await Promise.all([listRuns(cfg, true, RECENT_RUNS), listRuns(cfg, false, RECENT_RUNS)]);
+  const history = summarizeRuns(activeRuns, recentRuns, now, cfg.stableRunMs);
+  const consecutiveFailures = history.consecutiveFailures;
+  let restarted = false;
+  let active = history.active !== undefined;
   try {
-    const [activeRuns, recentRuns] = await Promise.all([listRuns(cfg, true, RECENT_RUNS), listRuns(cfg, false, RECENT_RUNS)]);
-    const history = summarizeRuns(activeRuns, recentRuns, now, cfg.stableRunMs);
-    consecutiveFailures = history.consecutiveFailures;
     for (const duplicate of history.duplicates) {
       await cancelRun(cfg, duplicate, `run ${history.active?.id} already owns the checkpoint`);
     }
     const decision = decide(history, now, { backoffBaseMs: cfg.backoffBaseMs, backoffMaxMs: cfg.backoffMaxMs, ignoreBackoff: trigger === 'deploy' });
-    switch (decision.kind) {
-      case 'KEEP':
-        active = true;
-        logger.info('Streaming job run is active', { jobRunId: decision.run.id, state: decision.run.state, consecutiveFailures, trigger });
-        return { action: 'KEPT', jobRunId: decision.run.id, consecutiveFailures };
-      case 'BACK_OFF':
-        logger.warn('Streaming job keeps failing; waiting before the next restart', {
-          consecutiveFailures,
-          retryAt: decision.retryAt.toISOString(),
-          trigger,
-        });
-        return { action: 'BACKING_OFF', consecutiveFailures, retryAt: decision.retryAt.toISOString() };
-      case 'START': {
-        const jobRunId = await startRun(cfg, clientToken(cfg.jobName, cfg.configurationHash, history.latestRunId, now));
-        started = decision.restart;
-        active = true;
-        logger.info('Started streaming job run', { jobRunId, restart: decision.restart, consecutiveFailures, trigger });
-        return { action: 'STARTED', jobRunId, consecutiveFailures };
-      }
+    if (decision.kind === 'KEEP') {
+      logger.info('Streaming job run is active', { jobRunId: decision.run.id, state: decision.run.state, consecutiveFailures, trigger });
+      return { action: 'KEPT', jobRunId: decision.run.id, consecutiveFailures };
     }
+    if (decision.kind === 'BACK_OFF') {
+      logger.warn('Streaming job keeps failing; waiting before the next restart', { consecutiveFailures, retryAt: decision.retryAt.toISOString(), trigger });
+      return { action: 'BACKING_OFF', consecutiveFailures, retryAt: decision.retryAt.toISOString() };
+    }
+    const jobRunId = await startRun(cfg, clientToken(cfg.jobName, cfg.configurationHash, history.latestRunId, now));
+    restarted = decision.restart;
+    active = true;
+    logger.info('Started streaming job run', { jobRunId, restart: decision.restart, consecutiveFailures, trigger });
+    return { action: 'STARTED', jobRunId, consecutiveFailures };
   } finally {
-    metricsOut.addMetric(METRIC_RESTARTS, MetricUnit.Count, started ? 1 : 0);
-    metricsOut.addMetric(METRIC_CONSECUTIVE_FAILURES, MetricUnit.Count, consecutiveFailures);
-    metricsOut.addMetric(METRIC_ACTIVE, MetricUnit.Count, active ? 1 : 0);
-    metricsOut.publishStoredMetrics();
+    const out = currentMetrics(cfg);
+    out.addMetric(METRIC_RESTARTS, MetricUnit.Count, restarted ? 1 : 0);
+    out.addMetric(METRIC_CONSECUTIVE_FAILURES, MetricUnit.Count, consecutiveFailures);
+    out.addMetric(METRIC_ACTIVE, MetricUnit.Count, active ? 1 : 0);
+    out.publishStoredMetrics();
   }
 }
 

@@ -1,0 +1,234 @@
+import { Aws, CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as grafana from 'aws-cdk-lib/aws-grafana';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { LakestreamFunction } from '../core/lakestream-function';
+import { LakestreamProvider } from '../core/lakestream-provider';
+import { DATASOURCE_UIDS, DEFAULT_DASHBOARDS_DIR, loadDashboards } from './dashboard-files';
+
+/** The Amazon Managed Service for Prometheus workspace Grafana queries. */
+export interface GrafanaPrometheusSource {
+  /** ARN of the AMP workspace. */
+  readonly workspaceArn: string;
+  /** The workspace's Prometheus endpoint (`https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/`). */
+  readonly queryEndpoint: string;
+}
+
+/** The Athena workgroup and Glue databases the business dashboards read. */
+export interface GrafanaAthenaSource {
+  /** Athena workgroup the data source runs queries in. */
+  readonly workgroupName: string;
+  /** Glue databases readable through Athena; the first is the data source's default database. */
+  readonly databaseNames: string[];
+  /** Bucket receiving the workgroup's query results. */
+  readonly resultsBucket: s3.IBucket;
+  /** Key prefix of the query results in `resultsBucket`, e.g. `athena/`. */
+  readonly resultsPrefix: string;
+  /** Buckets holding the tables of `databaseNames` (read only). */
+  readonly dataBuckets: s3.IBucket[];
+  /** Key encrypting the lake buckets and the query results. */
+  readonly lakeKey: kms.IKey;
+}
+
+export interface GrafanaWorkspaceProps {
+  /** Workspace name, also the prefix of the provisioner's service account. */
+  readonly name: string;
+  /** How users sign in. @default ['AWS_SSO'] */
+  readonly authenticationProviders?: Array<'AWS_SSO' | 'SAML'>;
+  /** SAML settings; required when `authenticationProviders` includes SAML. @default none */
+  readonly samlConfiguration?: grafana.CfnWorkspace.SamlConfigurationProperty;
+  /** Metrics of the Kafka cluster. */
+  readonly prometheus: GrafanaPrometheusSource;
+  /** Gold tables for the business dashboard. */
+  readonly athena: GrafanaAthenaSource;
+  /** Key for the provisioner's logs and environment (the environment's logs key). */
+  readonly logsKey: kms.IKey;
+  /** Retention of the provisioner's logs. */
+  readonly logRetention: logs.RetentionDays;
+  /** Title of the folder holding this environment's dashboards, e.g. `Lakestream dev`. */
+  readonly folderTitle: string;
+  /** uid of that folder. @default derived from `name` */
+  readonly folderUid?: string;
+  /** Folder of dashboard JSON files. @default dashboards/grafana */
+  readonly dashboardsDir?: string;
+  /** Values of dashboard textbox variables (e.g. `database`, `flink_application`). @default { database: first Athena database } */
+  readonly dashboardVariables?: Record<string, string>;
+  /** Topic Grafana alerting may publish to. @default no notification destination */
+  readonly notificationTopic?: sns.ITopic;
+  /** Delete the folder and its dashboards when the stack removes this construct. @default false (kept) */
+  readonly deleteDashboardsOnRemove?: boolean;
+  /** Grafana version. @default '10.4' */
+  readonly grafanaVersion?: string;
+}
+
+/**
+ * Amazon Managed Grafana with a least-privilege, customer-managed workspace role, Prometheus /
+ * CloudWatch / Athena data sources and the dashboards of dashboards/grafana provisioned into a
+ * folder per environment. Dashboards travel inline in the custom resource's properties (the
+ * template limit is 1 MB; the dashboards are a few kB each), each with its sha256 so that an edit
+ * re-pushes only the dashboards whose hash changed.
+ */
+export class GrafanaWorkspace extends Construct {
+  public readonly workspace: grafana.CfnWorkspace;
+  public readonly workspaceRole: iam.Role;
+  public readonly workspaceArn: string;
+  /** Host name of the workspace (no scheme). */
+  public readonly endpoint: string;
+  public readonly provisioner: CustomResource;
+
+  constructor(scope: Construct, id: string, props: GrafanaWorkspaceProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const authenticationProviders = props.authenticationProviders ?? ['AWS_SSO'];
+    if (authenticationProviders.includes('SAML') && !props.samlConfiguration) {
+      throw new Error('GrafanaWorkspace: samlConfiguration is required when authenticationProviders includes SAML');
+    }
+    if (props.athena.databaseNames.length === 0) throw new Error('GrafanaWorkspace: athena.databaseNames must name at least one database');
+
+    this.workspaceRole = new iam.Role(this, 'WorkspaceRole', {
+      assumedBy: new iam.ServicePrincipal('grafana.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+      description: `Data source access of the ${props.name} Grafana workspace`,
+    });
+    this.grantDataSourceAccess(props);
+
+    this.workspace = new grafana.CfnWorkspace(this, 'Workspace', {
+      name: props.name,
+      description: `Lakestream dashboards (${props.folderTitle})`,
+      accountAccessType: 'CURRENT_ACCOUNT',
+      authenticationProviders,
+      samlConfiguration: props.samlConfiguration,
+      permissionType: 'CUSTOMER_MANAGED',
+      roleArn: this.workspaceRole.roleArn,
+      dataSources: ['PROMETHEUS', 'CLOUDWATCH', 'ATHENA'],
+      notificationDestinations: props.notificationTopic ? ['SNS'] : undefined,
+      grafanaVersion: props.grafanaVersion ?? '10.4',
+    });
+    this.workspaceArn = stack.formatArn({ service: 'grafana', resource: '/workspaces', resourceName: this.workspace.attrId });
+    this.endpoint = this.workspace.attrEndpoint;
+    this.provisioner = this.createProvisioner(props);
+  }
+
+  private grantDataSourceAccess(props: GrafanaWorkspaceProps): void {
+    const stack = Stack.of(this);
+    const { athena } = props;
+    const role = this.workspaceRole;
+    role.addToPolicy(new iam.PolicyStatement({
+      actions: ['aps:QueryMetrics', 'aps:GetSeries', 'aps:GetLabels', 'aps:GetMetricMetadata'],
+      resources: [props.prometheus.workspaceArn],
+    }));
+    role.addToPolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics', 'cloudwatch:GetMetricStatistics'],
+      resources: ['*'],
+    }));
+    role.addToPolicy(new iam.PolicyStatement({
+      actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution', 'athena:GetWorkGroup'],
+      resources: [stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: athena.workgroupName })],
+    }));
+    role.addToPolicy(new iam.PolicyStatement({
+      actions: ['athena:GetDataCatalog', 'athena:ListDatabases', 'athena:GetDatabase', 'athena:ListTableMetadata', 'athena:GetTableMetadata'],
+      resources: [stack.formatArn({ service: 'athena', resource: 'datacatalog', resourceName: 'AwsDataCatalog' })],
+    }));
+    role.addToPolicy(new iam.PolicyStatement({
+      actions: ['glue:GetDatabase', 'glue:GetDatabases', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'],
+      resources: [
+        stack.formatArn({ service: 'glue', resource: 'catalog' }),
+        ...athena.databaseNames.map((db) => stack.formatArn({ service: 'glue', resource: 'database', resourceName: db })),
+        ...athena.databaseNames.map((db) => stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${db}/*` })),
+      ],
+    }));
+    const resultsPrefix = athena.resultsPrefix.replace(/^\/+/, '');
+    role.addToPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      resources: [athena.resultsBucket.arnForObjects(`${resultsPrefix}*`)],
+    }));
+    const buckets = [athena.resultsBucket, ...athena.dataBuckets];
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation', 's3:ListBucket'], resources: buckets.map((b) => b.bucketArn) }));
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: athena.dataBuckets.map((b) => b.arnForObjects('*')) }));
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [athena.lakeKey.keyArn] }));
+    if (props.notificationTopic) {
+      role.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.notificationTopic.topicArn] }));
+    }
+
+    const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy;
+    const acknowledgements: Array<[string, string]> = [
+      ['AwsSolutions-IAM5[Resource::*]', 'cloudwatch:GetMetricData, ListMetrics and GetMetricStatistics support only Resource * (no resource-level permissions).'],
+      [`AwsSolutions-IAM5[Resource::<${stack.getLogicalId(athena.resultsBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${resultsPrefix}*]`, 'Athena writes query results under generated keys below the workgroup results prefix.'],
+      ...athena.dataBuckets.map((b): [string, string] => [`AwsSolutions-IAM5[Resource::<${stack.getLogicalId(b.node.defaultChild as s3.CfnBucket)}.Arn>/*]`, 'Athena reads the tables of the lake databases with the caller\'s credentials; their objects have generated keys.']),
+      ...athena.databaseNames.map((db): [string, string] => [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${db}/*]`, `Grafana lists and reads every table of the ${db} database, whose tables are created by the jobs.`]),
+    ];
+    for (const [id, reason] of acknowledgements) Validations.of(policy).acknowledge({ id, reason });
+  }
+
+  private createProvisioner(props: GrafanaWorkspaceProps): CustomResource {
+    const stack = Stack.of(this);
+    const fn = new LakestreamFunction(this, 'ProvisionerFunction', {
+      handlerDir: 'grafana-provisioner',
+      description: `Provisions data sources and dashboards into the ${props.name} Grafana workspace`,
+      encryptionKey: props.logsKey,
+      logRetention: props.logRetention,
+      timeout: Duration.minutes(5),
+    });
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      actions: [
+        'grafana:DescribeWorkspace',
+        'grafana:CreateWorkspaceServiceAccount',
+        'grafana:ListWorkspaceServiceAccounts',
+        'grafana:CreateWorkspaceServiceAccountToken',
+        'grafana:DeleteWorkspaceServiceAccountToken',
+      ],
+      resources: [this.workspaceArn],
+    }));
+    const provider = new LakestreamProvider(this, 'Provider', { onEvent: fn, encryptionKey: props.logsKey, logRetention: props.logRetention });
+
+    const region = Aws.REGION;
+    const { athena } = props;
+    const dataSources = [
+      {
+        uid: DATASOURCE_UIDS.prometheus,
+        name: 'Lakestream Prometheus',
+        type: 'prometheus',
+        url: props.prometheus.queryEndpoint,
+        isDefault: true,
+        jsonData: { httpMethod: 'POST', sigV4Auth: true, sigV4AuthType: 'ec2_iam_role', sigV4Region: region },
+      },
+      { uid: DATASOURCE_UIDS.cloudwatch, name: 'Lakestream CloudWatch', type: 'cloudwatch', jsonData: { authType: 'ec2_iam_role', defaultRegion: region } },
+      {
+        uid: DATASOURCE_UIDS.athena,
+        name: 'Lakestream Athena',
+        type: 'grafana-athena-datasource',
+        jsonData: {
+          authType: 'ec2_iam_role',
+          defaultRegion: region,
+          catalog: 'AwsDataCatalog',
+          database: athena.databaseNames[0],
+          workgroup: athena.workgroupName,
+          outputLocation: athena.resultsBucket.s3UrlForObject(athena.resultsPrefix),
+        },
+      },
+    ];
+    const dashboards = loadDashboards(props.dashboardsDir ?? DEFAULT_DASHBOARDS_DIR).map(({ uid, sha256, json }) => ({ uid, sha256, json }));
+    const folderUid = props.folderUid ?? props.name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40);
+
+    const resource = new CustomResource(this, 'Provisioner', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::GrafanaProvisioner',
+      properties: {
+        WorkspaceId: this.workspace.attrId,
+        FolderUid: folderUid,
+        FolderTitle: props.folderTitle,
+        ServiceAccountName: `${props.name}-provisioner`.slice(0, 128),
+        DataSources: stack.toJsonString(dataSources),
+        Dashboards: JSON.stringify(dashboards),
+        DashboardVariables: JSON.stringify(props.dashboardVariables ?? { database: athena.databaseNames[0] }),
+        DeleteOnRemove: String(props.deleteDashboardsOnRemove ?? false),
+      },
+    });
+    // The data sources act through the workspace role: its policy must be in place first.
+    resource.node.addDependency(this.workspaceRole);
+    return resource;
+  }
+}

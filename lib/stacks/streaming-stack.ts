@@ -1,0 +1,112 @@
+import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { retentionOf } from '../config/cdk-values';
+import type { ResolvedEnvironment } from '../config/load-config';
+import { loadArtifactManifest } from '../constructs/artifacts/artifact-manifest';
+import { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
+import { Ga4Ingest } from '../constructs/ingestion/ga4-ingest';
+import { DebeziumConnector } from '../constructs/kafka/debezium-connector';
+import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
+import { KafkaTopics } from '../constructs/kafka/kafka-topics';
+import { CDC_TOPIC_PREFIX, TOPIC_NAMES, defaultPlatformTopics } from '../constructs/kafka/topic-spec';
+import type { LakeStorage } from '../constructs/lake/lake-storage';
+import type { PlatformNetwork } from '../constructs/network/platform-network';
+import type { PlatformKeys } from '../constructs/security/platform-keys';
+
+export interface StreamingStackProps extends StackProps {
+  readonly config: ResolvedEnvironment;
+  readonly keys: PlatformKeys;
+  readonly network: PlatformNetwork;
+  readonly kafka: KafkaCluster;
+  readonly lake: LakeStorage;
+}
+
+/**
+ * Everything that puts events on Kafka or declares where they go: the topics (custom resource),
+ * the artifact mirror, the Debezium CDC connector (when a SQL Server source is configured) and the
+ * GA4 ingest (when a property is configured).
+ */
+export class StreamingStack extends Stack {
+  public readonly topics: KafkaTopics;
+  public readonly artifacts: ArtifactMirror;
+  public readonly debezium?: DebeziumConnector;
+  public readonly ga4?: Ga4Ingest;
+
+  constructor(scope: Construct, id: string, props: StreamingStackProps) {
+    super(scope, id, props);
+    const { config, keys, network, kafka } = props;
+    const logRetention = retentionOf(config.logRetentionDays);
+    const replicationFactor = Math.min(config.kafka.defaultReplicationFactor, kafka.brokerCount);
+
+    this.topics = new KafkaTopics(this, 'Topics', {
+      vpc: network.vpc,
+      vpcSubnets: network.computeSubnets,
+      securityGroup: network.kafkaClientSecurityGroup,
+      clusterArn: kafka.clusterArn,
+      clusterName: kafka.clusterName,
+      brokerCount: kafka.brokerCount,
+      bootstrapBrokersParameter: kafka.bootstrapBrokersParameter,
+      topics: defaultPlatformTopics({ replicationFactor, partitions: config.kafka.defaultPartitions }),
+      allowDelete: config.kafka.allowTopicDeletion,
+      encryptionKey: keys.logs,
+      logRetention,
+    });
+
+    this.artifacts = new ArtifactMirror(this, 'Artifacts', {
+      bucket: props.lake.artifacts,
+      bucketKey: keys.lake,
+      artifacts: loadArtifactManifest(),
+      sourceBucketUri: config.artifactSourceBucketUri,
+      encryptionKey: keys.logs,
+      logRetention,
+    });
+
+    if (config.debezium) {
+      const source = config.debezium;
+      this.debezium = new DebeziumConnector(this, 'Debezium', {
+        vpc: network.vpc,
+        vpcSubnets: network.computeSubnets,
+        securityGroup: network.kafkaClientSecurityGroup,
+        cluster: { clusterArn: kafka.clusterArn, clusterName: kafka.clusterName, bootstrapBrokersIam: kafka.bootstrapBrokersParameter.stringValue },
+        pluginBucket: props.lake.artifacts,
+        pluginBucketKey: keys.lake,
+        pluginKey: source.pluginS3Key,
+        pluginFingerprint: source.pluginSha256.slice(0, 12),
+        sqlServer: {
+          hostname: source.hostname,
+          port: source.port,
+          databaseNames: source.databaseNames,
+          tableIncludeList: source.tableIncludeList,
+          secret: secretsmanager.Secret.fromSecretCompleteArn(this, 'SqlServerSecret', source.credentialsSecretArn),
+        },
+        topicPrefix: CDC_TOPIC_PREFIX,
+        schemaHistoryTopic: TOPIC_NAMES.cdcSchemaHistory,
+        capacity: { minWorkers: source.minWorkers, maxWorkers: source.maxWorkers, mcuCount: source.mcuCount },
+        encryptionKey: keys.logs,
+        logRetention,
+      });
+      this.debezium.node.addDependency(this.topics.resource);
+    }
+
+    if (config.ga4) {
+      this.ga4 = new Ga4Ingest(this, 'Ga4', {
+        propertyId: config.ga4.propertyId,
+        credentialsSecret: secretsmanager.Secret.fromSecretCompleteArn(this, 'Ga4Secret', config.ga4.credentialsSecretArn),
+        scheduleInterval: Duration.minutes(config.ga4.scheduleMinutes),
+        loginEventName: config.ga4.loginEventName,
+        userIdDimension: config.ga4.userIdDimension,
+        vpc: network.vpc,
+        subnets: network.computeSubnets,
+        securityGroup: network.kafkaClientSecurityGroup,
+        bootstrapBrokersParameter: kafka.bootstrapBrokersParameter,
+        rawTopic: this.topics.topic(TOPIC_NAMES.loginsRaw),
+        dlqTopic: this.topics.topic(TOPIC_NAMES.loginsRawDlq),
+        logsKey: keys.logs,
+        logRetention,
+        queueEncryptionKey: keys.streaming,
+      });
+      this.ga4.node.addDependency(this.topics.resource);
+    }
+  }
+}
