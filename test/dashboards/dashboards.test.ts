@@ -104,6 +104,7 @@ describe('dashboards/grafana', () => {
     const sql = targetsOf(business).map((t) => t.target.rawSQL ?? '');
     expect(sql.length).toBeGreaterThan(0);
     for (const query of sql) expect(query).toMatch(/FROM "\$database"\.(daily_active_users|login_trends|top_users)\b/);
+    expect(sql.some((q) => q.includes("$__dateFilter(report_day)"))).toBe(true);
   });
 
   it('every dashboard variable a query uses is defined', () => {

@@ -181,6 +181,13 @@ describe('grafana-provisioner Update', () => {
     expect(result).toMatchObject({ PhysicalResourceId: 'g-0123456789/lakestream-dev', Data: { DashboardsUpdated: 'lakestream-b' } });
   });
 
+  it('moves everything to a new folder and returns a new physical id so CloudFormation removes the old one', async () => {
+    const old = props();
+    const result = await handler(event('Update', props({ FolderUid: 'lakestream-dev-2', FolderTitle: 'Lakestream dev 2' }), old));
+    expect(result.PhysicalResourceId).toBe('g-0123456789/lakestream-dev-2');
+    expect([...server.dashboards.values()].map((d) => d.folderUid)).toEqual(['lakestream-dev-2', 'lakestream-dev-2']);
+  });
+
   it('pushes every dashboard when the dashboard variables change', async () => {
     const old = props();
     await handler(event('Update', props({ DashboardVariables: JSON.stringify({ database: 'lakestream_prod_gold' }) }), old));

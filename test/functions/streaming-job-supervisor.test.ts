@@ -269,7 +269,8 @@ describe('scheduled supervision', () => {
     expect(() => loadConfig({ ...ENV, ENTRY_POINT_ARGUMENTS: '--bronze-uri s3://x' })).toThrow(
       /Invalid streaming-job-supervisor environment: ENTRY_POINT_ARGUMENTS: must be a JSON array of strings/,
     );
-    expect(() => loadConfig({ ...ENV, APPLICATION_ID: undefined })).toThrow(/APPLICATION_ID: /);
+    expect(() => loadConfig({ ...ENV, APPLICATION_ID: undefined, ENTRY_POINT: 'jobs/x.py' })).toThrow(/APPLICATION_ID: must be set; ENTRY_POINT: must be an s3:\/\/ URI/);
+    expect(() => loadConfig({ ...ENV, STABLE_RUN_MINUTES: 'soon' })).toThrow(/STABLE_RUN_MINUTES: must be a number/);
     expect(() => loadConfig({ ...ENV, BACKOFF_MAX_SECONDS: '10' })).toThrow(/BACKOFF_MAX_SECONDS \(10\) must be at least BACKOFF_BASE_SECONDS \(60\)/);
     expect(() => loadConfig({ ...ENV, MAX_FAILED_ATTEMPTS_PER_HOUR: '11' })).toThrow(/MAX_FAILED_ATTEMPTS_PER_HOUR/);
   });

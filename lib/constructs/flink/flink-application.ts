@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import * as path from 'node:path';
 import { ArnFormat, CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,6 +11,11 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
+
+/** Folder of the shipped PyFlink jobs, one sub-folder per job (e.g. `login_counts`). */
+export const FLINK_JOBS_DIR = path.join(__dirname, '..', '..', '..', 'jobs', 'flink');
+/** Files of a job folder that are never part of its code asset. */
+export const CODE_ASSET_EXCLUDES = ['__pycache__', '*.pyc', 'tests'];
 
 /** Property group through which Managed Flink finds a Python application's entry point and jar. */
 export const RUN_OPTIONS_GROUP = 'kinesis.analytics.flink.run.options';
@@ -148,6 +154,14 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
   /** The starter custom resource: depend on it for "the application is running". */
   public readonly starter: CustomResource;
 
+  /**
+   * A job folder as a code asset. Interpreter caches are left out: a local test run would
+   * otherwise change the asset hash and redeploy (and restart) an unchanged job.
+   */
+  public static codeAsset(scope: Construct, id: string, directory: string): s3assets.Asset {
+    return new s3assets.Asset(scope, id, { path: directory, exclude: CODE_ASSET_EXCLUDES });
+  }
+
   constructor(scope: Construct, id: string, props: FlinkApplicationProps) {
     super(scope, id);
     const stack = Stack.of(this);
@@ -159,8 +173,8 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
     this.applicationArn = stack.formatArn({ service: 'kinesisanalytics', resource: 'application', resourceName: props.applicationName });
     const packageBucket = props.packageLocation?.bucket ?? props.connectorJars.bucket;
     const packagePrefix = props.packageLocation?.prefix ?? `flink-applications/${props.applicationName}/`;
-    const packageKey = props.packageLocation ? (props.packageLocation.encryptionKey ?? packageBucket.encryptionKey) : (props.connectorJars.encryptionKey ?? packageBucket.encryptionKey);
     const jarKey = props.connectorJars.encryptionKey ?? props.connectorJars.bucket.encryptionKey;
+    const packageEncryptionKey = props.packageLocation ? (props.packageLocation.encryptionKey ?? packageBucket.encryptionKey) : jarKey;
 
     // ---- deploy-time packaging --------------------------------------------------------------
     const packager = new LakestreamFunction(this, 'Packager', {
@@ -173,7 +187,7 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
       // Jars, merged jar and package are held in memory (tens of MiB); memory also buys CPU for the CRCs.
       memorySize: 1024,
     });
-    packager.function.addToRolePolicy(
+    packager.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadCodeAndConnectorJars',
         actions: ['s3:GetObject'],
@@ -183,17 +197,17 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
         ],
       }),
     );
-    packager.function.addToRolePolicy(
+    packager.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'WriteApplicationPackages',
         actions: ['s3:PutObject', 's3:DeleteObject'],
         resources: [packageBucket.arnForObjects(`${packagePrefix}*`)],
       }),
     );
-    jarKey?.grant(packager.function, 'kms:Decrypt');
-    packageKey?.grant(packager.function, 'kms:GenerateDataKey');
+    jarKey?.grant(packager.role, 'kms:Decrypt');
+    packageEncryptionKey?.grant(packager.role, 'kms:GenerateDataKey');
     acknowledgeWildcardAtSynth(
-      packager.function,
+      packager.role,
       packageBucket.arnForObjects(`${packagePrefix}*`),
       `The packager writes and removes only its own packages under ${packagePrefix}, named by a hash of inputs known only at deploy time.`,
     );
@@ -237,7 +251,7 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
         resources: [packageBucket.arnForObjects(this.codeKey)],
       }),
     );
-    packageKey?.grant(this.role, 'kms:Decrypt');
+    packageEncryptionKey?.grant(this.role, 'kms:Decrypt');
 
     // ---- logging ----------------------------------------------------------------------------
     const logGroupName = `/aws/kinesis-analytics/${props.applicationName}`;
@@ -368,7 +382,7 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
       encryptionKey: props.logsKey,
       logRetention: props.logRetention,
     });
-    starter.function.addToRolePolicy(
+    starter.role.addToPolicy(
       applicationActions('DescribeApplication', 'StartApplication', 'StopApplication', 'ListApplicationSnapshots', 'ListApplicationOperations', 'DescribeApplicationOperation'),
     );
     const starterWaiter = new LakestreamFunction(this, 'StarterWaiter', {
@@ -378,7 +392,7 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
       encryptionKey: props.logsKey,
       logRetention: props.logRetention,
     });
-    starterWaiter.function.addToRolePolicy(
+    starterWaiter.role.addToPolicy(
       applicationActions('DescribeApplication', 'StopApplication', 'ListApplicationOperations', 'DescribeApplicationOperation'),
     );
     const starterProvider = new LakestreamProvider(this, 'StarterProvider', {

@@ -55,7 +55,7 @@ export interface GrafanaWorkspaceProps {
   readonly folderUid?: string;
   /** Folder of dashboard JSON files. @default dashboards/grafana */
   readonly dashboardsDir?: string;
-  /** Values of dashboard textbox variables (e.g. `database`, `flink_application`). @default { database: first Athena database } */
+  /** Values of dashboard textbox variables (e.g. `database`, `flink_application`). The first Athena database is always passed as `database` unless overridden here. @default only `database` */
   readonly dashboardVariables?: Record<string, string>;
   /** Topic Grafana alerting may publish to. @default no notification destination */
   readonly notificationTopic?: sns.ITopic;
@@ -90,7 +90,7 @@ export class GrafanaWorkspace extends Construct {
     if (props.athena.databaseNames.length === 0) throw new Error('GrafanaWorkspace: athena.databaseNames must name at least one database');
 
     this.workspaceRole = new iam.Role(this, 'WorkspaceRole', {
-      assumedBy: new iam.ServicePrincipal('grafana.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+      assumedBy: new iam.ServicePrincipal('grafana.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
       description: `Data source access of the ${props.name} Grafana workspace`,
     });
     this.grantDataSourceAccess(props);
@@ -137,7 +137,7 @@ export class GrafanaWorkspace extends Construct {
       resources: [
         stack.formatArn({ service: 'glue', resource: 'catalog' }),
         ...athena.databaseNames.map((db) => stack.formatArn({ service: 'glue', resource: 'database', resourceName: db })),
-        ...athena.databaseNames.map((db) => stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${db}/*` })),
+        ...athena.databaseNames.map((db) => glueTableArns(stack, db)),
       ],
     }));
     const resultsPrefix = athena.resultsPrefix.replace(/^\/+/, '');
@@ -158,7 +158,7 @@ export class GrafanaWorkspace extends Construct {
       ['AwsSolutions-IAM5[Resource::*]', 'cloudwatch:GetMetricData, ListMetrics and GetMetricStatistics support only Resource * (no resource-level permissions).'],
       [`AwsSolutions-IAM5[Resource::<${stack.getLogicalId(athena.resultsBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${resultsPrefix}*]`, 'Athena writes query results under generated keys below the workgroup results prefix.'],
       ...athena.dataBuckets.map((b): [string, string] => [`AwsSolutions-IAM5[Resource::<${stack.getLogicalId(b.node.defaultChild as s3.CfnBucket)}.Arn>/*]`, 'Athena reads the tables of the lake databases with the caller\'s credentials; their objects have generated keys.']),
-      ...athena.databaseNames.map((db): [string, string] => [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${db}/*]`, `Grafana lists and reads every table of the ${db} database, whose tables are created by the jobs.`]),
+      ...athena.databaseNames.map((db): [string, string] => [`AwsSolutions-IAM5[Resource::${nagArn(stack, glueTableArns(stack, db))}]`, `Grafana lists and reads every table of the ${db} database, whose tables are created by the jobs.`]),
     ];
     for (const [id, reason] of acknowledgements) Validations.of(policy).acknowledge({ id, reason });
   }
@@ -223,7 +223,7 @@ export class GrafanaWorkspace extends Construct {
         ServiceAccountName: `${props.name}-provisioner`.slice(0, 128),
         DataSources: stack.toJsonString(dataSources),
         Dashboards: JSON.stringify(dashboards),
-        DashboardVariables: JSON.stringify(props.dashboardVariables ?? { database: athena.databaseNames[0] }),
+        DashboardVariables: JSON.stringify({ database: athena.databaseNames[0], ...props.dashboardVariables }),
         DeleteOnRemove: String(props.deleteDashboardsOnRemove ?? false),
       },
     });
@@ -231,4 +231,16 @@ export class GrafanaWorkspace extends Construct {
     resource.node.addDependency(this.workspaceRole);
     return resource;
   }
+}
+
+function glueTableArns(stack: Stack, database: string): string {
+  return stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/*` });
+}
+
+/** An ARN as cdk-nag prints it in a finding id: literal when the stack's environment is known, pseudo parameters as <AWS::X> otherwise. */
+function nagArn(stack: Stack, arn: string): string {
+  const resolved: unknown = stack.resolve(arn);
+  if (typeof resolved === 'string') return resolved;
+  const parts = (resolved as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  return parts.map((part) => (typeof part === 'string' ? part : `<${(part as { Ref: string }).Ref}>`)).join('');
 }

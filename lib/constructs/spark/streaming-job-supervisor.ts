@@ -112,7 +112,7 @@ export class StreamingJobSupervisor extends Construct {
       reason: 'A failed scheduled check is retried by the next one; when checks keep failing, the missing metric raises failureAlarm.',
     });
 
-    for (const fn of [this.function, this.isCompleteFunction]) this.grantSupervision(fn.function.role!, props);
+    for (const fn of [this.function, this.isCompleteFunction]) this.grantSupervision(fn.role, props);
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: `Checks the ${props.jobName} Spark streaming job every ${checkInterval.toHumanString()}`,

@@ -53,7 +53,8 @@ export async function handler(event: CustomResourceEvent): Promise<CustomResourc
   });
   if (outcome === 'workspace-gone') throw new Error(`Grafana workspace ${props.WorkspaceId} does not exist`);
   return {
-    PhysicalResourceId: event.RequestType === 'Update' && event.PhysicalResourceId ? event.PhysicalResourceId : physicalResourceId,
+    // A new workspace or folder is a replacement: the new id makes CloudFormation delete the old one.
+    PhysicalResourceId: physicalResourceId,
     Data: { FolderUid: props.FolderUid, DashboardsUpdated: plan.upsert.map((d) => d.uid).join(',') },
   };
 }

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, CfnResource, Duration, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -8,13 +10,15 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import {
   CONNECTOR_JAR_PATH,
+  FLINK_JOBS_DIR,
   FlinkApplication,
   FlinkApplicationProps,
   RUN_OPTIONS_GROUP,
 } from '../../../lib/constructs/flink/flink-application';
+import { LakestreamFunction } from '../../../lib/constructs/core/lakestream-function';
 import { Finding, formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
 
-const JOB_DIR = path.join(__dirname, '..', '..', '..', 'jobs', 'flink', 'login_counts');
+const JOB_DIR = path.join(FLINK_JOBS_DIR, 'login_counts');
 const APP_NAME = 'lakestream-test-login-counts';
 
 interface Scenario {
@@ -49,7 +53,7 @@ function build(overrides: (fixture: Fixture) => Partial<FlinkApplicationProps> =
   const stack = new Stack(stage, 'Processing', { env });
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
   const logsKey = new kms.Key(stack, 'LogsKey', { enableKeyRotation: true });
-  const asset = new s3assets.Asset(stack, 'LoginCountsCode', { path: JOB_DIR, exclude: ['__pycache__'] });
+  const asset = FlinkApplication.codeAsset(stack, 'LoginCountsCode', JOB_DIR);
   const flink = new FlinkApplication(stack, 'LoginCounts', {
     applicationName: APP_NAME,
     codeAsset: asset,
@@ -276,7 +280,7 @@ describe('FlinkApplication', () => {
   });
 
   it('lets the packager read only the code asset and the jars, and write only under its prefix', () => {
-    const packagerRoleId = logicalId(defaults, (defaults.flink.node.findChild('Packager').node.findChild('Function') as never as { role: { node: { defaultChild: CfnResource } } }).role as never);
+    const packagerRoleId = logicalId(defaults, (defaults.flink.node.findChild('Packager') as LakestreamFunction).role);
     const statements = policyStatementsOf(defaults.template, packagerRoleId);
     const read = statements.find((statement) => statement.Sid === 'ReadCodeAndConnectorJars')!;
     expect(read.Action).toBe('s3:GetObject');
@@ -304,8 +308,7 @@ describe('FlinkApplication', () => {
     expect(starter.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/LoginCountsLogging/)]));
     custom.template.hasResourceProperties('Custom::FlinkApplicationStarter', { GracefulStopSeconds: '120' });
 
-    const functionRoleId = (id: string) =>
-      logicalId(defaults, (defaults.flink.node.findChild(id).node.findChild('Function') as unknown as { role: CfnResource }).role);
+    const functionRoleId = (id: string) => logicalId(defaults, (defaults.flink.node.findChild(id) as LakestreamFunction).role);
     const analyticsStatement = (id: string) => {
       const statements = policyStatementsOf(defaults.template, functionRoleId(id)).filter((statement) =>
         [statement.Action].flat().some((action) => String(action).startsWith('kinesisanalytics:')),
@@ -353,6 +356,24 @@ describe('FlinkApplication', () => {
   it('has no unacknowledged cdk-nag or NIST finding, with a concrete or an environment-agnostic stack', () => {
     expect(formatFindings(defaults.findings)).toBe('');
     expect(formatFindings(custom.findings)).toBe('');
+  });
+
+  it('builds code assets whose hash ignores Python caches', () => {
+    // CDK caches fingerprints per source path, so each variant gets its own folder.
+    const jobFolder = (main: string, withCache: boolean) => {
+      const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'flink-job-'));
+      fs.writeFileSync(path.join(directory, 'main.py'), main);
+      if (withCache) {
+        fs.mkdirSync(path.join(directory, '__pycache__'));
+        fs.writeFileSync(path.join(directory, '__pycache__', 'main.cpython-311.pyc'), 'cache');
+        fs.writeFileSync(path.join(directory, 'stray.pyc'), 'cache');
+      }
+      return directory;
+    };
+    const stack = new Stack(new App(), 'A');
+    const clean = FlinkApplication.codeAsset(stack, 'Clean', jobFolder('print(1)\n', false)).assetHash;
+    expect(FlinkApplication.codeAsset(stack, 'Cached', jobFolder('print(1)\n', true)).assetHash).toBe(clean);
+    expect(FlinkApplication.codeAsset(stack, 'Changed', jobFolder('print(2)\n', false)).assetHash).not.toBe(clean);
   });
 
   describe('validation', () => {

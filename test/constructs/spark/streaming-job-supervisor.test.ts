@@ -56,7 +56,7 @@ describe('StreamingJobSupervisor', () => {
           EXECUTION_ROLE_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkExecutionRole'), 'Arn'] },
           JOB_NAME: 'streaming-bronze',
           ENTRY_POINT: 's3://lake-artifacts/jobs/spark/streaming_bronze.py',
-          ENTRY_POINT_ARGUMENTS: { 'Fn::Join': ['', ['["--bootstrap-servers","b-1:9098","--bronze-uri","s3://', { Ref: Match.stringLikeRegexp('^Bronze') }, '/"]']] },
+          ENTRY_POINT_ARGUMENTS: { 'Fn::Join': ['', ['["--bootstrap-servers","b-1:9098","--bronze-uri","s3://', { Ref: Match.stringLikeRegexp('^Bronze') }, '"]']] },
           MAX_FAILED_ATTEMPTS_PER_HOUR: '4',
           BACKOFF_BASE_SECONDS: '60',
           BACKOFF_MAX_SECONDS: '3600',
@@ -89,7 +89,7 @@ describe('StreamingJobSupervisor', () => {
   });
 
   it('grants only the EMR Serverless calls it makes, on this application, and passes only the execution role', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^Supervisor(IsComplete)?FunctionFunctionServiceRole') } }));
+    const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^Supervisor(IsComplete)?FunctionRoleDefaultPolicy') } }));
     expect(policies).toHaveLength(2);
     for (const policy of policies) {
       const statements = stack.resolve(policy.Properties.PolicyDocument.Statement) as Array<Record<string, any>>;
