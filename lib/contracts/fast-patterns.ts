@@ -17,24 +17,28 @@ export const ZOD_UUID_PATTERN =
 export const ZOD_UTC_DATETIME_PATTERN =
   '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$';
 
-const HEX = new Uint8Array(128);
+/** 1 for the characters [0-9a-fA-F], indexed by UTF-16 code unit: one load per character, no range check. */
+const HEX = new Uint8Array(65536);
 for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 const DASH = 0x2d;
 
-export function isZodUuid(value: string): boolean {
-  if (value.length !== 36) return false;
-  for (let i = 0; i < 36; i++) {
-    const c = value.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== DASH) return false;
-    } else if (c >= 128 || HEX[c] === 0) {
-      return false;
-    }
-  }
-  const version = value.charCodeAt(14);
-  const variant = value.charCodeAt(19);
+export function isZodUuid(s: string): boolean {
+  if (s.length !== 36 || s.charCodeAt(8) !== DASH || s.charCodeAt(13) !== DASH || s.charCodeAt(18) !== DASH || s.charCodeAt(23) !== DASH) return false;
+  // Unrolled and branch-free: V8 runs this several times faster than the loop or the regex.
+  const hex =
+    HEX[s.charCodeAt(0)] & HEX[s.charCodeAt(1)] & HEX[s.charCodeAt(2)] & HEX[s.charCodeAt(3)] &
+    HEX[s.charCodeAt(4)] & HEX[s.charCodeAt(5)] & HEX[s.charCodeAt(6)] & HEX[s.charCodeAt(7)] &
+    HEX[s.charCodeAt(9)] & HEX[s.charCodeAt(10)] & HEX[s.charCodeAt(11)] & HEX[s.charCodeAt(12)] &
+    HEX[s.charCodeAt(14)] & HEX[s.charCodeAt(15)] & HEX[s.charCodeAt(16)] & HEX[s.charCodeAt(17)] &
+    HEX[s.charCodeAt(19)] & HEX[s.charCodeAt(20)] & HEX[s.charCodeAt(21)] & HEX[s.charCodeAt(22)] &
+    HEX[s.charCodeAt(24)] & HEX[s.charCodeAt(25)] & HEX[s.charCodeAt(26)] & HEX[s.charCodeAt(27)] &
+    HEX[s.charCodeAt(28)] & HEX[s.charCodeAt(29)] & HEX[s.charCodeAt(30)] & HEX[s.charCodeAt(31)] &
+    HEX[s.charCodeAt(32)] & HEX[s.charCodeAt(33)] & HEX[s.charCodeAt(34)] & HEX[s.charCodeAt(35)];
+  if (hex !== 1) return false;
+  const version = s.charCodeAt(14);
+  const variant = s.charCodeAt(19);
   const versioned = version >= 0x31 && version <= 0x38 && (variant === 0x38 || variant === 0x39 || variant === 0x61 || variant === 0x62 || variant === 0x41 || variant === 0x42);
-  return versioned || value === '00000000-0000-0000-0000-000000000000' || value === 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+  return versioned || s === '00000000-0000-0000-0000-000000000000' || s === 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 }
 
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

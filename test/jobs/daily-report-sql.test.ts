@@ -36,7 +36,7 @@ function generatedLogins(): Login[] {
   const logins: Login[] = [
     { id: 'a7-1', user: 'alice', at: '2024-01-07 08:00:00' },
     { id: 'a7-2', user: 'alice', at: '2024-01-07 09:30:00' },
-    { id: 'a7-3', user: 'alice', at: '2024-01-07 12:00:00', source: 'landing-csv', path: 'landing' },
+    { id: 'a7-3', user: 'alice', at: '2024-01-07 12:00:00', source: 'cdc', path: 'landing' },
     { id: 'a7-4', user: 'alice', at: '2024-01-07 23:59:59', path: 'both' },
     { id: 'b7-1', user: 'bob', at: '2024-01-07 00:00:00' },
     { id: 'b7-2', user: 'bob', at: '2024-01-07 10:00:00', source: 'replay', path: 'landing' },

@@ -1,11 +1,13 @@
 """The login event contract and the validation of one raw record against it.
 
-Contract (schema_version 1), one JSON object or CSV row per event:
-    event_id        non-empty string, unique per login
-    user_id         non-empty string
-    event_time      ISO-8601 timestamp with a UTC offset ("Z" or "+hh:mm")
-    source          non-empty string naming the producer (ga4, debezium, replay, ...)
-    schema_version  integer, one of SUPPORTED_SCHEMA_VERSIONS
+The contract is jobs/contracts/login-event.schema.json (schema_version 1); the constants below
+restate it for code that runs without a JSON Schema library, and a unit test fails when they drift:
+    event_id        a UUID, or "ga4:" and up to 250 non-blank characters
+    user_id         1-128 characters
+    event_time      RFC 3339 date-time in UTC ("...Z"), optional fraction of a second
+    source          one of SOURCES
+    schema_version  1 (CSV and string-typed readers give "1", accepted as the number)
+Fields outside the contract (e.g. `attributes`) are not carried into bronze.
 """
 from __future__ import annotations
 
@@ -17,8 +19,21 @@ from typing import Mapping, Optional, Union
 
 LOGIN_FIELDS = ("event_id", "user_id", "event_time", "source", "schema_version")
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
-MAX_IDENTIFIER_LENGTH = 256
-MAX_SOURCE_LENGTH = 64
+SOURCES = ("ga4", "replay", "cdc", "test")
+USER_ID_MAX_LENGTH = 128
+EVENT_ID_PATTERNS = (
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
+    r"|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$",
+    r"^ga4:\S{1,250}$",
+)
+# The contract's own pattern: calendar-valid dates (leap years included), UTC only.
+EVENT_TIME_PATTERN = (
+    r"^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29"
+    r"|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))"
+    r"T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z))$"
+)
+_EVENT_ID = tuple(re.compile(p) for p in EVENT_ID_PATTERNS)
+_EVENT_TIME = re.compile(EVENT_TIME_PATTERN)
 # Producers' clocks drift; anything further ahead than this is a bad timestamp, not skew.
 MAX_CLOCK_SKEW = timedelta(hours=1)
 # Spark's PERMISSIVE readers put a line they cannot parse into this column.
@@ -124,18 +139,17 @@ def validate_login_record(record: Mapping[str, object], now: datetime) -> Union[
     event_id = _text(record["event_id"]) or ""
     user_id = _text(record["user_id"]) or ""
     source = _text(record["source"]) or ""
-    for name, value, limit in (
-        ("event_id", event_id, MAX_IDENTIFIER_LENGTH),
-        ("user_id", user_id, MAX_IDENTIFIER_LENGTH),
-        ("source", source, MAX_SOURCE_LENGTH),
-    ):
-        if len(value) > limit:
-            return Rejection("field_too_long", f"{name} has {len(value)} characters, the limit is {limit}")
+    if not any(pattern.match(event_id) for pattern in _EVENT_ID):
+        return Rejection("invalid_event_id", f"{event_id[:80]!r} is neither a UUID nor ga4:<id>")
+    if len(user_id) > USER_ID_MAX_LENGTH:
+        return Rejection("field_too_long", f"user_id has {len(user_id)} characters, the limit is {USER_ID_MAX_LENGTH}")
+    if source not in SOURCES:
+        return Rejection("invalid_source", f"{source[:80]!r} is not one of {', '.join(SOURCES)}")
 
-    try:
-        event_time = parse_event_time(str(record["event_time"]))
-    except ValueError as error:
-        return Rejection("invalid_event_time", str(error))
+    event_time_text = str(record["event_time"]).strip()
+    if not _EVENT_TIME.match(event_time_text):
+        return Rejection("invalid_event_time", f"{event_time_text[:80]!r} is not an RFC 3339 UTC timestamp (YYYY-MM-DDTHH:MM:SS[.fff]Z)")
+    event_time = parse_event_time(event_time_text)
     if event_time > now + MAX_CLOCK_SKEW:
         return Rejection("event_time_in_future", f"{event_time.isoformat()} is after {now.isoformat()}")
 

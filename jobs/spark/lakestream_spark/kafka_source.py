@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
-from lakestream_spark.contract import LOGIN_FIELDS
+from lakestream_spark.contract import LOGIN_FIELDS, SOURCES, SUPPORTED_SCHEMA_VERSIONS, USER_ID_MAX_LENGTH
 
 # MSK IAM authentication: the aws-msk-iam-auth library signs the SASL handshake with the job
 # execution role's credentials, so the job holds no Kafka secret.
@@ -97,5 +97,20 @@ def finishing_columns(with_contract: bool) -> Tuple[str, ...]:
         "current_timestamp() AS ingested_at",
     ]
     if with_contract:
-        columns.append("(event_id IS NOT NULL AND user_id IS NOT NULL AND parsed_event_time IS NOT NULL) AS is_valid")
+        columns.append(f"({contract_check_sql()}) AS is_valid")
     return tuple(columns)
+
+
+def contract_check_sql() -> str:
+    """The contract's checks that a Spark SQL expression can make cheaply on every streamed record
+    (the full check, identifier patterns included, is lakestream_spark.contract.validate_login_record)."""
+    sources = ", ".join(f"'{source}'" for source in SOURCES)
+    versions = ", ".join(str(version) for version in sorted(SUPPORTED_SCHEMA_VERSIONS))
+    return (
+        "coalesce("
+        "event_id IS NOT NULL AND user_id IS NOT NULL AND parsed_event_time IS NOT NULL"
+        f" AND length(user_id) BETWEEN 1 AND {USER_ID_MAX_LENGTH}"
+        f" AND source IN ({sources})"
+        f" AND schema_version IN ({versions})"
+        ", false)"
+    )

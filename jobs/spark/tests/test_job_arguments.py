@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 import daily_report
 import landing_to_bronze
 import streaming_bronze
-from lakestream_spark.kafka_source import LOGIN_JSON_SCHEMA_DDL, MSK_IAM_OPTIONS, finishing_columns, kafka_source_options
+from lakestream_spark.kafka_source import LOGIN_JSON_SCHEMA_DDL, MSK_IAM_OPTIONS, contract_check_sql, finishing_columns, kafka_source_options
 
 
 def fails(parse, argv):
@@ -59,7 +59,12 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
         self.assertNotIn("login", " ".join(plans[1].projection.parse))
 
     def test_validity_column_only_for_the_contract_topic(self):
-        self.assertTrue(any("AS is_valid" in c for c in finishing_columns(True)))
+        self.assertIn(f"({contract_check_sql()}) AS is_valid", finishing_columns(True))
+        self.assertEqual(
+            contract_check_sql(),
+            "coalesce(event_id IS NOT NULL AND user_id IS NOT NULL AND parsed_event_time IS NOT NULL"
+            " AND length(user_id) BETWEEN 1 AND 128 AND source IN ('ga4', 'replay', 'cdc', 'test') AND schema_version IN (1), false)",
+        )
         self.assertFalse(any("AS is_valid" in c for c in finishing_columns(False)))
         self.assertIn("coalesce(parsed_event_time, kafka_timestamp) AS event_time", finishing_columns(False))
 

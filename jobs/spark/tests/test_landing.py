@@ -13,6 +13,7 @@ from lakestream_spark.landing import (
 )
 
 NOW = datetime(2024, 1, 8, 1, 0, tzinfo=timezone.utc)
+UUID = "0b5c7a52-2f1e-4c43-9a7e-3d6a1e9b8c10"
 
 
 class LandingFilesTest(unittest.TestCase):
@@ -52,30 +53,31 @@ class LandingFilesTest(unittest.TestCase):
 class ProcessRecordTest(unittest.TestCase):
     def test_valid_record_becomes_a_bronze_row(self):
         row = process_record(
-            {"event_id": "e-1", "user_id": "alice", "event_time": "2024-01-07T23:30:00-01:00", "source": "ga4", "schema_version": "1"},
+            {"event_id": UUID, "user_id": "alice", "event_time": "2024-01-08T00:30:00.25Z", "source": "ga4", "schema_version": "1"},
             "s3://landing/logins/a.csv.gz",
             NOW,
         )
         self.assertEqual(len(row), len(PROCESSED_COLUMNS))
         values = dict(zip(PROCESSED_COLUMNS, row))
         self.assertTrue(values["is_valid"])
-        self.assertEqual(values["event_time"], datetime(2024, 1, 8, 0, 30, tzinfo=timezone.utc))
+        self.assertEqual(values["event_time"], datetime(2024, 1, 8, 0, 30, 0, 250000, tzinfo=timezone.utc))
+        self.assertEqual(values["event_id"], UUID)
         self.assertEqual((values["dt"], values["hr"]), ("2024-01-08", "00"))
         self.assertEqual(values["schema_version"], 1)
         self.assertIsNone(values["reject_code"])
         self.assertEqual(values["source_file"], "s3://landing/logins/a.csv.gz")
 
     def test_invalid_record_becomes_a_quarantine_row_with_its_raw_content(self):
-        row = process_record({"event_id": "e-2", "user_id": None, "event_time": "bad", "source": "ga4", "schema_version": "1"}, "f.json", NOW)
+        row = process_record({"event_id": "ga4:2", "user_id": None, "event_time": "bad", "source": "ga4", "schema_version": "1"}, "f.json", NOW)
         values = dict(zip(PROCESSED_COLUMNS, row))
         self.assertFalse(values["is_valid"])
         self.assertEqual((values["reject_code"], values["reject_detail"]), ("missing_field", "user_id"))
-        self.assertEqual(values["raw_record"], '{"event_id": "e-2", "event_time": "bad", "schema_version": "1", "source": "ga4"}')
+        self.assertEqual(values["raw_record"], '{"event_id": "ga4:2", "event_time": "bad", "schema_version": "1", "source": "ga4"}')
         self.assertIsNone(values["dt"])
 
     def test_partition_keeps_only_contract_fields_and_the_corrupt_line(self):
         rows = [
-            {"event_id": "e-1", "user_id": "u", "event_time": "2024-01-07T10:00:00Z", "source": "s", "schema_version": "1", "source_file": "a", "noise": "x"},
+            {"event_id": UUID, "user_id": "u", "event_time": "2024-01-07T10:00:00Z", "source": "replay", "schema_version": "1", "source_file": "a", "noise": "x"},
             {"_corrupt_record": "{oops", "source_file": "b"},
         ]
         processed = [dict(zip(PROCESSED_COLUMNS, row)) for row in process_partition(rows, NOW)]

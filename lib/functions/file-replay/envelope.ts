@@ -13,14 +13,15 @@ import type { ReplayObject } from './types';
  */
 export class EnvelopeEncoder {
   private readonly head: string;
-  private readonly headBytes: number;
+  /** UTF-8 bytes beyond one per character in the head (non-ASCII bucket or key names). */
+  private readonly headExtraBytes: number;
 
   constructor(object: Pick<ReplayObject, 'bucket' | 'key' | 'etag'>, replayedAt: Date) {
     this.head =
       `{"source_bucket":${JSON.stringify(object.bucket)},"source_key":${JSON.stringify(object.key)},` +
       `"source_etag":${JSON.stringify(object.etag)},"replayed_at":${JSON.stringify(replayedAt.toISOString())},` +
       `"schema_version":${FILE_RECORD_ENVELOPE_SCHEMA_VERSION},"source_offset":`;
-    this.headBytes = Buffer.byteLength(this.head);
+    this.headExtraBytes = Buffer.byteLength(this.head) - this.head.length;
   }
 
   wrap(offset: number, lineNumber: number | undefined, record: string): string {
@@ -29,18 +30,15 @@ export class EnvelopeEncoder {
       : `${this.head}${offset}${LINE_NUMBER}${lineNumber}${RECORD}${record}}`;
   }
 
-  /** UTF-8 size of `wrap(...)` given the record's size in bytes, without encoding anything. */
-  byteLength(offset: number, lineNumber: number | undefined, recordBytes: number): number {
-    const lineNumberBytes = lineNumber === undefined ? 0 : LINE_NUMBER.length + decimalDigits(lineNumber);
-    return this.headBytes + decimalDigits(offset) + lineNumberBytes + RECORD.length + recordBytes + 1;
+  /**
+   * UTF-8 size of an envelope from `wrap`, given its record's text and that text's size in bytes.
+   * Everything but the head and the record is ASCII, and a string's length is stored, so this
+   * costs nothing per record.
+   */
+  byteLength(envelope: string, record: string, recordBytes: number): number {
+    return envelope.length + this.headExtraBytes + (recordBytes - record.length);
   }
 }
 
 const LINE_NUMBER = ',"line_number":';
 const RECORD = ',"record":';
-
-function decimalDigits(value: number): number {
-  let digits = 1;
-  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  return digits;
-}

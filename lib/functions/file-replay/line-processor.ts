@@ -80,7 +80,7 @@ export class LineProcessor {
       return;
     }
     const envelope = this.encoder.wrap(lineOffset, lineNumber, text);
-    this.batcher.addRecord((value as LoginEvent).user_id, envelope, this.encoder.byteLength(lineOffset, lineNumber, end - start), nextOffset, lineNumber);
+    this.batcher.addRecord((value as LoginEvent).user_id, envelope, this.encoder.byteLength(envelope, text, end - start), nextOffset, lineNumber);
   }
 
   private handleCsv(text: string, buffer: Buffer, start: number, end: number, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
@@ -109,7 +109,7 @@ export class LineProcessor {
       return;
     }
     const envelope = this.encoder.wrap(lineOffset, lineNumber, record);
-    this.batcher.addRecord(event.user_id as string, envelope, this.encoder.byteLength(lineOffset, lineNumber, recordBytes), nextOffset, lineNumber);
+    this.batcher.addRecord(event.user_id as string, envelope, this.encoder.byteLength(envelope, record, recordBytes), nextOffset, lineNumber);
   }
 
   private reject(text: string, reason: string, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
