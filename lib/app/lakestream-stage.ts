@@ -72,6 +72,8 @@ export class LakestreamStage extends Stage {
       keys: this.security.keys,
       network: this.network.network,
       kafka: this.data.kafka,
+      lake: this.data.lake,
+      catalog: this.data.catalog,
     });
 
     this.applyTags(config);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { artifactSchema } from '../constructs/artifacts/artifact-manifest';
 import { SUPPORTED_KAFKA_VERSIONS } from '../constructs/kafka/kafka-cluster';
 
 /**
@@ -206,6 +207,16 @@ const observabilitySchema = z
     /** Email addresses subscribed to the alarm topic (confirmation needed). */
     alertEmails: z.array(z.email()),
     grafanaAuthentication: z.enum(['AWS_SSO', 'SAML']),
+    /** Required with SAML: where Grafana reads the IdP metadata and which assertion values map to roles. */
+    grafanaSaml: z
+      .object({
+        idpMetadataUrl: z.url({ protocol: /^https$/ }),
+        roleAttribute: z.string().min(1).max(256),
+        adminRoleValues: z.array(z.string().min(1)).min(1),
+        editorRoleValues: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .optional(),
     /** Prometheus alert thresholds that differ between environments. */
     thresholds: z
       .object({
@@ -218,7 +229,12 @@ const observabilitySchema = z
       })
       .strict(),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.grafanaAuthentication === 'SAML' && !o.grafanaSaml) {
+      ctx.addIssue({ code: 'custom', path: ['grafanaSaml'], message: 'is required when grafanaAuthentication is SAML (IdP metadata URL and role mapping)' });
+    }
+  });
 
 export const environmentConfigSchema = z
   .object({
@@ -253,6 +269,13 @@ export const environmentConfigSchema = z
     lake: lakeSchema,
     debezium: debeziumSchema.optional(),
     ga4: ga4Schema.optional(),
+    /**
+     * Extra third-party artifacts to mirror, pinned by this environment (same shape as the entries of
+     * jobs/artifacts.json, each with a published sha256/sha512 and its source). The Flink and Spark
+     * Kafka connector jars are pinned here or in the manifest; the jobs that need them are built
+     * only when they are.
+     */
+    artifactPins: z.array(artifactSchema).optional(),
     /**
      * Where the artifact mirror copies pinned artifacts from in accounts without internet access
      * (s3://bucket/prefix holding the same keys). Absent = download from the pinned URLs.

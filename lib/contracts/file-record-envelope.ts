@@ -8,11 +8,12 @@ export const FILE_RECORD_ENVELOPE_SCHEMA_VERSION = 1;
 /**
  * A record replayed from a file in the landing bucket, with where it came from.
  *
- * `source_offset` (the byte offset of the line's first byte in the uncompressed content) identifies
- * the record within the object version: (source_bucket, source_key, source_etag, source_offset) is a
- * natural de-duplication key downstream. `line_number` is only present when the replay knows it,
- * i.e. when the range it read started at the top of the file: a worker that starts at byte 256 MiB
- * cannot know how many lines came before without reading them.
+ * `source_offset`, the byte offset of the line's first byte in the uncompressed content, identifies
+ * the record within the object version: (source_bucket, source_key, source_etag, source_offset) is
+ * the natural de-duplication key downstream. There is deliberately no line number: files are
+ * replayed in byte ranges by parallel workers, and a worker that starts at byte 256 MiB cannot know
+ * how many lines came before without reading them. (Quarantine entries carry line numbers where
+ * they are known, for the people who look a bad line up.)
  */
 export const fileRecordEnvelopeSchema = z
   .strictObject({
@@ -20,7 +21,6 @@ export const fileRecordEnvelopeSchema = z
     source_key: z.string().min(1).max(1024),
     source_etag: z.string().min(1).max(128),
     source_offset: nonNegativeInt,
-    line_number: z.number().int().min(1).optional(),
     record: loginEventSchema,
     replayed_at: utcDateTime,
     schema_version: z.literal(FILE_RECORD_ENVELOPE_SCHEMA_VERSION),

@@ -3,6 +3,9 @@ import { Construct } from 'constructs';
 import { removalPolicyOf, retentionOf } from '../config/cdk-values';
 import type { ResolvedEnvironment } from '../config/load-config';
 import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
+import type { LakeCatalog } from '../constructs/lake/lake-catalog';
+import type { LakeStorage } from '../constructs/lake/lake-storage';
+import { GrafanaWorkspace } from '../constructs/monitoring/grafana-workspace';
 import { PlatformAlarms } from '../constructs/monitoring/platform-alarms';
 import { PrometheusMonitoring, brokerDnsBaseFromBootstrapBrokers } from '../constructs/monitoring/prometheus-monitoring';
 import type { PlatformNetwork } from '../constructs/network/platform-network';
@@ -13,6 +16,8 @@ export interface ObservabilityStackProps extends StackProps {
   readonly keys: PlatformKeys;
   readonly network: PlatformNetwork;
   readonly kafka: KafkaCluster;
+  readonly lake: LakeStorage;
+  readonly catalog: LakeCatalog;
 }
 
 /**
@@ -22,6 +27,7 @@ export interface ObservabilityStackProps extends StackProps {
 export class ObservabilityStack extends Stack {
   public readonly alarms: PlatformAlarms;
   public readonly prometheus: PrometheusMonitoring;
+  public readonly grafana: GrafanaWorkspace;
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     super(scope, id, props);
@@ -44,6 +50,31 @@ export class ObservabilityStack extends Stack {
       alarmTopic: this.alarms.topic,
       ruleThresholds: config.observability.thresholds,
       workspaceAlias: config.qualifier,
+    });
+    this.grafana = new GrafanaWorkspace(this, 'Grafana', {
+      name: config.qualifier,
+      authenticationProviders: [config.observability.grafanaAuthentication],
+      samlConfiguration: config.observability.grafanaSaml
+        ? {
+            idpMetadata: { url: config.observability.grafanaSaml.idpMetadataUrl },
+            assertionAttributes: { role: config.observability.grafanaSaml.roleAttribute },
+            roleValues: { admin: config.observability.grafanaSaml.adminRoleValues, editor: config.observability.grafanaSaml.editorRoleValues },
+          }
+        : undefined,
+      prometheus: { workspaceArn: this.prometheus.workspaceArn, queryEndpoint: this.prometheus.prometheusEndpoint },
+      athena: {
+        workgroupName: props.catalog.workgroupName,
+        databaseNames: [props.catalog.databaseNames.gold, props.catalog.databaseNames.bronze],
+        resultsBucket: props.lake.queryResults,
+        resultsPrefix: props.catalog.resultsPrefix,
+        dataBuckets: [props.lake.gold, props.lake.bronze],
+        lakeKey: props.keys.lake,
+      },
+      logsKey: props.keys.logs,
+      logRetention,
+      folderTitle: `Lakestream ${config.stageName}`,
+      notificationTopic: this.alarms.topic,
+      deleteDashboardsOnRemove: config.removalPolicy === 'destroy',
     });
     // The rule is created here (the scraper's stack), so the stateful data stack never depends on this one.
     props.kafka.allowMetricsScrapingFrom(this.prometheus.scraperSecurityGroup);

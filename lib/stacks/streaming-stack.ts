@@ -3,7 +3,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { retentionOf } from '../config/cdk-values';
 import type { ResolvedEnvironment } from '../config/load-config';
-import { loadArtifactManifest } from '../constructs/artifacts/artifact-manifest';
+import { loadArtifactManifest, parseArtifactManifest, type ArtifactSpec } from '../constructs/artifacts/artifact-manifest';
 import { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
 import { Ga4Ingest } from '../constructs/ingestion/ga4-ingest';
 import { DebeziumConnector } from '../constructs/kafka/debezium-connector';
@@ -56,7 +56,7 @@ export class StreamingStack extends Stack {
     this.artifacts = new ArtifactMirror(this, 'Artifacts', {
       bucket: props.lake.artifacts,
       bucketKey: keys.lake,
-      artifacts: loadArtifactManifest(),
+      artifacts: platformArtifacts(config),
       sourceBucketUri: config.artifactSourceBucketUri,
       encryptionKey: keys.logs,
       logRetention,
@@ -109,4 +109,9 @@ export class StreamingStack extends Stack {
       this.ga4.node.addDependency(this.topics.resource);
     }
   }
+}
+
+/** The manifest's artifacts plus the environment's own pins (duplicates are rejected by the manifest rules). */
+export function platformArtifacts(config: ResolvedEnvironment): ArtifactSpec[] {
+  return parseArtifactManifest({ artifacts: [...loadArtifactManifest(), ...(config.artifactPins ?? [])] }, `artifacts of environment ${config.stageName}`);
 }

@@ -165,6 +165,7 @@ const invalidCases: Array<[string, (c: Record<string, unknown>) => Record<string
   ['GA4 property not numeric', (c) => setPath(c, 'ga4', { propertyId: 'G-ABC', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc', scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customUser:user_id' }), /ga4.propertyId = "G-ABC": must be the numeric GA4 property id/],
   ['GA4 without internet egress', (c) => setPath(setPath(c, 'network.natGateways', 0), 'ga4', { propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc', scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customUser:user_id' }), /ga4 = .*needs internet egress/],
   ['imported VPC with a subnet per AZ missing', (c) => setPath(c, 'network', { mode: 'import', vpcId: 'vpc-0123456789abcdef0', vpcCidrBlock: '10.0.0.0/16', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b', 'subnet-0000000c'], privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b'], createEndpoints: true, createFlowLogs: true }), /network.privateSubnetIds = .*must list one entry per availability zone \(2\)/],
+  ['SAML without its settings', (c) => setPath(c, 'observability.grafanaAuthentication', 'SAML'), /observability.grafanaSaml = \(missing\): is required when grafanaAuthentication is SAML/],
   ['threshold out of range', (c) => setPath(c, 'observability.thresholds.brokerDiskUsedRatio', 85), /observability.thresholds.brokerDiskUsedRatio = 85: .*<1/],
 ];
 

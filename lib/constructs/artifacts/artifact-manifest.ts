@@ -38,7 +38,8 @@ function isHttpsUrl(value: string): boolean {
   }
 }
 
-const artifactSchema = z
+/** One manifest entry; also used for the artifact pins an environment adds in config. */
+export const artifactSchema = z
   .strictObject({
     name: z.string().regex(NAME_PATTERN, 'must be kebab-case (a-z, 0-9, single hyphens)'),
     version: z.string().min(1, 'must not be empty'),

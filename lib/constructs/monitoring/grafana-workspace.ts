@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
 import { DATASOURCE_UIDS, DEFAULT_DASHBOARDS_DIR, loadDashboards } from './dashboard-files';
@@ -154,13 +155,15 @@ export class GrafanaWorkspace extends Construct {
     }
 
     const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy;
-    const acknowledgements: Array<[string, string]> = [
-      ['AwsSolutions-IAM5[Resource::*]', 'cloudwatch:GetMetricData, ListMetrics and GetMetricStatistics support only Resource * (no resource-level permissions).'],
-      [`AwsSolutions-IAM5[Resource::<${stack.getLogicalId(athena.resultsBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${resultsPrefix}*]`, 'Athena writes query results under generated keys below the workgroup results prefix.'],
-      ...athena.dataBuckets.map((b): [string, string] => [`AwsSolutions-IAM5[Resource::<${stack.getLogicalId(b.node.defaultChild as s3.CfnBucket)}.Arn>/*]`, 'Athena reads the tables of the lake databases with the caller\'s credentials; their objects have generated keys.']),
-      ...athena.databaseNames.map((db): [string, string] => [`AwsSolutions-IAM5[Resource::${nagArn(stack, glueTableArns(stack, db))}]`, `Grafana lists and reads every table of the ${db} database, whose tables are created by the jobs.`]),
-    ];
-    for (const [id, reason] of acknowledgements) Validations.of(policy).acknowledge({ id, reason });
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:GetMetricData, ListMetrics and GetMetricStatistics support only Resource * (no resource-level permissions).',
+    });
+    // Resolved after cross-stack references are rendered, so buckets in the data stack match too.
+    const wildcards = new WildcardAcknowledgements(policy);
+    wildcards.add(athena.resultsBucket.arnForObjects(`${resultsPrefix}*`), 'Athena writes query results under generated keys below the workgroup results prefix.');
+    for (const b of athena.dataBuckets) wildcards.add(b.arnForObjects('*'), "Athena reads the tables of the lake databases with the caller's credentials; their objects have generated keys.");
+    for (const db of athena.databaseNames) wildcards.add(glueTableArns(stack, db), `Grafana lists and reads every table of the ${db} database, whose tables are created by the jobs.`);
   }
 
   private createProvisioner(props: GrafanaWorkspaceProps): CustomResource {
@@ -237,10 +240,3 @@ function glueTableArns(stack: Stack, database: string): string {
   return stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/*` });
 }
 
-/** An ARN as cdk-nag prints it in a finding id: literal when the stack's environment is known, pseudo parameters as <AWS::X> otherwise. */
-function nagArn(stack: Stack, arn: string): string {
-  const resolved: unknown = stack.resolve(arn);
-  if (typeof resolved === 'string') return resolved;
-  const parts = (resolved as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-  return parts.map((part) => (typeof part === 'string' ? part : `<${(part as { Ref: string }).Ref}>`)).join('');
-}

@@ -1,11 +1,12 @@
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as emrserverless from 'aws-cdk-lib/aws-emrserverless';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
+import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 
 /**
  * Newest EMR 7 release listed in every region's EMR Serverless release notes when this was written
@@ -242,55 +243,6 @@ export class SparkApplication extends Construct {
     this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [bucket.bucketArn] }));
     this.wildcardAcknowledgements.add(objectsArn, `The job ${purpose} (${keyPattern}); object keys below it are data files named by Spark.`);
   }
-}
-
-/**
- * cdk-nag reports each wildcard resource of a policy as `AwsSolutions-IAM5[Resource::<flattened ARN>]`,
- * and the flattened form of a bucket in another stack is only known once CDK has turned the
- * reference into an import. This registers a validation hook, which runs after references are
- * resolved and before the rule packs, and acknowledges exactly the wildcards the construct granted.
- */
-export class WildcardAcknowledgements {
-  private readonly entries: Array<{ resource: string; reason: string }> = [];
-
-  constructor(scope: IConstruct) {
-    scope.node.addValidation({
-      validate: () => {
-        const stack = Stack.of(scope);
-        for (const { resource, reason } of this.entries) {
-          const flattened = flattenCfnReference(stack.resolve(resource));
-          Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattened}]`, reason });
-        }
-        return [];
-      },
-    });
-  }
-
-  /** Acknowledges the wildcard in `resource` (a possibly-tokenized ARN) for policies under the scope. */
-  public add(resource: string, reason: string): void {
-    this.entries.push({ resource, reason });
-  }
-}
-
-/** The string form cdk-nag gives a CloudFormation value (Fn::Join, Fn::Sub, Fn::GetAtt, Ref, Fn::ImportValue). */
-export function flattenCfnReference(value: unknown): string {
-  if (value === undefined) return '';
-  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
-  if (typeof value === 'object' && value !== null) {
-    const node = value as Record<string, unknown>;
-    if (node['Fn::Join']) {
-      const [delimiter, items] = node['Fn::Join'] as [string, unknown[]];
-      return items.map(flattenCfnReference).join(delimiter);
-    }
-    if (node['Fn::Sub']) return flattenCfnReference(node['Fn::Sub']);
-    if (node['Fn::GetAtt']) {
-      const [resource, attribute] = node['Fn::GetAtt'] as [unknown, unknown];
-      return `<${flattenCfnReference(resource)}.${flattenCfnReference(attribute)}>`;
-    }
-    if (node['Fn::ImportValue']) return flattenCfnReference(node['Fn::ImportValue']);
-    if (node.Ref) return `<${flattenCfnReference(node.Ref)}>`;
-  }
-  return JSON.stringify(value);
 }
 
 function normalizePrefix(prefix: string): string {

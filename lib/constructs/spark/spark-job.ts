@@ -7,7 +7,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { WildcardAcknowledgements } from './spark-application';
+import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 
 /** What a job needs to know about the EMR Serverless application it runs on (a SparkApplication fits). */
 export interface SparkApplicationRef {

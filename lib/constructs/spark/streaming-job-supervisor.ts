@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
-import { WildcardAcknowledgements } from './spark-application';
+import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { SparkApplicationRef } from './spark-job';
 
 /** CloudWatch namespace, service dimension and metric names the supervisor publishes (Embedded Metric Format). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { cfnInt, parseProperties, PermanentError, type CustomResourceEvent } from '../shared/custom-resource';
 
 /** SSM parameter names: fully qualified (leading '/'), SSM's character set and length limit. */

@@ -24,10 +24,8 @@ export class EnvelopeEncoder {
     this.headExtraBytes = Buffer.byteLength(this.head) - this.head.length;
   }
 
-  wrap(offset: number, lineNumber: number | undefined, record: string): string {
-    return lineNumber === undefined
-      ? `${this.head}${offset}${RECORD}${record}}`
-      : `${this.head}${offset}${LINE_NUMBER}${lineNumber}${RECORD}${record}}`;
+  wrap(offset: number, record: string): string {
+    return `${this.head}${offset}${RECORD}${record}}`;
   }
 
   /**
@@ -40,5 +38,4 @@ export class EnvelopeEncoder {
   }
 }
 
-const LINE_NUMBER = ',"line_number":';
 const RECORD = ',"record":';

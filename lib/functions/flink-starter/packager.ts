@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger } from '../shared/logger';
 import { parseProperties, PermanentError, type CustomResourceEvent, type CustomResourceResult } from '../shared/custom-resource';
 import { buildApplicationZip, mergeJars } from './application-package';

@@ -9,7 +9,7 @@ import {
   StopApplicationCommand,
   type ApplicationRestoreType,
 } from '@aws-sdk/client-kinesis-analytics-v2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger } from '../shared/logger';
 import {
   cfnInt,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { cfnBoolean } from '../shared/custom-resource';
 
 const jsonString = <T extends z.ZodTypeAny>(schema: T) =>
