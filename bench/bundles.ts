@@ -29,14 +29,14 @@ for (const name of fs.readdirSync(functionsDir).sort()) {
   const result = buildSync({
     entryPoints: [entry], bundle: true, minify: true, platform: 'node', target: 'node22', format: 'cjs',
     mainFields: ['module', 'main'], outfile, metafile: true, logLevel: 'silent',
-    external: process.env.BUNDLE_SDK === 'true' ? [] : ['@aws-sdk/*', '@smithy/*'],
+    alias: { '@aws-sdk/credential-provider-node': path.join(functionsDir, 'shared', 'lambda-credentials.ts') },
   });
   const bytes = fs.statSync(outfile).size;
   const usesKafka = Object.keys(result.metafile.inputs).some((input) => input.includes('node_modules/kafkajs/'));
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const probe = spawnSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`], {
-      encoding: 'utf8', env: { ...process.env, NODE_PATH: path.join(root, 'node_modules'), AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: name },
+      encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: name },
     });
     if (probe.status === 0) times.push(Number(probe.stdout));
   }

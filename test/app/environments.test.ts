@@ -7,7 +7,8 @@ import { normalizeTemplate, synthApp, type SynthResult } from '../helpers/synth'
  */
 let result: SynthResult;
 beforeAll(() => {
-  result = synthApp({ env: 'all' });
+  // Bundles every function for real, as `cdk synth` does: proves the handlers build with local esbuild.
+  result = synthApp({ env: 'all', bundle: true });
 });
 
 const ENVIRONMENTS = ['dev', 'staging', 'prod'];

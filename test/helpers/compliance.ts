@@ -14,11 +14,13 @@ export interface Finding {
 
 /**
  * A test App wired like the real one: cdk-nag AwsSolutions and NIST 800-53 rev 5 packs plus CDK's
- * template validation, writing to a throwaway directory. Bundling is real (local esbuild).
+ * template validation, writing to a throwaway directory. Construct tests skip esbuild bundling
+ * (templates and findings do not depend on bundle contents); the whole-app tests in test/app bundle
+ * for real. Pass `{ 'aws:cdk:bundling-stacks': ['**'] }` to bundle here too.
  */
 export function newCompliantTestApp(context: Record<string, unknown> = {}): App {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-test-'));
-  const app = createApp({ outdir, context });
+  const app = createApp({ outdir, context: { 'aws:cdk:bundling-stacks': [], ...context } });
   applyCompliance(app);
   return app;
 }

@@ -17,6 +17,8 @@ export interface SynthOptions {
   readonly environments?: Record<string, EnvironmentEntry>;
   /** Fixed account so templates are deterministic. @default '111111111111' */
   readonly account?: string;
+  /** Run esbuild for every function, as `cdk synth` does. @default false (templates do not depend on it) */
+  readonly bundle?: boolean;
 }
 
 export interface SynthResult {
@@ -31,7 +33,8 @@ export interface SynthResult {
 /** Synthesizes the real app the way `cdk synth` does (compliance packs on, real bundling). */
 export function synthApp(options: SynthOptions = {}): SynthResult {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-app-'));
-  const context: Record<string, string> = { env: options.env ?? 'dev', account: options.account ?? '111111111111' };
+  const context: Record<string, unknown> = { env: options.env ?? 'dev', account: options.account ?? '111111111111' };
+  if (!options.bundle) context['aws:cdk:bundling-stacks'] = [];
   if (options.owner) context.owner = options.owner;
   const app = createApp({ outdir, context });
   const stages = buildApp(app, { environments: options.environments, processEnv: {} });

@@ -115,6 +115,8 @@ export class LakestreamFunction extends Construct {
         bundleAwsSDK: true,
         forceDockerBundling: false,
         metafile: false,
+        // Lambda passes credentials as environment variables: bundle only the env provider (~90 KB less).
+        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': path.join(FUNCTIONS_ROOT, 'shared', 'lambda-credentials.ts') },
       },
     });
 

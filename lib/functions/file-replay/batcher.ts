@@ -1,3 +1,4 @@
+import type { EnvelopeEncoder } from './envelope';
 import type { QuarantineEntry } from './quarantine';
 
 /** One Kafka record: keyed for per-user ordering; the value is the envelope's JSON text. */
@@ -31,9 +32,18 @@ export interface BatchLimits {
   readonly maxRejectBytes: number;
 }
 
-/** Packs records into batches by count and bytes, tracking the content position each batch ends at. */
+/**
+ * Packs records into batches by count and bytes, tracking the content position each batch ends at.
+ *
+ * While a batch fills, it holds only each record's key, text and offset; the envelopes and record
+ * objects are built when it is sealed, right before sending. That keeps what survives the young
+ * generation small: with the envelopes built per line, garbage collection cost as much as the
+ * contract validation.
+ */
 export class Batcher {
-  private records: OutgoingRecord[] = [];
+  private keys: string[] = [];
+  private texts: string[] = [];
+  private offsets: number[] = [];
   private bytes = 0;
   private rejects: QuarantineEntry[] = [];
   private rejectBytes = 0;
@@ -42,15 +52,19 @@ export class Batcher {
 
   constructor(
     private readonly limits: BatchLimits,
+    private readonly encoder: EnvelopeEncoder,
     private nextOffset: number,
     private nextLineNumber: number | null,
   ) {}
 
-  addRecord(key: string, value: string, valueBytes: number, nextOffset: number, lineNumber: number | undefined): void {
-    this.records.push({ key, value });
-    this.bytes += valueBytes;
+  /** A valid record: its key, its JSON text (`textBytes` long in UTF-8) and the offset of its line. */
+  addRecord(key: string, text: string, textBytes: number, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
+    this.keys.push(key);
+    this.texts.push(text);
+    this.offsets.push(lineOffset);
+    this.bytes += this.encoder.byteLength(lineOffset, textBytes);
     this.advance(nextOffset, lineNumber);
-    if (this.records.length >= this.limits.maxRecords || this.bytes >= this.limits.maxBytes) this.seal();
+    if (this.keys.length >= this.limits.maxRecords || this.bytes >= this.limits.maxBytes) this.seal();
   }
 
   addReject(entry: QuarantineEntry, nextOffset: number): void {
@@ -68,14 +82,13 @@ export class Batcher {
   /** Closes the open batch, if any line was seen since the last one. */
   seal(): void {
     if (!this.dirty) return;
-    this.sealed.push({
-      records: this.records,
-      bytes: this.bytes,
-      rejects: this.rejects,
-      nextOffset: this.nextOffset,
-      nextLineNumber: this.nextLineNumber,
-    });
-    this.records = [];
+    const { keys, texts, offsets, encoder } = this;
+    const records = new Array<OutgoingRecord>(keys.length);
+    for (let i = 0; i < keys.length; i++) records[i] = { key: keys[i], value: encoder.wrap(offsets[i], texts[i]) };
+    this.sealed.push({ records, bytes: this.bytes, rejects: this.rejects, nextOffset: this.nextOffset, nextLineNumber: this.nextLineNumber });
+    this.keys = [];
+    this.texts = [];
+    this.offsets = [];
     this.bytes = 0;
     this.rejects = [];
     this.rejectBytes = 0;

@@ -13,29 +13,31 @@ import type { ReplayObject } from './types';
  */
 export class EnvelopeEncoder {
   private readonly head: string;
-  /** UTF-8 bytes beyond one per character in the head (non-ASCII bucket or key names). */
-  private readonly headExtraBytes: number;
+  private readonly fixedBytes: number;
 
   constructor(object: Pick<ReplayObject, 'bucket' | 'key' | 'etag'>, replayedAt: Date) {
     this.head =
       `{"source_bucket":${JSON.stringify(object.bucket)},"source_key":${JSON.stringify(object.key)},` +
       `"source_etag":${JSON.stringify(object.etag)},"replayed_at":${JSON.stringify(replayedAt.toISOString())},` +
       `"schema_version":${FILE_RECORD_ENVELOPE_SCHEMA_VERSION},"source_offset":`;
-    this.headExtraBytes = Buffer.byteLength(this.head) - this.head.length;
+    this.fixedBytes = Buffer.byteLength(this.head) + RECORD.length + CLOSE.length;
   }
 
   wrap(offset: number, record: string): string {
-    return `${this.head}${offset}${RECORD}${record}}`;
+    return `${this.head}${offset}${RECORD}${record}${CLOSE}`;
   }
 
-  /**
-   * UTF-8 size of an envelope from `wrap`, given its record's text and that text's size in bytes.
-   * Everything but the head and the record is ASCII, and a string's length is stored, so this
-   * costs nothing per record.
-   */
-  byteLength(envelope: string, record: string, recordBytes: number): number {
-    return envelope.length + this.headExtraBytes + (recordBytes - record.length);
+  /** UTF-8 size of `wrap(offset, record)` for a record of `recordBytes` bytes, without building it. */
+  byteLength(offset: number, recordBytes: number): number {
+    return this.fixedBytes + decimalDigits(offset) + recordBytes;
   }
 }
 
 const RECORD = ',"record":';
+const CLOSE = '}';
+
+function decimalDigits(value: number): number {
+  let digits = 1;
+  for (let power = 10; value >= power; power *= 10) digits++;
+  return digits;
+}

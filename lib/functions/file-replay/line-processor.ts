@@ -2,7 +2,6 @@ import { isUtf8 } from 'node:buffer';
 import { describeContractViolation, loginEventSchema, loginEventValidator, type LoginEvent, type ValueCheck } from '../../contracts';
 import type { Batcher } from './batcher';
 import { csvRowToLoginEvent, splitCsvLine } from './csv';
-import type { EnvelopeEncoder } from './envelope';
 import type { FileFormat } from './types';
 
 export interface LineProcessorOptions {
@@ -21,19 +20,6 @@ export interface LineProcessorOptions {
 }
 
 const CARRIAGE_RETURN = 0x0d;
-const VARIANT = process.env.VARIANT ?? 'gen'; const NOUUID = process.env.NOUUID === '1'; const NODT = process.env.NODT === '1';
-import { isZodUuid, isZodUtcDateTime } from '../../contracts/fast-patterns';
-function handCheck(v: any): boolean {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const a = v.event_id; if (typeof a !== 'string' || (NOUUID ? a.length !== 36 : !isZodUuid(a))) return false;
-  const b = v.user_id; if (typeof b !== 'string' || b.length < 1 || b.length > 128) return false;
-  const c = v.event_time; if (typeof c !== 'string' || (NODT ? c.length < 20 : !isZodUtcDateTime(c))) return false;
-  const d = v.source; if (d !== 'ga4' && d !== 'replay' && d !== 'cdc' && d !== 'test') return false;
-  if (v.schema_version !== 1) return false;
-  let n = 5; const e = v.attributes; if (e !== undefined) { n++; if (typeof e !== 'object' || e === null || Array.isArray(e)) return false; for (const k in e) if (typeof e[k] !== 'string') return false; }
-  for (const k in v) if (--n < 0) return false;
-  return n === 0;
-}
 
 /**
  * Parses and validates each line and hands it to the batcher as a record, a reject or a skip.
@@ -41,7 +27,7 @@ function handCheck(v: any): boolean {
  * lines it has not accounted for.
  */
 export class LineProcessor {
-  private readonly check: ValueCheck = VARIANT === 'none' ? (() => true) : VARIANT === 'hand' ? handCheck : loginEventValidator();
+  private readonly check: ValueCheck = loginEventValidator();
   private readonly rawPreviewChars: number;
   /** The last buffer checked for UTF-8 as a whole; lines are slices of it. */
   private checkedBuffer: Buffer | undefined;
@@ -49,7 +35,6 @@ export class LineProcessor {
 
   constructor(
     private readonly batcher: Batcher,
-    private readonly encoder: EnvelopeEncoder,
     private readonly options: LineProcessorOptions,
   ) {
     this.rawPreviewChars = options.rawPreviewChars ?? 4096;
@@ -93,8 +78,7 @@ export class LineProcessor {
       this.reject(text, 'invalid UTF-8', lineOffset, nextOffset, lineNumber);
       return;
     }
-    const envelope = this.encoder.wrap(lineOffset, text);
-    this.batcher.addRecord((value as LoginEvent).user_id, envelope, this.encoder.byteLength(envelope, text, end - start), nextOffset, lineNumber);
+    this.batcher.addRecord((value as LoginEvent).user_id, text, end - start, lineOffset, nextOffset, lineNumber);
   }
 
   private handleCsv(text: string, buffer: Buffer, start: number, end: number, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
@@ -122,8 +106,7 @@ export class LineProcessor {
       this.reject(text, `record longer than ${this.options.maxRecordBytes} bytes as JSON`, lineOffset, nextOffset, lineNumber);
       return;
     }
-    const envelope = this.encoder.wrap(lineOffset, record);
-    this.batcher.addRecord(event.user_id as string, envelope, this.encoder.byteLength(envelope, record, recordBytes), nextOffset, lineNumber);
+    this.batcher.addRecord(event.user_id as string, record, recordBytes, lineOffset, nextOffset, lineNumber);
   }
 
   /**

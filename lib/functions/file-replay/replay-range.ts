@@ -77,8 +77,8 @@ export async function replayRange(input: WorkerInput, deps: ReplayDependencies):
 
   const encoder = new EnvelopeEncoder(object, now());
   const limits = { maxRecords: deps.settings.maxBatchRecords, maxBytes: deps.settings.maxBatchBytes, maxRejectBytes: deps.settings.maxRejectBytes };
-  const batcher = new Batcher(limits, from, fromLineNumber);
-  const processor = new LineProcessor(batcher, encoder, {
+  const batcher = new Batcher(limits, encoder, from, fromLineNumber);
+  const processor = new LineProcessor(batcher, {
     format: object.format,
     csvColumns: object.csvColumns,
     lineNumberBase: layout.lineNumberBase,
