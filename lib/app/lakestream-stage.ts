@@ -74,6 +74,7 @@ export class LakestreamStage extends Stage {
       kafka: this.data.kafka,
       lake: this.data.lake,
       catalog: this.data.catalog,
+      streaming: this.streaming,
     });
 
     this.applyTags(config);

@@ -10,6 +10,7 @@ import { PlatformAlarms } from '../constructs/monitoring/platform-alarms';
 import { PrometheusMonitoring, brokerDnsBaseFromBootstrapBrokers } from '../constructs/monitoring/prometheus-monitoring';
 import type { PlatformNetwork } from '../constructs/network/platform-network';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
+import type { StreamingStack } from './streaming-stack';
 
 export interface ObservabilityStackProps extends StackProps {
   readonly config: ResolvedEnvironment;
@@ -18,6 +19,8 @@ export interface ObservabilityStackProps extends StackProps {
   readonly kafka: KafkaCluster;
   readonly lake: LakeStorage;
   readonly catalog: LakeCatalog;
+  /** Its ingestion alarms are routed to the alarm topic. */
+  readonly streaming: StreamingStack;
 }
 
 /**
@@ -76,6 +79,9 @@ export class ObservabilityStack extends Stack {
       notificationTopic: this.alarms.topic,
       deleteDashboardsOnRemove: config.removalPolicy === 'destroy',
     });
+    if (props.streaming.ga4) {
+      this.alarms.addCompositeOf('Ga4IngestAlarms', props.streaming.ga4.alarms, `Lakestream ${config.stageName}: GA4 ingest is failing, rejecting rows or dead-lettering invocations.`);
+    }
     // The rule is created here (the scraper's stack), so the stateful data stack never depends on this one.
     props.kafka.allowMetricsScrapingFrom(this.prometheus.scraperSecurityGroup);
   }

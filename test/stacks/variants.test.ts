@@ -109,6 +109,14 @@ describe('optional sources', () => {
     off.resourceCountIs('AWS::Events::Rule', 0);
   });
 
+  test('GA4 alarms reach the alarm topic through a composite alarm', () => {
+    result.template('connected-alice', 'Observability').hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+      AlarmRule: Match.anyValue(),
+      AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp('AlarmsTopic') })],
+    });
+    result.template('bounded-alice', 'Observability').resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
+  });
+
   test('no secret value reaches the template', () => {
     const text = JSON.stringify(result.template('connected-alice', 'Streaming').toJSON());
     expect(text).toContain('${secretsmanager:');

@@ -231,6 +231,21 @@ export class PlatformAlarms extends Construct {
     return { failed, timedOut };
   }
 
+  /**
+   * Routes alarms that constructs in other stacks own. Adding an action to them directly would make
+   * their stack depend on this one while this one already reads from theirs; a composite alarm here
+   * references them one way only and notifies the topic when any of them is in ALARM.
+   */
+  public addCompositeOf(id: string, alarms: cloudwatch.IAlarm[], description: string): cloudwatch.CompositeAlarm {
+    if (alarms.length === 0) throw new Error(`PlatformAlarms.addCompositeOf(${id}): no alarms given`);
+    const composite = new cloudwatch.CompositeAlarm(this, id, {
+      alarmRule: cloudwatch.AlarmRule.anyOf(...alarms.map((alarm) => cloudwatch.AlarmRule.fromAlarm(alarm, cloudwatch.AlarmState.ALARM))),
+      alarmDescription: description,
+    });
+    this.route(composite);
+    return composite;
+  }
+
   /** Routes an alarm made elsewhere to the alert topic. */
   public addAlarm(alarm: cloudwatch.IAlarm): void {
     // Imported alarms are AlarmBase too, but have no CloudFormation resource to carry actions.

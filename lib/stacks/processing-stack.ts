@@ -1,0 +1,343 @@
+import * as path from 'node:path';
+import { Annotations, Arn, ArnFormat, Aws, Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { WildcardAcknowledgements } from '../compliance/wildcard-acknowledgements';
+import { removalPolicyOf, retentionOf } from '../config/cdk-values';
+import type { ResolvedEnvironment } from '../config/load-config';
+import type { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
+import { FLINK_JOBS_DIR, FlinkApplication } from '../constructs/flink/flink-application';
+import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
+import type { KafkaTopics } from '../constructs/kafka/kafka-topics';
+import { TOPIC_NAMES } from '../constructs/kafka/topic-spec';
+import type { LakeCatalog } from '../constructs/lake/lake-catalog';
+import type { LakeStorage } from '../constructs/lake/lake-storage';
+import { LakeTables } from '../constructs/lake/lake-tables';
+import type { PlatformNetwork } from '../constructs/network/platform-network';
+import type { PlatformKeys } from '../constructs/security/platform-keys';
+import { SparkApplication } from '../constructs/spark/spark-application';
+import { SparkBatchJob } from '../constructs/spark/spark-job';
+import { StreamingJobSupervisor } from '../constructs/spark/streaming-job-supervisor';
+import { platformArtifacts } from './streaming-stack';
+
+/** jobs/spark: entry scripts at the root, the `lakestream_spark` package and `sql/` beside them. */
+export const SPARK_JOBS_DIR = path.join(__dirname, '..', '..', 'jobs', 'spark');
+/** Jars the Spark streaming job needs on its classpath (spark-sql-kafka and its dependencies, MSK IAM auth). */
+export const SPARK_KAFKA_ARTIFACTS = ['spark-sql-kafka', 'spark-token-provider-kafka', 'kafka-clients', 'commons-pool2', 'aws-msk-iam-auth'] as const;
+/** Jars merged into the Flink application, in priority order (see FlinkConnectorJars.keys). */
+export const FLINK_KAFKA_ARTIFACTS = ['flink-connector-kafka', 'kafka-clients', 'aws-msk-iam-auth'] as const;
+/**
+ * Consumer groups, named as dashboards/rules/consumer-lag.yml watches them. The Flink job takes
+ * its group from the `consumer.group.id` property (its built-in default is lakestream-login-counts).
+ */
+export const FLINK_CONSUMER_GROUP = 'lakestream-flink-login-counts';
+export const SPARK_CONSUMER_GROUP = 'lakestream-spark-bronze';
+/** Where login files are dropped in the landing bucket (landing_to_bronze.py --landing-uri). */
+export const LANDING_LOGINS_PREFIX = 'logins/';
+/** Spark driver and executor logs, in the artifacts bucket. */
+export const EMR_LOGS_PREFIX = 'logs/emr/';
+
+export interface ProcessingStackProps extends StackProps {
+  readonly config: ResolvedEnvironment;
+  readonly keys: PlatformKeys;
+  readonly network: PlatformNetwork;
+  readonly kafka: KafkaCluster;
+  readonly lake: LakeStorage;
+  readonly catalog: LakeCatalog;
+  readonly topics: KafkaTopics;
+  readonly artifacts: ArtifactMirror;
+}
+
+/**
+ * The speed and batch layers: the EMR Serverless Spark application with its batch jobs (landing →
+ * bronze, then the daily report, one scheduled pipeline), the Spark streaming job (Kafka → bronze)
+ * with its supervisor, the Managed Flink login-counts application, and the Glue tables over what
+ * the Spark jobs write. The streaming job and Flink need third-party connector jars; each is built
+ * only when the environment pins all of its jars (`artifactPins`), and an info annotation says
+ * which are missing otherwise.
+ */
+export class ProcessingStack extends Stack {
+  public readonly spark: SparkApplication;
+  public readonly batchJobs: { readonly landingToBronze: SparkBatchJob; readonly dailyReport: SparkBatchJob };
+  /** Runs landing-to-bronze, then the daily report, on `emr.dailyReportSchedule`. */
+  public readonly dailyPipeline: sfn.StateMachine;
+  public readonly supervisor?: StreamingJobSupervisor;
+  public readonly flink?: FlinkApplication;
+  public readonly tables: LakeTables;
+  /** Failure alarms of the batch jobs and the streaming job, without actions: route them to the alarm topic. */
+  public readonly alarms: cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: ProcessingStackProps) {
+    super(scope, id, props);
+    const { config, keys, network, kafka, lake, catalog, topics, artifacts } = props;
+    const logRetention = retentionOf(config.logRetentionDays);
+    const logRemovalPolicy = removalPolicyOf(config);
+    const pinned = new Set(platformArtifacts(config).map((artifact) => artifact.name));
+
+    this.tables = new LakeTables(this, 'Tables', {
+      bronzeBucket: lake.bronze,
+      goldBucket: lake.gold,
+      bronzeDatabaseName: catalog.databaseNames.bronze,
+      goldDatabaseName: catalog.databaseNames.gold,
+      bronzeRangeStart: rangeStart(config.lake.bronze.expirationDays),
+      goldRangeStart: rangeStart(config.lake.gold.expirationDays),
+    });
+
+    this.spark = new SparkApplication(this, 'Spark', {
+      applicationName: `${config.qualifier}-spark`,
+      releaseLabel: config.emr.releaseLabel,
+      vpc: network.vpc,
+      vpcSubnets: network.computeSubnets,
+      securityGroups: [network.kafkaClientSecurityGroup],
+      maximumCapacity: { cpuVcpu: config.emr.maxCpuVcpu, memoryGb: config.emr.maxMemoryGb, diskGb: config.emr.maxDiskGb },
+      preInitializedCapacity: config.emr.preInitialized,
+      idleTimeout: Duration.minutes(config.emr.idleTimeoutMinutes),
+      logsBucket: lake.artifacts,
+      logsPrefix: EMR_LOGS_PREFIX,
+      logsKey: keys.logs,
+      logRetention,
+      logRemovalPolicy,
+    });
+    this.useServiceSideLogEncryption();
+
+    // ---- job code ---------------------------------------------------------------------------
+    // The package zip holds lakestream_spark/ and sql/ side by side at its root: report_sql.py reads
+    // ../sql/<file> through the zip importer, so --py-files alone makes the SQL reachable.
+    const packageAsset = new s3assets.Asset(this, 'SparkPackage', { path: SPARK_JOBS_DIR, exclude: ['tests', '__pycache__', '*.pyc'] });
+    const entryPoint = (id: string, file: string) => new s3assets.Asset(this, id, { path: path.join(SPARK_JOBS_DIR, file) });
+    const landingScript = entryPoint('LandingToBronzeScript', 'landing_to_bronze.py');
+    const reportScript = entryPoint('DailyReportScript', 'daily_report.py');
+    const codeAssets = [packageAsset, landingScript, reportScript];
+    const pyFiles = `--py-files ${packageAsset.s3ObjectUrl}`;
+
+    // ---- data access of the job role ---------------------------------------------------------
+    this.spark.grantRead(lake.landing, LANDING_LOGINS_PREFIX);
+    this.spark.grantReadWrite(lake.bronze, 'landing/');
+    this.spark.grantReadWrite(lake.bronze, 'quarantine/');
+    this.spark.grantReadWrite(lake.gold, 'reports/');
+    this.spark.grantGlueTables(catalog.databaseNames.bronze, this.tables.bronzeTableNames);
+    this.spark.grantGlueTables(catalog.databaseNames.gold, this.tables.goldTableNames);
+    this.spark.grantKeyUsage(keys.lake);
+
+    // ---- batch jobs -------------------------------------------------------------------------
+    const bronzeUri = lake.bronze.s3UrlForObject('/');
+    const batchCommon = { application: this.spark, sparkSubmitParameters: pyFiles, logsKey: keys.logs, logRetention, logRemovalPolicy };
+    const landingToBronze = new SparkBatchJob(this, 'LandingToBronze', {
+      ...batchCommon,
+      jobName: 'landing-to-bronze',
+      entryPoint: landingScript.s3ObjectUrl,
+      entryPointArguments: ['--landing-uri', lake.landing.s3UrlForObject(LANDING_LOGINS_PREFIX), '--bronze-uri', bronzeUri],
+    });
+    const dailyReport = new SparkBatchJob(this, 'DailyReport', {
+      ...batchCommon,
+      jobName: 'daily-report',
+      entryPoint: reportScript.s3ObjectUrl,
+      entryPointArguments: ['--bronze-uri', bronzeUri, '--gold-uri', lake.gold.s3UrlForObject('/')],
+    });
+    this.batchJobs = { landingToBronze, dailyReport };
+    this.dailyPipeline = this.dailyPipelineOf([landingToBronze, dailyReport], config, keys.logs, logRetention, logRemovalPolicy);
+
+    // ---- Spark streaming: Kafka -> bronze -----------------------------------------------------
+    const missingSparkJars = SPARK_KAFKA_ARTIFACTS.filter((name) => !pinned.has(name));
+    if (missingSparkJars.length === 0) {
+      const streamingScript = entryPoint('StreamingBronzeScript', 'streaming_bronze.py');
+      codeAssets.push(streamingScript);
+      this.spark.grantReadWrite(lake.bronze, 'kafka/');
+      this.spark.grantReadWrite(lake.bronze, '_checkpoints/');
+      this.spark.executionRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadKafkaConnectorJars',
+          actions: ['s3:GetObject'],
+          resources: SPARK_KAFKA_ARTIFACTS.map((name) => artifacts.objectArn(name)),
+        }),
+      );
+      topics.topic(TOPIC_NAMES.loginsRaw).grantRead(this.spark.executionRole, SPARK_CONSUMER_GROUP);
+      topics.topic(TOPIC_NAMES.loginsCounts).grantRead(this.spark.executionRole, SPARK_CONSUMER_GROUP);
+      this.supervisor = new StreamingJobSupervisor(this, 'StreamingBronze', {
+        application: this.spark,
+        jobName: 'streaming-bronze',
+        entryPoint: streamingScript.s3ObjectUrl,
+        entryPointArguments: [
+          '--bootstrap-servers', kafka.bootstrapBrokersParameter.stringValue,
+          '--bronze-uri', bronzeUri,
+          '--logins-topic', TOPIC_NAMES.loginsRaw,
+          '--record-topic', TOPIC_NAMES.loginsCounts,
+        ],
+        sparkSubmitParameters: `${pyFiles} --jars ${SPARK_KAFKA_ARTIFACTS.map((name) => artifacts.s3Uri(name)).join(',')}`,
+        checkInterval: Duration.minutes(config.emr.supervisorIntervalMinutes),
+        encryptionKey: keys.logs,
+        logRetention,
+      });
+      this.supervisor.node.addDependency(topics.resource);
+    } else {
+      this.reportSkipped('Spark streaming job (Kafka -> bronze)', missingSparkJars);
+    }
+    for (const asset of codeAssets) this.grantReadObject(asset);
+
+    // ---- Flink: login counts ------------------------------------------------------------------
+    const missingFlinkJars = FLINK_KAFKA_ARTIFACTS.filter((name) => !pinned.has(name));
+    if (missingFlinkJars.length === 0) {
+      this.flink = new FlinkApplication(this, 'LoginCounts', {
+        applicationName: `${config.qualifier}-login-counts`,
+        codeAsset: FlinkApplication.codeAsset(this, 'LoginCountsCode', path.join(FLINK_JOBS_DIR, 'login_counts')),
+        connectorJars: { bucket: lake.artifacts, keys: FLINK_KAFKA_ARTIFACTS.map((name) => artifacts.objectKey(name)), encryptionKey: keys.lake },
+        vpc: network.vpc,
+        subnets: network.computeSubnets,
+        securityGroup: network.kafkaClientSecurityGroup,
+        parallelism: config.flink.parallelism,
+        parallelismPerKpu: config.flink.parallelismPerKpu,
+        autoScaling: config.flink.autoScaling,
+        checkpointInterval: Duration.seconds(config.flink.checkpointIntervalSeconds),
+        applicationProperties: {
+          lakestream: {
+            'bootstrap.servers': kafka.bootstrapBrokersParameter.stringValue,
+            'topic.raw': TOPIC_NAMES.loginsRaw,
+            'topic.counts': TOPIC_NAMES.loginsCounts,
+            'topic.dlq': TOPIC_NAMES.loginsRawDlq,
+            'consumer.group.id': FLINK_CONSUMER_GROUP,
+            'window.minutes': String(config.flink.windowMinutes),
+            'lateness.seconds': String(config.flink.allowedLatenessSeconds),
+          },
+        },
+        logsKey: keys.logs,
+        logRetention,
+        removalPolicy: logRemovalPolicy,
+      });
+      topics.topic(TOPIC_NAMES.loginsRaw).grantRead(this.flink.role, FLINK_CONSUMER_GROUP);
+      topics.topic(TOPIC_NAMES.loginsCounts).grantWrite(this.flink.role);
+      topics.topic(TOPIC_NAMES.loginsRawDlq).grantWrite(this.flink.role);
+      this.flink.node.addDependency(topics.resource);
+    } else {
+      this.reportSkipped('Managed Flink login-counts application', missingFlinkJars);
+    }
+
+    this.alarms = [landingToBronze.failureAlarm, dailyReport.failureAlarm, ...(this.supervisor ? [this.supervisor.failureAlarm] : [])];
+    for (const alarm of this.alarms) {
+      Validations.of(alarm).acknowledge({
+        id: 'NIST.800.53.R5-CloudWatchAlarmAction',
+        reason: 'The processing stack exposes its alarms (ProcessingStack.alarms); the observability stack routes them to the alarm topic through a composite alarm.',
+      });
+    }
+  }
+
+  /**
+   * The platform keys admit IAM principals only through named services (kms:ViaService), and EMR
+   * Serverless is not one of them: with `encryptionKeyArn` set, EMR would call KMS with the job
+   * role and be refused. The logs are encrypted all the same: the S3 logs by the artifacts bucket's
+   * default SSE-KMS (lake key, used through S3) and the CloudWatch log group by CloudWatch Logs
+   * with the logs key.
+   */
+  private useServiceSideLogEncryption(): void {
+    for (const field of [
+      'MonitoringConfiguration.S3MonitoringConfiguration.EncryptionKeyArn',
+      'MonitoringConfiguration.CloudWatchLoggingConfiguration.EncryptionKeyArn',
+      'MonitoringConfiguration.ManagedPersistenceMonitoringConfiguration.EncryptionKeyArn',
+    ]) {
+      this.spark.application.addPropertyDeletionOverride(field);
+    }
+  }
+
+  /** The job role may read exactly this code object (not the whole CDK assets bucket). */
+  private grantReadObject(asset: s3assets.Asset): void {
+    this.spark.executionRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)] }),
+    );
+  }
+
+  /**
+   * One state machine per job keeps each runnable on its own (retries, alarm, on-demand runs);
+   * this pipeline runs them in order on the schedule, so the report always sees the day's landed
+   * files. A failed job fails the pipeline, and the job's own failure alarm has already fired.
+   */
+  private dailyPipelineOf(
+    jobs: SparkBatchJob[],
+    config: ResolvedEnvironment,
+    logsKey: PlatformKeys['logs'],
+    logRetention: logs.RetentionDays,
+    logRemovalPolicy: ReturnType<typeof removalPolicyOf>,
+  ): sfn.StateMachine {
+    const scope = new Construct(this, 'DailyPipeline');
+    const steps = jobs.map(
+      (job, index) =>
+        new sfn.CustomState(scope, `Run${index + 1}`, {
+          stateJson: {
+            Type: 'Task',
+            Resource: `arn:${Aws.PARTITION}:states:::states:startExecution.sync:2`,
+            Arguments: {
+              StateMachineArn: job.stateMachine.stateMachineArn,
+              Input: { trigger: 'daily-pipeline', 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID': '{% $states.context.Execution.Id %}' },
+            },
+          },
+        }),
+    );
+    const definition = steps.slice(1).reduce((chain, step) => chain.next(step), sfn.Chain.start(steps[0]!));
+    const logGroup = new logs.LogGroup(scope, 'LogGroup', { encryptionKey: logsKey, retention: logRetention, removalPolicy: logRemovalPolicy });
+    const pipeline = new sfn.StateMachine(scope, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      queryLanguage: sfn.QueryLanguage.JSONATA,
+      comment: 'Daily batch layer: landing-to-bronze, then the daily report',
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: false,
+    });
+    const role = pipeline.role;
+    const executionsArns = jobs.map((job) =>
+      this.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${Arn.split(job.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'StartJobs', actions: ['states:StartExecution'], resources: jobs.map((job) => job.stateMachine.stateMachineArn) }),
+    );
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FollowJobs', actions: ['states:DescribeExecution', 'states:StopExecution'], resources: executionsArns }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SyncEventsRule',
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [this.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
+      }),
+    );
+    const wildcards = new WildcardAcknowledgements(role);
+    for (const arn of executionsArns) {
+      wildcards.add(arn, 'Execution names are generated at start; the pipeline follows and stops executions of its own two job state machines only.');
+    }
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Step Functions log delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) supports only Resource *.',
+    });
+    Validations.of(pipeline).acknowledge({
+      id: 'AwsSolutions-SF2',
+      reason: 'X-Ray write actions accept only Resource *, which the project forbids; each execution is traced by its ALL-level logs and the job executions it starts.',
+    });
+    new scheduler.Schedule(scope, 'Schedule', {
+      description: 'Starts the daily batch layer: landing-to-bronze, then the daily report',
+      schedule: scheduler.ScheduleExpression.expression(config.emr.dailyReportSchedule),
+      target: new schedulerTargets.StepFunctionsStartExecution(pipeline, {
+        input: scheduler.ScheduleTargetInput.fromObject({ trigger: 'schedule' }),
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
+    return pipeline;
+  }
+
+  private reportSkipped(what: string, missing: readonly string[]): void {
+    Annotations.of(this).addInfo(
+      `${what} not built: artifacts ${missing.join(', ')} are not pinned. Pin them in the environment's artifactPins ` +
+        '(or jobs/artifacts.json) with a published checksum; see "Artifact pins" in README.md.',
+    );
+  }
+}
+
+/** `NOW-<days>DAYS` when the tier expires data, else three years back. */
+function rangeStart(expirationDays: number | undefined): string {
+  return expirationDays === undefined ? 'NOW-3YEARS' : `NOW-${expirationDays}DAYS`;
+}
