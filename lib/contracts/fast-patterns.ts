@@ -13,6 +13,7 @@
 export const ZOD_UUID_PATTERN =
   '^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$';
 
+/** 1 for [0-9a-fA-F], indexed by UTF-16 code unit: one load per character, no range check. */
 const HEX = new Uint8Array(65536);
 for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 const DASH = 0x2d;

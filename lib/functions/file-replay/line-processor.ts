@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { describeContractViolation, loginEventSchema, loginEventValidator, type LoginEvent, type ValueCheck } from '../../contracts';
 import type { Batcher } from './batcher';
+import type { LineHandler } from './line-splitter';
 import { csvRowToLoginEvent, splitCsvLine } from './csv';
 import type { FileFormat } from './types';
 
@@ -29,56 +30,72 @@ const CARRIAGE_RETURN = 0x0d;
 export class LineProcessor {
   private readonly check: ValueCheck = loginEventValidator();
   private readonly rawPreviewChars: number;
+  private readonly lineNumberBase: number | undefined;
+  private readonly maxRecordBytes: number;
+  private readonly csvColumns: readonly string[];
   /** The last buffer checked for UTF-8 as a whole; lines are slices of it. */
   private checkedBuffer: Buffer | undefined;
   private checkedBufferIsUtf8 = false;
+  /** The splitter's LineHandler for this format. */
+  readonly handleLine: LineHandler;
 
   constructor(
     private readonly batcher: Batcher,
-    private readonly options: LineProcessorOptions,
+    options: LineProcessorOptions,
   ) {
-    this.rawPreviewChars = options.rawPreviewChars ?? 4096;
     if (options.format === 'csv' && !options.csvColumns) throw new Error('CSV replay needs the header columns');
+    this.rawPreviewChars = options.rawPreviewChars ?? 4096;
+    this.lineNumberBase = options.lineNumberBase;
+    this.maxRecordBytes = options.maxRecordBytes;
+    this.csvColumns = options.csvColumns ?? [];
+    this.handleLine = options.format === 'jsonl' ? this.handleJsonLine : this.handleCsvLine;
   }
-
-  /** Bound for use as the splitter's LineHandler. */
-  readonly handleLine = (buffer: Buffer, start: number, end: number, lineOffset: number, nextOffset: number, lineIndex: number): void => {
-    const lineNumber = this.options.lineNumberBase === undefined ? undefined : this.options.lineNumberBase + lineIndex;
-    if (end > start && buffer[end - 1] === CARRIAGE_RETURN) end--;
-    if (lineOffset === 0 && hasByteOrderMark(buffer, start, end)) start += 3;
-    if (end === start) {
-      this.batcher.skip(nextOffset, lineNumber);
-      return;
-    }
-    const text = buffer.toString('utf8', start, end);
-    if (this.options.format === 'jsonl') this.handleJson(text, buffer, start, end, lineOffset, nextOffset, lineNumber);
-    else this.handleCsv(text, buffer, start, end, lineOffset, nextOffset, lineNumber);
-  };
 
   /** Bound for use as the splitter's OversizedLineHandler. */
   readonly handleOversized = (preview: Buffer, lineOffset: number, nextOffset: number, lineIndex: number): void => {
-    const lineNumber = this.options.lineNumberBase === undefined ? undefined : this.options.lineNumberBase + lineIndex;
-    this.reject(preview.toString('utf8'), `line longer than ${this.options.maxRecordBytes} bytes`, lineOffset, nextOffset, lineNumber);
+    this.reject(preview.toString('utf8'), `line longer than ${this.maxRecordBytes} bytes`, lineOffset, nextOffset, this.lineNumber(lineIndex));
   };
 
-  private handleJson(text: string, buffer: Buffer, start: number, end: number, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
+  private readonly handleJsonLine: LineHandler = (buffer, start, end, lineOffset, nextOffset, lineIndex) => {
+    if (end > start && buffer[end - 1] === CARRIAGE_RETURN) end--;
+    if (lineOffset === 0 && hasByteOrderMark(buffer, start, end)) start += 3;
+    if (end === start) {
+      this.batcher.skip(nextOffset, this.lineNumber(lineIndex));
+      return;
+    }
+    const text = buffer.toString('utf8', start, end);
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
-      if (text.trim() === '') this.batcher.skip(nextOffset, lineNumber);
-      else this.reject(text, `invalid JSON: ${(error as Error).message}`, lineOffset, nextOffset, lineNumber);
+      if (text.trim() === '') this.batcher.skip(nextOffset, this.lineNumber(lineIndex));
+      else this.reject(text, `invalid JSON: ${(error as Error).message}`, lineOffset, nextOffset, this.lineNumber(lineIndex));
       return;
     }
     if (!this.check(value)) {
-      this.reject(text, contractReason(value), lineOffset, nextOffset, lineNumber);
+      this.reject(text, contractReason(value), lineOffset, nextOffset, this.lineNumber(lineIndex));
       return;
     }
     if (!this.isUtf8(buffer, start, end)) {
-      this.reject(text, 'invalid UTF-8', lineOffset, nextOffset, lineNumber);
+      this.reject(text, 'invalid UTF-8', lineOffset, nextOffset, this.lineNumber(lineIndex));
       return;
     }
-    this.batcher.addRecord((value as LoginEvent).user_id, text, end - start, lineOffset, nextOffset, lineNumber);
+    this.batcher.addRecord((value as LoginEvent).user_id, text, end - start, lineOffset, nextOffset, this.lineNumber(lineIndex));
+  };
+
+  private readonly handleCsvLine: LineHandler = (buffer, start, end, lineOffset, nextOffset, lineIndex) => {
+    if (end > start && buffer[end - 1] === CARRIAGE_RETURN) end--;
+    if (lineOffset === 0 && hasByteOrderMark(buffer, start, end)) start += 3;
+    const lineNumber = this.lineNumber(lineIndex);
+    if (end === start) {
+      this.batcher.skip(nextOffset, lineNumber);
+      return;
+    }
+    this.handleCsv(buffer.toString('utf8', start, end), buffer, start, end, lineOffset, nextOffset, lineNumber);
+  };
+
+  private lineNumber(lineIndex: number): number | undefined {
+    return this.lineNumberBase === undefined ? undefined : this.lineNumberBase + lineIndex;
   }
 
   private handleCsv(text: string, buffer: Buffer, start: number, end: number, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
@@ -87,7 +104,7 @@ export class LineProcessor {
       this.reject(text, `invalid CSV: ${fields}`, lineOffset, nextOffset, lineNumber);
       return;
     }
-    const event = csvRowToLoginEvent(this.options.csvColumns ?? [], fields);
+    const event = csvRowToLoginEvent(this.csvColumns, fields);
     if (typeof event === 'string') {
       this.reject(text, `invalid CSV: ${event}`, lineOffset, nextOffset, lineNumber);
       return;
@@ -102,8 +119,8 @@ export class LineProcessor {
     }
     const record = JSON.stringify(event);
     const recordBytes = Buffer.byteLength(record);
-    if (recordBytes > this.options.maxRecordBytes) {
-      this.reject(text, `record longer than ${this.options.maxRecordBytes} bytes as JSON`, lineOffset, nextOffset, lineNumber);
+    if (recordBytes > this.maxRecordBytes) {
+      this.reject(text, `record longer than ${this.maxRecordBytes} bytes as JSON`, lineOffset, nextOffset, lineNumber);
       return;
     }
     this.batcher.addRecord(event.user_id as string, record, recordBytes, lineOffset, nextOffset, lineNumber);

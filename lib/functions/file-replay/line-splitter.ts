@@ -86,10 +86,16 @@ export class LineSplitter {
         this.holdPartial(chunk, position);
         return;
       }
-      this.finishLine(chunk, position, newline, chunkOffset + newline + 1);
+      const nextOffset = chunkOffset + newline + 1;
+      // The common case, a whole line inside this chunk, goes straight to the handler.
+      if (this.pendingBytes === 0 && !this.dropping && this.oversizedPreview === undefined && newline - position <= this.maxLineBytes) {
+        this.onLine(chunk, position, newline, this.lineOffset, nextOffset, this.lineIndex);
+      } else {
+        this.finishLine(chunk, position, newline, nextOffset);
+      }
       position = newline + 1;
       this.lineIndex += 1;
-      this.beginLine(chunkOffset + position);
+      this.beginLine(nextOffset);
       if (this.halted) return;
     }
   }
