@@ -5,6 +5,7 @@ import type { ResolvedEnvironment } from '../config/load-config';
 import { DataStack } from '../stacks/data-stack';
 import { NetworkStack } from '../stacks/network-stack';
 import { ObservabilityStack } from '../stacks/observability-stack';
+import { ProcessingStack } from '../stacks/processing-stack';
 import { SecurityStack } from '../stacks/security-stack';
 import { StreamingStack } from '../stacks/streaming-stack';
 
@@ -23,6 +24,7 @@ export class LakestreamStage extends Stage {
   public readonly network: NetworkStack;
   public readonly data: DataStack;
   public readonly streaming: StreamingStack;
+  public readonly processing: ProcessingStack;
   public readonly observability: ObservabilityStack;
 
   constructor(scope: Construct, id: string, props: LakestreamStageProps) {
@@ -65,6 +67,18 @@ export class LakestreamStage extends Stage {
       kafka: this.data.kafka,
       lake: this.data.lake,
     });
+    this.processing = new ProcessingStack(this, 'Processing', {
+      stackName: stackName('processing'),
+      description: description('Managed Flink, EMR Serverless Spark, batch jobs and schedules, Glue tables'),
+      config,
+      keys: this.security.keys,
+      network: this.network.network,
+      kafka: this.data.kafka,
+      lake: this.data.lake,
+      catalog: this.data.catalog,
+      topics: this.streaming.topics,
+      artifacts: this.streaming.artifacts,
+    });
     this.observability = new ObservabilityStack(this, 'Observability', {
       stackName: stackName('observability'),
       description: description('Managed Prometheus, MSK scraping, alert rules, alarms, Grafana'),
@@ -75,6 +89,7 @@ export class LakestreamStage extends Stage {
       lake: this.data.lake,
       catalog: this.data.catalog,
       streaming: this.streaming,
+      processing: this.processing,
     });
 
     this.applyTags(config);

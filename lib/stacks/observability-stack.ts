@@ -10,6 +10,7 @@ import { PlatformAlarms } from '../constructs/monitoring/platform-alarms';
 import { PrometheusMonitoring, brokerDnsBaseFromBootstrapBrokers } from '../constructs/monitoring/prometheus-monitoring';
 import type { PlatformNetwork } from '../constructs/network/platform-network';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
+import type { ProcessingStack } from './processing-stack';
 import type { StreamingStack } from './streaming-stack';
 
 export interface ObservabilityStackProps extends StackProps {
@@ -21,6 +22,8 @@ export interface ObservabilityStackProps extends StackProps {
   readonly catalog: LakeCatalog;
   /** Its ingestion alarms are routed to the alarm topic. */
   readonly streaming: StreamingStack;
+  /** Its jobs get CloudWatch alarms; its own alarms are routed to the alarm topic. */
+  readonly processing: ProcessingStack;
 }
 
 /**
@@ -82,6 +85,11 @@ export class ObservabilityStack extends Stack {
     if (props.streaming.ga4) {
       this.alarms.addCompositeOf('Ga4IngestAlarms', props.streaming.ga4.alarms, `Lakestream ${config.stageName}: GA4 ingest is failing, rejecting rows or dead-lettering invocations.`);
     }
+    const processing = props.processing;
+    this.alarms.addCompositeOf('BatchJobAlarms', processing.alarms, `Lakestream ${config.stageName}: a Spark batch job or the streaming-job supervisor is failing.`);
+    this.alarms.addStateMachineAlarms(processing.dailyPipeline);
+    this.alarms.addEmrServerlessAlarms(processing.spark.applicationId, { id: 'SparkApplication' });
+    if (processing.flink) this.alarms.addFlinkAlarms(processing.flink.applicationName, { id: 'LoginCountsFlink' });
     // The rule is created here (the scraper's stack), so the stateful data stack never depends on this one.
     props.kafka.allowMetricsScrapingFrom(this.prometheus.scraperSecurityGroup);
   }

@@ -21,7 +21,7 @@ test('every environment synthesizes with zero unacknowledged findings or warning
 test('stacks are split by lifecycle with environment-qualified names', () => {
   for (const stage of result.stages) {
     const names = stage.node.children.filter((c) => 'stackName' in c).map((c) => (c as unknown as { stackName: string }).stackName);
-    expect(names).toEqual(expect.arrayContaining([`lakestream-${stage.stageName}-security`, `lakestream-${stage.stageName}-network`, `lakestream-${stage.stageName}-data`, `lakestream-${stage.stageName}-streaming`, `lakestream-${stage.stageName}-observability`]));
+    expect(names).toEqual(expect.arrayContaining([`lakestream-${stage.stageName}-security`, `lakestream-${stage.stageName}-network`, `lakestream-${stage.stageName}-data`, `lakestream-${stage.stageName}-streaming`, `lakestream-${stage.stageName}-processing`, `lakestream-${stage.stageName}-observability`]));
   }
 });
 
@@ -34,7 +34,7 @@ test('stateful stacks have termination protection in prod only', () => {
 });
 
 describe.each(ENVIRONMENTS)('%s snapshots', (env) => {
-  test.each(['Security', 'Network', 'Data', 'Streaming', 'Observability'])('%s stack', (stack) => {
+  test.each(['Security', 'Network', 'Data', 'Streaming', 'Processing', 'Observability'])('%s stack', (stack) => {
     expect(normalizeTemplate(result.template(env, stack).toJSON())).toMatchSnapshot();
   });
 });

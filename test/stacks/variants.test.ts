@@ -110,11 +110,14 @@ describe('optional sources', () => {
   });
 
   test('GA4 alarms reach the alarm topic through a composite alarm', () => {
-    result.template('connected-alice', 'Observability').hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
-      AlarmRule: Match.anyValue(),
+    const withGa4 = result.template('connected-alice', 'Observability');
+    withGa4.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+      AlarmDescription: Match.stringLikeRegexp('GA4 ingest'),
       AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp('AlarmsTopic') })],
     });
-    result.template('bounded-alice', 'Observability').resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
+    // Without GA4 only the batch-job composite remains.
+    withGa4.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 2);
+    result.template('bounded-alice', 'Observability').resourceCountIs('AWS::CloudWatch::CompositeAlarm', 1);
   });
 
   test('no secret value reaches the template', () => {

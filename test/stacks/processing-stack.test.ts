@@ -1,0 +1,387 @@
+import { Stage } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { loadEnvironment, type ResolvedEnvironment } from '../../lib/config/load-config';
+import { DataStack } from '../../lib/stacks/data-stack';
+import { NetworkStack } from '../../lib/stacks/network-stack';
+import { FLINK_CONSUMER_GROUP, ProcessingStack, SPARK_CONSUMER_GROUP } from '../../lib/stacks/processing-stack';
+import { SecurityStack } from '../../lib/stacks/security-stack';
+import { StreamingStack } from '../../lib/stacks/streaming-stack';
+import { formatFindings, newCompliantTestApp, synthFindings, type Finding } from '../helpers/compliance';
+
+const ACCOUNT = '111111111111';
+const PINNED_NAMES = ['spark-sql-kafka', 'spark-token-provider-kafka', 'kafka-clients', 'commons-pool2', 'aws-msk-iam-auth', 'flink-connector-kafka'];
+/** Every connector jar of both jobs (kafka-clients and aws-msk-iam-auth serve both). */
+const PINS = PINNED_NAMES.map((name) => ({
+  name,
+  version: '1.0.0',
+  url: `https://repo.example.com/${name}-1.0.0.jar`,
+  sha256: 'b'.repeat(64),
+  checksumSource: 'test fixture',
+  key: `artifacts/${name}/1.0.0/${name}-1.0.0.jar`,
+  purpose: 'test fixture',
+}));
+
+interface Scenario {
+  readonly config: ResolvedEnvironment;
+  readonly processing: ProcessingStack;
+  readonly template: Template;
+  readonly annotations: Annotations;
+  readonly findings: Finding[];
+}
+
+/** A copy of the stage wiring up to the processing stack, synthesized with the compliance packs. */
+function build(config: ResolvedEnvironment): Scenario {
+  const app = newCompliantTestApp();
+  const stage = new Stage(app, 'Test', { env: { account: config.account, region: config.region } });
+  const security = new SecurityStack(stage, 'Security', { config });
+  const network = new NetworkStack(stage, 'Network', { config, logsKey: security.keys.logs });
+  const data = new DataStack(stage, 'Data', { config, keys: security.keys, network: network.network });
+  const streaming = new StreamingStack(stage, 'Streaming', { config, keys: security.keys, network: network.network, kafka: data.kafka, lake: data.lake });
+  const processing = new ProcessingStack(stage, 'Processing', {
+    config,
+    keys: security.keys,
+    network: network.network,
+    kafka: data.kafka,
+    lake: data.lake,
+    catalog: data.catalog,
+    topics: streaming.topics,
+    artifacts: streaming.artifacts,
+  });
+  const template = Template.fromStack(processing);
+  const annotations = Annotations.fromStack(processing);
+  return { config, processing, template, annotations, findings: synthFindings(app) };
+}
+
+/** Every IAM statement of the stack, flattened. */
+function statements(template: Template): Array<Record<string, unknown>> {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (policy) => (policy as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement,
+  );
+}
+
+/** The statements of the policy attached to the Spark job execution role. */
+function executionRoleStatements(template: Template): Array<Record<string, unknown>> {
+  const roleIds = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => id.startsWith('SparkExecutionRole'));
+  expect(roleIds).toHaveLength(1);
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify((policy as { Properties: { Roles: unknown } }).Properties.Roles) === JSON.stringify([{ Ref: roleIds[0] }]))
+    .flatMap((policy) => (policy as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement);
+}
+
+/**
+ * CloudFormation intrinsics rendered as text (`{Ref:X}`, `{X.Attr}`, `{import:Name}`, joins
+ * concatenated), so assertions read like the deployed value.
+ */
+function flatten(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return `[${value.map(flatten).join(',')}]`;
+  if (typeof value !== 'object' || value === null) return String(value);
+  const node = value as Record<string, unknown>;
+  if (node['Fn::Join']) {
+    const [delimiter, items] = node['Fn::Join'] as [string, unknown[]];
+    return items.map(flatten).join(delimiter);
+  }
+  if (node.Ref !== undefined) return `{Ref:${String(node.Ref)}}`;
+  if (node['Fn::GetAtt']) return `{${(node['Fn::GetAtt'] as string[]).join('.')}}`;
+  if (node['Fn::ImportValue'] !== undefined) return `{import:${flatten(node['Fn::ImportValue'])}}`;
+  if (node['Fn::Select'] !== undefined) return `{select:${(node['Fn::Select'] as [number])[0]}}`;
+  return `{${Object.entries(node).map(([k, v]) => `${k}:${flatten(v)}`).join(',')}}`;
+}
+
+function asList(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+let plain: Scenario;
+let pinned: Scenario;
+beforeAll(() => {
+  plain = build(loadEnvironment('dev', { processEnv: {}, account: ACCOUNT }));
+  pinned = build(
+    loadEnvironment('pinned', {
+      processEnv: {},
+      account: ACCOUNT,
+      environments: { pinned: { tier: 'dev', overrides: { artifactPins: PINS } } },
+    }),
+  );
+});
+
+describe('compliance', () => {
+  test('no findings anywhere in the stage without pins', () => {
+    expect(formatFindings(plain.findings)).toBe('');
+  });
+  test('no findings anywhere in the stage with every connector jar pinned', () => {
+    expect(formatFindings(pinned.findings)).toBe('');
+  });
+});
+
+describe('EMR Serverless application', () => {
+  test('release, ARM64, capacity, auto start/stop, private subnets with the Kafka client group', () => {
+    const { template, config } = plain;
+    template.resourceCountIs('AWS::EMRServerless::Application', 1);
+    template.hasResourceProperties('AWS::EMRServerless::Application', {
+      Name: `${config.qualifier}-spark`,
+      ReleaseLabel: config.emr.releaseLabel,
+      Type: 'SPARK',
+      Architecture: 'ARM64',
+      MaximumCapacity: { Cpu: `${config.emr.maxCpuVcpu} vCPU`, Memory: `${config.emr.maxMemoryGb} GB`, Disk: `${config.emr.maxDiskGb} GB` },
+      AutoStartConfiguration: { Enabled: true },
+      AutoStopConfiguration: { Enabled: true, IdleTimeoutMinutes: config.emr.idleTimeoutMinutes },
+      NetworkConfiguration: { SecurityGroupIds: Match.arrayWith([Match.objectLike({ 'Fn::ImportValue': Match.stringLikeRegexp('KafkaClient') })]) },
+    });
+  });
+
+  test('no pre-initialized capacity in dev', () => {
+    const app = Object.values(plain.template.findResources('AWS::EMRServerless::Application'))[0] as { Properties: Record<string, unknown> };
+    expect(app.Properties.InitialCapacity).toBeUndefined();
+  });
+
+  test('logs go to logs/emr/ in the artifacts bucket without job-role KMS encryption fields', () => {
+    const app = Object.values(plain.template.findResources('AWS::EMRServerless::Application'))[0] as { Properties: { MonitoringConfiguration: Record<string, Record<string, unknown>> } };
+    const monitoring = app.Properties.MonitoringConfiguration;
+    expect(JSON.stringify(monitoring.S3MonitoringConfiguration.LogUri)).toContain('ArtifactsBucket');
+    expect(JSON.stringify(monitoring.S3MonitoringConfiguration.LogUri)).toContain('/logs/emr/');
+    expect(JSON.stringify(monitoring)).not.toContain('EncryptionKeyArn');
+    expect(monitoring.CloudWatchLoggingConfiguration.Enabled).toBe(true);
+  });
+});
+
+describe('batch jobs', () => {
+  test('two job state machines and one daily pipeline, scheduled once from config', () => {
+    const { template, config } = plain;
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: config.emr.dailyReportSchedule,
+      Target: Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^DailyPipelineStateMachine') } }),
+    });
+  });
+
+  test('the pipeline runs landing-to-bronze before the daily report and waits for each', () => {
+    const { template, processing } = plain;
+    const stack = processing;
+    const definition = JSON.stringify(stack.resolve(template.findResources('AWS::StepFunctions::StateMachine')[Object.keys(template.findResources('AWS::StepFunctions::StateMachine')).find((id) => id.startsWith('DailyPipeline'))!]!.Properties.DefinitionString));
+    expect(definition).toContain('states:startExecution.sync:2');
+    const landing = definition.indexOf('LandingToBronzeStateMachine');
+    const report = definition.indexOf('DailyReportStateMachine');
+    expect(landing).toBeGreaterThan(-1);
+    expect(report).toBeGreaterThan(landing);
+  });
+
+  test('job arguments carry the lake bucket URIs and the package via --py-files', () => {
+    const machines = plain.template.findResources('AWS::StepFunctions::StateMachine');
+    // Arguments sit in a JSONata expression, a JSON string inside the definition: drop the escapes.
+    const definitionOf = (prefix: string) =>
+      flatten(machines[Object.keys(machines).find((id) => id.startsWith(prefix))!]!.Properties.DefinitionString).replace(/\\/g, '');
+    const landing = definitionOf('LandingToBronze');
+    expect(landing).toContain('"Name":"landing-to-bronze"');
+    expect(landing).toMatch(/"--landing-uri","s3:\/\/\{import:[^}]*LandingBucket[^}]*\}\/logins\/"/);
+    expect(landing).toMatch(/"--bronze-uri","s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\/"/);
+    expect(landing).toMatch(/"SparkSubmitParameters":"--py-files s3:\/\/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.zip"/);
+    expect(landing).toMatch(/"EntryPoint":"s3:\/\/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.py"/);
+    const report = definitionOf('DailyReport');
+    expect(report).toContain('"Name":"daily-report"');
+    expect(report).toMatch(/"--bronze-uri","s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\/"/);
+    expect(report).toMatch(/"--gold-uri","s3:\/\/\{import:[^}]*GoldBucket[^}]*\}\/"/);
+  });
+
+  test('the execution role is scoped to its prefixes, tables, keys and code objects', () => {
+    const role = executionRoleStatements(plain.template);
+    const text = flatten(role);
+    for (const statement of role) {
+      for (const action of asList(statement.Action)) expect(String(action)).not.toContain('*');
+      for (const resource of asList(statement.Resource)) expect(resource).not.toBe('*');
+    }
+    expect(text).toMatch(/LandingBucket[^}]*\}\/logins\*/);
+    for (const prefix of ['landing', 'quarantine']) expect(text).toContain(`/${prefix}*`);
+    expect(text).toContain('/reports*');
+    expect(text).toContain(`table/lakestream_dev_bronze/kafka_logins_raw`);
+    expect(text).toContain(`table/lakestream_dev_gold/daily_active_users`);
+    expect(text).toMatch(/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.zip/);
+    // Without the streaming job: no Kafka and no write access to the streamed datasets.
+    expect(text).not.toContain('kafka-cluster:');
+    expect(text).not.toContain('/kafka*');
+  });
+});
+
+describe('Glue tables', () => {
+  test('four bronze and four gold tables, no crawler', () => {
+    const { template } = plain;
+    template.resourceCountIs('AWS::Glue::Table', 8);
+    template.resourceCountIs('AWS::Glue::Crawler', 0);
+  });
+
+  test('bronze kafka/logins_raw is partitioned by dt/hr with projection bounded by the bronze retention', () => {
+    const tables = Object.values(plain.template.findResources('AWS::Glue::Table')) as Array<{ Properties: { DatabaseName: string; TableInput: Record<string, unknown> } }>;
+    const raw = tables.find((t) => t.Properties.TableInput.Name === 'kafka_logins_raw')!;
+    expect(raw.Properties.DatabaseName).toBe('lakestream_dev_bronze');
+    const input = raw.Properties.TableInput as {
+      TableType: string;
+      PartitionKeys: Array<{ Name: string; Type: string }>;
+      Parameters: Record<string, unknown>;
+      StorageDescriptor: { Location: unknown; SerdeInfo: { SerializationLibrary: string }; Columns: Array<{ Name: string; Type: string }> };
+    };
+    expect(input.TableType).toBe('EXTERNAL_TABLE');
+    expect(input.PartitionKeys.map((k) => [k.Name, k.Type])).toEqual([['dt', 'string'], ['hr', 'string']]);
+    expect(input.Parameters).toMatchObject({
+      classification: 'parquet',
+      'projection.enabled': 'true',
+      'projection.dt.type': 'date',
+      'projection.dt.format': 'yyyy-MM-dd',
+      'projection.dt.range': 'NOW-30DAYS,NOW+1DAYS',
+      'projection.hr.type': 'integer',
+      'projection.hr.range': '0,23',
+      'projection.hr.digits': '2',
+    });
+    expect(flatten(input.Parameters['storage.location.template'])).toMatch(/^s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\/kafka\/logins_raw\/dt=\$\{dt\}\/hr=\$\{hr\}\/$/);
+    expect(flatten(input.StorageDescriptor.Location)).toMatch(/BronzeBucket[^}]*\}\/kafka\/logins_raw\/$/);
+    expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+    expect(input.StorageDescriptor.Columns).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Name: 'is_valid', Type: 'boolean' }), expect.objectContaining({ Name: 'event_time', Type: 'timestamp' })]),
+    );
+  });
+
+  test.each([
+    ['kafka_logins_counts', 'lakestream_dev_bronze', ['dt', 'hr']],
+    ['landing_logins', 'lakestream_dev_bronze', ['landed_on', 'dt', 'hr']],
+    ['quarantine_landing_logins', 'lakestream_dev_bronze', ['landed_on']],
+    ['logins_per_user_per_day', 'lakestream_dev_gold', ['report_date']],
+    ['daily_active_users', 'lakestream_dev_gold', ['report_date']],
+    ['top_users', 'lakestream_dev_gold', ['report_date']],
+    ['login_trends', 'lakestream_dev_gold', ['report_date']],
+  ])('%s in %s is partitioned by %j', (name, database, keys) => {
+    plain.template.hasResourceProperties('AWS::Glue::Table', {
+      DatabaseName: database,
+      TableInput: Match.objectLike({
+        Name: name,
+        PartitionKeys: keys.map((key) => Match.objectLike({ Name: key })),
+        Parameters: Match.objectLike(Object.fromEntries(keys.map((key) => [`projection.${key}.type`, key === 'hr' ? 'integer' : 'date']))),
+      }),
+    });
+  });
+
+  test('gold report locations follow reports/<report>/', () => {
+    const tables = Object.values(plain.template.findResources('AWS::Glue::Table')) as Array<{ Properties: { TableInput: { Name: string; StorageDescriptor: { Location: unknown } } } }>;
+    for (const report of ['logins_per_user_per_day', 'daily_active_users', 'top_users', 'login_trends']) {
+      const table = tables.find((t) => t.Properties.TableInput.Name === report)!;
+      expect(flatten(table.Properties.TableInput.StorageDescriptor.Location)).toMatch(new RegExp(`GoldBucket[^}]*\\}/reports/${report}/$`));
+    }
+    plain.template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'top_users',
+        Parameters: Match.objectLike({ 'projection.report_date.range': 'NOW-90DAYS,NOW' }),
+      }),
+    });
+  });
+});
+
+describe('without pinned connector jars', () => {
+  test('no Flink application and no streaming job', () => {
+    plain.template.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 0);
+    plain.template.resourceCountIs('Custom::StreamingJob', 0);
+    expect(plain.processing.flink).toBeUndefined();
+    expect(plain.processing.supervisor).toBeUndefined();
+    expect(plain.processing.alarms).toHaveLength(2);
+  });
+
+  test('an info annotation names the missing artifacts and points to artifactPins', () => {
+    const infos = plain.annotations.findInfo('*', Match.stringLikeRegexp('artifactPins')).map((m) => String(m.entry.data));
+    expect(infos).toHaveLength(2);
+    expect(infos.join('\n')).toContain('spark-sql-kafka, spark-token-provider-kafka, kafka-clients, commons-pool2, aws-msk-iam-auth');
+    expect(infos.join('\n')).toContain('flink-connector-kafka, kafka-clients, aws-msk-iam-auth');
+    expect(plain.annotations.findWarning('*', Match.anyValue())).toHaveLength(0);
+  });
+});
+
+describe('with every connector jar pinned', () => {
+  test('the Flink application is configured from config, with the job property keys', () => {
+    const { template, config } = pinned;
+    template.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 1);
+    template.hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
+      ApplicationName: `${config.qualifier}-login-counts`,
+      ApplicationConfiguration: Match.objectLike({
+        FlinkApplicationConfiguration: Match.objectLike({
+          ParallelismConfiguration: { ConfigurationType: 'CUSTOM', Parallelism: config.flink.parallelism, ParallelismPerKPU: config.flink.parallelismPerKpu, AutoScalingEnabled: config.flink.autoScaling },
+          CheckpointConfiguration: Match.objectLike({ CheckpointingEnabled: true, CheckpointInterval: config.flink.checkpointIntervalSeconds * 1000 }),
+        }),
+        EnvironmentProperties: {
+          PropertyGroups: Match.arrayWith([
+            {
+              PropertyGroupId: 'lakestream',
+              PropertyMap: {
+                'bootstrap.servers': Match.anyValue(),
+                'topic.raw': 'logins.raw',
+                'topic.counts': 'logins.counts',
+                'topic.dlq': 'logins.raw.dlq',
+                'consumer.group.id': FLINK_CONSUMER_GROUP,
+                'window.minutes': String(config.flink.windowMinutes),
+                'lateness.seconds': String(config.flink.allowedLatenessSeconds),
+              },
+            },
+          ]),
+        },
+        VpcConfigurations: [Match.objectLike({ SecurityGroupIds: [Match.objectLike({ 'Fn::ImportValue': Match.stringLikeRegexp('KafkaClient') })] })],
+      }),
+    });
+  });
+
+  test('the Flink package merges the three mirrored jars in order', () => {
+    const packages = Object.values(pinned.template.findResources('Custom::FlinkApplicationPackage'));
+    expect(packages).toHaveLength(1);
+    const keys = flatten((packages[0] as { Properties: { JarKeys: unknown } }).Properties.JarKeys);
+    const order = ['flinkconnectorkafkaKey', 'kafkaclientsKey', 'awsmskiamauthKey'].map((attr) => keys.indexOf(attr));
+    expect(order.every((i) => i > -1)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  test('Kafka grants are exact: Flink reads logins.raw as its group and writes counts and DLQ; Spark reads both topics as its group', () => {
+    const text = flatten(statements(pinned.template));
+    expect(text).toMatch(new RegExp(`:group/lakestream-pinned/[^/]+/${FLINK_CONSUMER_GROUP}[,\\]}]`));
+    expect(text).toMatch(new RegExp(`:group/lakestream-pinned/[^/]+/${SPARK_CONSUMER_GROUP}[,\\]}]`));
+    expect(text).not.toContain('/lakestream-login-counts');
+
+    const policies = pinned.template.findResources('AWS::IAM::Policy');
+    const policyOfRole = (rolePrefix: string) =>
+      flatten(
+        Object.values(policies)
+          .filter((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(`"${rolePrefix}`))
+          .map((p) => (p as { Properties: { PolicyDocument: unknown } }).Properties.PolicyDocument),
+      );
+    const flink = policyOfRole('LoginCountsRole');
+    expect(flink).toContain('kafka-cluster:ReadData');
+    expect(flink).toMatch(/\/logins\.raw[,\]}]/);
+    expect(flink).toMatch(/\/logins\.counts[,\]}]/);
+    expect(flink).toMatch(/\/logins\.raw\.dlq[,\]}]/);
+    expect(flink).toContain('kafka-cluster:WriteData');
+    const spark = policyOfRole('SparkExecutionRole');
+    expect(spark).toContain('kafka-cluster:ReadData');
+    expect(spark).not.toMatch(/kafka-cluster:WriteData[,\]}]/);
+    expect(spark).not.toContain('/logins.raw.dlq');
+    for (const topic of ['logins.raw', 'logins.counts']) expect(spark).toMatch(new RegExp(`/${topic.replace('.', '\\.')}[,\\]}]`));
+  });
+
+  test('the streaming job runs under the supervisor with the mirrored jars, brokers and bronze URI', () => {
+    const { template } = pinned;
+    template.resourceCountIs('Custom::StreamingJob', 1);
+    const job = flatten(Object.values(template.findResources('Custom::StreamingJob'))[0]);
+    const jars = ['sparksqlkafkaKey', 'sparktokenproviderkafkaKey', 'kafkaclientsKey', 'commonspool2Key', 'awsmskiamauthKey'];
+    expect(job).toMatch(new RegExp(`--jars ${jars.map((key) => `s3://\\{import:[^}]*ArtifactsBucket[^}]*\\}/\\{import:[^}]*${key}[^}]*\\}`).join(',')}`));
+    expect(job).toContain('--py-files s3://');
+    expect(job).toContain('--bootstrap-servers');
+    expect(job).toMatch(/--bronze-uri\\",\\"s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\//);
+    expect(job).toContain('streaming-bronze');
+    expect(pinned.processing.alarms).toHaveLength(3);
+  });
+
+  test('the execution role may write kafka/ and _checkpoints/ in bronze and read exactly the five jars', () => {
+    const text = flatten(executionRoleStatements(pinned.template));
+    expect(text).toContain('/kafka*');
+    expect(text).toContain('/_checkpoints*');
+    const jarStatement = executionRoleStatements(pinned.template).find((s) => s.Sid === 'ReadKafkaConnectorJars')!;
+    expect(asList(jarStatement.Resource)).toHaveLength(5);
+    expect(flatten(jarStatement.Resource)).toContain('/artifacts/commons-pool2/1.0.0/commons-pool2-1.0.0.jar');
+  });
+
+  test('no info annotation about missing artifacts', () => {
+    expect(pinned.annotations.findInfo('*', Match.stringLikeRegexp('artifactPins'))).toHaveLength(0);
+  });
+});
