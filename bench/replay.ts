@@ -257,7 +257,7 @@ async function replay(request: ChildRequest, limit = Number.POSITIVE_INFINITY): 
         sink,
         checkpoints,
         quarantine: { write: async (_key, entries) => void (rejected += entries.length) },
-        settings: { ...REPLAY_DEFAULTS, maxBatchRecords: Number(process.env.MBR ?? REPLAY_DEFAULTS.maxBatchRecords), maxBatchBytes: Number(process.env.MBB ?? REPLAY_DEFAULTS.maxBatchBytes) },
+        settings: REPLAY_DEFAULTS,
         shouldStop: () => sink.records >= limit,
       },
     );

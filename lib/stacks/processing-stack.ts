@@ -104,7 +104,6 @@ export class ProcessingStack extends Stack {
       logRetention,
       logRemovalPolicy,
     });
-    this.useServiceSideLogEncryption();
 
     // ---- job code ---------------------------------------------------------------------------
     // The package zip holds lakestream_spark/ and sql/ side by side at its root: report_sql.py reads
@@ -223,23 +222,6 @@ export class ProcessingStack extends Stack {
         id: 'NIST.800.53.R5-CloudWatchAlarmAction',
         reason: 'The processing stack exposes its alarms (ProcessingStack.alarms); the observability stack routes them to the alarm topic through a composite alarm.',
       });
-    }
-  }
-
-  /**
-   * The platform keys admit IAM principals only through named services (kms:ViaService), and EMR
-   * Serverless is not one of them: with `encryptionKeyArn` set, EMR would call KMS with the job
-   * role and be refused. The logs are encrypted all the same: the S3 logs by the artifacts bucket's
-   * default SSE-KMS (lake key, used through S3) and the CloudWatch log group by CloudWatch Logs
-   * with the logs key.
-   */
-  private useServiceSideLogEncryption(): void {
-    for (const field of [
-      'MonitoringConfiguration.S3MonitoringConfiguration.EncryptionKeyArn',
-      'MonitoringConfiguration.CloudWatchLoggingConfiguration.EncryptionKeyArn',
-      'MonitoringConfiguration.ManagedPersistenceMonitoringConfiguration.EncryptionKeyArn',
-    ]) {
-      this.spark.application.addPropertyDeletionOverride(field);
     }
   }
 

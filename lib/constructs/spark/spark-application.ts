@@ -63,8 +63,16 @@ export interface SparkApplicationProps {
   readonly logsBucket: s3.IBucket;
   /** Key prefix in `logsBucket`. @default 'emr-serverless/' */
   readonly logsPrefix?: string;
-  /** Key encrypting the S3 logs, the CloudWatch log group and EMR's managed log persistence. */
+  /** Key encrypting the CloudWatch log group (used by CloudWatch Logs itself). */
   readonly logsKey: kms.IKey;
+  /**
+   * Also have EMR encrypt the S3 logs and its managed log persistence with `logsKey`, calling KMS
+   * with the job role. Leave off when the key admits principals only through named services
+   * (Lakestream's platform keys do): the logs bucket's default SSE-KMS and the encrypted log group
+   * already encrypt everything at rest.
+   * @default false
+   */
+  readonly encryptLogsWithJobRole?: boolean;
   /** Retention of the CloudWatch log group. @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
   /** Removal policy of the log group. @default RemovalPolicy.DESTROY */
@@ -115,6 +123,7 @@ export class SparkApplication extends Construct {
     });
     this.logUri = props.logsBucket.s3UrlForObject(logsPrefix);
 
+    const jobRoleLogKeyArn = props.encryptLogsWithJobRole ? props.logsKey.keyArn : undefined;
     this.application = new emrserverless.CfnApplication(this, 'Application', {
       name: props.applicationName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
       releaseLabel: this.releaseLabel,
@@ -129,14 +138,14 @@ export class SparkApplication extends Construct {
       maximumCapacity: capacity(props.maximumCapacity),
       initialCapacity: props.preInitializedCapacity ? initialCapacity(props.preInitializedCapacity) : undefined,
       monitoringConfiguration: {
-        s3MonitoringConfiguration: { logUri: this.logUri, encryptionKeyArn: props.logsKey.keyArn },
+        s3MonitoringConfiguration: { logUri: this.logUri, encryptionKeyArn: jobRoleLogKeyArn },
         cloudWatchLoggingConfiguration: {
           enabled: true,
           logGroupName: this.logGroup.logGroupName,
           logStreamNamePrefix: 'spark',
-          encryptionKeyArn: props.logsKey.keyArn,
+          encryptionKeyArn: jobRoleLogKeyArn,
         },
-        managedPersistenceMonitoringConfiguration: { enabled: true, encryptionKeyArn: props.logsKey.keyArn },
+        managedPersistenceMonitoringConfiguration: { enabled: true, encryptionKeyArn: jobRoleLogKeyArn },
       },
     });
     this.applicationId = this.application.attrApplicationId;
@@ -155,7 +164,7 @@ export class SparkApplication extends Construct {
 
     // Spark writes its own logs with the job's role.
     this.grantPrefixActions(props.logsBucket, logsPrefix, ['s3:PutObject'], 'writes the Spark event and container logs');
-    this.grantKeyUsage(props.logsKey);
+    if (props.encryptLogsWithJobRole) this.grantKeyUsage(props.logsKey);
     this.executionRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteCloudWatchLogs',

@@ -33,7 +33,7 @@ export class S3ByteSource implements ByteSource {
 export class FileByteSource implements ByteSource {
   constructor(
     private readonly path: string,
-    private readonly highWaterMark = Number(process.env.HWM ?? 1024 * 1024),
+    private readonly highWaterMark = 1024 * 1024,
   ) {}
 
   async open(start: number, end: number): Promise<Readable> {

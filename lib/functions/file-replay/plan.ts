@@ -87,13 +87,13 @@ export async function planReplay(input: PlanInput, s3: S3Client, settings: PlanS
     head = await s3.send(new HeadObjectCommand({ Bucket: input.bucket, Key: input.key, IfMatch: ifMatch }));
   } catch (error) {
     const skipped = skippedReason(error);
-    if (skipped) return { ranges: [], skippedReason: skipped };
+    if (skipped) return { object: null, ranges: [], skippedReason: skipped };
     throw error;
   }
   const size = head.ContentLength ?? 0;
   const etag = normalizeEtag(head.ETag ?? input.etag ?? '');
   if (!etag) throw new PermanentError(`s3://${input.bucket}/${input.key} has no ETag`);
-  if (size === 0) return { ranges: [], skippedReason: 'empty object' };
+  if (size === 0) return { object: null, ranges: [], skippedReason: 'empty object' };
 
   const response = await s3.send(
     new GetObjectCommand({ Bucket: input.bucket, Key: input.key, Range: `bytes=0-${Math.min(size, headBytes) - 1}`, IfMatch: `"${etag}"` }),
@@ -122,6 +122,7 @@ export async function planReplay(input: PlanInput, s3: S3Client, settings: PlanS
   return {
     object: { bucket: input.bucket, key: input.key, etag, size, format, compression, ...(csvColumns ? { csvColumns } : {}) },
     ranges,
+    skippedReason: null,
   };
 }
 

@@ -153,7 +153,7 @@ function readLayout(object: ReplayObject, range: ReplayRange, from: number, from
 async function openContent(source: ByteSource, object: ReplayObject, layout: ReadLayout): Promise<Readable> {
   const raw = await source.open(layout.readStart, layout.readEnd);
   if (object.compression !== 'gzip') return raw;
-  const gunzip = createGunzip({ chunkSize: Number(process.env.GZC ?? 256 * 1024) });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   raw.on('error', (error) => gunzip.destroy(error));
   gunzip.on('close', () => raw.destroy());
   return raw.pipe(gunzip);

@@ -2,8 +2,8 @@ import type { RangeTotals, ReplayObject, WorkerResult } from './types';
 import { ZERO_TOTALS, addTotals } from './types';
 
 export interface SummaryInput {
-  readonly object?: ReplayObject;
-  readonly skippedReason?: string;
+  readonly object: ReplayObject | null;
+  readonly skippedReason: string | null;
   /** The last worker result of each range. */
   readonly results: readonly WorkerResult[];
   /** Execution start ($$.Execution.StartTime). */

@@ -54,11 +54,12 @@ export interface PlanInput {
   readonly etag?: string;
 }
 
+/** Every field is always present (null when not applicable): Step Functions paths fail on missing ones. */
 export interface PlanResult {
-  /** Absent when there is nothing to replay (object gone or overwritten since the event). */
-  readonly object?: ReplayObject;
+  /** Null when there is nothing to replay (object gone, empty, or overwritten since the event). */
+  readonly object: ReplayObject | null;
   readonly ranges: ReplayRange[];
-  readonly skippedReason?: string;
+  readonly skippedReason: string | null;
 }
 
 export interface WorkerInput {

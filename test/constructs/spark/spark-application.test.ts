@@ -99,19 +99,19 @@ describe('SparkApplication', () => {
     });
   });
 
-  it('logs to S3 and CloudWatch encrypted with the logs key', () => {
+  it('logs to S3 and CloudWatch, encrypted service-side by default (bucket SSE-KMS, encrypted log group)', () => {
     cold.template.hasResourceProperties('AWS::EMRServerless::Application', {
       MonitoringConfiguration: {
         S3MonitoringConfiguration: {
           LogUri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^Logs') }, '/emr-serverless/']] },
-          EncryptionKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsKey'), 'Arn'] },
+          EncryptionKeyArn: Match.absent(),
         },
         CloudWatchLoggingConfiguration: {
           Enabled: true,
           LogGroupName: { Ref: Match.stringLikeRegexp('^SparkLogGroup') },
-          EncryptionKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsKey'), 'Arn'] },
+          EncryptionKeyArn: Match.absent(),
         },
-        ManagedPersistenceMonitoringConfiguration: { Enabled: true },
+        ManagedPersistenceMonitoringConfiguration: { Enabled: true, EncryptionKeyArn: Match.absent() },
       },
     });
     cold.template.hasResourceProperties('AWS::Logs::LogGroup', {
@@ -168,9 +168,8 @@ describe('SparkApplication', () => {
     const bronzeList = find('s3:ListBucket').find((s) => s.resources[0].includes('Bronze'));
     expect(bronzeList?.condition).toEqual({ StringLike: { 's3:prefix': ['kafka/logins_raw*'] } });
     // KMS: explicit actions on the lake key (decrypt only for the read-only bucket is covered by the gold grant).
-    expect(find('kms:GenerateDataKey').flatMap((s) => s.resources)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^<LogsKey\w+\.Arn>$/), expect.stringMatching(/LakeKey/)]),
-    );
+    // The logs key is used by CloudWatch Logs itself, not by the job role (encryptLogsWithJobRole is off).
+    expect(find('kms:GenerateDataKey').flatMap((s) => s.resources)).toEqual([expect.stringMatching(/LakeKey/)]);
     // Glue: catalog, database and tables by name.
     expect(find('glue:BatchCreatePartition')[0].resources).toEqual([
       'arn:aws:glue:eu-west-1:111111111111:catalog',
