@@ -74,6 +74,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=None,
         help="further topic landed as raw records (repeatable; default: logins.counts)",
     )
+    parser.add_argument(
+        "--group-id-prefix",
+        default="lakestream-spark-bronze",
+        help="prefix of the consumer group ids Spark generates (the job role may join only these groups)",
+    )
     parser.add_argument("--trigger-seconds", type=_positive_int, default=60, help="micro-batch interval")
     parser.add_argument("--starting-offsets", choices=STARTING_OFFSETS, default="earliest", help="where a query with no checkpoint starts")
     parser.add_argument("--max-offsets-per-trigger", type=_positive_int, default=None, help="bound on records per micro-batch per topic")
@@ -122,7 +127,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     )
     for plan in plan_streams(args):
         options = kafka_source_options(
-            args.bootstrap_servers, plan.topic, args.starting_offsets, args.max_offsets_per_trigger, args.fail_on_data_loss
+            args.bootstrap_servers,
+            plan.topic,
+            args.starting_offsets,
+            args.max_offsets_per_trigger,
+            args.fail_on_data_loss,
+            args.group_id_prefix,
         )
         rows = (
             spark.readStream.format("kafka")

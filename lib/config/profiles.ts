@@ -50,7 +50,7 @@ export const DEV_PROFILE: ProfileDefaults = {
   observability: {
     alertEmails: [],
     grafanaAuthentication: 'AWS_SSO',
-    thresholds: { brokerDiskUsedRatio: 0.85, brokerCpuUtilisationRatio: 0.9, produceLatencyMs: 500, fetchConsumerLatencyMs: 3000, flinkConsumerLagMessages: 100000, sparkConsumerLagMessages: 500000 },
+    thresholds: { brokerDiskUsedRatio: 0.85, brokerCpuUtilisationRatio: 0.9, produceLatencyMs: 500, fetchConsumerLatencyMs: 3000, flinkConsumerLagMessages: 100000 },
   },
   tags: {},
 };
@@ -103,7 +103,7 @@ export const PROD_PROFILE: ProfileDefaults = {
   observability: {
     alertEmails: [],
     grafanaAuthentication: 'AWS_SSO',
-    thresholds: { brokerDiskUsedRatio: 0.75, brokerCpuUtilisationRatio: 0.6, produceLatencyMs: 200, fetchConsumerLatencyMs: 1500, flinkConsumerLagMessages: 10000, sparkConsumerLagMessages: 50000 },
+    thresholds: { brokerDiskUsedRatio: 0.75, brokerCpuUtilisationRatio: 0.6, produceLatencyMs: 200, fetchConsumerLatencyMs: 1500, flinkConsumerLagMessages: 10000 },
   },
   tags: {},
 };

@@ -225,7 +225,6 @@ const observabilitySchema = z
         produceLatencyMs: z.number().positive(),
         fetchConsumerLatencyMs: z.number().positive(),
         flinkConsumerLagMessages: z.number().int().positive(),
-        sparkConsumerLagMessages: z.number().int().positive(),
       })
       .strict(),
   })

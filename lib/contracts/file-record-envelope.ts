@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { nonNegativeInt, utcDateTime } from './common';
 import { loginEventSchema } from './login-event';
+import { FILE_RECORD_ENVELOPE_SCHEMA_VERSION } from './versions';
 
-/** Bump on a breaking change (removed field, narrowed type, new required field); see compatibility.ts. */
-export const FILE_RECORD_ENVELOPE_SCHEMA_VERSION = 1;
+export { FILE_RECORD_ENVELOPE_SCHEMA_VERSION };
 
 /**
  * A record replayed from a file in the landing bucket, with where it came from.

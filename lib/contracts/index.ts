@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { FILE_RECORD_ENVELOPE_SCHEMA_VERSION, fileRecordEnvelopeSchema } from './file-record-envelope';
 import type { JsonSchemaObject } from './json-schema';
-import { compileValidator, type ValueCheck } from './json-schema-validator';
 import { LOGIN_COUNT_EVENT_SCHEMA_VERSION, loginCountEventSchema } from './login-count-event';
 import { LOGIN_EVENT_SCHEMA_VERSION, loginEventSchema } from './login-event';
 
@@ -10,7 +9,8 @@ export * from './login-count-event';
 export * from './login-event';
 export { findBreakingChanges, checkContractEvolution, type BreakingChange, type BreakingChangeKind } from './compatibility';
 export type { JsonSchema, JsonSchemaObject } from './json-schema';
-export { compileValidator, type ValueCheck } from './json-schema-validator';
+export { compileExplainer, compileValidator, type ValueCheck, type ValueExplainer } from './json-schema-validator';
+export { explainLoginEvent, isLoginEvent } from './login-event-validator';
 
 /**
  * Every event contract, by the name of its published schema file (jobs/contracts/<name>.schema.json).
@@ -57,18 +57,6 @@ export function contractIndex(): Record<ContractName, { version: number; kafka_k
   return Object.fromEntries(
     CONTRACT_NAMES.map((name) => [name, { version: CONTRACTS[name].version, kafka_key: CONTRACTS[name].kafkaKey, schema: `${name}.schema.json` }]),
   ) as Record<ContractName, { version: number; kafka_key: string; schema: string }>;
-}
-
-let loginEventCheck: ValueCheck | undefined;
-
-/**
- * Fast yes/no validation of a parsed login event, compiled once from the published schema (see
- * json-schema-validator.ts for why). Ask `describeContractViolation(loginEventSchema, value)` for
- * the reasons when it says no.
- */
-export function loginEventValidator(): ValueCheck {
-  loginEventCheck ??= compileValidator(contractJsonSchema('login-event'));
-  return loginEventCheck;
 }
 
 /** The first few problems zod reports, in one line for a quarantine entry or an error message. */

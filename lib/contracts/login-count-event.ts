@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { nonNegativeInt, userId, utcDateTime } from './common';
+import { LOGIN_COUNT_EVENT_SCHEMA_VERSION } from './versions';
 
-/** Bump on a breaking change (removed field, narrowed type, new required field); see compatibility.ts. */
-export const LOGIN_COUNT_EVENT_SCHEMA_VERSION = 1;
+export { LOGIN_COUNT_EVENT_SCHEMA_VERSION };
 
 export const LOGIN_COUNT_KINDS = ['running', 'window'] as const;
 

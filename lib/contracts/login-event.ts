@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { userId, utcDateTime } from './common';
+import { LOGIN_EVENT_SCHEMA_VERSION } from './versions';
 
-/** Bump on a breaking change (removed field, narrowed type, new required field); see compatibility.ts. */
-export const LOGIN_EVENT_SCHEMA_VERSION = 1;
+export { LOGIN_EVENT_SCHEMA_VERSION };
 
 export const LOGIN_EVENT_SOURCES = ['ga4', 'replay', 'cdc', 'test'] as const;
 export type LoginEventSource = (typeof LOGIN_EVENT_SOURCES)[number];

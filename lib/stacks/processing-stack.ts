@@ -13,6 +13,7 @@ import { removalPolicyOf, retentionOf } from '../config/cdk-values';
 import type { ResolvedEnvironment } from '../config/load-config';
 import type { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
 import { FLINK_JOBS_DIR, FlinkApplication } from '../constructs/flink/flink-application';
+import { kafkaGroupArn } from '../constructs/kafka/kafka-access';
 import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
 import type { KafkaTopics } from '../constructs/kafka/kafka-topics';
 import { TOPIC_NAMES } from '../constructs/kafka/topic-spec';
@@ -33,11 +34,15 @@ export const SPARK_KAFKA_ARTIFACTS = ['spark-sql-kafka', 'spark-token-provider-k
 /** Jars merged into the Flink application, in priority order (see FlinkConnectorJars.keys). */
 export const FLINK_KAFKA_ARTIFACTS = ['flink-connector-kafka', 'kafka-clients', 'aws-msk-iam-auth'] as const;
 /**
- * Consumer groups, named as dashboards/rules/consumer-lag.yml watches them. The Flink job takes
- * its group from the `consumer.group.id` property (its built-in default is lakestream-login-counts).
+ * Flink's consumer group, as dashboards/rules/consumer-lag.yml watches it. The Flink job takes it
+ * from the `consumer.group.id` property (its built-in default is lakestream-login-counts).
  */
 export const FLINK_CONSUMER_GROUP = 'lakestream-flink-login-counts';
-export const SPARK_CONSUMER_GROUP = 'lakestream-spark-bronze';
+/**
+ * Spark generates one consumer group per query, `<prefix>-<uuid>-...`, and keeps offsets in its
+ * checkpoints (so no consumer-group lag exists for it: the supervisor watches the job instead).
+ */
+export const SPARK_GROUP_ID_PREFIX = 'lakestream-spark-bronze';
 /** Where login files are dropped in the landing bucket (landing_to_bronze.py --landing-uri). */
 export const LANDING_LOGINS_PREFIX = 'logins/';
 /** Spark driver and executor logs, in the artifacts bucket. */
@@ -156,8 +161,13 @@ export class ProcessingStack extends Stack {
           resources: SPARK_KAFKA_ARTIFACTS.map((name) => artifacts.objectArn(name)),
         }),
       );
-      topics.topic(TOPIC_NAMES.loginsRaw).grantRead(this.spark.executionRole, SPARK_CONSUMER_GROUP);
-      topics.topic(TOPIC_NAMES.loginsCounts).grantRead(this.spark.executionRole, SPARK_CONSUMER_GROUP);
+      for (const topic of [TOPIC_NAMES.loginsRaw, TOPIC_NAMES.loginsCounts]) {
+        topics.topic(topic).grantReadWithGroupPrefix(this.spark.executionRole, SPARK_GROUP_ID_PREFIX);
+      }
+      new WildcardAcknowledgements(this.spark.executionRole).add(
+        `${kafkaGroupArn(topics.cluster, SPARK_GROUP_ID_PREFIX)}*`,
+        `Spark names a consumer group per streaming query (${SPARK_GROUP_ID_PREFIX}-<uuid>-...); the grant covers exactly the groups with the job's prefix.`,
+      );
       this.supervisor = new StreamingJobSupervisor(this, 'StreamingBronze', {
         application: this.spark,
         jobName: 'streaming-bronze',
@@ -167,6 +177,7 @@ export class ProcessingStack extends Stack {
           '--bronze-uri', bronzeUri,
           '--logins-topic', TOPIC_NAMES.loginsRaw,
           '--record-topic', TOPIC_NAMES.loginsCounts,
+          '--group-id-prefix', SPARK_GROUP_ID_PREFIX,
         ],
         sparkSubmitParameters: `${pyFiles} --jars ${SPARK_KAFKA_ARTIFACTS.map((name) => artifacts.s3Uri(name)).join(',')}`,
         checkInterval: Duration.minutes(config.emr.supervisorIntervalMinutes),

@@ -10,9 +10,12 @@ import {
   structuralProblems,
   type GrafanaDashboard,
 } from '../../lib/constructs/monitoring/dashboard-files';
+import { SUPERVISOR_METRICS } from '../../lib/constructs/spark/streaming-job-supervisor';
 import * as replayMetrics from '../../lib/functions/file-replay/metric-names';
 
 const ROOT = path.join(__dirname, '..', '..');
+/** Job name the processing stack gives the bronze streaming job's supervisor (its JobName dimension). */
+const STREAMING_JOB_NAME = 'streaming-bronze';
 const RULES_DIR = path.join(ROOT, 'dashboards', 'rules');
 
 /** Series the MSK open-monitoring exporters publish that the rule files do not already use. */
@@ -35,14 +38,23 @@ function ruleFileMetricNames(): Set<string> {
   return names;
 }
 
-/** EMF metrics the Lambda functions really emit: string literals and file-replay's named constants. */
+/**
+ * EMF metrics the Lambda functions really emit: `addMetric('Literal', ...)`, `addMetric(CONSTANT, ...)`
+ * with the constant's string declared in the same file, and file-replay's named constants.
+ */
 function emittedLakestreamMetrics(): Set<string> {
   const names = new Set<string>(Object.entries(replayMetrics).filter(([k]) => k.endsWith('_METRIC')).map(([, v]) => v));
   const functionsDir = path.join(ROOT, 'lib', 'functions');
   for (const dir of fs.readdirSync(functionsDir)) {
     const index = path.join(functionsDir, dir, 'index.ts');
     if (!fs.existsSync(index)) continue;
-    for (const m of fs.readFileSync(index, 'utf8').matchAll(/addMetric\('([A-Za-z0-9]+)'/g)) names.add(m[1]);
+    const source = fs.readFileSync(index, 'utf8');
+    const constants = new Map([...source.matchAll(/const ([A-Z][A-Z0-9_]*) = '([A-Za-z0-9]+)'/g)].map((m) => [m[1], m[2]]));
+    for (const m of source.matchAll(/addMetric\('([A-Za-z0-9]+)'/g)) names.add(m[1]);
+    for (const m of source.matchAll(/addMetric\(([A-Z][A-Z0-9_]*),/g)) {
+      const value = constants.get(m[1]);
+      if (value) names.add(value);
+    }
   }
   return names;
 }
@@ -96,6 +108,19 @@ describe('dashboards/grafana', () => {
       }
     }
     expect(unknown).toEqual([]);
+  });
+
+  it('show Spark streaming health from the supervisor metrics with the dimensions it publishes, not from a Kafka consumer group', () => {
+    const supervisorMetricNames = new Set<string>([SUPERVISOR_METRICS.active, SUPERVISOR_METRICS.restarts, SUPERVISOR_METRICS.consecutiveFailures]);
+    const supervisorTargets = models.flatMap(({ model }) =>
+      targetsOf(model).filter((t) => t.target.namespace === SUPERVISOR_METRICS.namespace && supervisorMetricNames.has(t.target.metricName ?? '')),
+    );
+    expect(new Set(supervisorTargets.map((t) => t.target.metricName))).toEqual(supervisorMetricNames);
+    for (const { target } of supervisorTargets) {
+      expect(target.dimensions).toEqual({ service: SUPERVISOR_METRICS.service, JobName: STREAMING_JOB_NAME });
+    }
+    // Structured Streaming commits no offsets to Kafka: MSK publishes no lag for a Spark group.
+    expect(dashboards.map((d) => d.json).join('\n')).not.toMatch(/groupId[^,}]*spark/i);
   });
 
   it('Athena queries read gold tables through the $database variable', () => {

@@ -93,7 +93,6 @@ describe('rule file rendering', () => {
       'FETCH_CONSUMER_LATENCY_MS',
       'FLINK_CONSUMER_LAG_MESSAGES',
       'PRODUCE_LATENCY_MS',
-      'SPARK_CONSUMER_LAG_MESSAGES',
     ]);
   });
 
@@ -104,7 +103,6 @@ describe('rule file rendering', () => {
       produceLatencyMs: 333,
       fetchConsumerLatencyMs: 2222,
       flinkConsumerLagMessages: 12345,
-      sparkConsumerLagMessages: 67890,
     };
     const exprs = loadRuleFiles(thresholds)
       .flatMap((file) => (parse(file.content) as RuleFileDoc).groups.flatMap((group) => group.rules))
@@ -121,6 +119,10 @@ describe('rule file rendering', () => {
     expect(() => thresholdPlaceholders({ ...DEFAULT_RULE_THRESHOLDS, produceLatencyMs: 0 })).toThrow('produceLatencyMs=0: must be greater than 0');
     expect(() => thresholdPlaceholders({ ...DEFAULT_RULE_THRESHOLDS, flinkConsumerLagMessages: Number.NaN })).toThrow('flinkConsumerLagMessages=null');
     expect(() => thresholdPlaceholders({ ...DEFAULT_RULE_THRESHOLDS, extra: 1 } as RuleThresholds)).toThrow('Invalid Prometheus rule thresholds');
+    // The Spark lag threshold was removed with its alert; a leftover one fails instead of being ignored.
+    expect(() => thresholdPlaceholders({ ...DEFAULT_RULE_THRESHOLDS, sparkConsumerLagMessages: 50000 } as RuleThresholds)).toThrow(
+      /Invalid Prometheus rule thresholds: .*sparkConsumerLagMessages/,
+    );
   });
 
   it('fails on a placeholder without a value, naming the file', () => {
@@ -138,7 +140,7 @@ describe('rule files', () => {
   it('are three namespaces with recording rules and alerts', () => {
     expect(renderedRules.map((file) => file.name)).toEqual(['consumer-lag', 'kafka-broker-hosts', 'kafka-cluster']);
     expect(allRules.filter((rule) => rule.record !== undefined)).toHaveLength(7);
-    expect(alerts).toHaveLength(12);
+    expect(alerts).toHaveLength(11);
   });
 
   it('give every alert a severity, a component and summary, description and runbook annotations', () => {
@@ -149,10 +151,11 @@ describe('rule files', () => {
     }
   });
 
-  it('alert on the platform consumer groups by their exact names', () => {
+  it('alert on the Flink consumer group by its exact name, and on no Spark group (Spark commits no offsets to Kafka)', () => {
     const exprs = alerts.map((alert) => alert.expr).join('\n');
     expect(exprs).toContain('groupId="lakestream-flink-login-counts"');
-    expect(exprs).toContain('groupId="lakestream-spark-bronze"');
+    expect(exprs).not.toMatch(/spark/i);
+    expect(alerts.map((alert) => alert.labels?.component)).not.toContain('spark');
   });
 
   it('have a unit test file each', () => {
@@ -242,12 +245,12 @@ if (!promtool && !inCi) {
   });
 
   it('fails the unit tests when a threshold moves past the tested values', () => {
-    const shifted = renderToTempDir({ ...DEFAULT_RULE_THRESHOLDS, produceLatencyMs: 400, sparkConsumerLagMessages: 49999 });
+    const shifted = renderToTempDir({ ...DEFAULT_RULE_THRESHOLDS, produceLatencyMs: 400, flinkConsumerLagMessages: 9999 });
     try {
       const result = runPromtool(promtool!, ['test', 'rules', ...shifted.testFiles]);
       expect(result.status).not.toBe(0);
       expect(result.output).toContain('alertname: KafkaProduceLatencyHigh');
-      expect(result.output).toContain('alertname: SparkConsumerLagHigh');
+      expect(result.output).toContain('alertname: FlinkConsumerLagHigh');
     } finally {
       fs.rmSync(shifted.dir, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadEnvironment, type ResolvedEnvironment } from '../../lib/config/load-config';
 import { DataStack } from '../../lib/stacks/data-stack';
 import { NetworkStack } from '../../lib/stacks/network-stack';
-import { FLINK_CONSUMER_GROUP, ProcessingStack, SPARK_CONSUMER_GROUP } from '../../lib/stacks/processing-stack';
+import { FLINK_CONSUMER_GROUP, ProcessingStack, SPARK_GROUP_ID_PREFIX } from '../../lib/stacks/processing-stack';
 import { SecurityStack } from '../../lib/stacks/security-stack';
 import { StreamingStack } from '../../lib/stacks/streaming-stack';
 import { formatFindings, newCompliantTestApp, synthFindings, type Finding } from '../helpers/compliance';
@@ -333,10 +333,10 @@ describe('with every connector jar pinned', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
-  test('Kafka grants are exact: Flink reads logins.raw as its group and writes counts and DLQ; Spark reads both topics as its group', () => {
+  test('Kafka grants are exact: Flink reads logins.raw as its group and writes counts and DLQ; Spark reads both topics under its group prefix', () => {
     const text = flatten(statements(pinned.template));
     expect(text).toMatch(new RegExp(`:group/lakestream-pinned/[^/]+/${FLINK_CONSUMER_GROUP}[,\\]}]`));
-    expect(text).toMatch(new RegExp(`:group/lakestream-pinned/[^/]+/${SPARK_CONSUMER_GROUP}[,\\]}]`));
+    expect(text).toMatch(new RegExp(`:group/lakestream-pinned/[^/]+/${SPARK_GROUP_ID_PREFIX}\\*[,\\]}]`));
     expect(text).not.toContain('/lakestream-login-counts');
 
     const policies = pinned.template.findResources('AWS::IAM::Policy');

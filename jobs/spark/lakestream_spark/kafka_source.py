@@ -35,13 +35,21 @@ def kafka_source_options(
     starting_offsets: str,
     max_offsets_per_trigger: Optional[int],
     fail_on_data_loss: bool,
+    group_id_prefix: str = "lakestream-spark-bronze",
 ) -> Dict[str, str]:
-    """Options for `spark.readStream.format("kafka")` reading one topic over MSK IAM."""
+    """Options for `spark.readStream.format("kafka")` reading one topic over MSK IAM.
+
+    Spark names its consumer groups `<groupIdPrefix>-<uuid>-...` per query and keeps offsets in its
+    checkpoints; the prefix is what the job role's MSK IAM grant on groups is scoped to.
+    """
     if not bootstrap_servers.strip():
         raise ValueError("bootstrap servers must not be empty")
+    if not group_id_prefix or not group_id_prefix.replace("-", "").replace(".", "").replace("_", "").isalnum():
+        raise ValueError(f"group id prefix must be letters, digits, '-', '_' or '.', got {group_id_prefix!r}")
     options = {
         "kafka.bootstrap.servers": bootstrap_servers.strip(),
         "subscribe": topic,
+        "groupIdPrefix": group_id_prefix,
         "startingOffsets": starting_offsets,
         "failOnDataLoss": "true" if fail_on_data_loss else "false",
         **MSK_IAM_OPTIONS,

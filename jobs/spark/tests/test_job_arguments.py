@@ -83,6 +83,12 @@ class KafkaOptionsTest(unittest.TestCase):
 
     def test_optional_bound_and_empty_brokers(self):
         self.assertNotIn("maxOffsetsPerTrigger", kafka_source_options("b:9098", "t", "latest", None, True))
+
+    def test_consumer_groups_carry_the_granted_prefix(self):
+        self.assertEqual(kafka_source_options("b:9098", "t", "latest", None, True)["groupIdPrefix"], "lakestream-spark-bronze")
+        self.assertEqual(kafka_source_options("b:9098", "t", "latest", None, True, "team-x")["groupIdPrefix"], "team-x")
+        with self.assertRaises(ValueError):
+            kafka_source_options("b:9098", "t", "latest", None, True, "bad prefix*")
         with self.assertRaisesRegex(ValueError, "bootstrap servers"):
             kafka_source_options("  ", "t", "latest", None, True)
 

@@ -86,6 +86,26 @@ export class KafkaTopic {
       );
   }
 
+  /**
+   * Consume the topic as member of any group whose id starts with `groupIdPrefix`, for clients that
+   * generate their group ids (Spark Structured Streaming names one per query: `<prefix>-<uuid>-...`).
+   * The group ARN ends in `<prefix>*`; the caller acknowledges that wildcard with its reason.
+   */
+  public grantReadWithGroupPrefix(grantee: iam.IGrantable, groupIdPrefix: string): iam.Grant {
+    if (!/^[A-Za-z0-9._-]{3,200}$/.test(groupIdPrefix)) {
+      throw new Error(`groupIdPrefix = "${groupIdPrefix}" is not allowed (allowed: 3-200 characters of A-Z a-z 0-9 . _ -, no wildcards)`);
+    }
+    return this.grantConnect(grantee)
+      .combine(iam.Grant.addToPrincipal({ grantee, actions: [KafkaClusterActions.DESCRIBE_TOPIC, KafkaClusterActions.READ_DATA], resourceArns: [this.topicArn] }))
+      .combine(
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: [KafkaClusterActions.ALTER_GROUP, KafkaClusterActions.DESCRIBE_GROUP],
+          resourceArns: [`${kafkaGroupArn(this.cluster, groupIdPrefix)}*`],
+        }),
+      );
+  }
+
   /** Produce to the topic. */
   public grantWrite(grantee: iam.IGrantable, options: GrantWriteOptions = {}): iam.Grant {
     return this.grantConnect(grantee, options.idempotent ?? true).combine(

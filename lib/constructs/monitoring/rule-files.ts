@@ -25,10 +25,12 @@ export interface RuleThresholds {
    * Includes the time a fetch waits for data (fetch.max.wait.ms, 500 ms by default).
    */
   readonly fetchConsumerLatencyMs: number;
-  /** Unread messages of the Flink consumer group above which FlinkConsumerLagHigh fires. */
+  /**
+   * Unread messages of the Flink consumer group above which FlinkConsumerLagHigh fires. There is no
+   * Spark counterpart: Structured Streaming commits no offsets to Kafka, so MSK publishes no lag for it
+   * (see dashboards/rules/consumer-lag.yml).
+   */
   readonly flinkConsumerLagMessages: number;
-  /** Unread messages of the Spark streaming consumer group above which SparkConsumerLagHigh fires. */
-  readonly sparkConsumerLagMessages: number;
 }
 
 /**
@@ -41,7 +43,6 @@ export const DEFAULT_RULE_THRESHOLDS: RuleThresholds = {
   produceLatencyMs: 200,
   fetchConsumerLatencyMs: 1500,
   flinkConsumerLagMessages: 10000,
-  sparkConsumerLagMessages: 50000,
 };
 
 const ratio = z.number('must be a number').gt(0, 'must be greater than 0').max(1, 'must be at most 1 (a share, not a percentage)');
@@ -54,7 +55,6 @@ const thresholdsSchema = z
     produceLatencyMs: positive,
     fetchConsumerLatencyMs: positive,
     flinkConsumerLagMessages: positive,
-    sparkConsumerLagMessages: positive,
   })
   .strict();
 

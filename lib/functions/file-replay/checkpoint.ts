@@ -1,22 +1,24 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Progress of one range of one object version: everything before `nextOffset` has been sent and
  * acknowledged (or quarantined). Written after each acknowledged batch, so a retried or resumed
  * worker re-sends at most the one batch whose checkpoint was not yet written.
  */
+const count = () => z.number().check(z.multipleOf(1), z.gte(0));
+
 export const rangeCheckpointSchema = z.object({
   version: z.literal(1),
   bucket: z.string(),
   key: z.string(),
   etag: z.string(),
-  rangeIndex: z.number().int().min(0),
-  nextOffset: z.number().int().min(0),
+  rangeIndex: count(),
+  nextOffset: count(),
   /** Line number of the line at nextOffset, when the range's line numbers are known. */
-  nextLineNumber: z.number().int().min(1).nullable(),
+  nextLineNumber: z.nullable(z.number().check(z.multipleOf(1), z.gte(1))),
   done: z.boolean(),
-  totals: z.object({ records: z.number().int().min(0), rejected: z.number().int().min(0), bytes: z.number().int().min(0) }),
+  totals: z.object({ records: count(), rejected: count(), bytes: count() }),
   updatedAt: z.string(),
 });
 

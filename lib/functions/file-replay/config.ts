@@ -1,10 +1,18 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Environment of the three replay functions (one bundle, three handlers). Each handler validates
- * only its own variables, on its first invocation, and fails naming the variable.
+ * only its own variables, on its first invocation, and fails naming the variable. zod/mini keeps
+ * the bundle small; the contracts' full zod stays out of the Lambda (see json-schema-validator.ts).
  */
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+function integer(fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z._default(
+    z.coerce.number().check(z.multipleOf(1, 'must be a whole number'), z.gte(min, `must be at least ${min}`), z.lte(max, `must be at most ${max}`)),
+    fallback,
+  );
+}
+
+const required = () => z.string().check(z.minLength(1, 'must be set'));
 
 const MiB = 1024 * 1024;
 
@@ -21,32 +29,37 @@ export const REPLAY_DEFAULTS = {
   maxLineBytes: 512 * 1024,
   maxRejectBytes: MiB,
   rangeSizeBytes: 256 * MiB,
-  maxRanges: 2_000,
+  /**
+   * Keeps the plan and the Map's output (about 70 and 60 bytes per range) under Step Functions'
+   * 256 KiB state size, and an inline Map's history well under 25,000 events. 1,000 default ranges
+   * cover 250 GiB; a larger file gets larger ranges.
+   */
+  maxRanges: 1_000,
 } as const;
 
 export const planEnvSchema = z.object({
-  LANDING_BUCKET: z.string().min(3),
-  RANGE_SIZE_BYTES: z.coerce.number().int().min(MiB, 'must be at least 1 MiB').default(REPLAY_DEFAULTS.rangeSizeBytes),
-  MAX_RANGES: z.coerce.number().int().min(1).max(5_000).default(REPLAY_DEFAULTS.maxRanges),
+  LANDING_BUCKET: required(),
+  RANGE_SIZE_BYTES: integer(REPLAY_DEFAULTS.rangeSizeBytes, MiB),
+  MAX_RANGES: integer(REPLAY_DEFAULTS.maxRanges, 1, 1_500),
 });
 
 export const workerEnvSchema = z.object({
-  LANDING_BUCKET: z.string().min(3),
-  TOPIC_NAME: z.string().min(1),
-  BOOTSTRAP_BROKERS_PARAMETER: z.string().min(1),
-  AWS_REGION: z.string().min(1),
-  MAX_BATCH_RECORDS: positiveInt(REPLAY_DEFAULTS.maxBatchRecords),
-  MAX_BATCH_BYTES: z.coerce.number().int().min(64 * 1024).max(64 * MiB).default(REPLAY_DEFAULTS.maxBatchBytes),
-  MAX_LINE_BYTES: z.coerce.number().int().min(1024).max(8 * MiB).default(REPLAY_DEFAULTS.maxLineBytes),
-  MAX_REJECT_BYTES: positiveInt(REPLAY_DEFAULTS.maxRejectBytes),
+  LANDING_BUCKET: required(),
+  TOPIC_NAME: required(),
+  BOOTSTRAP_BROKERS_PARAMETER: required(),
+  AWS_REGION: required(),
+  MAX_BATCH_RECORDS: integer(REPLAY_DEFAULTS.maxBatchRecords, 1),
+  MAX_BATCH_BYTES: integer(REPLAY_DEFAULTS.maxBatchBytes, 64 * 1024, 64 * MiB),
+  MAX_LINE_BYTES: integer(REPLAY_DEFAULTS.maxLineBytes, 1024, 8 * MiB),
+  MAX_REJECT_BYTES: integer(REPLAY_DEFAULTS.maxRejectBytes, 1),
   /** Stop taking new batches when less than this is left of the invocation (send, commit and return must fit). */
-  STOP_BEFORE_TIMEOUT_MS: positiveInt(120_000),
+  STOP_BEFORE_TIMEOUT_MS: integer(120_000, 1),
 });
 
 export type PlanEnv = z.infer<typeof planEnvSchema>;
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
-export function parseEnv<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv = process.env): z.infer<T> {
+export function parseEnv<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.infer<T> {
   const result = schema.safeParse(env);
   if (!result.success) {
     const details = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');

@@ -1,4 +1,4 @@
-import { LOGIN_EVENT_SCHEMA_VERSION } from '../../contracts/login-event';
+import { LOGIN_EVENT_SCHEMA_VERSION } from '../../contracts/versions';
 
 /**
  * CSV login files: a header line naming the columns, then one event per line (RFC 4180 quoting,

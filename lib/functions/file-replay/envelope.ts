@@ -1,4 +1,4 @@
-import { FILE_RECORD_ENVELOPE_SCHEMA_VERSION } from '../../contracts/file-record-envelope';
+import { FILE_RECORD_ENVELOPE_SCHEMA_VERSION } from '../../contracts/versions';
 import type { ReplayObject } from './types';
 
 /**

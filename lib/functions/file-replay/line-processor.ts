@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { describeContractViolation, loginEventSchema, loginEventValidator, type LoginEvent, type ValueCheck } from '../../contracts';
+import type { LoginEvent } from '../../contracts/login-event';
+import { explainLoginEvent, isLoginEvent } from '../../contracts/login-event-validator';
 import type { Batcher } from './batcher';
 import type { LineHandler } from './line-splitter';
 import { csvRowToLoginEvent, splitCsvLine } from './csv';
@@ -28,7 +29,6 @@ const CARRIAGE_RETURN = 0x0d;
  * lines it has not accounted for.
  */
 export class LineProcessor {
-  private readonly check: ValueCheck = loginEventValidator();
   private readonly rawPreviewChars: number;
   private readonly lineNumberBase: number | undefined;
   private readonly maxRecordBytes: number;
@@ -72,7 +72,7 @@ export class LineProcessor {
       else this.reject(text, `invalid JSON: ${(error as Error).message}`, lineOffset, nextOffset, this.lineNumber(lineIndex));
       return;
     }
-    if (!this.check(value)) {
+    if (!isLoginEvent(value)) {
       this.reject(text, contractReason(value), lineOffset, nextOffset, this.lineNumber(lineIndex));
       return;
     }
@@ -109,7 +109,7 @@ export class LineProcessor {
       this.reject(text, `invalid CSV: ${event}`, lineOffset, nextOffset, lineNumber);
       return;
     }
-    if (!this.check(event)) {
+    if (!isLoginEvent(event)) {
       this.reject(text, contractReason(event), lineOffset, nextOffset, lineNumber);
       return;
     }
@@ -153,7 +153,7 @@ export class LineProcessor {
 }
 
 function contractReason(value: unknown): string {
-  return `contract violation: ${describeContractViolation(loginEventSchema, value) ?? 'rejected by the compiled login-event schema'}`;
+  return `contract violation: ${explainLoginEvent(value) ?? 'rejected by the login-event schema'}`;
 }
 
 function hasByteOrderMark(buffer: Buffer, start: number, end: number): boolean {

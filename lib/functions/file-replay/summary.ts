@@ -1,11 +1,11 @@
-import type { RangeTotals, ReplayObject, WorkerResult } from './types';
+import type { RangeTotals, ReplayObject } from './types';
 import { ZERO_TOTALS, addTotals } from './types';
 
 export interface SummaryInput {
   readonly object: ReplayObject | null;
   readonly skippedReason: string | null;
-  /** The last worker result of each range. */
-  readonly results: readonly WorkerResult[];
+  /** Each range's cumulative totals, from its last worker result. */
+  readonly results: ReadonlyArray<{ readonly rangeIndex: number; readonly totals: RangeTotals }>;
   /** Execution start ($$.Execution.StartTime). */
   readonly startedAt: string;
 }

@@ -79,6 +79,25 @@ describe('KafkaTopic grants', () => {
     ]);
   });
 
+  it('grantReadWithGroupPrefix: the group ARN ends in exactly the prefix and one wildcard', () => {
+    expect(roleStatements((_, role) => topic.grantReadWithGroupPrefix(role, 'lakestream-spark-bronze'))).toEqual([
+      { Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'], Effect: 'Allow', Resource: CLUSTER.clusterArn },
+      { Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], Effect: 'Allow', Resource: topicArn },
+      {
+        Action: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+        Effect: 'Allow',
+        Resource: `arn:aws:kafka:eu-west-1:111111111111:group/lakestream-dev/${UUID}/lakestream-spark-bronze*`,
+      },
+    ]);
+  });
+
+  it('grantReadWithGroupPrefix refuses prefixes that are empty, too short or carry wildcards', () => {
+    const role = new iam.Role(new Stack(new App(), 'P', { env: ENV }), 'R', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    for (const prefix of ['', 'ab', 'spark*', 'a/b']) {
+      expect(() => topic.grantReadWithGroupPrefix(role, prefix)).toThrow(`groupIdPrefix = "${prefix}" is not allowed`);
+    }
+  });
+
   it('grantWrite: connect, describe and idempotent writes on the cluster, describe and write on the topic', () => {
     expect(roleStatements((_, role) => topic.grantWrite(role))).toEqual([
       { Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:WriteDataIdempotently'], Effect: 'Allow', Resource: CLUSTER.clusterArn },

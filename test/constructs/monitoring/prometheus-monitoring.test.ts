@@ -47,7 +47,7 @@ function onlyResource(resources: Resources): { logicalId: string; properties: Re
   return { logicalId: entries[0][0], properties: entries[0][1].Properties };
 }
 
-const thresholds: RuleThresholds = { ...DEFAULT_RULE_THRESHOLDS, produceLatencyMs: 250, sparkConsumerLagMessages: 75000 };
+const thresholds: RuleThresholds = { ...DEFAULT_RULE_THRESHOLDS, produceLatencyMs: 250, flinkConsumerLagMessages: 75000 };
 
 describe('PrometheusMonitoring', () => {
   let template: Template;
