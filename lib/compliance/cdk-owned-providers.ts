@@ -8,6 +8,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 const CDK_OWNED_PROVIDERS: Record<string, string> = {
   'Custom::S3AutoDeleteObjectsCustomResourceProvider': 'empties dev buckets before CloudFormation deletes them',
   'Custom::VpcRestrictDefaultSGCustomResourceProvider': 'removes all rules from the VPC default security group',
+  BucketNotificationsHandler050a0587b7544547bf325f094a3db834: 'turns on EventBridge notifications of the landing bucket',
 };
 
 export function acknowledgeCdkOwnedProviders(stack: Stack): void {

@@ -82,6 +82,7 @@ export class ObservabilityStack extends Stack {
       notificationTopic: this.alarms.topic,
       deleteDashboardsOnRemove: config.removalPolicy === 'destroy',
     });
+    this.alarms.addCompositeOf('FileReplayAlarms', props.streaming.fileReplay.alarms, `Lakestream ${config.stageName}: file replay is failing, rejecting records or dead-lettering events.`);
     if (props.streaming.ga4) {
       this.alarms.addCompositeOf('Ga4IngestAlarms', props.streaming.ga4.alarms, `Lakestream ${config.stageName}: GA4 ingest is failing, rejecting rows or dead-lettering invocations.`);
     }

@@ -5,6 +5,7 @@ import { retentionOf } from '../config/cdk-values';
 import type { ResolvedEnvironment } from '../config/load-config';
 import { loadArtifactManifest, parseArtifactManifest, type ArtifactSpec } from '../constructs/artifacts/artifact-manifest';
 import { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
+import { FileReplay } from '../constructs/ingestion/file-replay';
 import { Ga4Ingest } from '../constructs/ingestion/ga4-ingest';
 import { DebeziumConnector } from '../constructs/kafka/debezium-connector';
 import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
@@ -32,6 +33,7 @@ export class StreamingStack extends Stack {
   public readonly artifacts: ArtifactMirror;
   public readonly debezium?: DebeziumConnector;
   public readonly ga4?: Ga4Ingest;
+  public readonly fileReplay: FileReplay;
 
   constructor(scope: Construct, id: string, props: StreamingStackProps) {
     super(scope, id, props);
@@ -61,6 +63,21 @@ export class StreamingStack extends Stack {
       encryptionKey: keys.logs,
       logRetention,
     });
+
+    this.fileReplay = new FileReplay(this, 'FileReplay', {
+      landingBucket: props.lake.landing,
+      landingKey: keys.lake,
+      keyPrefix: 'incoming/',
+      vpc: network.vpc,
+      subnets: network.computeSubnets,
+      securityGroup: network.kafkaClientSecurityGroup,
+      bootstrapBrokersParameter: kafka.bootstrapBrokersParameter,
+      topic: this.topics.topic(TOPIC_NAMES.filesReplay),
+      logsKey: keys.logs,
+      logRetention,
+      queueEncryptionKey: keys.streaming,
+    });
+    this.fileReplay.node.addDependency(this.topics.resource);
 
     if (config.debezium) {
       const source = config.debezium;

@@ -101,12 +101,15 @@ describe('no NAT gateways', () => {
 
 describe('optional sources', () => {
   test('Debezium and GA4 exist only where configured', () => {
+    const ga4Schedule = { ScheduleExpression: 'rate(15 minutes)' };
     const on = result.template('connected-alice', 'Streaming');
     on.resourceCountIs('AWS::KafkaConnect::Connector', 1);
-    on.resourceCountIs('AWS::Events::Rule', 1);
+    on.hasResourceProperties('AWS::Events::Rule', ga4Schedule);
     const off = result.template('bounded-alice', 'Streaming');
     off.resourceCountIs('AWS::KafkaConnect::Connector', 0);
-    off.resourceCountIs('AWS::Events::Rule', 0);
+    expect(off.findResources('AWS::Events::Rule', { Properties: ga4Schedule })).toEqual({});
+    // File replay is always on: its EventBridge trigger exists in both.
+    off.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.s3'] }) });
   });
 
   test('GA4 alarms reach the alarm topic through a composite alarm', () => {
@@ -115,9 +118,9 @@ describe('optional sources', () => {
       AlarmDescription: Match.stringLikeRegexp('GA4 ingest'),
       AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp('AlarmsTopic') })],
     });
-    // Without GA4 only the batch-job composite remains.
-    withGa4.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 2);
-    result.template('bounded-alice', 'Observability').resourceCountIs('AWS::CloudWatch::CompositeAlarm', 1);
+    // Without GA4 the batch-job and file-replay composites remain.
+    withGa4.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 3);
+    result.template('bounded-alice', 'Observability').resourceCountIs('AWS::CloudWatch::CompositeAlarm', 2);
   });
 
   test('no secret value reaches the template', () => {

@@ -106,6 +106,8 @@ export class LakeStorage extends Construct {
     };
 
     this.landing = dataBucket('LandingBucket', props.lifecycle.landing, 'landing');
+    // File replay is triggered by "Object Created" events on EventBridge; enabled here, where the bucket lives.
+    this.landing.enableEventBridgeNotification();
     this.bronze = dataBucket('BronzeBucket', props.lifecycle.bronze, 'bronze');
     this.silver = dataBucket('SilverBucket', props.lifecycle.silver, 'silver');
     this.gold = dataBucket('GoldBucket', props.lifecycle.gold, 'gold');
