@@ -129,13 +129,13 @@ export class LakestreamFunction extends Construct {
     if (props.reservedConcurrentExecutions === undefined) {
       Validations.of(this.function).acknowledge({
         id: 'NIST.800.53.R5-LambdaConcurrency',
-        reason: `${props.handlerDir} is invoked only by CloudFormation or a schedule; reserving concurrency fails deploys in accounts with default limits.`,
+        reason: `${props.handlerDir} is invoked only by CloudFormation, a schedule or a state machine of this stack; reserving concurrency fails deploys in accounts with default limits.`,
       });
     }
     if (!props.deadLetterQueue) {
       Validations.of(this.function).acknowledge({
         id: 'NIST.800.53.R5-LambdaDLQ',
-        reason: `${props.handlerDir} is invoked synchronously (custom resource provider or Step Functions), whose caller sees and retries failures.`,
+        reason: `${props.handlerDir} failures surface to its caller (CloudFormation, Step Functions) or, for scheduled runs, in its error alarm, and the next scheduled run retries.`,
       });
     }
   }
