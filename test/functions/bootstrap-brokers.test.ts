@@ -281,10 +281,10 @@ describe('error paths', () => {
   });
 
   it.each([
-    ['a missing ClusterArn', { ParameterName: PARAMETER }, /Invalid ResourceProperties: ClusterArn: /],
-    ['a ClusterArn of another service', { ClusterArn: 'arn:aws:s3:::bucket', ParameterName: PARAMETER }, /ClusterArn: must be an MSK cluster ARN/],
+    ['a missing ClusterArn', { ParameterName: PARAMETER }, /Invalid ResourceProperties: ClusterArn: must be an MSK cluster ARN .*\(missing\)/],
+    ['a ClusterArn of another service', { ClusterArn: 'arn:aws:s3:::bucket', ParameterName: PARAMETER }, /ClusterArn: must be an MSK cluster ARN .*\(got "arn:aws:s3:::bucket"\)/],
     ['a relative parameter name', { ClusterArn: CLUSTER_ARN, ParameterName: 'lakestream/brokers' }, /ParameterName: must be a fully qualified SSM parameter name/],
-    ['a non-numeric BrokerCount', { ClusterArn: CLUSTER_ARN, ParameterName: PARAMETER, BrokerCount: 'three' }, /BrokerCount/],
+    ['a non-numeric BrokerCount', { ClusterArn: CLUSTER_ARN, ParameterName: PARAMETER, BrokerCount: 'three' }, 'BrokerCount: must be a whole number (got "three")'],
   ])('rejects %s before calling AWS', async (_case, properties, message) => {
     await expect(handler(createEvent(properties))).rejects.toThrow(message);
     expect(kafka.calls()).toHaveLength(0);

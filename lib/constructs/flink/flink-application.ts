@@ -178,8 +178,7 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
 
     // ---- deploy-time packaging --------------------------------------------------------------
     const packager = new LakestreamFunction(this, 'Packager', {
-      handlerDir: 'flink-starter',
-      handlerName: 'packageHandler',
+      handlerDir: 'flink-packager',
       description: `Builds the Managed Flink code package of ${props.applicationName} (code + merged connector jars)`,
       encryptionKey: props.logsKey,
       logRetention: props.logRetention,

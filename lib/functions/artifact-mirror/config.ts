@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 export interface MirrorConfig {
   /** Plain http:// is refused unless the test suite turns this on (it serves artifacts from 127.0.0.1). */
@@ -12,15 +12,13 @@ export interface MirrorConfig {
 }
 
 const positiveInt = (fallback: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .optional()
-    .transform((value) => value ?? fallback);
+  z._default(
+    z.pipe(z.string('must be a whole number').check(z.regex(/^\d+$/, 'must be a whole number')), z.transform(Number)),
+    fallback,
+  );
 
 const envSchema = z.object({
-  ALLOW_INSECURE_HTTP_FOR_TESTS: z.enum(['true', 'false']).optional(),
+  ALLOW_INSECURE_HTTP_FOR_TESTS: z.optional(z.enum(['true', 'false'], "must be 'true' or 'false'")),
   DEADLINE_SAFETY_MARGIN_MS: positiveInt(30_000),
   RESPONSE_TIMEOUT_MS: positiveInt(30_000),
   MAX_REDIRECTS: positiveInt(5),

@@ -1,49 +1,69 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { cfnBoolean } from '../shared/custom-resource';
 
+// zod/mini has no English messages built in: every check says what is allowed.
+const nonEmptyString = (allowed = 'must be a non-empty string') => z.string(allowed).check(z.minLength(1, allowed));
+const hexDigest = (length: number) =>
+  z.optional(z.string(`must be ${length} lower-case hex characters`).check(z.regex(new RegExp(`^[0-9a-f]{${length}}$`), `must be ${length} lower-case hex characters`)));
+
+const ARTIFACT_FIELDS = 'name, key, url, sourceS3Uri, sha256, sha512';
+
 const artifactSchema = z
-  .strictObject({
-    name: z.string().min(1),
-    key: z.string().min(1).refine((key) => !key.startsWith('/'), 'must be a relative object key'),
-    url: z.string().min(1).optional(),
-    sourceS3Uri: z.string().startsWith('s3://').optional(),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters').optional(),
-    sha512: z.string().regex(/^[0-9a-f]{128}$/, 'must be 128 lower-case hex characters').optional(),
-  })
-  .refine((artifact) => (artifact.url === undefined) !== (artifact.sourceS3Uri === undefined), {
-    message: 'needs exactly one of url or sourceS3Uri',
-  })
-  .refine((artifact) => artifact.sha256 !== undefined || artifact.sha512 !== undefined, {
-    message: 'needs a pinned sha256 or sha512',
-  });
+  .strictObject(
+    {
+      name: nonEmptyString(),
+      key: nonEmptyString().check(z.refine((key) => !key.startsWith('/'), 'must be a relative object key')),
+      url: z.optional(nonEmptyString()),
+      sourceS3Uri: z.optional(z.string("must be an s3:// URI").check(z.startsWith('s3://', "must be an s3:// URI"))),
+      sha256: hexDigest(64),
+      sha512: hexDigest(128),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `has unknown field(s) ${issue.keys.join(', ')}; allowed: ${ARTIFACT_FIELDS}`
+          : `must be an object with the fields ${ARTIFACT_FIELDS}`,
+    },
+  )
+  .check(
+    z.refine((artifact) => (artifact.url === undefined) !== (artifact.sourceS3Uri === undefined), 'needs exactly one of url or sourceS3Uri'),
+    z.refine((artifact) => artifact.sha256 !== undefined || artifact.sha512 !== undefined, 'needs a pinned sha256 or sha512'),
+  );
 
 export type MirroredArtifact = z.infer<typeof artifactSchema>;
 
-const artifactListSchema = z
-  .string()
-  .transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.array(artifactSchema).min(1, 'must list at least one artifact'))
-  .superRefine((artifacts, ctx) => {
-    for (const field of ['name', 'key'] as const) {
-      const values = artifacts.map((artifact) => artifact[field]);
-      const duplicates = [...new Set(values.filter((value, index) => values.indexOf(value) !== index))];
-      if (duplicates.length > 0) ctx.addIssue({ code: 'custom', message: `duplicate ${field}: ${duplicates.join(', ')}` });
-    }
-  });
+const ARTIFACT_LIST = 'must be a JSON list of artifacts';
+
+const artifactListSchema = z.pipe(
+  z.pipe(
+    z.string(ARTIFACT_LIST),
+    z.transform((text: string, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.issues.push({ code: 'custom', message: 'is not valid JSON', input: text });
+        return z.NEVER;
+      }
+    }),
+  ),
+  z.array(artifactSchema, ARTIFACT_LIST).check(
+    z.minLength(1, 'must list at least one artifact'),
+    z.superRefine((artifacts, ctx) => {
+      for (const field of ['name', 'key'] as const) {
+        const values = artifacts.map((artifact) => artifact[field]);
+        const duplicates = [...new Set(values.filter((value, index) => values.indexOf(value) !== index))];
+        if (duplicates.length > 0) ctx.addIssue({ code: 'custom', message: `duplicate ${field}: ${duplicates.join(', ')}` });
+      }
+    }),
+  ),
+);
 
 /** What the ArtifactMirror construct passes (CloudFormation turns every value into a string). */
 export const mirrorPropertiesSchema = z.object({
-  Bucket: z.string().min(1),
-  KmsKeyArn: z.string().startsWith('arn:'),
+  Bucket: nonEmptyString('must be a bucket name'),
+  KmsKeyArn: z.string('must be a KMS key ARN').check(z.startsWith('arn:', 'must be a KMS key ARN')),
   Artifacts: artifactListSchema,
-  DeleteOnRemove: cfnBoolean.optional(),
+  DeleteOnRemove: z.optional(cfnBoolean),
 });
 
 export type MirrorProperties = z.infer<typeof mirrorPropertiesSchema>;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { cfnInt, parseProperties, PermanentError, type CustomResourceEvent } from '../shared/custom-resource';
 
 /** SSM parameter names: fully qualified (leading '/'), SSM's character set and length limit. */
@@ -6,11 +6,14 @@ export const PARAMETER_NAME_PATTERN = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
 
 const CLUSTER_ARN_PATTERN = /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+$/;
 
+/** A missing property and a malformed one both get the same statement of what is allowed. */
+const requiredString = (pattern: RegExp, allowed: string) => z.string(allowed).check(z.regex(pattern, allowed));
+
 export const bootstrapBrokersPropertiesSchema = z.object({
-  ClusterArn: z.string().regex(CLUSTER_ARN_PATTERN, 'must be an MSK cluster ARN (arn:<partition>:kafka:<region>:<account>:cluster/<name>/<id>)'),
-  ParameterName: z.string().regex(PARAMETER_NAME_PATTERN, "must be a fully qualified SSM parameter name such as '/lakestream/dev/msk/bootstrap-brokers-iam'"),
+  ClusterArn: requiredString(CLUSTER_ARN_PATTERN, 'must be an MSK cluster ARN (arn:<partition>:kafka:<region>:<account>:cluster/<name>/<id>)'),
+  ParameterName: requiredString(PARAMETER_NAME_PATTERN, "must be a fully qualified SSM parameter name such as '/lakestream/dev/msk/bootstrap-brokers-iam'"),
   // Only there to re-run the resource when brokers are added: the broker string then lists more hosts.
-  BrokerCount: cfnInt.optional(),
+  BrokerCount: z.optional(cfnInt),
 });
 
 export type BootstrapBrokersProperties = z.infer<typeof bootstrapBrokersPropertiesSchema>;

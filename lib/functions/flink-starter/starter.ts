@@ -9,7 +9,7 @@ import {
   StopApplicationCommand,
   type ApplicationRestoreType,
 } from '@aws-sdk/client-kinesis-analytics-v2';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { createLogger } from '../shared/logger';
 import {
   cfnInt,
@@ -35,9 +35,11 @@ import { countReadySnapshots, elapsedSince, planStart, planStop, startProgress }
 const analytics = new KinesisAnalyticsV2Client({});
 const logger = createLogger('flink-starter');
 
+const APPLICATION_NAME = 'must be a Managed Flink application name (1-128 letters, digits, _ . -)';
+const STOP_SECONDS = 'must be between 0 and 3600 seconds';
 const StarterProperties = z.object({
-  ApplicationName: z.string().regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'must be a Managed Flink application name'),
-  GracefulStopSeconds: cfnInt.pipe(z.number().min(0).max(3600)).default(300),
+  ApplicationName: z.string(APPLICATION_NAME).check(z.regex(/^[a-zA-Z0-9_.-]{1,128}$/, APPLICATION_NAME)),
+  GracefulStopSeconds: z._default(z.pipe(cfnInt, z.number().check(z.minimum(0, STOP_SECONDS), z.maximum(3600, STOP_SECONDS))), 300),
 });
 type StarterProperties = z.infer<typeof StarterProperties>;
 

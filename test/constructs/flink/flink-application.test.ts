@@ -350,7 +350,7 @@ describe('FlinkApplication', () => {
       .map(([, fn]) => fn.Properties.Handler as string)
       .filter((handler) => !handler.startsWith('framework.'))
       .sort();
-    expect(handlers).toEqual(['index.handler', 'index.isCompleteHandler', 'index.packageHandler']);
+    expect(handlers).toEqual(['index.handler', 'index.handler', 'index.isCompleteHandler']);
   });
 
   it('has no unacknowledged cdk-nag or NIST finding, with a concrete or an environment-agnostic stack', () => {

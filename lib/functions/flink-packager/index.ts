@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { createLogger } from '../shared/logger';
 import { parseProperties, PermanentError, type CustomResourceEvent, type CustomResourceResult } from '../shared/custom-resource';
 import { buildApplicationZip, mergeJars } from './application-package';
 import { ZipFormatError } from './zip-archive';
 
 /**
- * Flink application packager custom resource. Managed Flink runs a Python application from ONE
+ * Flink application packager custom resource (its own function: the starter's cold start must
+ * not pay for the S3 client and the ZIP code). Managed Flink runs a Python application from ONE
  * zip holding the Python code and ONE jar; the code comes from a CDK asset and the connector jars
  * from the artifact mirror's bucket, both only available at deploy time. This resource reads
  * them, merges the jars, writes the application zip under TargetPrefix and reports the key. It
@@ -22,17 +23,26 @@ import { ZipFormatError } from './zip-archive';
 const s3 = new S3Client({});
 const logger = createLogger('flink-packager');
 
-const s3Key = z.string().min(1).max(1024);
+// zod/mini has no English messages built in: every check says what is allowed.
+const S3_KEY = 'must be an S3 object key of 1 to 1024 characters';
+const s3Key = z.string(S3_KEY).check(z.minLength(1, S3_KEY), z.maxLength(1024, S3_KEY));
+const bucketName = z.string('must be a bucket name').check(z.minLength(3, 'must be a bucket name'));
+const matching = (pattern: RegExp, allowed: string) => z.string(allowed).check(z.regex(pattern, allowed));
+const TARGET_PREFIX = "must be empty or a key prefix ending with '/'";
+
 const PackagerProperties = z.object({
-  CodeBucket: z.string().min(3),
+  CodeBucket: bucketName,
   CodeKey: s3Key,
-  CodeFolder: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a single folder name'),
-  EntryPoint: z.string().regex(/^[A-Za-z0-9_./-]+\.py$/, 'must be a .py file inside the code asset'),
-  JarBucket: z.string().min(3),
-  JarKeys: z.array(s3Key).min(1, 'needs at least one connector jar'),
-  JarPath: z.string().regex(/^[A-Za-z0-9_./-]+\.jar$/, 'must be a .jar path inside the application zip'),
-  TargetBucket: z.string().min(3),
-  TargetPrefix: z.string().max(900).regex(/^(?:[A-Za-z0-9_.=-]+\/)*$/, "must be empty or a key prefix ending with '/'"),
+  CodeFolder: matching(/^[A-Za-z0-9_.-]+$/, 'must be a single folder name'),
+  EntryPoint: matching(/^[A-Za-z0-9_./-]+\.py$/, 'must be a .py file inside the code asset'),
+  JarBucket: bucketName,
+  JarKeys: z.array(s3Key, 'must be a list of S3 object keys').check(z.minLength(1, 'needs at least one connector jar')),
+  JarPath: matching(/^[A-Za-z0-9_./-]+\.jar$/, 'must be a .jar path inside the application zip'),
+  TargetBucket: bucketName,
+  TargetPrefix: z.string(TARGET_PREFIX).check(
+    z.maxLength(900, 'must be at most 900 characters, leaving room for the package name'),
+    z.regex(/^(?:[A-Za-z0-9_.=-]+\/)*$/, TARGET_PREFIX),
+  ),
 });
 type PackagerProperties = z.infer<typeof PackagerProperties>;
 
@@ -60,7 +70,7 @@ async function readObject(bucket: string, key: string): Promise<Buffer> {
   }
 }
 
-export async function onPackageEvent(event: CustomResourceEvent): Promise<CustomResourceResult> {
+export async function handler(event: CustomResourceEvent): Promise<CustomResourceResult> {
   if (event.RequestType === 'Delete') {
     const match = PHYSICAL_ID.exec(event.PhysicalResourceId ?? '');
     // A Create that failed before writing anything has a request id, not an s3:// location.
