@@ -15,4 +15,6 @@ module.exports = {
   snapshotFormat: { escapeString: true, printBasicPrototype: false },
   cacheDirectory: '<rootDir>/.cache/jest',
   testTimeout: 120000,
+  // Jest's default on a 2-core machine is one worker; test files are CPU-bound and independent.
+  maxWorkers: 2,
 };

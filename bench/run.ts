@@ -6,8 +6,9 @@ import * as path from 'node:path';
  * `npm run bench`: the numbers the issues ask for, measured on this machine.
  *   - synth of every environment: wall time (process start to exit) and peak RSS
  *   - the whole jest suite: wall time
- *   - the file-replay throughput benchmark, when present (bench/replay.ts)
- * Pass `--skip-tests` to skip the suite, `--only=synth|tests|replay` to run one part.
+ *   - every Lambda's bundle size and cold module-load time (bench/bundles.ts)
+ *   - the file-replay throughput benchmark (bench/replay.ts)
+ * Pass `--skip-tests` to skip the suite, `--only=synth|tests|bundles|replay` to run one part.
  */
 const root = path.join(__dirname, '..');
 const args = process.argv.slice(2);
@@ -34,6 +35,11 @@ if (want('synth')) {
 if (want('tests') && !args.includes('--skip-tests')) {
   const run = timed(path.join(root, 'node_modules', '.bin', 'jest'), ['--silent']);
   console.log(`jest suite: wall ${run.seconds.toFixed(1)} s, exit ${run.status}  [target < 60 s]`);
+}
+
+if (want('bundles')) {
+  const run = spawnSync(tsx, [path.join(__dirname, 'bundles.ts')], { cwd: root, stdio: 'inherit' });
+  if (run.status !== 0) process.exitCode = 1;
 }
 
 if (want('replay') && fs.existsSync(path.join(__dirname, 'replay.ts'))) {
