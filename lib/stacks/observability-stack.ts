@@ -82,6 +82,12 @@ export class ObservabilityStack extends Stack {
       notificationTopic: this.alarms.topic,
       deleteDashboardsOnRemove: config.removalPolicy === 'destroy',
     });
+    // Errors and throttles of the functions that run outside deployments (custom-resource handlers fail the deploy instead).
+    const replay = props.streaming.fileReplay;
+    for (const fn of [replay.planFunction, replay.workerFunction, replay.summaryFunction]) this.alarms.addLambdaAlarms(fn.function);
+    if (props.streaming.ga4) this.alarms.addLambdaAlarms(props.streaming.ga4.function);
+    if (props.processing.supervisor) this.alarms.addLambdaAlarms(props.processing.supervisor.function.function);
+    this.alarms.addStateMachineAlarms(replay.stateMachine);
     this.alarms.addCompositeOf('FileReplayAlarms', props.streaming.fileReplay.alarms, `Lakestream ${config.stageName}: file replay is failing, rejecting records or dead-lettering events.`);
     if (props.streaming.ga4) {
       this.alarms.addCompositeOf('Ga4IngestAlarms', props.streaming.ga4.alarms, `Lakestream ${config.stageName}: GA4 ingest is failing, rejecting rows or dead-lettering invocations.`);

@@ -197,3 +197,30 @@ test('every resource carries the project tags', () => {
     ]),
   });
 });
+
+describe('observability stack', () => {
+  test('Prometheus workspace encrypted with a customer-managed key, scraper, one namespace per rule file', () => {
+    const t = result.template('prod', 'Observability');
+    t.hasResourceProperties('AWS::APS::Workspace', { KmsKeyArn: Match.anyValue(), AlertManagerDefinition: Match.anyValue() });
+    t.resourceCountIs('AWS::APS::Scraper', 1);
+    t.resourceCountIs('AWS::APS::RuleGroupsNamespace', 3);
+    t.resourceCountIs('AWS::Grafana::Workspace', 1);
+  });
+
+  test('every alarm notifies the alarm topic', () => {
+    const t = result.template('dev', 'Observability');
+    const alarms = { ...t.findResources('AWS::CloudWatch::Alarm'), ...t.findResources('AWS::CloudWatch::CompositeAlarm') };
+    expect(Object.keys(alarms).length).toBeGreaterThan(10);
+    for (const alarm of Object.values(alarms)) {
+      expect(JSON.stringify(alarm.Properties.AlarmActions)).toMatch(/AlarmsTopic/);
+    }
+  });
+
+  test('Lambda errors and throttles, state machine failures and EMR job failures are alarmed', () => {
+    const alarms = Object.values(result.template('dev', 'Observability').findResources('AWS::CloudWatch::Alarm'));
+    const metrics = alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`);
+    expect(metrics).toEqual(expect.arrayContaining(['AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/States/ExecutionsFailed']));
+    // EMR's FailedJobs is a math expression over the two dimension sets EMR releases publish.
+    expect(JSON.stringify(alarms)).toContain('"MetricName":"FailedJobs"');
+  });
+});
