@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CompressionTypes } from 'kafkajs';
 import type { PlanResult, WorkerResult } from '../../lib/functions/file-replay/types';
+import { createMskIamKafka } from '../../lib/functions/shared/kafka';
 
 /**
  * The Lambda handlers' wiring: environment, S3 calls (mocked), the Kafka producer (mocked at the
@@ -17,7 +18,7 @@ let failNextSend = false;
 const disconnects: number[] = [];
 
 jest.mock('../../lib/functions/shared/kafka', () => ({
-  resolveBootstrapBrokers: jest.fn(async () => ['b-1.example:9098']),
+  ...jest.requireActual('../../lib/functions/shared/kafka'),
   createMskIamKafka: jest.fn(() => ({
     producer: (config: unknown) => {
       producerConfigs.push(config);
@@ -72,7 +73,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     LANDING_BUCKET: BUCKET,
     TOPIC_NAME: 'files.replay',
-    BOOTSTRAP_BROKERS_PARAMETER: '/lakestream/dev/bootstrap-brokers',
+    BOOTSTRAP_BROKERS: 'b-1.example:9098, b-2.example:9098',
     AWS_REGION: 'eu-west-1',
     MAX_BATCH_RECORDS: '2',
     RANGE_SIZE_BYTES: String(1024 * 1024),
@@ -142,6 +143,7 @@ describe('handler (range worker)', () => {
 
     expect(result).toEqual<WorkerResult>({ done: true, rangeIndex: 0, nextOffset: content.length, totals: { records: 4, rejected: 2, bytes: content.length } });
     expect(producerConfigs[0]).toMatchObject({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    expect(jest.mocked(createMskIamKafka)).toHaveBeenCalledWith({ brokers: ['b-1.example:9098', 'b-2.example:9098'], region: 'eu-west-1', clientId: 'lakestream-file-replay' });
     expect(sends.map((s) => [s.topic, s.acks, s.compression, s.messages.map((m) => m.key)])).toEqual([
       ['files.replay', -1, CompressionTypes.GZIP, ['user-1', 'user-2']],
       ['files.replay', -1, CompressionTypes.GZIP, ['user-3', 'user-5']],
@@ -217,6 +219,20 @@ describe('configuration', () => {
       );
     } finally {
       process.env.TOPIC_NAME = saved;
+    }
+  });
+
+  it('fails naming BOOTSTRAP_BROKERS when the broker list is missing', async () => {
+    jest.resetModules();
+    const saved = process.env.BOOTSTRAP_BROKERS;
+    delete process.env.BOOTSTRAP_BROKERS;
+    try {
+      const fresh = await import('../../lib/functions/file-replay');
+      await expect(fresh.handler({ object: { bucket: BUCKET, key: KEY, etag: ETAG, size: 1, format: 'jsonl', compression: 'none' }, range: { index: 0, start: 0, end: 1, firstLineNumber: 1 } }, context())).rejects.toThrow(
+        /Invalid environment: BOOTSTRAP_BROKERS: must be set/,
+      );
+    } finally {
+      process.env.BOOTSTRAP_BROKERS = saved;
     }
   });
 });

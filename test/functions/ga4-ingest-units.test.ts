@@ -3,14 +3,19 @@ import { loadConfig } from '../../lib/functions/ga4-ingest/config';
 import { extractRows, fetchAllRows, MAX_PAGING_RESTARTS, type RunReportResponse } from '../../lib/functions/ga4-ingest/data-api';
 import { createJwtAssertion, parseServiceAccountKey } from '../../lib/functions/ga4-ingest/google-auth';
 import { computeWindow, dateRangeFor, parseMark } from '../../lib/functions/ga4-ingest/high-water-mark';
-import { loginEventId, mapRow } from '../../lib/functions/ga4-ingest/mapping';
+import { GA4_EVENT_ID_PREFIX as CONTRACT_GA4_PREFIX, loginEventKey as contractLoginEventKey, type LoginEvent } from '../../lib/contracts';
+import { GA4_EVENT_ID_PREFIX, loginEventId, loginEventKey, mapRow } from '../../lib/functions/ga4-ingest/mapping';
 import { backoffDelayMs, Ga4AuthError, HttpError, withRetry, type RetryHooks } from '../../lib/functions/ga4-ingest/retry';
 import { formatLocalMinute, localMinuteToUtc } from '../../lib/functions/ga4-ingest/time';
 
 // A stricter future contract (user ids without spaces) stands in to show the contract has the last word.
-jest.mock('../../lib/contracts', () => {
-  const actual = jest.requireActual('../../lib/contracts');
-  return { ...actual, loginEventSchema: actual.loginEventSchema.extend({ user_id: require('zod').z.string().regex(/^\S+$/, 'no spaces') }) };
+jest.mock('../../lib/contracts/login-event-validator', () => {
+  const actual = jest.requireActual('../../lib/contracts/login-event-validator');
+  return {
+    ...actual,
+    explainLoginEvent: (value: { user_id?: unknown }) =>
+      typeof value.user_id === 'string' && /\s/.test(value.user_id) ? 'user_id: no spaces' : actual.explainLoginEvent(value),
+  };
 });
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -213,6 +218,17 @@ describe('mapping', () => {
   it('rejects events the login-event contract refuses, with its reason', () => {
     expect(mapRow({ dateHourMinute: '202405010900', userId: 'jane doe', eventCount: '2' }, ctx)).toEqual({ kind: 'rejected', reason: 'not a valid login event: user_id: no spaces' });
     expect(mapRow({ dateHourMinute: '202405010900', userId: 'jane', eventCount: '0' }, ctx)).toEqual({ kind: 'events', events: [] });
+  });
+  it('accepts user ids up to the contract limit of 128 characters and rejects longer ones', () => {
+    const mapped = mapRow({ dateHourMinute: '202405010900', userId: 'x'.repeat(128), eventCount: '1' }, ctx);
+    expect(mapped.kind).toBe('events');
+    const tooLong = mapRow({ dateHourMinute: '202405010900', userId: 'x'.repeat(129), eventCount: '1' }, ctx);
+    expect(tooLong).toEqual({ kind: 'rejected', reason: 'user id is 129 characters, the contract allows 128' });
+  });
+  it('keeps the zod-free copies of the contract constants equal to the contract', () => {
+    expect(GA4_EVENT_ID_PREFIX).toBe(CONTRACT_GA4_PREFIX);
+    const event = { user_id: 'user-42' } as LoginEvent;
+    expect(loginEventKey(event)).toBe(contractLoginEventKey(event));
   });
 });
 

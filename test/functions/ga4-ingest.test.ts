@@ -185,7 +185,7 @@ const secrets = mockClient(SecretsManagerClient);
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:lakestream/ga4-key-AbCdEf';
 const MARK_PARAMETER = '/lakestream/dev/ga4/high-water-mark';
-const BROKERS_PARAMETER = '/lakestream/dev/msk/bootstrap-brokers-iam';
+const BROKERS = ['b-1.msk:9098', 'b-2.msk:9098'];
 
 let storedMark = '{"version":1}';
 let failMarkWrite = false;
@@ -242,7 +242,7 @@ beforeAll(async () => {
     GA4_SETTLE_DELAY_MINUTES: '30',
     GA4_INITIAL_LOOKBACK_MINUTES: '180',
     HIGH_WATER_MARK_PARAMETER: MARK_PARAMETER,
-    BOOTSTRAP_BROKERS_PARAMETER: BROKERS_PARAMETER,
+    BOOTSTRAP_BROKERS: BROKERS.join(','),
     RAW_TOPIC: 'logins.raw',
     DLQ_TOPIC: 'logins.raw.dlq',
   });
@@ -268,7 +268,6 @@ beforeEach(() => {
   storedMark = '{"version":1}';
   failMarkWrite = false;
   ssm.reset();
-  ssm.on(GetParameterCommand, { Name: BROKERS_PARAMETER }).resolves({ Parameter: { Value: 'b-1.msk:9098,b-2.msk:9098' } });
   ssm.on(GetParameterCommand, { Name: MARK_PARAMETER }).callsFake(async () => ({ Parameter: { Name: MARK_PARAMETER, Value: storedMark } }));
   ssm.on(PutParameterCommand, { Name: MARK_PARAMETER }).callsFake(async (input: { Value: string }) => {
     if (failMarkWrite) throw new Error('ThrottlingException: Rate exceeded');
@@ -339,6 +338,7 @@ describe('ga4-ingest handler', () => {
     expect(loginsSent().map((m) => m.headers)).toEqual(events.map((e) => ({ event_id: e.event_id, source: 'ga4' })));
     expect(dlqSent()).toEqual([]);
     expect(mockKafka.producerConfigs).toEqual([expect.objectContaining({ idempotent: true, maxInFlightRequests: 1 })]);
+    expect(jest.requireMock<typeof import('../../lib/functions/shared/kafka')>('../../lib/functions/shared/kafka').createMskIamKafka).toHaveBeenCalledWith(expect.objectContaining({ brokers: BROKERS, region: 'eu-west-1' }));
     expect(mockKafka.sent.every((r) => r.acks === -1)).toBe(true);
     expect(mockKafka.disconnects).toBe(1);
 

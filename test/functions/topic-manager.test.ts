@@ -8,7 +8,6 @@ import { describePlan, planTopicChanges, sameConfigValue, type CurrentTopic } fr
 import { defaultPlatformTopics, TOPIC_NAMES, type TopicSpec } from '../../lib/constructs/kafka/topic-spec';
 
 const CLUSTER = 'lakestream-dev';
-const PARAMETER = '/lakestream/dev/msk/bootstrap-brokers';
 const BROKERS = ['b-1.lakestream.kafka.eu-west-1.amazonaws.com:9098', 'b-2.lakestream.kafka.eu-west-1.amazonaws.com:9098'];
 
 const spec = (name: string, overrides: Partial<TopicSpec> = {}): TopicSpec => ({
@@ -278,10 +277,8 @@ class FakeCluster {
 function setup(options: Partial<TopicManagerDependencies> = {}) {
   const cluster = new FakeCluster();
   const log = { info: jest.fn(), warn: jest.fn() };
-  const resolveBrokers = jest.fn(async (_name: string) => BROKERS);
   const createAdmin = jest.fn((_brokers: string[]) => cluster.admin);
   const onEvent = createTopicManager({
-    resolveBrokers,
     createAdmin,
     log,
     operationTimeoutMs: 2_000,
@@ -291,14 +288,14 @@ function setup(options: Partial<TopicManagerDependencies> = {}) {
     disconnectTimeoutMs: 100,
     ...options,
   });
-  return { cluster, log, resolveBrokers, createAdmin, onEvent };
+  return { cluster, log, createAdmin, onEvent };
 }
 
 function properties(topics: TopicSpec[], extra: Record<string, string> = {}): Record<string, string> {
   return {
     ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
     ClusterName: CLUSTER,
-    BootstrapBrokersParameter: PARAMETER,
+    BootstrapBrokers: BROKERS.join(','),
     Topics: JSON.stringify(topics),
     AllowDelete: 'false',
     ...extra,
@@ -324,10 +321,9 @@ const platform = defaultPlatformTopics({ replicationFactor: 3, partitions: 6 });
 
 describe('topic manager: Create', () => {
   it('creates the platform topics with their configs and returns a stable id and the names', async () => {
-    const { cluster, onEvent, resolveBrokers, createAdmin } = setup();
+    const { cluster, onEvent, createAdmin } = setup();
     const result = await onEvent(createEvent(properties(platform)));
 
-    expect(resolveBrokers).toHaveBeenCalledWith(PARAMETER);
     expect(createAdmin).toHaveBeenCalledWith(BROKERS);
     expect(result).toEqual({ PhysicalResourceId: 'topics-lakestream-dev', Data: { TopicNames: platform.map((t) => t.name).join(',') } });
     expect(cluster.mutations()).toHaveLength(1);
@@ -539,10 +535,10 @@ describe('topic manager: Update', () => {
 
 describe('topic manager: Delete', () => {
   it('keeps the topics without connecting when AllowDelete is false', async () => {
-    const { cluster, onEvent, resolveBrokers } = setup();
+    const { cluster, onEvent, createAdmin } = setup();
     const result = await onEvent(deleteEvent(properties(platform)));
     expect(result).toEqual({ PhysicalResourceId: 'topics-lakestream-dev' });
-    expect(resolveBrokers).not.toHaveBeenCalled();
+    expect(createAdmin).not.toHaveBeenCalled();
     expect(cluster.calls).toEqual([]);
   });
 
@@ -636,16 +632,34 @@ describe('topic manager: unreachable cluster and time bounds', () => {
     expect(log.warn).toHaveBeenCalledWith(expect.stringContaining('Disconnect failed'), { reason: 'Disconnect did not finish within 30 ms: the per-operation limit of 30 ms' });
   });
 
-  it('explains a missing bootstrap-brokers parameter', async () => {
-    const { onEvent, createAdmin } = setup({
-      resolveBrokers: async () => {
-        throw new Error(`SSM parameter ${PARAMETER} has no value: has the bootstrap-brokers resource run?`);
-      },
-    });
-    await expect(onEvent(createEvent(properties([spec('a')])))).rejects.toThrow(
-      `Cannot read the bootstrap brokers of cluster lakestream-dev from SSM parameter ${PARAMETER}: SSM parameter ${PARAMETER} has no value`,
-    );
+  it('refuses a missing or empty broker list with PermanentError before connecting', async () => {
+    const { onEvent, createAdmin } = setup();
+    const { BootstrapBrokers: _brokers, ...withoutBrokers } = properties([spec('a')]);
+    const missing = await onEvent(createEvent(withoutBrokers)).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(PermanentError);
+    expect((missing as Error).message).toMatch(/^Invalid ResourceProperties: BootstrapBrokers: must be the bootstrap broker string host:9098,\.\.\. \(missing\)/);
+    const empty = await onEvent(createEvent(properties([spec('a')], { BootstrapBrokers: ' , ' }))).catch((e: unknown) => e);
+    expect(empty).toBeInstanceOf(PermanentError);
+    expect((empty as Error).message).toBe('Invalid ResourceProperties: BootstrapBrokers: must list at least one host:port broker (got " , ")');
     expect(createAdmin).not.toHaveBeenCalled();
+  });
+
+  it('connects to the brokers of the new properties, trimmed, when an update moves to another broker list', async () => {
+    const { onEvent, createAdmin } = setup();
+    const moved = ['b-1.new.kafka.eu-west-1.amazonaws.com:9098', 'b-2.new.kafka.eu-west-1.amazonaws.com:9098'];
+    await onEvent(updateEvent(properties([spec('a')], { BootstrapBrokers: ` ${moved.join(' , ')} ` }), properties([spec('a')])));
+    expect(createAdmin).toHaveBeenCalledWith(moved);
+  });
+
+  it('still reads the previous declaration from properties that named an SSM parameter instead of brokers', async () => {
+    const { cluster, onEvent, log } = setup();
+    cluster.add('a');
+    cluster.add('old');
+    const { BootstrapBrokers: _brokers, ...declaration } = properties([spec('a'), spec('old')], { AllowDelete: 'true' });
+    const legacy = { ...declaration, BootstrapBrokersParameter: '/lakestream/dev/msk/bootstrap-brokers-iam' };
+    await onEvent(updateEvent(properties([spec('a')], { AllowDelete: 'true' }), legacy));
+    expect(cluster.topics.has('old')).toBe(false);
+    expect(log.warn).not.toHaveBeenCalledWith(expect.stringContaining('Ignoring the previous declaration'), expect.anything());
   });
 
   it('reports a failed config description with the topic name', async () => {
@@ -668,24 +682,22 @@ describe('topic manager: Lambda entry point', () => {
     delete process.env.AWS_REGION;
   });
 
-  it('wires the shared MSK IAM client with the region and the SSM parameter', async () => {
+  it('wires the shared MSK IAM client with the region and the brokers from the properties', async () => {
     const cluster = new FakeCluster();
     const createMskIamKafka = jest.fn(() => ({ admin: () => cluster.admin }));
-    const resolveBootstrapBrokers = jest.fn(async () => BROKERS);
-    jest.doMock(kafkaModule, () => ({ createMskIamKafka, resolveBootstrapBrokers }));
+    jest.doMock(kafkaModule, () => ({ ...jest.requireActual(kafkaModule), createMskIamKafka }));
     process.env.AWS_REGION = 'eu-west-1';
     let handler: ((event: CustomResourceEvent) => Promise<unknown>) | undefined;
     jest.isolateModules(() => {
       ({ handler } = require('../../lib/functions/topic-manager/index') as { handler: (event: CustomResourceEvent) => Promise<unknown> });
     });
     await expect(handler!(createEvent(properties([spec('a')])))).resolves.toEqual({ PhysicalResourceId: 'topics-lakestream-dev', Data: { TopicNames: 'a' } });
-    expect(resolveBootstrapBrokers).toHaveBeenCalledWith(PARAMETER);
     expect(createMskIamKafka).toHaveBeenCalledWith({ brokers: BROKERS, region: 'eu-west-1', clientId: 'lakestream-topic-manager' });
     expect(cluster.topics.has('a')).toBe(true);
   });
 
   it('fails at cold start naming AWS_REGION when it is missing', () => {
-    jest.doMock(kafkaModule, () => ({ createMskIamKafka: jest.fn(), resolveBootstrapBrokers: jest.fn() }));
+    jest.doMock(kafkaModule, () => ({ ...jest.requireActual(kafkaModule), createMskIamKafka: jest.fn() }));
     delete process.env.AWS_REGION;
     expect(() => jest.isolateModules(() => require('../../lib/functions/topic-manager/index'))).toThrow(/Invalid environment: AWS_REGION: AWS_REGION is not set/);
   });

@@ -58,7 +58,11 @@ export interface Ga4IngestProps {
   readonly subnets?: ec2.SubnetSelection;
   /** Security group allowing egress to the brokers (9098) and to HTTPS (443). */
   readonly securityGroup: ec2.ISecurityGroup;
-  /** SSM parameter holding the IAM bootstrap brokers. */
+  /**
+   * SSM parameter holding the IAM bootstrap brokers. Its `stringValue` becomes the function's
+   * BOOTSTRAP_BROKERS variable, so give one that CloudFormation resolves at deploy time (a dynamic
+   * reference); a replaced cluster then needs this stack redeployed.
+   */
   readonly bootstrapBrokersParameter: ssm.IStringParameter;
   /** Raw login topic (`logins.raw`), keyed by user id. */
   readonly rawTopic: Ga4IngestTopic;
@@ -150,7 +154,8 @@ export class Ga4Ingest extends Construct {
         GA4_MAX_WINDOW_MINUTES: String((props.maxWindow ?? Duration.days(1)).toMinutes()),
         GA4_PAGE_SIZE: String(pageSize),
         HIGH_WATER_MARK_PARAMETER: this.highWaterMark.parameterName,
-        BOOTSTRAP_BROKERS_PARAMETER: props.bootstrapBrokersParameter.parameterName,
+        // Resolved at deploy time: the function reads no broker parameter, so it needs no grant for it.
+        BOOTSTRAP_BROKERS: props.bootstrapBrokersParameter.stringValue,
         RAW_TOPIC: props.rawTopic.topicName,
         DLQ_TOPIC: props.dlqTopic.topicName,
       },
@@ -171,7 +176,7 @@ export class Ga4Ingest extends Construct {
     this.alarms = this.createAlarms(fn.function, interval, props);
   }
 
-  /** Least privilege: this secret, this parameter, these two topics, the broker list. */
+  /** Least privilege: this secret, this parameter, these two topics (the broker list is in the environment). */
   private grantAccess(fn: lambda.IFunction, props: Ga4IngestProps): void {
     const role = fn.role!;
     const secret = props.credentialsSecret;
@@ -199,7 +204,6 @@ export class Ga4Ingest extends Construct {
         resources: [props.queueEncryptionKey.keyArn],
       }),
     );
-    props.bootstrapBrokersParameter.grantRead(fn);
     props.rawTopic.grantWrite(fn);
     props.dlqTopic.grantWrite(fn);
   }

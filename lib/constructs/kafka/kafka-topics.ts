@@ -23,7 +23,11 @@ export interface KafkaTopicsProps {
   readonly clusterName: string;
   /** Number of brokers: no topic may have a higher replication factor. */
   readonly brokerCount: number;
-  /** SSM parameter holding the IAM bootstrap broker string. */
+  /**
+   * SSM parameter holding the IAM bootstrap broker string. Its value reaches the topic manager as a
+   * resource property, so give one whose `stringValue` CloudFormation resolves at deploy time (a
+   * dynamic reference): a new broker list then re-runs the resource against the new cluster.
+   */
   readonly bootstrapBrokersParameter: ssm.IStringParameter;
   /** The topics the cluster must have. */
   readonly topics: TopicSpec[];
@@ -88,7 +92,9 @@ export class KafkaTopics extends Construct {
       resourceType: 'Custom::KafkaTopics',
       properties: {
         ClusterName: props.clusterName,
-        BootstrapBrokersParameter: props.bootstrapBrokersParameter.parameterName,
+        // The resolved broker list, not the parameter name: the function needs no SSM client or
+        // grant, and a replaced cluster changes the properties, which re-runs the resource.
+        BootstrapBrokers: props.bootstrapBrokersParameter.stringValue,
         Topics: JSON.stringify(topics),
         RetiredTopics: JSON.stringify(retired),
         AllowDelete: String(props.allowDelete),
@@ -128,7 +134,6 @@ export class KafkaTopics extends Construct {
 
     const statements = [
       new iam.PolicyStatement({ actions: [KafkaClusterActions.CONNECT, KafkaClusterActions.DESCRIBE_CLUSTER], resources: [props.clusterArn] }),
-      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [props.bootstrapBrokersParameter.parameterArn] }),
     ];
     if (this.topicNames.length > 0) {
       statements.push(new iam.PolicyStatement({ actions: topicActions, resources: this.topicNames.map((n) => kafkaTopicArn(this.cluster, n)) }));

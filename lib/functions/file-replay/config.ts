@@ -12,7 +12,7 @@ function integer(fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) {
   );
 }
 
-const required = () => z.string().check(z.minLength(1, 'must be set'));
+const required = () => z.string('must be set').check(z.minLength(1, 'must be set'));
 
 const MiB = 1024 * 1024;
 
@@ -46,7 +46,8 @@ export const planEnvSchema = z.object({
 export const workerEnvSchema = z.object({
   LANDING_BUCKET: required(),
   TOPIC_NAME: required(),
-  BOOTSTRAP_BROKERS_PARAMETER: required(),
+  /** The IAM bootstrap broker string, resolved by CloudFormation at deploy time (see shared/kafka.ts). */
+  BOOTSTRAP_BROKERS: required(),
   AWS_REGION: required(),
   MAX_BATCH_RECORDS: integer(REPLAY_DEFAULTS.maxBatchRecords, 1),
   MAX_BATCH_BYTES: integer(REPLAY_DEFAULTS.maxBatchBytes, 64 * 1024, 64 * MiB),

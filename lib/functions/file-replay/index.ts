@@ -2,7 +2,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import type { Producer } from 'kafkajs';
-import { createMskIamKafka, resolveBootstrapBrokers } from '../shared/kafka';
+import { bootstrapBrokersFromEnvironment, createMskIamKafka } from '../shared/kafka';
 import { createLogger } from '../shared/logger';
 import { PermanentError } from './errors';
 import { S3ByteSource } from './byte-source';
@@ -117,7 +117,7 @@ let producer: Promise<Producer> | undefined;
 /** One producer per execution environment, reused across invocations (connection and producer id). */
 function connectedProducer(env: WorkerEnv): Promise<Producer> {
   producer ??= (async () => {
-    const brokers = await resolveBootstrapBrokers(env.BOOTSTRAP_BROKERS_PARAMETER);
+    const brokers = bootstrapBrokersFromEnvironment(env);
     const created = createReplayProducer(createMskIamKafka({ brokers, region: env.AWS_REGION, clientId: 'lakestream-file-replay' }));
     await created.connect();
     return created;

@@ -1,4 +1,6 @@
-import * as z from 'zod';
+// zod/mini: the classic API would add ~90 KB to the bundle and its load time to every cold start.
+import * as z from 'zod/mini';
+import { bootstrapBrokersFromEnvironment } from '../shared/kafka';
 
 /**
  * Base URLs may be plain http only on loopback: that is how tests stand in for Google without
@@ -15,33 +17,41 @@ export function isAllowedEndpoint(url: string): boolean {
   return parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
 }
 
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** A whole number from `min` to `max` (CloudFormation and Lambda hand every variable over as a string). */
+const integerIn = (min: number, max: number, fallback: number) => {
+  const allowed = max === Number.MAX_SAFE_INTEGER ? `must be a whole number >= ${min}` : `must be a whole number from ${min} to ${max}`;
+  return z._default(z.coerce.number(allowed).check(z.int(allowed), z.gte(min, allowed), z.lte(max, allowed)), fallback);
+};
+const positiveInt = (fallback: number) => integerIn(1, Number.MAX_SAFE_INTEGER, fallback);
+const required = () => z.string('must be set').check(z.minLength(1, 'must be set'));
+const matching = (pattern: RegExp, allowed: string) => z.string(allowed).check(z.regex(pattern, allowed));
 
 const envSchema = z.object({
-  GA4_PROPERTY_ID: z.string().regex(/^\d{1,20}$/, 'must be the numeric GA4 property id, e.g. 123456789'),
-  GA4_CREDENTIALS_SECRET_ARN: z.string().regex(/^arn:aws[\w-]*:secretsmanager:/, 'must be a Secrets Manager secret ARN'),
-  GA4_LOGIN_EVENT_NAME: z.string().min(1).max(40).default('login'),
-  GA4_USER_ID_DIMENSION: z.string().regex(/^[\w:]+$/, 'must be a Data API dimension name, e.g. customUser:user_id').default('customUser:user_id'),
-  GA4_API_BASE_URL: z
-    .string()
-    .refine(isAllowedEndpoint, 'must be an https URL (http is accepted on loopback only)')
-    .default('https://analyticsdata.googleapis.com'),
+  GA4_PROPERTY_ID: matching(/^\d{1,20}$/, 'must be the numeric GA4 property id, e.g. 123456789'),
+  GA4_CREDENTIALS_SECRET_ARN: matching(/^arn:aws[\w-]*:secretsmanager:/, 'must be a Secrets Manager secret ARN'),
+  GA4_LOGIN_EVENT_NAME: z._default(z.string().check(z.minLength(1, 'must be 1 to 40 characters'), z.maxLength(40, 'must be 1 to 40 characters')), 'login'),
+  GA4_USER_ID_DIMENSION: z._default(matching(/^[\w:]+$/, 'must be a Data API dimension name, e.g. customUser:user_id'), 'customUser:user_id'),
+  GA4_API_BASE_URL: z._default(
+    z.string().check(z.refine(isAllowedEndpoint, 'must be an https URL (http is accepted on loopback only)')),
+    'https://analyticsdata.googleapis.com',
+  ),
   /** Minutes younger than this are left for a later run: GA4 keeps adding late hits to recent minutes. */
-  GA4_SETTLE_DELAY_MINUTES: z.coerce.number().int().min(0).max(72 * 60).default(30),
+  GA4_SETTLE_DELAY_MINUTES: integerIn(0, 72 * 60, 30),
   GA4_INITIAL_LOOKBACK_MINUTES: positiveInt(24 * 60),
   /** Upper bound on one run's window so a long outage is caught up over several runs. */
   GA4_MAX_WINDOW_MINUTES: positiveInt(24 * 60),
-  GA4_PAGE_SIZE: z.coerce.number().int().min(1).max(250_000).default(10_000),
+  GA4_PAGE_SIZE: integerIn(1, 250_000, 10_000),
   GA4_MAX_EVENTS_PER_ROW: positiveInt(10_000),
-  GA4_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  GA4_MAX_ATTEMPTS: integerIn(1, 20, 5),
   GA4_RETRY_BASE_MS: positiveInt(1_000),
   GA4_RETRY_MAX_MS: positiveInt(30_000),
   GA4_REQUEST_TIMEOUT_MS: positiveInt(30_000),
-  HIGH_WATER_MARK_PARAMETER: z.string().min(1),
-  BOOTSTRAP_BROKERS_PARAMETER: z.string().min(1),
-  RAW_TOPIC: z.string().min(1),
-  DLQ_TOPIC: z.string().min(1),
-  AWS_REGION: z.string().min(1),
+  HIGH_WATER_MARK_PARAMETER: required(),
+  /** Checked here to be listed with the other problems; split into brokers by bootstrapBrokersFromEnvironment. */
+  BOOTSTRAP_BROKERS: required(),
+  RAW_TOPIC: required(),
+  DLQ_TOPIC: required(),
+  AWS_REGION: required(),
 });
 
 export interface Ga4IngestConfig {
@@ -57,7 +67,8 @@ export interface Ga4IngestConfig {
   readonly maxEventsPerRow: number;
   readonly retry: RetrySettings;
   readonly highWaterMarkParameter: string;
-  readonly bootstrapBrokersParameter: string;
+  /** host:port entries of the MSK IAM listener, from BOOTSTRAP_BROKERS (resolved by CloudFormation at deploy time). */
+  readonly bootstrapBrokers: string[];
   readonly rawTopic: string;
   readonly dlqTopic: string;
   readonly region: string;
@@ -74,7 +85,7 @@ const MINUTE_MS = 60_000;
 
 /** Parses the function's environment; the error names every offending variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Ga4IngestConfig {
-  const result = envSchema.safeParse(env);
+  const result = z.safeParse(envSchema, env);
   if (!result.success) {
     const details = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new Error(`Invalid ga4-ingest environment: ${details}`);
@@ -98,7 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Ga4IngestConfig {
       requestTimeoutMs: e.GA4_REQUEST_TIMEOUT_MS,
     },
     highWaterMarkParameter: e.HIGH_WATER_MARK_PARAMETER,
-    bootstrapBrokersParameter: e.BOOTSTRAP_BROKERS_PARAMETER,
+    bootstrapBrokers: bootstrapBrokersFromEnvironment(env),
     rawTopic: e.RAW_TOPIC,
     dlqTopic: e.DLQ_TOPIC,
     region: e.AWS_REGION,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { isTransientStatus, retryAfterMs } from './google-auth';
 import { Ga4AuthError, HttpError } from './retry';
 
@@ -38,33 +38,32 @@ export function buildRunReportRequest(query: ReportQuery, offset: number, limit:
   };
 }
 
-const valueSchema = z.object({ value: z.string().optional() });
+const STRING = 'must be a string';
+const valueSchema = z.object({ value: z.optional(z.string(STRING)) });
 const rowSchema = z.object({
-  dimensionValues: z.array(valueSchema).default([]),
-  metricValues: z.array(valueSchema).default([]),
+  dimensionValues: z._default(z.array(valueSchema, 'must be a list'), []),
+  metricValues: z._default(z.array(valueSchema, 'must be a list'), []),
 });
+const headersSchema = z._default(z.array(z.object({ name: z.string(STRING) }), 'must be a list'), []);
+const quotaSchema = z.optional(z.object({ consumed: z.optional(z.number('must be a number')), remaining: z.optional(z.number('must be a number')) }));
 const responseSchema = z.object({
-  dimensionHeaders: z.array(z.object({ name: z.string() })).default([]),
-  metricHeaders: z.array(z.object({ name: z.string() })).default([]),
-  rows: z.array(rowSchema).default([]),
+  dimensionHeaders: headersSchema,
+  metricHeaders: headersSchema,
+  rows: z._default(z.array(rowSchema, 'must be a list'), []),
   // proto3 JSON omits zero values: no rowCount means no rows.
-  rowCount: z.coerce.number().int().min(0).default(0),
-  metadata: z
-    .looseObject({
-      timeZone: z.string().optional(),
-      subjectToThresholding: z.boolean().optional(),
-      dataLossFromOtherRow: z.boolean().optional(),
-    })
-    .default({}),
-  propertyQuota: z
-    .looseObject({
-      tokensPerHour: z.object({ consumed: z.number().optional(), remaining: z.number().optional() }).optional(),
-      tokensPerDay: z.object({ consumed: z.number().optional(), remaining: z.number().optional() }).optional(),
-    })
-    .optional(),
+  rowCount: z._default(z.coerce.number('must be a whole number >= 0').check(z.int('must be a whole number >= 0'), z.gte(0, 'must be a whole number >= 0')), 0),
+  metadata: z._default(
+    z.looseObject({
+      timeZone: z.optional(z.string(STRING)),
+      subjectToThresholding: z.optional(z.boolean('must be a boolean')),
+      dataLossFromOtherRow: z.optional(z.boolean('must be a boolean')),
+    }),
+    {},
+  ),
+  propertyQuota: z.optional(z.looseObject({ tokensPerHour: quotaSchema, tokensPerDay: quotaSchema })),
 });
 
-export type RunReportResponse = z.infer<typeof responseSchema>;
+export type RunReportResponse = z.output<typeof responseSchema>;
 
 /** A report row reduced to what the mapping needs, plus the raw values for the DLQ. */
 export interface ReportRow {

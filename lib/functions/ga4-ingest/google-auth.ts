@@ -1,5 +1,5 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { isAllowedEndpoint } from './config';
 import { Ga4AuthError, HttpError } from './retry';
 
@@ -20,11 +20,11 @@ export interface ServiceAccountKey {
 }
 
 const keySchema = z.object({
-  type: z.literal('service_account'),
-  client_email: z.string().email(),
-  private_key: z.string().min(1),
-  private_key_id: z.string().optional(),
-  token_uri: z.string().refine(isAllowedEndpoint, 'must be an https URL').default('https://oauth2.googleapis.com/token'),
+  type: z.literal('service_account', "must be 'service_account'"),
+  client_email: z.email('must be an email address'),
+  private_key: z.string('must be set').check(z.minLength(1, 'must be set')),
+  private_key_id: z.optional(z.string('must be a string')),
+  token_uri: z._default(z.string('must be an https URL').check(z.refine(isAllowedEndpoint, 'must be an https URL')), 'https://oauth2.googleapis.com/token'),
 });
 
 /** Parses the service-account JSON held in Secrets Manager. Errors name fields, never values. */
@@ -36,7 +36,7 @@ export function parseServiceAccountKey(secretString: string | undefined, secretA
   } catch {
     throw new Ga4AuthError(`Secret ${secretArn} is not JSON: store the service-account JSON key downloaded from Google Cloud`);
   }
-  const parsed = keySchema.safeParse(json);
+  const parsed = z.safeParse(keySchema, json);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
     throw new Ga4AuthError(`Secret ${secretArn} is not a usable service-account key (${fields})`);
@@ -74,8 +74,8 @@ export interface AccessToken {
 }
 
 const tokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  expires_in: z.coerce.number().positive().default(3600),
+  access_token: z.string('must be set').check(z.minLength(1, 'must be set')),
+  expires_in: z._default(z.coerce.number('must be a number').check(z.positive('must be positive')), 3600),
 });
 
 /** Status codes Google returns for transient trouble. */

@@ -1,5 +1,5 @@
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { floorToMinute, isValidTimeZone, localDate, MINUTE_MS } from './time';
 
 /**
@@ -18,9 +18,9 @@ import { floorToMinute, isValidTimeZone, localDate, MINUTE_MS } from './time';
  */
 
 const stateSchema = z.looseObject({
-  version: z.literal(1),
-  through: z.iso.datetime().optional(),
-  timeZone: z.string().refine(isValidTimeZone, 'must be an IANA time zone').optional(),
+  version: z.literal(1, 'must be 1'),
+  through: z.optional(z.iso.datetime('must be an ISO instant such as 2024-05-01T10:15:00.000Z')),
+  timeZone: z.optional(z.string('must be an IANA time zone').check(z.refine(isValidTimeZone, 'must be an IANA time zone'))),
 });
 
 export interface MarkState {
@@ -43,7 +43,7 @@ export function parseMark(value: string | undefined, parameterName: string): Mar
   } catch {
     throw new Error(`High-water mark ${parameterName} is not JSON; expected {"version":1,"through":"<ISO instant>"}. Refusing to guess a start point.`);
   }
-  const parsed = stateSchema.safeParse(json);
+  const parsed = z.safeParse(stateSchema, json);
   if (!parsed.success) {
     const details = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
     throw new Error(`High-water mark ${parameterName} is invalid (${details}). Refusing to guess a start point.`);

@@ -38,7 +38,7 @@ export async function handler(event: ScheduledEvent, context: Context): Promise<
         markStore,
         openSink: async () => {
           const { connectKafkaSink } = await import('./kafka-sink');
-          return connectKafkaSink({ bootstrapBrokersParameter: config.bootstrapBrokersParameter, region: config.region, clientId: `${SERVICE_NAME}-${config.propertyId}` });
+          return connectKafkaSink({ brokers: config.bootstrapBrokers, region: config.region, clientId: `${SERVICE_NAME}-${config.propertyId}` });
         },
         hooks: realRetryHooks,
         logger,

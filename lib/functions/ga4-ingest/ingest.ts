@@ -1,10 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { loginEventKey } from '../../contracts';
 import type { Ga4IngestConfig } from './config';
 import { buildRunReportRequest, fetchAllRows, runReport, type PagedReport, type ReportQuery } from './data-api';
 import { exchangeJwtForToken, parseServiceAccountKey, type ServiceAccountKey } from './google-auth';
 import { computeWindow, dateRangeFor, serializeMark, type IngestWindow, type MarkState } from './high-water-mark';
-import { mapRow, rejectedRowRecord, type MappingContext } from './mapping';
+import { loginEventKey, mapRow, rejectedRowRecord, type MappingContext } from './mapping';
 import { TopicBatcher, type MessageSink } from './producer';
 import { withRetry, type RetryHooks, type RetryPolicy } from './retry';
 import { localMinuteToUtc } from './time';

@@ -1,9 +1,10 @@
 import { CompressionTypes } from 'kafkajs';
-import { createMskIamKafka, resolveBootstrapBrokers } from '../shared/kafka';
+import { createMskIamKafka } from '../shared/kafka';
 import type { MessageSink } from './producer';
 
 export interface KafkaSinkOptions {
-  readonly bootstrapBrokersParameter: string;
+  /** host:port entries of the IAM listener. */
+  readonly brokers: string[];
   readonly region: string;
   readonly clientId: string;
 }
@@ -14,8 +15,7 @@ export interface KafkaSinkOptions {
  * imported dynamically, so runs with nothing to send never load kafkajs and the IAM signer.
  */
 export async function connectKafkaSink(options: KafkaSinkOptions): Promise<MessageSink> {
-  const brokers = await resolveBootstrapBrokers(options.bootstrapBrokersParameter);
-  const kafka = createMskIamKafka({ brokers, region: options.region, clientId: options.clientId });
+  const kafka = createMskIamKafka({ brokers: options.brokers, region: options.region, clientId: options.clientId });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   return {

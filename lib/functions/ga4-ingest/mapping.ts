@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
-import { describeContractViolation, GA4_EVENT_ID_PREFIX, LOGIN_EVENT_SCHEMA_VERSION, loginEventSchema, type LoginEvent } from '../../contracts';
+// The contract's zod-free modules only: lib/contracts/index.ts and login-event.ts load the full zod
+// (~450 KB of bundle). The published-schema validator is kept in step with the zod contract by its tests.
+import type { LoginEvent } from '../../contracts/login-event';
+import { explainLoginEvent } from '../../contracts/login-event-validator';
+import { LOGIN_EVENT_SCHEMA_VERSION } from '../../contracts/versions';
 import type { ReportRow } from './data-api';
 import { localMinuteToUtc } from './time';
 
@@ -12,6 +16,17 @@ export interface MappingContext {
 export type RowMapping =
   | { readonly kind: 'events'; readonly events: LoginEvent[] }
   | { readonly kind: 'rejected'; readonly reason: string };
+
+/**
+ * The contract's GA4_EVENT_ID_PREFIX (login-event.ts, which loads zod). The contract check below
+ * refuses ids without it, and a unit test compares the two.
+ */
+export const GA4_EVENT_ID_PREFIX = 'ga4:';
+
+/** Kafka key of a login event, as the contract's loginEventKey: per-user ordering is what the Flink counter relies on. */
+export function loginEventKey(event: Pick<LoginEvent, 'user_id'>): string {
+  return event.user_id;
+}
 
 /** GA4 placeholders that are not user ids. */
 const PLACEHOLDER_USER_IDS = new Map([
@@ -60,7 +75,7 @@ export function mapRow(row: ReportRow, ctx: MappingContext): RowMapping {
     });
   }
   // The contract has the last word: an event it refuses never reaches the raw topic.
-  const violation = events.length > 0 ? events.map((event) => describeContractViolation(loginEventSchema, event)).find(Boolean) : undefined;
+  const violation = events.map((event) => explainLoginEvent(event)).find(Boolean);
   if (violation) return { kind: 'rejected', reason: `not a valid login event: ${violation}` };
   return { kind: 'events', events };
 }

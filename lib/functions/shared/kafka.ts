@@ -1,4 +1,3 @@
-import { SSMClient, GetParameterCommand } from '@aws-sdk/client-ssm';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 
@@ -7,27 +6,34 @@ import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
  * (port 9098), so every client signs an OAUTHBEARER token with the function's own role.
  */
 
-const ssm = new SSMClient({});
-let cachedBrokers: { parameterName: string; brokers: string[] } | undefined;
+/** Environment variable holding the IAM bootstrap broker string (comma-separated host:port list). */
+export const BOOTSTRAP_BROKERS_VARIABLE = 'BOOTSTRAP_BROKERS';
 
-/**
- * Reads the IAM bootstrap broker string that the bootstrap-brokers custom resource publishes to
- * SSM Parameter Store. Cached for the life of the execution environment: brokers change only
- * when the cluster is replaced, which also redeploys every consumer.
- */
-export async function resolveBootstrapBrokers(parameterName: string): Promise<string[]> {
-  if (cachedBrokers?.parameterName === parameterName) return cachedBrokers.brokers;
-  const out = await ssm.send(new GetParameterCommand({ Name: parameterName }));
-  const value = out.Parameter?.Value;
-  if (!value) throw new Error(`SSM parameter ${parameterName} has no value: has the bootstrap-brokers resource run?`);
-  const brokers = value.split(',').map((b) => b.trim()).filter(Boolean);
-  cachedBrokers = { parameterName, brokers };
-  return brokers;
+/** Splits an MSK bootstrap broker string (`host:9098,host:9098`) into its host:port entries. */
+export function parseBootstrapBrokers(value: string): string[] {
+  return value
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
 }
 
-/** Test hook: forget the cached broker list. */
-export function resetBootstrapBrokerCache(): void {
-  cachedBrokers = undefined;
+/**
+ * The broker list the construct put in the function's environment. The constructs set it to the
+ * bootstrap-brokers SSM parameter as a dynamic reference, which CloudFormation resolves at deploy
+ * time: the function needs no SSM client (about 200 KB of bundle and its cold-start load) and no
+ * ssm:GetParameter grant. Trade-off: a replaced cluster reaches the functions only when their stack
+ * is deployed again, which the stage does since it deploys the streaming stack after the data stack.
+ */
+export function bootstrapBrokersFromEnvironment(env: { readonly [BOOTSTRAP_BROKERS_VARIABLE]?: string } = process.env): string[] {
+  const value = env[BOOTSTRAP_BROKERS_VARIABLE];
+  if (value === undefined) {
+    throw new Error(`${BOOTSTRAP_BROKERS_VARIABLE} is not set: it must hold the MSK IAM bootstrap broker string (host:9098,...), set by the construct from the bootstrap-brokers parameter`);
+  }
+  const brokers = parseBootstrapBrokers(value);
+  if (brokers.length === 0) {
+    throw new Error(`${BOOTSTRAP_BROKERS_VARIABLE} is empty: it must hold the MSK IAM bootstrap broker string (host:9098,...); has the bootstrap-brokers resource run?`);
+  }
+  return brokers;
 }
 
 export interface MskIamKafkaOptions {

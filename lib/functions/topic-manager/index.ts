@@ -1,20 +1,21 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { createLogger } from '../shared/logger';
-import { createMskIamKafka, resolveBootstrapBrokers } from '../shared/kafka';
+import { createMskIamKafka } from '../shared/kafka';
 import { createTopicManager } from './manager';
 
 /**
  * Topic manager: a CloudFormation custom resource (behind the CDK Provider framework) that
  * converges the MSK cluster's topics to the declaration in its properties. Runs in the VPC and
- * speaks Kafka with IAM auth on port 9098.
+ * speaks Kafka with IAM auth on port 9098; the broker list comes with the properties.
  */
 
+const AWS_REGION_MISSING = 'AWS_REGION is not set (Lambda sets it; it names the region that signs MSK IAM tokens)';
 const environmentSchema = z.object({
-  AWS_REGION: z.string({ error: 'AWS_REGION is not set (Lambda sets it; it names the region that signs MSK IAM tokens)' }).min(1),
+  AWS_REGION: z.string(AWS_REGION_MISSING).check(z.minLength(1, AWS_REGION_MISSING)),
 });
 
-function loadEnvironment(): z.infer<typeof environmentSchema> {
-  const result = environmentSchema.safeParse(process.env);
+function loadEnvironment(): z.output<typeof environmentSchema> {
+  const result = z.safeParse(environmentSchema, process.env);
   if (!result.success) {
     throw new Error(`Invalid environment: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
@@ -25,7 +26,6 @@ const environment = loadEnvironment();
 const logger = createLogger('topic-manager');
 
 export const handler = createTopicManager({
-  resolveBrokers: resolveBootstrapBrokers,
   createAdmin: (brokers) => createMskIamKafka({ brokers, region: environment.AWS_REGION, clientId: 'lakestream-topic-manager' }).admin(),
   log: logger,
   operationTimeoutMs: 60_000,

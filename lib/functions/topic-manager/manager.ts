@@ -4,15 +4,13 @@ import { deleteTopics, executePlan, readClusterState, type ClusterSession, type 
 import { Deadline, TimeBudgetError } from './deadline';
 import { explainConnectionError } from './errors';
 import { describePlan, isNoop, planTopicChanges, splitRemovals } from './plan';
-import { parseTopicManagerProperties, type TopicManagerProperties } from './properties';
+import { parseTopicDeclaration, parseTopicManagerProperties, type TopicManagerProperties } from './properties';
 
 export interface TopicManagerDependencies {
-  /** Reads the bootstrap broker list from SSM. */
-  readonly resolveBrokers: (parameterName: string) => Promise<string[]>;
   /** A not-yet-connected kafkajs admin for the brokers. */
   readonly createAdmin: (brokers: string[]) => TopicAdmin;
   readonly log: LogSink;
-  /** Upper bound of any single step (SSM read, connect, one admin request). */
+  /** Upper bound of any single step (connect, one admin request). */
   readonly operationTimeoutMs: number;
   /** Broker-side timeout sent with create, partition and delete requests. */
   readonly brokerTimeoutMs: number;
@@ -66,7 +64,7 @@ export function createTopicManager(deps: TopicManagerDependencies) {
     });
 
     // Stable across updates, even onto a new cluster: a new id would make CloudFormation delete
-    // the "old" resource with old properties, which may resolve to the new cluster's brokers.
+    // the "old" resource with old properties, whose broker list names a cluster that may be gone.
     const physicalResourceId = event.RequestType === 'Update' && event.PhysicalResourceId ? event.PhysicalResourceId : `topics-${props.clusterName}`;
     return { PhysicalResourceId: physicalResourceId, Data: { TopicNames: props.topics.map((t) => t.name).join(',') } };
   }
@@ -96,7 +94,7 @@ export function createTopicManager(deps: TopicManagerDependencies) {
 
   function previousDeclaration(raw: Record<string, unknown> | undefined, clusterName: string): TopicSpec[] | undefined {
     try {
-      const old = parseTopicManagerProperties(raw, 'OldResourceProperties');
+      const old = parseTopicDeclaration(raw, 'OldResourceProperties');
       // Topics declared for another cluster are not on this one; CloudFormation does not hand the old cluster to us.
       return old.clusterName === clusterName ? old.topics : undefined;
     } catch (error) {
@@ -106,12 +104,7 @@ export function createTopicManager(deps: TopicManagerDependencies) {
   }
 
   async function withCluster(props: TopicManagerProperties, deadline: Deadline, body: (session: ClusterSession) => Promise<void>): Promise<void> {
-    let brokers: string[];
-    try {
-      brokers = await deadline.run(`Read SSM parameter ${props.bootstrapBrokersParameter}`, () => deps.resolveBrokers(props.bootstrapBrokersParameter));
-    } catch (error) {
-      throw new Error(`Cannot read the bootstrap brokers of cluster ${props.clusterName} from SSM parameter ${props.bootstrapBrokersParameter}: ${(error as Error).message}`, { cause: error });
-    }
+    const brokers = props.bootstrapBrokers;
     const admin = deps.createAdmin(brokers);
     try {
       try {

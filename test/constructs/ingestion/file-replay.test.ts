@@ -42,7 +42,8 @@ function build(options: { importBucket?: boolean; props?: Partial<FileReplayProp
   const bucket = options.importBucket
     ? s3.Bucket.fromBucketName(stack, 'Landing', 'lakestream-dev-landing')
     : new s3.Bucket(stack, 'Landing', { encryption: s3.BucketEncryption.KMS, encryptionKey: landingKey, enforceSSL: true });
-  const brokers = new ssm.StringParameter(stack, 'Brokers', { stringValue: 'b-1:9098' });
+  // Like KafkaCluster's parameter: a forced dynamic reference, resolved by CloudFormation at deploy time.
+  const brokers = ssm.StringParameter.fromStringParameterAttributes(stack, 'Brokers', { parameterName: '/lakestream/test/msk/bootstrap-brokers', forceDynamicReference: true });
   const replay = new FileReplay(stack, 'Replay', {
     landingBucket: bucket,
     landingKey,
@@ -196,7 +197,7 @@ describe('FileReplay', () => {
         Variables: Match.objectLike({
           LANDING_BUCKET: { Ref: logicalId('AWS::S3::Bucket', 'Landing') },
           TOPIC_NAME: 'files.replay',
-          BOOTSTRAP_BROKERS_PARAMETER: { Ref: logicalId('AWS::SSM::Parameter', 'Brokers') },
+          BOOTSTRAP_BROKERS: '{{resolve:ssm:/lakestream/test/msk/bootstrap-brokers}}',
           MAX_BATCH_RECORDS: '5000',
           MAX_BATCH_BYTES: String(1024 * 1024),
           MAX_LINE_BYTES: String(512 * 1024),
@@ -211,7 +212,7 @@ describe('FileReplay', () => {
     });
   });
 
-  it('grants the worker exactly: read incoming/, checkpoints, quarantine writes, the landing key, the brokers parameter and its topic', () => {
+  it('grants the worker exactly: read incoming/, checkpoints, quarantine writes, the landing key and its topic, and no SSM read', () => {
     const worker = statementsOf(template, 'ReplayWorker');
     const bucketArn = { 'Fn::GetAtt': [logicalId('AWS::S3::Bucket', 'Landing'), 'Arn'] };
     const objects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}*`]] });
@@ -222,12 +223,12 @@ describe('FileReplay', () => {
         expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('_replay/checkpoints/') }),
         expect.objectContaining({ Action: 's3:PutObject', Resource: objects('quarantine/') }),
         expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'LandingKey'), 'Arn'] } }),
-        expect.objectContaining({ Action: expect.arrayContaining(['ssm:GetParameter']) }),
         expect.objectContaining({ Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], Resource: TOPIC_ARN }),
         expect.objectContaining({ Action: expect.arrayContaining(['kafka-cluster:WriteDataIdempotently']), Resource: CLUSTER_ARN }),
       ]),
     );
     expect(actionsOf(worker).filter((action) => action.includes('*'))).toEqual([]);
+    expect(actionsOf(worker).filter((action) => action.startsWith('ssm:'))).toEqual([]);
   });
 
   it('keeps the planner read-only and the summary without data access', () => {

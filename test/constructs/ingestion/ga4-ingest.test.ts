@@ -34,7 +34,8 @@ function build(overrides: Partial<Ga4IngestProps> = {}, app: App = newCompliantT
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
   const securityGroup = new ec2.SecurityGroup(stack, 'Sg', { vpc });
   const secret = new secretsmanager.Secret(stack, 'Ga4Key', { encryptionKey: key });
-  const brokers = new ssm.StringParameter(stack, 'Brokers', { stringValue: 'b-1:9098' });
+  // Like KafkaCluster's parameter: a forced dynamic reference, resolved by CloudFormation at deploy time.
+  const brokers = ssm.StringParameter.fromStringParameterAttributes(stack, 'Brokers', { parameterName: '/lakestream/test/msk/bootstrap-brokers', forceDynamicReference: true });
   const construct = new Ga4Ingest(stack, 'Ga4', {
     propertyId: '123456789',
     credentialsSecret: secret,
@@ -92,6 +93,7 @@ describe('Ga4Ingest', () => {
       GA4_USER_ID_DIMENSION: 'customUser:user_id',
       RAW_TOPIC: 'logins.raw',
       DLQ_TOPIC: 'logins.raw.dlq',
+      BOOTSTRAP_BROKERS: '{{resolve:ssm:/lakestream/test/msk/bootstrap-brokers}}',
       GA4_CREDENTIALS_SECRET_ARN: { Ref: logicalId('AWS::SecretsManager::Secret', 'Ga4Key') },
     });
   });
@@ -118,7 +120,7 @@ describe('Ga4Ingest', () => {
     template.hasResourceProperties('AWS::SSM::Parameter', { Type: 'String', Value: '{"version":1}', Tier: 'Standard' });
   });
 
-  it('grants exactly: this secret, Get/Put on its own mark parameter, the broker parameter and the two topics', () => {
+  it('grants exactly: this secret, Get/Put on its own mark parameter and the two topics', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const statements = Object.entries(policies)
       .filter(([id]) => id.includes('Ga4Function'))
@@ -140,13 +142,13 @@ describe('Ga4Ingest', () => {
         }),
       ]),
     );
-    // The four above plus: own logs, the DLQ send, decrypting the secret's key, reading the broker parameter.
-    expect(statements).toHaveLength(8);
+    // The four above plus: own logs, the DLQ send, decrypting the secret's key. No SSM read of the
+    // broker parameter: CloudFormation resolves it into the environment.
+    expect(statements).toHaveLength(7);
     expect(statements).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'Ga4DeadLetterQueue'), 'Arn'] } }),
         expect.objectContaining({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] } }),
-        expect.objectContaining({ Action: expect.arrayContaining(['ssm:GetParameter']), Resource: { 'Fn::Join': ['', ['arn:aws:ssm:eu-west-1:111111111111:parameter/', { Ref: logicalId('AWS::SSM::Parameter', 'Brokers') }]] } }),
       ]),
     );
     for (const statement of statements) {
@@ -157,6 +159,7 @@ describe('Ga4Ingest', () => {
       if (actions.includes('ssm:PutParameter')) expect(statement.Resource).toEqual(expect.objectContaining({ 'Fn::Join': expect.anything() }));
     }
     expect(statements.filter((s) => ([] as string[]).concat(s.Action).includes('ssm:PutParameter'))).toHaveLength(1);
+    expect(statements.filter((s) => ([] as string[]).concat(s.Action).some((a) => a.startsWith('ssm:')))).toHaveLength(1);
   });
 
   it('exposes alarms on errors, rejected rows and dead-letter depth', () => {

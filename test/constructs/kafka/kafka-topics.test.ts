@@ -25,7 +25,7 @@ interface Prerequisites {
   readonly vpc: ec2.Vpc;
   readonly securityGroup: ec2.SecurityGroup;
   readonly key: kms.Key;
-  readonly parameter: ssm.StringParameter;
+  readonly parameter: ssm.IStringParameter;
 }
 
 function prerequisites(stack: Stack): Prerequisites {
@@ -33,7 +33,11 @@ function prerequisites(stack: Stack): Prerequisites {
   const key = new kms.Key(stack, 'LogsKey', { enableKeyRotation: true });
   key.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${ENV.region}.amazonaws.com`));
   const securityGroup = new ec2.SecurityGroup(stack, 'TopicManagerSg', { vpc, description: 'topic manager' });
-  const parameter = new ssm.StringParameter(stack, 'Brokers', { parameterName: '/lakestream/test/msk/bootstrap-brokers', stringValue: 'b-1:9098' });
+  // Like KafkaCluster's parameter: a forced dynamic reference, resolved by CloudFormation at deploy time.
+  const parameter = ssm.StringParameter.fromStringParameterAttributes(stack, 'Brokers', {
+    parameterName: '/lakestream/test/msk/bootstrap-brokers',
+    forceDynamicReference: true,
+  });
   return { vpc, securityGroup, key, parameter };
 }
 
@@ -112,23 +116,18 @@ describe('KafkaTopics, production-like (no deletion, literal cluster ARN)', () =
     scenario.template.hasResourceProperties('Custom::KafkaTopics', {
       ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TopicsProviderframeworkonEvent'), 'Arn'] },
       ClusterName: 'lakestream-test',
-      BootstrapBrokersParameter: { Ref: Match.stringLikeRegexp('^Brokers') },
+      BootstrapBrokers: '{{resolve:ssm:/lakestream/test/msk/bootstrap-brokers}}',
       Topics: JSON.stringify(PLATFORM),
       RetiredTopics: '[]',
       AllowDelete: 'false',
     });
   });
 
-  it('grants exactly cluster connect, the declared topic ARNs without DeleteTopic, and the one SSM parameter', () => {
+  it('grants exactly cluster connect and the declared topic ARNs without DeleteTopic, and no SSM read', () => {
     const statements = handlerPolicyStatements(scenario);
     expect(statements).toEqual([
       { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TopicsHandlerLogGroup/), 'Arn'] } },
       { Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'], Effect: 'Allow', Resource: CLUSTER_ARN },
-      {
-        Action: 'ssm:GetParameter',
-        Effect: 'Allow',
-        Resource: { 'Fn::Join': ['', ['arn:aws:ssm:eu-west-1:111111111111:parameter', { Ref: expect.stringMatching(/^Brokers/) }]] },
-      },
       { Action: TOPIC_ADMIN_ACTIONS, Effect: 'Allow', Resource: PLATFORM.map((t) => TOPIC_ARN_PREFIX + t.name).sort() },
     ]);
     expect(JSON.stringify(statements)).not.toContain('*');
@@ -171,11 +170,10 @@ describe('KafkaTopics, dev-like (deletion allowed, retired topics, cluster ARN t
     });
     expect(statements.slice(1)).toEqual([
       { Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'], Effect: 'Allow', Resource: { Ref: 'ClusterArn' } },
-      expect.objectContaining({ Action: 'ssm:GetParameter' }),
       { Action: [...TOPIC_ADMIN_ACTIONS, 'kafka-cluster:DeleteTopic'].sort(), Effect: 'Allow', Resource: expect.arrayContaining(PLATFORM.map((t) => topicArn(t.name))) },
       { Action: ['kafka-cluster:DeleteTopic', 'kafka-cluster:DescribeTopic'], Effect: 'Allow', Resource: topicArn('logins.old') },
     ]);
-    expect((statements[3]?.Resource as unknown[]).length).toBe(PLATFORM.length);
+    expect((statements[2]?.Resource as unknown[]).length).toBe(PLATFORM.length);
     scenario.template.hasResourceProperties('Custom::KafkaTopics', { AllowDelete: 'true', RetiredTopics: '["logins.old"]' });
   });
 });
