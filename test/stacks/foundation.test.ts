@@ -1,10 +1,12 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { ENVIRONMENTS } from '../../lib/config/environments';
 import { synthApp, type SynthResult } from '../helpers/synth';
 
 /** Targeted assertions on the security, network and data stacks of dev and prod. */
 let result: SynthResult;
 beforeAll(() => {
-  result = synthApp({ env: 'all' });
+  // dev and prod are the two profiles; staging derives from prod and is covered by test/app.
+  result = synthApp({ env: 'all', environments: { dev: ENVIRONMENTS.dev, prod: ENVIRONMENTS.prod } });
 });
 
 describe('security stack', () => {

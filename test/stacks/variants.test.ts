@@ -9,7 +9,8 @@ const BOUNDARY = 'arn:aws:iam::111111111111:policy/platform-boundary';
 
 /** Variants that need their own environment table, synthesized together as alice's sandboxes. */
 const VARIANTS: Record<string, EnvironmentEntry> = {
-  bounded: { tier: 'dev', overrides: { permissionsBoundaryArn: BOUNDARY } },
+  // A permissions boundary and no NAT gateways (isolated subnets only), in one environment to keep synth count down.
+  bounded: { tier: 'dev', overrides: { permissionsBoundaryArn: BOUNDARY, network: { mode: 'create', cidr: '10.9.0.0/16', azCount: 2, natGateways: 0 } } },
   imported: {
     tier: 'prod',
     overrides: {
@@ -20,7 +21,6 @@ const VARIANTS: Record<string, EnvironmentEntry> = {
       },
     },
   },
-  isolated: { tier: 'dev', overrides: { network: { mode: 'create', cidr: '10.9.0.0/16', azCount: 2, natGateways: 0 } } },
   connected: {
     tier: 'dev',
     overrides: {
@@ -72,7 +72,7 @@ describe('permissions boundary', () => {
   });
 
   test('is absent when not configured', () => {
-    for (const role of Object.values(result.template('isolated-alice', 'Network').findResources('AWS::IAM::Role'))) {
+    for (const role of Object.values(result.template('connected-alice', 'Network').findResources('AWS::IAM::Role'))) {
       expect(role.Properties.PermissionsBoundary).toBeUndefined();
     }
   });
@@ -91,7 +91,7 @@ describe('imported VPC', () => {
 
 describe('no NAT gateways', () => {
   test('only isolated subnets, no internet gateway', () => {
-    const t = result.template('isolated-alice', 'Network');
+    const t = result.template('bounded-alice', 'Network');
     t.resourceCountIs('AWS::EC2::NatGateway', 0);
     t.resourceCountIs('AWS::EC2::InternetGateway', 0);
     t.resourceCountIs('AWS::EC2::Subnet', 2);
