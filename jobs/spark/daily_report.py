@@ -8,10 +8,11 @@ date replaces that date's reports. The same SQL runs on DuckDB in test/jobs/dail
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Dict, Optional, Sequence
 
-from lakestream_spark.layout import gold_report_uri, kafka_dataset_uri, landing_dataset_uri, normalize_prefix_uri
+from lakestream_spark.cli import iso_date, positive_int, prefix_uri, yesterday_utc
+from lakestream_spark.layout import gold_report_uri, kafka_dataset_uri, landing_dataset_uri
 from lakestream_spark.report_sql import BRONZE_VIEW, REPORTS, load_sql, render_sql, report_parameters
 
 # Bronze relations the bronze_logins view reads, and the columns each must offer when its folder does
@@ -24,39 +25,18 @@ EMPTY_RELATION_DDL: Dict[str, str] = {
 }
 
 
-def _prefix_uri(text: str) -> str:
-    try:
-        return normalize_prefix_uri(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from error
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def parse_args(argv: Optional[Sequence[str]] = None, now: Optional[datetime] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="daily_report", description=__doc__.splitlines()[0])
-    parser.add_argument("--bronze-uri", required=True, type=_prefix_uri, help="s3://<bronze bucket>/ root")
-    parser.add_argument("--gold-uri", required=True, type=_prefix_uri, help="s3://<gold bucket>/ root")
-    parser.add_argument("--report-date", type=_iso_date, default=None, help="UTC day to report on (default: yesterday)")
-    parser.add_argument("--top-n", type=_positive_int, default=10, help="users kept in top_users (ties may add more)")
-    parser.add_argument("--trend-days", type=_positive_int, default=7, help="moving-average window of login_trends")
+    parser.add_argument("--bronze-uri", required=True, type=prefix_uri, help="s3://<bronze bucket>/ root")
+    parser.add_argument("--gold-uri", required=True, type=prefix_uri, help="s3://<gold bucket>/ root")
+    parser.add_argument("--report-date", type=iso_date, default=None, help="UTC day to report on (default: yesterday)")
+    parser.add_argument("--top-n", type=positive_int, default=10, help="users kept in top_users (ties may add more)")
+    parser.add_argument("--trend-days", type=positive_int, default=7, help="moving-average window of login_trends")
     parser.add_argument("--logins-topic", default="logins.raw", help="topic whose bronze dataset holds streamed logins")
     parser.add_argument("--landing-dataset", default="logins", help="bronze dataset written by landing_to_bronze")
     args = parser.parse_args(argv)
     if args.report_date is None:
-        args.report_date = ((now or datetime.now(timezone.utc)).astimezone(timezone.utc) - timedelta(days=1)).date()
+        args.report_date = yesterday_utc(now or datetime.now(timezone.utc))
     return args
 
 

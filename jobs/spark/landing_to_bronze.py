@@ -10,9 +10,10 @@ Both are written with dynamic partition overwrite, so re-running a day replaces 
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Optional, Sequence
 
+from lakestream_spark.cli import prefix_uri, iso_date, yesterday_utc
 from lakestream_spark.contract import CORRUPT_RECORD_COLUMN, LOGIN_FIELDS
 from lakestream_spark.landing import (
     BRONZE_COLUMNS,
@@ -26,33 +27,15 @@ from lakestream_spark.landing import (
     landed_window,
     process_partition,
 )
-from lakestream_spark.layout import landing_dataset_uri, normalize_prefix_uri, quarantine_uri
-
-
-def _prefix_uri(text: str) -> str:
-    try:
-        return normalize_prefix_uri(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from error
-
-
-def yesterday_utc(now: datetime) -> date:
-    return (now.astimezone(timezone.utc) - timedelta(days=1)).date()
+from lakestream_spark.layout import landing_dataset_uri, quarantine_uri
 
 
 def parse_args(argv: Optional[Sequence[str]] = None, now: Optional[datetime] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="landing_to_bronze", description=__doc__.splitlines()[0])
-    parser.add_argument("--landing-uri", required=True, type=_prefix_uri, help="s3://<landing bucket>/<prefix>/ to read")
-    parser.add_argument("--bronze-uri", required=True, type=_prefix_uri, help="s3://<bronze bucket>/ root")
+    parser.add_argument("--landing-uri", required=True, type=prefix_uri, help="s3://<landing bucket>/<prefix>/ to read")
+    parser.add_argument("--bronze-uri", required=True, type=prefix_uri, help="s3://<bronze bucket>/ root")
     parser.add_argument("--dataset", default="logins", help="bronze dataset name (default: logins)")
-    parser.add_argument("--landed-on", type=_iso_date, default=None, help="UTC day whose files to load (default: yesterday)")
+    parser.add_argument("--landed-on", type=iso_date, default=None, help="UTC day whose files to load (default: yesterday)")
     parser.add_argument(
         "--format",
         dest="formats",

@@ -14,6 +14,7 @@ import argparse
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
+from lakestream_spark.cli import prefix_uri, positive_int
 from lakestream_spark.kafka_source import (
     BronzeProjection,
     finishing_columns,
@@ -26,7 +27,6 @@ from lakestream_spark.layout import (
     checkpoint_uri,
     dataset_name,
     kafka_dataset_uri,
-    normalize_prefix_uri,
 )
 
 STARTING_OFFSETS = ("earliest", "latest")
@@ -44,27 +44,13 @@ class StreamPlan:
     has_login_contract: bool
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _prefix_uri(text: str) -> str:
-    try:
-        return normalize_prefix_uri(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
-
-
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="streaming_bronze", description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap-servers", required=True, help="MSK IAM bootstrap brokers (host:9098,...)")
-    parser.add_argument("--bronze-uri", required=True, type=_prefix_uri, help="s3://<bronze bucket>/ root")
+    parser.add_argument("--bronze-uri", required=True, type=prefix_uri, help="s3://<bronze bucket>/ root")
     parser.add_argument(
         "--checkpoint-uri",
-        type=_prefix_uri,
+        type=prefix_uri,
         help="root of the streaming checkpoints (default: <bronze-uri>_checkpoints/)",
     )
     parser.add_argument("--logins-topic", default="logins.raw", help="topic of raw login events (parsed against the contract)")
@@ -79,9 +65,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default="lakestream-spark-bronze",
         help="prefix of the consumer group ids Spark generates (the job role may join only these groups)",
     )
-    parser.add_argument("--trigger-seconds", type=_positive_int, default=60, help="micro-batch interval")
+    parser.add_argument("--trigger-seconds", type=positive_int, default=60, help="micro-batch interval")
     parser.add_argument("--starting-offsets", choices=STARTING_OFFSETS, default="earliest", help="where a query with no checkpoint starts")
-    parser.add_argument("--max-offsets-per-trigger", type=_positive_int, default=None, help="bound on records per micro-batch per topic")
+    parser.add_argument("--max-offsets-per-trigger", type=positive_int, default=None, help="bound on records per micro-batch per topic")
     parser.add_argument(
         "--fail-on-data-loss",
         action="store_true",

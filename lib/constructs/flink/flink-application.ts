@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { ArnFormat, CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kda from 'aws-cdk-lib/aws-kinesisanalyticsv2';
@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
 
@@ -450,42 +451,9 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
   }
 }
 
-/**
- * Acknowledges cdk-nag's AwsSolutions-IAM5 finding for one wildcard resource. The id contains the
- * resource as cdk-nag prints it, which for a bucket in another stack is known only once CDK has
- * turned the reference into an import; a validation hook runs after that and before the rule packs.
- */
+/** Acknowledges cdk-nag's AwsSolutions-IAM5 finding for one wildcard resource, once references are rendered. */
 function acknowledgeWildcardAtSynth(scope: Construct, resource: string, reason: string): void {
-  scope.node.addValidation({
-    validate: () => {
-      Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagResource(Stack.of(scope), resource)}]`, reason });
-      return [];
-    },
-  });
-}
-
-/**
- * A resource as cdk-nag prints it in finding ids: literal text, references as <Name> (Ref, pseudo
- * parameters) or <Name.Attribute> (Fn::GetAtt), imports by their export name.
- */
-function nagResource(stack: Stack, value: string): string {
-  const render = (part: unknown): string => {
-    if (typeof part === 'string') return part.replace(/\$\{/g, '<').replace(/\}/g, '>');
-    const node = (part ?? {}) as Record<string, unknown>;
-    if (node.Ref !== undefined) return `<${render(node.Ref)}>`;
-    if (node['Fn::GetAtt'] !== undefined) {
-      const [resource, attribute] = node['Fn::GetAtt'] as [unknown, unknown];
-      return `<${render(resource)}.${render(attribute)}>`;
-    }
-    if (node['Fn::Join'] !== undefined) {
-      const [delimiter, items] = node['Fn::Join'] as [string, unknown[]];
-      return items.map(render).join(delimiter);
-    }
-    if (node['Fn::ImportValue'] !== undefined) return render(node['Fn::ImportValue']);
-    if (node['Fn::Sub'] !== undefined) return render(node['Fn::Sub']);
-    throw new Error(`Cannot render ${JSON.stringify(part)} for a cdk-nag acknowledgement`);
-  };
-  return render(stack.resolve(value));
+  new WildcardAcknowledgements(scope).add(resource, reason);
 }
 
 function validateProps(props: FlinkApplicationProps): void {

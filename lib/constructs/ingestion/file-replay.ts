@@ -12,6 +12,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { routeOrExposeAlarms } from '../core/alarm-routing';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { REPLAY_DEFAULTS } from '../../functions/file-replay/config';
 import { METRICS_NAMESPACE, RECORDS_REJECTED_METRIC } from '../../functions/file-replay/metric-names';
@@ -404,16 +405,7 @@ export class FileReplay extends Construct {
         metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
       }),
     ];
-    for (const alarm of alarms) {
-      if (props.alarmAction) {
-        alarm.addAlarmAction(props.alarmAction);
-      } else {
-        Validations.of(alarm).acknowledge({
-          id: 'NIST.800.53.R5-CloudWatchAlarmAction',
-          reason: 'FileReplay exposes its alarms; the observability stack attaches the notification action.',
-        });
-      }
-    }
+    routeOrExposeAlarms(alarms, props.alarmAction, 'FileReplay');
     return alarms;
   }
 }

@@ -11,6 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { routeOrExposeAlarms } from '../core/alarm-routing';
 import { LakestreamFunction } from '../core/lakestream-function';
 
 /** A Kafka topic the function may produce to; grantWrite adds the MSK IAM data-plane permissions. */
@@ -241,16 +242,7 @@ export class Ga4Ingest extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     const alarms = [errors, rejected, dlqDepth];
-    for (const alarm of alarms) {
-      if (props.alarmAction) {
-        alarm.addAlarmAction(props.alarmAction);
-      } else {
-        Validations.of(alarm).acknowledge({
-          id: 'NIST.800.53.R5-CloudWatchAlarmAction',
-          reason: 'Ga4Ingest exposes its alarms; the observability stack attaches the notification action.',
-        });
-      }
-    }
+    routeOrExposeAlarms(alarms, props.alarmAction, 'Ga4Ingest');
     return alarms;
   }
 }
