@@ -41,9 +41,15 @@ export interface BatchLimits {
  * contract validation.
  */
 export class Batcher {
-  private keys: string[] = [];
-  private texts: string[] = [];
-  private offsets: number[] = [];
+  /**
+   * The open batch's records, in slots reused from batch to batch: arrays rebuilt by push for
+   * every batch are reallocated several times each, and the discarded copies feed the GC.
+   * Sealing clears the slots, so nothing here keeps a sent batch's texts alive.
+   */
+  private readonly keys: string[] = [];
+  private readonly texts: string[] = [];
+  private readonly offsets: number[] = [];
+  private count = 0;
   private bytes = 0;
   private rejects: QuarantineEntry[] = [];
   private rejectBytes = 0;
@@ -59,12 +65,13 @@ export class Batcher {
 
   /** A valid record: its key, its JSON text (`textBytes` long in UTF-8) and the offset of its line. */
   addRecord(key: string, text: string, textBytes: number, lineOffset: number, nextOffset: number, lineNumber: number | undefined): void {
-    this.keys.push(key);
-    this.texts.push(text);
-    this.offsets.push(lineOffset);
+    const slot = this.count++;
+    this.keys[slot] = key;
+    this.texts[slot] = text;
+    this.offsets[slot] = lineOffset;
     this.bytes += this.encoder.byteLength(lineOffset, textBytes);
     this.advance(nextOffset, lineNumber);
-    if (this.keys.length >= this.limits.maxRecords || this.bytes >= this.limits.maxBytes) this.seal();
+    if (this.count >= this.limits.maxRecords || this.bytes >= this.limits.maxBytes) this.seal();
   }
 
   addReject(entry: QuarantineEntry, nextOffset: number): void {
@@ -82,13 +89,15 @@ export class Batcher {
   /** Closes the open batch, if any line was seen since the last one. */
   seal(): void {
     if (!this.dirty) return;
-    const { keys, texts, offsets, encoder } = this;
-    const records = new Array<OutgoingRecord>(keys.length);
-    for (let i = 0; i < keys.length; i++) records[i] = { key: keys[i], value: encoder.wrap(offsets[i], texts[i]) };
+    const { keys, texts, offsets, encoder, count } = this;
+    const records = new Array<OutgoingRecord>(count);
+    for (let i = 0; i < count; i++) {
+      records[i] = { key: keys[i], value: encoder.wrap(offsets[i], texts[i]) };
+      keys[i] = '';
+      texts[i] = '';
+    }
     this.sealed.push({ records, bytes: this.bytes, rejects: this.rejects, nextOffset: this.nextOffset, nextLineNumber: this.nextLineNumber });
-    this.keys = [];
-    this.texts = [];
-    this.offsets = [];
+    this.count = 0;
     this.bytes = 0;
     this.rejects = [];
     this.rejectBytes = 0;
