@@ -13,14 +13,19 @@ export interface Finding {
 }
 
 /**
- * A test App wired like the real one: cdk-nag AwsSolutions and NIST 800-53 rev 5 packs plus CDK's
- * template validation, writing to a throwaway directory. Construct tests skip esbuild bundling
- * (templates and findings do not depend on bundle contents); the whole-app tests in test/app bundle
- * for real. Pass `{ 'aws:cdk:bundling-stacks': ['**'] }` to bundle here too.
+ * A test App wired like the real one: cdk-nag AwsSolutions and NIST 800-53 rev 5 packs, writing to a
+ * throwaway directory. Construct tests skip esbuild bundling (templates and findings do not depend on
+ * bundle contents) and, unless asked, CloudFormation's built-in template validation, whose WASM engine
+ * costs ~1.5 s to start in every test file: the stage-level tests (test/app, test/stacks) run it over
+ * every construct as the app wires it. Pass `{ 'aws:cdk:bundling-stacks': ['**'] }` to bundle here too.
  */
-export function newCompliantTestApp(context: Record<string, unknown> = {}): App {
+export function newCompliantTestApp(context: Record<string, unknown> = {}, options: { templateValidation?: boolean } = {}): App {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-test-'));
-  const app = createApp({ outdir, context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const app = createApp({
+    outdir,
+    context: { 'aws:cdk:bundling-stacks': [], ...context },
+    builtinCloudFormationValidation: options.templateValidation ?? false,
+  });
   applyCompliance(app);
   return app;
 }

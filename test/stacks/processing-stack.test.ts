@@ -31,7 +31,7 @@ interface Scenario {
 
 /** A copy of the stage wiring up to the processing stack, synthesized with the compliance packs. */
 function build(config: ResolvedEnvironment): Scenario {
-  const app = newCompliantTestApp();
+  const app = newCompliantTestApp({}, { templateValidation: true });
   const stage = new Stage(app, 'Test', { env: { account: config.account, region: config.region } });
   const security = new SecurityStack(stage, 'Security', { config });
   const network = new NetworkStack(stage, 'Network', { config, logsKey: security.keys.logs });
