@@ -1,17 +1,12 @@
 import { z } from 'zod';
 import { userId, utcDateTime } from './common';
-import { LOGIN_EVENT_SCHEMA_VERSION } from './versions';
+import { GA4_EVENT_ID_PREFIX, LOGIN_EVENT_SCHEMA_VERSION, loginEventKey } from './versions';
 
-export { LOGIN_EVENT_SCHEMA_VERSION };
+export { GA4_EVENT_ID_PREFIX, LOGIN_EVENT_SCHEMA_VERSION, loginEventKey };
 
 export const LOGIN_EVENT_SOURCES = ['ga4', 'replay', 'cdc', 'test'] as const;
 export type LoginEventSource = (typeof LOGIN_EVENT_SOURCES)[number];
 
-/**
- * GA4 has no event id of its own (the Data API reports aggregates), so GA4 ingest derives a
- * deterministic id from what identifies the aggregate row; the prefix keeps it apart from UUIDs.
- */
-export const GA4_EVENT_ID_PREFIX = 'ga4:';
 const GA4_EVENT_ID = /^ga4:\S{1,250}$/;
 
 export const loginEventSchema = z
@@ -29,8 +24,3 @@ export const loginEventSchema = z
   });
 
 export type LoginEvent = z.infer<typeof loginEventSchema>;
-
-/** Kafka key of a login event: per-user ordering is what the Flink counter relies on. */
-export function loginEventKey(event: Pick<LoginEvent, 'user_id'>): string {
-  return event.user_id;
-}

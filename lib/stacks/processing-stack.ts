@@ -9,6 +9,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { WildcardAcknowledgements } from '../compliance/wildcard-acknowledgements';
+import { routeOrExposeAlarms } from '../constructs/core/alarm-routing';
 import { removalPolicyOf, retentionOf } from '../config/cdk-values';
 import type { ResolvedEnvironment } from '../config/load-config';
 import type { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
@@ -228,12 +229,7 @@ export class ProcessingStack extends Stack {
     }
 
     this.alarms = [landingToBronze.failureAlarm, dailyReport.failureAlarm, ...(this.supervisor ? [this.supervisor.failureAlarm] : [])];
-    for (const alarm of this.alarms) {
-      Validations.of(alarm).acknowledge({
-        id: 'NIST.800.53.R5-CloudWatchAlarmAction',
-        reason: 'The processing stack exposes its alarms (ProcessingStack.alarms); the observability stack routes them to the alarm topic through a composite alarm.',
-      });
-    }
+    routeOrExposeAlarms(this.alarms, undefined, 'ProcessingStack');
   }
 
   /** The job role may read exactly this code object (not the whole CDK assets bucket). */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { createApp } from '../../lib/app/build-app';
 import { applyCompliance } from '../../lib/compliance/apply-compliance';
 
@@ -54,4 +54,3 @@ export function formatFindings(findings: Finding[]): string {
   return findings.map((f) => `${f.severity} ${f.rule} at ${f.path}`).join('\n');
 }
 
-export { Validations };

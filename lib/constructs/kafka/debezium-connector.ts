@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Aws, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kafkaconnect from 'aws-cdk-lib/aws-kafkaconnect';
@@ -8,8 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 // cdk-nag names a wildcard finding after the flattened resource; computing the same string is the only way to acknowledge exactly it.
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
+import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { KafkaClusterActions, KafkaClusterRef, kafkaClusterUuid, kafkaGroupArn, kafkaTopicArn } from './kafka-access';
 
 /** Class of the AWS config provider (aws-samples/msk-config-providers) that reads Secrets Manager. */
@@ -317,21 +317,10 @@ function clusterScopedWildcardArn(cluster: KafkaClusterRef, resourceType: 'topic
   return Fn.join('', [prefix, `:${resourceType}/`, cluster.clusterName, '/', kafkaClusterUuid(cluster.clusterArn), `/${pattern}`]);
 }
 
-/**
- * Acknowledges AwsSolutions-IAM5 for exactly these wildcard resources. The finding id embeds the
- * resource as it appears in the final template (cross-stack references become imports only while
- * the app is prepared), so the ids are computed during validation, after preparation.
- */
+/** Acknowledges AwsSolutions-IAM5 for exactly these wildcard resources, once references are rendered. */
 function acknowledgeWildcardResources(scope: Construct, resources: Array<[string, string]>): void {
-  scope.node.addValidation({
-    validate: () => {
-      const stack = Stack.of(scope);
-      for (const [resource, reason] of resources) {
-        Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`, reason });
-      }
-      return [];
-    },
-  });
+  const acknowledgements = new WildcardAcknowledgements(scope);
+  for (const [resource, reason] of resources) acknowledgements.add(resource, reason);
 }
 
 function workerConfiguration(region: string): Record<string, string> {

@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import type { Producer } from 'kafkajs';
 import { bootstrapBrokersFromEnvironment, createMskIamKafka } from '../shared/kafka';
 import { createLogger } from '../shared/logger';
-import { PermanentError } from './errors';
+import { PermanentError } from '../shared/errors';
 import { S3ByteSource } from './byte-source';
 import { S3CheckpointStore } from './checkpoint';
 import { parseEnv, planEnvSchema, workerEnvSchema, type PlanEnv, type WorkerEnv } from './config';

@@ -1,6 +1,6 @@
 import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PermanentError } from './errors';
+import { PermanentError } from '../shared/errors';
 import { parseCsvHeader } from './csv';
 import { normalizeEtag } from './storage-keys';
 import type { Compression, FileFormat, PlanInput, PlanResult, ReplayRange } from './types';

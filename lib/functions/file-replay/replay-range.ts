@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { PermanentError } from './errors';
+import { PermanentError } from '../shared/errors';
 import { Batcher, type SealedBatch } from './batcher';
 import type { ByteSource } from './byte-source';
 import type { CheckpointStore, RangeCheckpoint } from './checkpoint';

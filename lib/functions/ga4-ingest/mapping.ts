@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 // (~450 KB of bundle). The published-schema validator is kept in step with the zod contract by its tests.
 import type { LoginEvent } from '../../contracts/login-event';
 import { explainLoginEvent } from '../../contracts/login-event-validator';
-import { LOGIN_EVENT_SCHEMA_VERSION } from '../../contracts/versions';
+import { GA4_EVENT_ID_PREFIX, LOGIN_EVENT_SCHEMA_VERSION, loginEventKey } from '../../contracts/versions';
 import type { ReportRow } from './data-api';
 import { localMinuteToUtc } from './time';
 
@@ -17,16 +17,8 @@ export type RowMapping =
   | { readonly kind: 'events'; readonly events: LoginEvent[] }
   | { readonly kind: 'rejected'; readonly reason: string };
 
-/**
- * The contract's GA4_EVENT_ID_PREFIX (login-event.ts, which loads zod). The contract check below
- * refuses ids without it, and a unit test compares the two.
- */
-export const GA4_EVENT_ID_PREFIX = 'ga4:';
-
-/** Kafka key of a login event, as the contract's loginEventKey: per-user ordering is what the Flink counter relies on. */
-export function loginEventKey(event: Pick<LoginEvent, 'user_id'>): string {
-  return event.user_id;
-}
+// Re-exported from the contract's zod-free module (login-event.ts itself would bring zod into the bundle).
+export { GA4_EVENT_ID_PREFIX, loginEventKey };
 
 /** GA4 placeholders that are not user ids. */
 const PLACEHOLDER_USER_IDS = new Map([

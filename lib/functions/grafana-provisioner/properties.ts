@@ -33,7 +33,7 @@ export const propertiesSchema = z.object({
   Dashboards: jsonString(z.array(dashboardSchema)),
   /** Values for dashboard textbox/constant variables (e.g. the gold database of this environment). */
   DashboardVariables: jsonString(z.record(z.string(), z.string())).default({}),
-  DeleteOnRemove: cfnBoolean.default(false),
+  DeleteOnRemove: z._default(cfnBoolean, false),
 });
 export type ProvisionerProperties = z.infer<typeof propertiesSchema>;
 export type DashboardEntry = z.infer<typeof dashboardSchema>;

@@ -2,6 +2,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 // zod/mini: every Lambda bundling this module pays for zod's classic API otherwise (~90 KB minified).
 import * as z from 'zod/mini';
 import type * as core from 'zod/v4/core';
+import { PermanentError } from './errors';
 
 /**
  * What an `onEvent` handler behind the CDK Provider framework returns. The framework, not the
@@ -21,16 +22,7 @@ export interface IsCompleteResult {
 
 export type CustomResourceEvent = CloudFormationCustomResourceEvent & { PhysicalResourceId?: string };
 
-/**
- * Thrown for failures a retry cannot fix (bad input, forbidden change). The message reaches the
- * CloudFormation console verbatim, so it says what was wrong and what is allowed.
- */
-export class PermanentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PermanentError';
-  }
-}
+export { PermanentError };
 
 /**
  * CloudFormation passes every property as a string (numbers and booleans included). Parse the
@@ -64,21 +56,11 @@ function describeInput(issue: core.$ZodIssue): string {
   return input.length <= MAX_QUOTED_INPUT ? ` (got ${JSON.stringify(input)})` : ` (got a ${input.length}-character string)`;
 }
 
-/**
- * zod/mini schemas have no chained modifiers, but handlers still written with zod's classic API
- * call `cfnBoolean.default(false)`; the shared helpers keep that one method so those schemas work
- * unchanged (zod/mini code uses `z._default(cfnBoolean, false)`).
- */
-function withDefaultMethod<T extends z.ZodMiniType>(schema: T): T & { default(value: core.util.NoUndefined<core.output<T>>): z.ZodMiniDefault<T> } {
-  return Object.assign(schema, { default: (value: core.util.NoUndefined<core.output<T>>) => z._default(schema, value) });
-}
 
 /** zod helpers for CloudFormation's stringly-typed properties (zod/mini has no English messages built in, so each says what is allowed). */
-export const cfnBoolean = withDefaultMethod(
-  z.pipe(
-    z.union([z.boolean(), z.enum(['true', 'false'])], "must be true or false (or 'true'/'false')"),
-    z.transform((value: boolean | 'true' | 'false') => value === true || value === 'true'),
-  ),
+export const cfnBoolean = z.pipe(
+  z.union([z.boolean(), z.enum(['true', 'false'])], "must be true or false (or 'true'/'false')"),
+  z.transform((value: boolean | 'true' | 'false') => value === true || value === 'true'),
 );
 
 const WHOLE_NUMBER = 'must be a whole number';
