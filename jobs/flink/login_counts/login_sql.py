@@ -87,6 +87,8 @@ def interval_literal(seconds: int) -> str:
         raise ValueError(f"an interval needs a whole, non-negative number of seconds, got {seconds!r}")
     if seconds >= _LEADING_FIELD_LIMIT * 86400:
         raise ValueError(f"{seconds} seconds is 100 days or more; DAY(2) cannot hold it")
+    if seconds == 0:
+        return "INTERVAL '0' SECOND"
     for unit, size in _UNITS:
         if seconds % size == 0 and seconds // size < _LEADING_FIELD_LIMIT:
             return f"INTERVAL '{seconds // size}' {unit}"
