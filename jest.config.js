@@ -10,7 +10,10 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+    '/node_modules/(dt-sql-parser|antlr4-c3)/.+\\.m?js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  // dt-sql-parser (SQL grammar tests) and its antlr4-c3 ship ES modules only; SWC turns them into CommonJS like the tests.
+  transformIgnorePatterns: ['/node_modules/(?!(dt-sql-parser|antlr4-c3)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   snapshotFormat: { escapeString: true, printBasicPrototype: false },
   cacheDirectory: '<rootDir>/.cache/jest',

@@ -125,7 +125,8 @@ def event_time_expression(max_future_skew_seconds: int) -> str:
     applies to claimed times beyond max_future_skew_seconds, which the UDF rejects too.
     """
     text = f"JSON_VALUE({PAYLOAD_TEXT}, '$.event_time' NULL ON EMPTY NULL ON ERROR)"
-    claimed = f"TO_TIMESTAMP(CONCAT(SUBSTRING({text} FROM 1 FOR 10), ' ', SUBSTRING({text} FROM 12 FOR 8)))"
+    # SUBSTR(s, start, length), 1-based; the same as SUBSTRING(s FROM start FOR length) in Flink.
+    claimed = f"TO_TIMESTAMP(CONCAT(SUBSTR({text}, 1, 10), ' ', SUBSTR({text}, 12, 8)))"
     broker = "CAST(`kafka_timestamp` AS TIMESTAMP(3))"
     return (
         f"CASE WHEN {claimed} IS NULL OR {claimed} > {broker} + {interval_literal(max_future_skew_seconds)} "

@@ -138,17 +138,17 @@ class SourceTableTest(unittest.TestCase):
 
     def test_event_time_falls_back_to_the_broker_time_beyond_the_skew_bound(self):
         expression = event_time_expression(90)
-        self.assertTrue(expression.startswith("CASE WHEN TO_TIMESTAMP(CONCAT(SUBSTRING(JSON_VALUE(CAST(`payload` AS STRING)"))
+        self.assertTrue(expression.startswith("CASE WHEN TO_TIMESTAMP(CONCAT(SUBSTR(JSON_VALUE(CAST(`payload` AS STRING)"))
         self.assertIn("> CAST(`kafka_timestamp` AS TIMESTAMP(3)) + INTERVAL '90' SECOND THEN CAST(`kafka_timestamp` AS TIMESTAMP(3))", expression)
         self.assertIn("+ INTERVAL '5' MINUTE THEN", event_time_expression(300))
 
 
 class EventTimeAgreementTest(unittest.TestCase):
     """The SQL slices the event_time text by position; check those positions against the Python
-    parser on contract-valid values, interpreting SUBSTRING the way SQL does (1-based)."""
+    parser on contract-valid values, interpreting SUBSTR the way SQL does (1-based)."""
 
     def test_sql_positions_give_the_python_instant_truncated_to_the_second(self):
-        positions = [(int(start), int(length)) for start, length in re.findall(r"FROM (\d+) FOR (\d+)", event_time_expression(300))]
+        positions = [(int(start), int(length)) for start, length in re.findall(r"ERROR\), (\d+), (\d+)\)", event_time_expression(300))]
         (date_start, date_length), (time_start, time_length) = positions[:2]
         broker = datetime(2024, 5, 1, 13, 0, tzinfo=timezone.utc)
         for text in ["2024-05-01T12:00:00Z", "2024-05-01T12:00:59.999Z", "2024-02-29T23:59:59.123456789Z", "2024-05-01T00:00:00.5Z"]:
