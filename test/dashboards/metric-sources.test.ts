@@ -113,7 +113,7 @@ interface Environment {
   readonly tables: Set<string>;
 }
 
-function environmentOf(result: SynthResult, stage: LakestreamStage): Environment {
+function environmentOf(stage: LakestreamStage): Environment {
   const assembly = stage.synth();
   const stacks = stage.node.children.filter((c): c is Stack => Stack.isStack(c));
   const templates: StackTemplate[] = stacks.map((stack) => ({ name: stack.stackName, template: assembly.getStackArtifact(stack.artifactId).template }));
@@ -215,7 +215,7 @@ let result: SynthResult;
 let environments: Environment[];
 beforeAll(() => {
   result = synthApp({ env: 'all', environments: TABLE });
-  environments = result.stages.map((stage) => environmentOf(result, stage));
+  environments = result.stages.map((stage) => environmentOf(stage));
 });
 
 const counts = { panels: 0, textPanels: 0, targets: 0, alarms: 0, rules: 0 };
