@@ -85,6 +85,8 @@ export class ProcessingStack extends Stack {
     const logRetention = retentionOf(config.logRetentionDays);
     const logRemovalPolicy = removalPolicyOf(config);
     const pinned = new Set(platformArtifacts(config).map((artifact) => artifact.name));
+    // Discovered in this stack: a replaced or resized cluster reaches Flink and Spark (only the ARN crosses stacks).
+    const brokers = kafka.discoverBrokers(this, 'BrokerDiscovery', { encryptionKey: keys.logs, logRetention });
 
     this.tables = new LakeTables(this, 'Tables', {
       bronzeBucket: lake.bronze,
@@ -174,7 +176,7 @@ export class ProcessingStack extends Stack {
         jobName: 'streaming-bronze',
         entryPoint: streamingScript.s3ObjectUrl,
         entryPointArguments: [
-          '--bootstrap-servers', kafka.bootstrapBrokersParameter.stringValue,
+          '--bootstrap-servers', brokers.bootstrapBrokers,
           '--bronze-uri', bronzeUri,
           '--logins-topic', TOPIC_NAMES.loginsRaw,
           '--record-topic', TOPIC_NAMES.loginsCounts,
@@ -207,7 +209,7 @@ export class ProcessingStack extends Stack {
         checkpointInterval: Duration.seconds(config.flink.checkpointIntervalSeconds),
         applicationProperties: {
           lakestream: {
-            'bootstrap.servers': kafka.bootstrapBrokersParameter.stringValue,
+            'bootstrap.servers': brokers.bootstrapBrokers,
             'topic.raw': TOPIC_NAMES.loginsRaw,
             'topic.counts': TOPIC_NAMES.loginsCounts,
             'topic.dlq': TOPIC_NAMES.loginsRawDlq,

@@ -58,6 +58,23 @@ const thresholdsSchema = z
   })
   .strict();
 
+/** Kafka metadata mode: which nodes report the controller metrics. */
+export type KafkaMetadataMode = 'kraft' | 'zookeeper';
+
+/**
+ * Rule files whose name ends with this suffix read controller metrics
+ * (kafka_controller_KafkaController_Value). In ZooKeeper mode the active controller is a broker
+ * and MSK's JMX exporter (port 11001) reports them; in KRaft mode only controller-role nodes
+ * expose them (Apache Kafka KIP "KRaft controller metrics", cwiki pageId 188743985), and MSK
+ * does not expose its KRaft controllers to open monitoring, so these files are skipped there.
+ */
+export const ZOOKEEPER_ONLY_SUFFIX = '-zookeeper';
+
+/** Whether the rule file `name` (without extension) applies to a cluster in `mode`. */
+export function ruleFileAppliesTo(name: string, mode: KafkaMetadataMode): boolean {
+  return mode === 'zookeeper' || !name.endsWith(ZOOKEEPER_ONLY_SUFFIX);
+}
+
 /** A rule file rendered for one environment. */
 export interface RuleFile {
   /** File name without extension; used as the rule-groups namespace name. */
@@ -121,10 +138,15 @@ export function ruleFileTemplates(rulesDir: string = RULES_DIR): string[] {
     .sort();
 }
 
-/** Loads every rule file and renders it with the environment's thresholds. */
-export function loadRuleFiles(thresholds: RuleThresholds, rulesDir: string = RULES_DIR): RuleFile[] {
+/**
+ * Loads the rule files for a cluster in `metadataMode` (every file when it is undefined, e.g. for
+ * promtool) and renders them with the environment's thresholds.
+ */
+export function loadRuleFiles(thresholds: RuleThresholds, rulesDir: string = RULES_DIR, metadataMode?: KafkaMetadataMode): RuleFile[] {
   const values = thresholdPlaceholders(thresholds);
-  const files = ruleFileTemplates(rulesDir);
+  const files = ruleFileTemplates(rulesDir).filter(
+    (file) => metadataMode === undefined || ruleFileAppliesTo(path.basename(file, '.yml'), metadataMode),
+  );
   if (files.length === 0) throw new Error(`No Prometheus rule files (*.yml) found in ${rulesDir}`);
   return files.map((sourcePath) => {
     const name = path.basename(sourcePath, '.yml');
