@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { WildcardAcknowledgements } from '../compliance/wildcard-acknowledgements';
 import { routeOrExposeAlarms } from '../constructs/core/alarm-routing';
 import { removalPolicyOf, retentionOf } from '../config/cdk-values';
+import { vendedLogGroupNameFor } from '../constructs/core/vended-logs';
 import type { ResolvedEnvironment } from '../config/load-config';
 import type { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
 import { FLINK_JOBS_DIR, FlinkApplication } from '../constructs/flink/flink-application';
@@ -268,7 +269,12 @@ export class ProcessingStack extends Stack {
         }),
     );
     const definition = steps.slice(1).reduce((chain, step) => chain.next(step), sfn.Chain.start(steps[0]!));
-    const logGroup = new logs.LogGroup(scope, 'LogGroup', { encryptionKey: logsKey, retention: logRetention, removalPolicy: logRemovalPolicy });
+    const logGroup = new logs.LogGroup(scope, 'LogGroup', {
+      logGroupName: vendedLogGroupNameFor(scope, 'states'),
+      encryptionKey: logsKey,
+      retention: logRetention,
+      removalPolicy: logRemovalPolicy,
+    });
     const pipeline = new sfn.StateMachine(scope, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       queryLanguage: sfn.QueryLanguage.JSONATA,

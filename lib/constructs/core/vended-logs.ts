@@ -1,4 +1,5 @@
-import { Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 
 /** Prefix CloudWatch Logs treats specially for vended log delivery. */
 export const VENDED_LOGS_PREFIX = '/aws/vendedlogs/';
@@ -23,4 +24,19 @@ export function vendedLogGroupName(service: string, qualifier: string, name: str
   const logGroupName = `${VENDED_LOGS_PREFIX}${service}/${qualifier}/${name}`;
   if (logGroupName.length > 512) throw new Error(`vendedLogGroupName: '${logGroupName}' is longer than CloudWatch Logs' 512 characters.`);
   return logGroupName;
+}
+
+/**
+ * `vendedLogGroupName` for a construct: qualified by its stack's name (which carries the
+ * environment qualifier, e.g. `lakestream-dev-processing`) and named after its path in the stack,
+ * so two constructs never share a log group and a redeploy keeps the name.
+ */
+export function vendedLogGroupNameFor(scope: IConstruct, service: string): string {
+  const stack = Stack.of(scope);
+  const scopes = scope.node.scopes;
+  const path = scopes
+    .slice(scopes.indexOf(stack) + 1)
+    .map((s) => s.node.id.replace(/[^A-Za-z0-9_.-]/g, '-'))
+    .join('/');
+  return vendedLogGroupName(service, stack.stackName, path);
 }

@@ -11,6 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { vendedLogGroupNameFor } from '../core/vended-logs';
 import { routeOrExposeAlarms } from '../core/alarm-routing';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { REPLAY_DEFAULTS } from '../../functions/file-replay/config';
@@ -322,7 +323,7 @@ export class FileReplay extends Construct {
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from outgrowing its size limit.
-      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
+      logGroupName: vendedLogGroupNameFor(this, 'states'),
       encryptionKey: props.logsKey,
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
