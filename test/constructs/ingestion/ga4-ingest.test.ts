@@ -5,7 +5,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Ga4Ingest, type Ga4IngestProps, type Ga4IngestTopic } from '../../../lib/constructs/ingestion/ga4-ingest';
 import { formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
 
