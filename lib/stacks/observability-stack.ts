@@ -2,12 +2,13 @@ import { Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { removalPolicyOf, retentionOf } from '../config/cdk-values';
 import type { ResolvedEnvironment } from '../config/load-config';
+import type { KafkaBrokerDiscovery } from '../constructs/kafka/kafka-broker-discovery';
 import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
 import type { LakeCatalog } from '../constructs/lake/lake-catalog';
 import type { LakeStorage } from '../constructs/lake/lake-storage';
 import { GrafanaWorkspace } from '../constructs/monitoring/grafana-workspace';
 import { PlatformAlarms } from '../constructs/monitoring/platform-alarms';
-import { PrometheusMonitoring, brokerDnsBaseFromBootstrapBrokers } from '../constructs/monitoring/prometheus-monitoring';
+import { PrometheusMonitoring } from '../constructs/monitoring/prometheus-monitoring';
 import type { PlatformNetwork } from '../constructs/network/platform-network';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
 import { FLINK_CONSUMER_GROUP, type ProcessingStack } from './processing-stack';
@@ -34,6 +35,8 @@ export class ObservabilityStack extends Stack {
   public readonly alarms: PlatformAlarms;
   public readonly prometheus: PrometheusMonitoring;
   public readonly grafana: GrafanaWorkspace;
+  /** The cluster's brokers, discovered in this stack for the scraper's targets. */
+  public readonly brokers: KafkaBrokerDiscovery;
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     super(scope, id, props);
@@ -44,17 +47,22 @@ export class ObservabilityStack extends Stack {
       encryptionKey: props.keys.streaming,
       topicDisplayName: `Lakestream ${config.stageName} alarms`,
     });
+    // Discovered in this stack: a resized or replaced cluster updates the scrape targets (only the ARN crosses stacks).
+    this.brokers = props.kafka.discoverBrokers(this, 'BrokerDiscovery', { encryptionKey: props.keys.logs, logRetention });
     this.prometheus = new PrometheusMonitoring(this, 'Prometheus', {
       vpc: props.network.vpc,
       vpcSubnets: props.network.computeSubnets,
       clusterName: props.kafka.clusterName,
-      brokerDnsBase: brokerDnsBaseFromBootstrapBrokers(props.kafka.bootstrapBrokersParameter.stringValue),
+      brokerHosts: this.brokers.brokerHostList,
+      brokerSecurityGroup: props.kafka.securityGroup,
+      metadataMode: props.kafka.kraft ? 'kraft' : 'zookeeper',
       encryptionKey: props.keys.streaming,
       logsKey: props.keys.logs,
       logRetention,
       logRemovalPolicy: removalPolicyOf(config),
       alarmTopic: this.alarms.topic,
       ruleThresholds: config.observability.thresholds,
+      deployedComponents: { flink: props.processing.flink !== undefined },
       workspaceAlias: config.qualifier,
     });
     this.grafana = new GrafanaWorkspace(this, 'Grafana', {

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { WildcardAcknowledgements } from '../compliance/wildcard-acknowledgements';
 import { routeOrExposeAlarms } from '../constructs/core/alarm-routing';
 import { removalPolicyOf, retentionOf } from '../config/cdk-values';
+import { vendedLogGroupNameFor } from '../constructs/core/vended-logs';
 import type { ResolvedEnvironment } from '../config/load-config';
 import type { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
 import { FLINK_JOBS_DIR, FlinkApplication } from '../constructs/flink/flink-application';
@@ -90,6 +91,8 @@ export class ProcessingStack extends Stack {
     const logRetention = retentionOf(config.logRetentionDays);
     const logRemovalPolicy = removalPolicyOf(config);
     const pinned = new Set(platformArtifacts(config).map((artifact) => artifact.name));
+    // Discovered in this stack: a replaced or resized cluster reaches Flink and Spark (only the ARN crosses stacks).
+    const brokers = kafka.discoverBrokers(this, 'BrokerDiscovery', { encryptionKey: keys.logs, logRetention });
 
     this.tables = new LakeTables(this, 'Tables', {
       bronzeBucket: lake.bronze,
@@ -190,7 +193,7 @@ export class ProcessingStack extends Stack {
         jobName: 'streaming-bronze',
         entryPoint: streamingScript.s3ObjectUrl,
         entryPointArguments: [
-          '--bootstrap-servers', kafka.bootstrapBrokersParameter.stringValue,
+          '--bootstrap-servers', brokers.bootstrapBrokers,
           '--bronze-uri', bronzeUri,
           '--logins-topic', TOPIC_NAMES.loginsRaw,
           '--record-topic', TOPIC_NAMES.loginsCounts,
@@ -224,7 +227,7 @@ export class ProcessingStack extends Stack {
         checkpointInterval: Duration.seconds(config.flink.checkpointIntervalSeconds),
         applicationProperties: {
           lakestream: {
-            'bootstrap.servers': kafka.bootstrapBrokersParameter.stringValue,
+            'bootstrap.servers': brokers.bootstrapBrokers,
             'topic.raw': TOPIC_NAMES.loginsRaw,
             'topic.counts': TOPIC_NAMES.loginsCounts,
             'topic.dlq': TOPIC_NAMES.loginsRawDlq,
@@ -283,7 +286,12 @@ export class ProcessingStack extends Stack {
         }),
     );
     const definition = steps.slice(1).reduce((chain, step) => chain.next(step), sfn.Chain.start(steps[0]!));
-    const logGroup = new logs.LogGroup(scope, 'LogGroup', { encryptionKey: logsKey, retention: logRetention, removalPolicy: logRemovalPolicy });
+    const logGroup = new logs.LogGroup(scope, 'LogGroup', {
+      logGroupName: vendedLogGroupNameFor(scope, 'states'),
+      encryptionKey: logsKey,
+      retention: logRetention,
+      removalPolicy: logRemovalPolicy,
+    });
     const pipeline = new sfn.StateMachine(scope, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       queryLanguage: sfn.QueryLanguage.JSONATA,

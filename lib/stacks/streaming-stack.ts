@@ -8,6 +8,7 @@ import { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
 import { FileReplay } from '../constructs/ingestion/file-replay';
 import { Ga4Ingest } from '../constructs/ingestion/ga4-ingest';
 import { DebeziumConnector } from '../constructs/kafka/debezium-connector';
+import type { KafkaBrokerDiscovery } from '../constructs/kafka/kafka-broker-discovery';
 import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
 import { KafkaTopics } from '../constructs/kafka/kafka-topics';
 import { CDC_TOPIC_PREFIX, TOPIC_NAMES, defaultPlatformTopics } from '../constructs/kafka/topic-spec';
@@ -34,12 +35,16 @@ export class StreamingStack extends Stack {
   public readonly debezium?: DebeziumConnector;
   public readonly ga4?: Ga4Ingest;
   public readonly fileReplay: FileReplay;
+  /** The cluster's brokers, discovered in this stack; every Kafka client here reads them. */
+  public readonly brokers: KafkaBrokerDiscovery;
 
   constructor(scope: Construct, id: string, props: StreamingStackProps) {
     super(scope, id, props);
     const { config, keys, network, kafka } = props;
     const logRetention = retentionOf(config.logRetentionDays);
     const replicationFactor = Math.min(config.kafka.defaultReplicationFactor, kafka.brokerCount);
+    // In this stack, so a replaced or resized cluster reaches the topics, Lambdas and Debezium (only the ARN crosses stacks).
+    this.brokers = kafka.discoverBrokers(this, 'BrokerDiscovery', { encryptionKey: keys.logs, logRetention });
 
     this.topics = new KafkaTopics(this, 'Topics', {
       vpc: network.vpc,
@@ -48,7 +53,7 @@ export class StreamingStack extends Stack {
       clusterArn: kafka.clusterArn,
       clusterName: kafka.clusterName,
       brokerCount: kafka.brokerCount,
-      bootstrapBrokersParameter: kafka.bootstrapBrokersParameter,
+      bootstrapBrokers: this.brokers.bootstrapBrokers,
       topics: defaultPlatformTopics({ replicationFactor, partitions: config.kafka.defaultPartitions }),
       allowDelete: config.kafka.allowTopicDeletion,
       encryptionKey: keys.logs,
@@ -71,7 +76,7 @@ export class StreamingStack extends Stack {
       vpc: network.vpc,
       subnets: network.computeSubnets,
       securityGroup: network.kafkaClientSecurityGroup,
-      bootstrapBrokersParameter: kafka.bootstrapBrokersParameter,
+      bootstrapBrokers: this.brokers.bootstrapBrokers,
       topic: this.topics.topic(TOPIC_NAMES.filesReplay),
       logsKey: keys.logs,
       logRetention,
@@ -85,7 +90,7 @@ export class StreamingStack extends Stack {
         vpc: network.vpc,
         vpcSubnets: network.computeSubnets,
         securityGroup: network.kafkaClientSecurityGroup,
-        cluster: { clusterArn: kafka.clusterArn, clusterName: kafka.clusterName, bootstrapBrokersIam: kafka.bootstrapBrokersParameter.stringValue },
+        cluster: { clusterArn: kafka.clusterArn, clusterName: kafka.clusterName, bootstrapBrokersIam: this.brokers.bootstrapBrokers },
         pluginBucket: props.lake.artifacts,
         pluginBucketKey: keys.lake,
         pluginKey: source.pluginS3Key,
@@ -116,7 +121,7 @@ export class StreamingStack extends Stack {
         vpc: network.vpc,
         subnets: network.computeSubnets,
         securityGroup: network.kafkaClientSecurityGroup,
-        bootstrapBrokersParameter: kafka.bootstrapBrokersParameter,
+        bootstrapBrokers: this.brokers.bootstrapBrokers,
         rawTopic: this.topics.topic(TOPIC_NAMES.loginsRaw),
         dlqTopic: this.topics.topic(TOPIC_NAMES.loginsRawDlq),
         logsKey: keys.logs,

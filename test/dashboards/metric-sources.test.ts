@@ -159,7 +159,7 @@ function environmentOf(stage: LakestreamStage): Environment {
     emit(EMF_EMITTERS['streaming-job-supervisor'], fn.env('METRICS_NAMESPACE'), { JobName: fn.env('JOB_NAME') });
   }
 
-  const rules = loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { flink: stage.processing.flink !== undefined });
+  const rules = loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: stage.data.kafka.kraft ? 'kraft' : 'zookeeper', components: { flink: stage.processing.flink !== undefined } });
   const records = rules.flatMap((file) => (parse(file.content) as RuleDoc).groups.flatMap((g) => g.rules)).flatMap((r) => (r.record ? [r.record] : []));
   const consumerGroups = new Set<string>();
   for (const app of evaluator.resources('AWS::KinesisAnalyticsV2::Application')) {

@@ -49,7 +49,7 @@ const SEVERITIES = ['critical', 'warning'];
 function renderToTempDir(thresholds: RuleThresholds, components: DeployedComponents = ALL_COMPONENTS): { dir: string; ruleFiles: string[]; testFiles: string[] } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-rules-'));
   fs.mkdirSync(path.join(dir, 'tests'));
-  const rendered = loadRuleFiles(thresholds, RULES_DIR, components);
+  const rendered = loadRuleFiles(thresholds, RULES_DIR, { components });
   const ruleFiles = rendered.map((file) => {
     const target = path.join(dir, `${file.name}.yml`);
     fs.writeFileSync(target, file.content);
@@ -146,10 +146,12 @@ describe('rule file rendering', () => {
 });
 
 describe('rule files', () => {
-  it('are four namespaces with recording rules and alerts where every component is deployed', () => {
-    expect(renderedRules.map((file) => file.name)).toEqual(['consumer-lag', 'flink-consumer-lag', 'kafka-broker-hosts', 'kafka-cluster']);
-    expect(allRules.filter((rule) => rule.record !== undefined)).toHaveLength(7);
-    expect(alerts).toHaveLength(11);
+  it('are five namespaces with recording rules and alerts, one for Flink and one for ZooKeeper clusters only', () => {
+    expect(renderedRules.map((file) => file.name)).toEqual(['consumer-lag', 'flink-consumer-lag', 'kafka-broker-hosts', 'kafka-cluster', 'kafka-controller-zookeeper']);
+    expect(allRules.filter((rule) => rule.record !== undefined)).toHaveLength(8);
+    expect(alerts).toHaveLength(12);
+    expect(loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: 'kraft' }).map((file) => file.name)).toEqual(['consumer-lag', 'flink-consumer-lag', 'kafka-broker-hosts', 'kafka-cluster']);
+    expect(loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: 'zookeeper' }).map((file) => file.name)).toEqual(renderedRules.map((file) => file.name));
   });
 
   it('give every alert a severity, a component and summary, description and runbook annotations', () => {
@@ -184,12 +186,12 @@ describe('rule files', () => {
 });
 
 describe('rule set without Flink', () => {
-  const withoutFlink = loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { flink: false });
+  const withoutFlink = loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { components: { flink: false } });
   const rules = withoutFlink.flatMap((file) => (parse(file.content) as RuleFileDoc).groups.flatMap((group) => group.rules));
   const exprs = rules.map((rule) => `${rule.alert ?? rule.record}: ${rule.expr}`).join('\n');
 
   it('leaves out the Flink consumer-group alerts and keeps the lag recording for every group', () => {
-    expect(withoutFlink.map((file) => file.name)).toEqual(['consumer-lag', 'kafka-broker-hosts', 'kafka-cluster']);
+    expect(withoutFlink.map((file) => file.name)).toEqual(['consumer-lag', 'kafka-broker-hosts', 'kafka-cluster', 'kafka-controller-zookeeper']);
     expect(exprs).not.toContain('lakestream-flink-login-counts');
     expect(rules.map((rule) => rule.alert)).not.toEqual(expect.arrayContaining(['FlinkConsumerLagHigh']));
     expect(rules.map((rule) => rule.alert)).not.toEqual(expect.arrayContaining(['KafkaConsumerLagMetricsMissing']));
@@ -198,7 +200,75 @@ describe('rule set without Flink', () => {
 
   it('renders without the Flink threshold being used, but still validates it', () => {
     expect(exprs).not.toContain(String(DEFAULT_RULE_THRESHOLDS.flinkConsumerLagMessages));
-    expect(() => loadRuleFiles({ ...DEFAULT_RULE_THRESHOLDS, flinkConsumerLagMessages: 0 }, RULES_DIR, { flink: false })).toThrow('flinkConsumerLagMessages=0');
+    expect(() => loadRuleFiles({ ...DEFAULT_RULE_THRESHOLDS, flinkConsumerLagMessages: 0 }, RULES_DIR, { components: { flink: false } })).toThrow('flinkConsumerLagMessages=0');
+  });
+});
+
+/**
+ * Series a KRaft-mode MSK cluster really exports to the collector, by exporter:
+ * - JMX exporter, port 11001, on the brokers only (MSK developer guide, "Open monitoring with
+ *   Prometheus", https://docs.aws.amazon.com/msk/latest/developerguide/open-monitoring.html; the
+ *   AMP guide for MSK, https://docs.aws.amazon.com/prometheus/latest/userguide/prom-msk-integration.html).
+ *   Broker MBeans (Apache Kafka documentation, "Monitoring", https://kafka.apache.org/documentation/#monitoring):
+ *   kafka.server:type=ReplicaManager (UnderReplicatedPartitions, UnderMinIsrPartitionCount) and
+ *   kafka.network:type=RequestMetrics (TotalTimeMs); MSK's consumer-lag MBeans
+ *   (https://docs.aws.amazon.com/msk/latest/developerguide/consumer-lag.html). MSK's exporter names them
+ *   kafka_<domain>_<type>_<attribute>.
+ * - Node exporter, port 11002 (same MSK page): node_filesystem_*, node_cpu_seconds_total.
+ * - `up`, which Prometheus records for every target.
+ * Not in the list: kafka.controller:type=KafkaController metrics. KRaft nodes with only the broker role do
+ * not expose them (Apache Kafka KIP, https://cwiki.apache.org/confluence/pages/viewpage.action?pageId=188743985),
+ * and MSK's KRaft controllers are not open-monitoring targets (ListNodes gives the scraper brokers only).
+ */
+const KRAFT_EXPORTED_METRICS = [
+  'kafka_server_ReplicaManager_Value',
+  'kafka_network_RequestMetrics_Mean',
+  'kafka_consumer_group_ConsumerLagMetrics_Value',
+  'node_filesystem_avail_bytes',
+  'node_filesystem_size_bytes',
+  'node_cpu_seconds_total',
+  'up',
+];
+/** What ZooKeeper-mode brokers export on top: the active controller is a broker there. */
+const ZOOKEEPER_ONLY_METRICS = ['kafka_controller_KafkaController_Value'];
+
+const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset']);
+
+/** Metric names an expression selects: identifiers that are not functions, keywords, label names or values. */
+function metricNamesIn(expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '')
+    .replace(/\[[^\]]*\]/g, '');
+  const names = [...stripped.matchAll(/(?<![\w:.])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![a-zA-Z0-9_:])(?!\s*\()/g)].map((match) => match[1]);
+  return [...new Set(names.filter((name) => !PROMQL_KEYWORDS.has(name)))];
+}
+
+describe('every rule reads only series the cluster exports', () => {
+  const namesOf = (mode: 'kraft' | 'zookeeper') => {
+    const rules = loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: mode }).flatMap((file) => (parse(file.content) as RuleFileDoc).groups.flatMap((group) => group.rules));
+    const recorded = rules.flatMap((rule) => (rule.record ? [rule.record] : []));
+    return { rules, recorded };
+  };
+
+  it('extracts metric names from PromQL', () => {
+    expect(metricNamesIn('sum by (cluster, groupId) (max by (cluster, topic) (kafka_x_Value{job="msk-jmx", name="Sum"})) > 3')).toEqual(['kafka_x_Value']);
+    expect(metricNamesIn('1 - avg by (c) (rate(node_cpu_seconds_total{mode="idle"}[5m])) and on(c) up == 0')).toEqual(['node_cpu_seconds_total', 'up']);
+    expect(metricNamesIn('absent(up{job="msk-jmx"}) or broker:x:ratio > 0.5')).toEqual(['up', 'broker:x:ratio']);
+  });
+
+  it.each(['kraft', 'zookeeper'] as const)('%s: every alert and recording rule uses exported metrics or recorded series', (mode) => {
+    const { rules, recorded } = namesOf(mode);
+    const allowed = new Set([...KRAFT_EXPORTED_METRICS, ...(mode === 'zookeeper' ? ZOOKEEPER_ONLY_METRICS : []), ...recorded]);
+    const unknown = rules.flatMap((rule) => metricNamesIn(rule.expr).filter((name) => !allowed.has(name)).map((name) => `${rule.alert ?? rule.record}: ${name}`));
+    expect(unknown).toEqual([]);
+    expect(rules.some((rule) => rule.alert)).toBe(true);
+  });
+
+  it('kraft: no rule reads a controller metric, so no alert waits for a series that never comes', () => {
+    const { rules } = namesOf('kraft');
+    expect(rules.map((rule) => rule.expr).join('\n')).not.toContain('kafka_controller_');
   });
 });
 
@@ -263,8 +333,7 @@ if (!promtool && !inCi) {
       file,
       renderScrapeConfiguration({
         clusterName: 'lakestream-dev',
-        brokerDnsNames: ['lakestream-dev.x1y2z3.c2.kafka.eu-west-1.amazonaws.com'],
-        additionalJmxDnsNames: ['c-1.lakestream-dev.x1y2z3.c2.kafka.eu-west-1.amazonaws.com'],
+        brokerHosts: ['b-1.lakestream-dev.x1y2z3.c2.kafka.eu-west-1.amazonaws.com', 'b-2.lakestream-dev.x1y2z3.c2.kafka.eu-west-1.amazonaws.com'],
         scrapeInterval: Duration.seconds(30),
       }),
     );

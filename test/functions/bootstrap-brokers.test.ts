@@ -3,6 +3,7 @@ import {
   ForbiddenException,
   GetBootstrapBrokersCommand,
   KafkaClient,
+  ListNodesCommand,
   NotFoundException,
   TooManyRequestsException,
   UnauthorizedException,
@@ -289,5 +290,75 @@ describe('error paths', () => {
     await expect(handler(createEvent(properties))).rejects.toThrow(message);
     expect(kafka.calls()).toHaveLength(0);
     expect(ssm.calls()).toHaveLength(0);
+  });
+});
+
+describe('discovery (no ParameterName: a consumer stack)', () => {
+  const DISCOVERY = { ClusterArn: CLUSTER_ARN, BrokerCount: '3' };
+  const host = (n: number) => `b-${n}.lakestreamdev.abc123.c2.kafka.eu-west-1.amazonaws.com`;
+  const broker = (n: number) => ({ NodeType: 'BROKER' as const, BrokerNodeInfo: { BrokerId: n, Endpoints: [host(n)] } });
+
+  it('returns the broker string and one DNS name per broker, ordered by broker ID, across ListNodes pages, writing nothing', async () => {
+    kafka.on(GetBootstrapBrokersCommand).resolves({ BootstrapBrokerStringSaslIam: BROKERS });
+    kafka
+      .on(ListNodesCommand, { ClusterArn: CLUSTER_ARN, NextToken: undefined })
+      .resolves({ NodeInfoList: [broker(3), broker(1)], NextToken: 'page-2' })
+      .on(ListNodesCommand, { ClusterArn: CLUSTER_ARN, NextToken: 'page-2' })
+      // KRaft controllers are listed too; open monitoring runs on brokers only.
+      .resolves({ NodeInfoList: [broker(2), { NodeType: 'BROKER', ControllerNodeInfo: { Endpoints: ['c-1.x'] } } as never] });
+
+    const result = await handler(createEvent(DISCOVERY));
+
+    expect(result).toEqual({
+      PhysicalResourceId: CLUSTER_ARN,
+      Data: { BootstrapBrokers: BROKERS, BrokerHosts: [host(1), host(2), host(3)].join(','), BrokerCount: '3' },
+    });
+    expect(kafka.commandCalls(ListNodesCommand)).toHaveLength(2);
+    expect(ssm.calls()).toHaveLength(0);
+  });
+
+  it('runs again on Update against a replaced cluster, with a new physical ID', async () => {
+    kafka.on(GetBootstrapBrokersCommand).resolves({ BootstrapBrokerStringSaslIam: NEW_BROKERS });
+    kafka.on(ListNodesCommand).resolves({ NodeInfoList: [broker(1), broker(2), broker(3)] });
+
+    const result = await handler(updateEvent({ ...DISCOVERY, ClusterArn: NEW_CLUSTER_ARN }, DISCOVERY, CLUSTER_ARN));
+
+    expect(kafka.commandCalls(ListNodesCommand)[0].args[0].input).toEqual({ ClusterArn: NEW_CLUSTER_ARN, NextToken: undefined });
+    expect(result.PhysicalResourceId).toBe(NEW_CLUSTER_ARN);
+    expect(result.Data?.BootstrapBrokers).toBe(NEW_BROKERS);
+  });
+
+  it('deletes nothing: its Delete (physical ID = cluster ARN) calls no service', async () => {
+    const result = await handler(deleteEvent(CLUSTER_ARN));
+    expect(result).toEqual({ PhysicalResourceId: CLUSTER_ARN });
+    expect(kafka.calls()).toHaveLength(0);
+    expect(ssm.calls()).toHaveLength(0);
+  });
+
+  it('fails with a clear reason when MSK lists another number of brokers than declared', async () => {
+    kafka.on(GetBootstrapBrokersCommand).resolves({ BootstrapBrokerStringSaslIam: BROKERS });
+    kafka.on(ListNodesCommand).resolves({ NodeInfoList: [broker(1), broker(2)] });
+    await expect(handler(createEvent(DISCOVERY))).rejects.toThrow(
+      `ListNodes returned 2 brokers for ${CLUSTER_ARN} (${host(1)}, ${host(2)}) but the cluster is declared with 3.`,
+    );
+  });
+
+  it('fails when a broker has no endpoint, or when there are no brokers', async () => {
+    kafka.on(GetBootstrapBrokersCommand).resolves({ BootstrapBrokerStringSaslIam: BROKERS });
+    kafka.on(ListNodesCommand).resolves({ NodeInfoList: [{ NodeType: 'BROKER', BrokerNodeInfo: { BrokerId: 1, Endpoints: [] } }] });
+    await expect(handler(createEvent({ ClusterArn: CLUSTER_ARN }))).rejects.toThrow(`MSK broker 1 of ${CLUSTER_ARN} has no endpoint in ListNodes`);
+    kafka.on(ListNodesCommand).resolves({ NodeInfoList: [] });
+    await expect(handler(createEvent({ ClusterArn: CLUSTER_ARN }))).rejects.toThrow(`ListNodes returned no brokers for ${CLUSTER_ARN}`);
+  });
+
+  it('names the missing permission when ListNodes is denied', async () => {
+    kafka.on(GetBootstrapBrokersCommand).resolves({ BootstrapBrokerStringSaslIam: BROKERS });
+    kafka.on(ListNodesCommand).rejects(new ForbiddenException({ message: 'denied', ...metadata }));
+    await expect(handler(createEvent(DISCOVERY))).rejects.toThrow(`Not allowed to call kafka:ListNodes on ${CLUSTER_ARN} (denied).`);
+  });
+
+  it('rejects a malformed cluster ARN before calling MSK', async () => {
+    await expect(handler(createEvent({ ClusterArn: 'not-an-arn' }))).rejects.toThrow(/^Invalid ResourceProperties: ClusterArn: must be an MSK cluster ARN/);
+    expect(kafka.calls()).toHaveLength(0);
   });
 });

@@ -10,8 +10,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { vendedLogGroupNameFor } from '../core/vended-logs';
 import { routeOrExposeAlarms } from '../core/alarm-routing';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { REPLAY_DEFAULTS } from '../../functions/file-replay/config';
@@ -52,11 +52,11 @@ export interface FileReplayProps {
   /** Security group that reaches the brokers' IAM listener (9098) and HTTPS endpoints. */
   readonly securityGroup: ec2.ISecurityGroup;
   /**
-   * SSM parameter holding the IAM bootstrap broker string. Its `stringValue` becomes the worker's
-   * BOOTSTRAP_BROKERS variable, so give one that CloudFormation resolves at deploy time (a dynamic
-   * reference); a replaced cluster then needs this stack redeployed.
+   * The IAM bootstrap broker string (`host:9098,...`), e.g. `KafkaBrokerDiscovery.bootstrapBrokers`
+   * of this stack; it becomes the BOOTSTRAP_BROKERS variable. Never an SSM dynamic reference:
+   * CloudFormation does not re-resolve it when the cluster is replaced.
    */
-  readonly bootstrapBrokersParameter: ssm.IStringParameter;
+  readonly bootstrapBrokers: string;
   /** Topic the records go to (`files.replay`); only the worker gets write access, to this topic only. */
   readonly topic: TopicWriteAccess;
   /** Key for log groups and function environments. */
@@ -168,8 +168,8 @@ export class FileReplay extends Construct {
       environment: {
         LANDING_BUCKET: props.landingBucket.bucketName,
         TOPIC_NAME: props.topic.topicName,
-        // Resolved at deploy time: the worker needs no SSM client (smaller bundle, faster cold start) nor SSM grant.
-        BOOTSTRAP_BROKERS: props.bootstrapBrokersParameter.stringValue,
+        // The value itself: the worker needs no SSM client (smaller bundle, faster cold start) nor SSM grant.
+        BOOTSTRAP_BROKERS: props.bootstrapBrokers,
         MAX_BATCH_RECORDS: String(props.maxBatchRecords ?? REPLAY_DEFAULTS.maxBatchRecords),
         MAX_BATCH_BYTES: String(props.maxBatchBytes ?? REPLAY_DEFAULTS.maxBatchBytes),
         MAX_LINE_BYTES: String(props.maxLineBytes ?? REPLAY_DEFAULTS.maxLineBytes),
@@ -324,7 +324,7 @@ export class FileReplay extends Construct {
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from outgrowing its size limit.
-      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
+      logGroupName: vendedLogGroupNameFor(this, 'states'),
       encryptionKey: props.logsKey,
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,

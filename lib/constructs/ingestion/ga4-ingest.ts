@@ -61,11 +61,11 @@ export interface Ga4IngestProps {
   /** Security group allowing egress to the brokers (9098) and to HTTPS (443). */
   readonly securityGroup: ec2.ISecurityGroup;
   /**
-   * SSM parameter holding the IAM bootstrap brokers. Its `stringValue` becomes the function's
-   * BOOTSTRAP_BROKERS variable, so give one that CloudFormation resolves at deploy time (a dynamic
-   * reference); a replaced cluster then needs this stack redeployed.
+   * The IAM bootstrap broker string (`host:9098,...`), e.g. `KafkaBrokerDiscovery.bootstrapBrokers`
+   * of this stack; it becomes the BOOTSTRAP_BROKERS variable. Never an SSM dynamic reference:
+   * CloudFormation does not re-resolve it when the cluster is replaced.
    */
-  readonly bootstrapBrokersParameter: ssm.IStringParameter;
+  readonly bootstrapBrokers: string;
   /** Raw login topic (`logins.raw`), keyed by user id. */
   readonly rawTopic: Ga4IngestTopic;
   /** Dead-letter topic (`logins.raw.dlq`) for rows that cannot become login events. */
@@ -154,7 +154,7 @@ export class Ga4Ingest extends Construct {
         GA4_PAGE_SIZE: String(pageSize),
         HIGH_WATER_MARK_PARAMETER: this.highWaterMark.parameterName,
         // Resolved at deploy time: the function reads no broker parameter, so it needs no grant for it.
-        BOOTSTRAP_BROKERS: props.bootstrapBrokersParameter.stringValue,
+        BOOTSTRAP_BROKERS: props.bootstrapBrokers,
         RAW_TOPIC: props.rawTopic.topicName,
         DLQ_TOPIC: props.dlqTopic.topicName,
       },

@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 // cdk-nag names a wildcard finding after the flattened resource; computing the same string is the only way to acknowledge exactly it.
 import { Construct } from 'constructs';
+import { vendedLogGroupNameFor } from '../core/vended-logs';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { KafkaClusterActions, KafkaClusterRef, kafkaClusterUuid, kafkaGroupArn, kafkaTopicArn } from './kafka-access';
 
@@ -151,6 +152,8 @@ export class DebeziumConnector extends Construct {
     const stack = Stack.of(this);
 
     this.logGroup = new logs.LogGroup(this, 'WorkerLogs', {
+      // MSK Connect delivers worker logs as vended logs: see vendedLogGroupName for why the prefix.
+      logGroupName: vendedLogGroupNameFor(this, 'kafkaconnect'),
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,

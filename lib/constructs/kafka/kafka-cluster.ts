@@ -5,10 +5,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
+import { KafkaBrokerDiscovery } from './kafka-broker-discovery';
 import { buildServerProperties, type ServerPropertyValue } from './kafka-cluster-configuration';
 
 /** MSK enhanced monitoring levels (CloudWatch metric granularity; every level above DEFAULT is billed). */
@@ -100,7 +100,7 @@ export interface KafkaClusterProps {
  * only, TLS between clients and brokers and inside the cluster, storage encrypted with a
  * customer-managed key, broker logs in a KMS-encrypted log group, open monitoring for Prometheus,
  * storage auto-scaling, a validated server.properties, and the IAM bootstrap broker string published
- * to SSM Parameter Store.
+ * to SSM Parameter Store for operators. Consumers discover the brokers in their own stack (`discoverBrokers`).
  */
 export class KafkaCluster extends Construct {
   public readonly cluster: msk.CfnCluster;
@@ -114,10 +114,14 @@ export class KafkaCluster extends Construct {
   /** The server.properties text of the cluster configuration. */
   public readonly serverProperties: string;
   /**
-   * The SSM parameter holding the SASL/IAM bootstrap broker string. Its name and ARN reference the
-   * publishing custom resource, so whatever uses them is deployed after the parameter exists.
+   * Name of the SSM parameter holding the SASL/IAM bootstrap broker string, for operators and the
+   * CLI (it references the publishing custom resource). Templates must not read the parameter:
+   * CloudFormation does not re-resolve a changed value, and applies Fn::Split to the unresolved
+   * reference. Consumers call `discoverBrokers` in their own stack instead.
    */
-  public readonly bootstrapBrokersParameter: ssm.IStringParameter;
+  public readonly bootstrapBrokersParameterName: string;
+  /** Whether the cluster runs in KRaft metadata mode (controller metrics are then not on the brokers' exporter). */
+  public readonly kraft: boolean;
 
   constructor(scope: Construct, id: string, props: KafkaClusterProps) {
     super(scope, id);
@@ -125,6 +129,7 @@ export class KafkaCluster extends Construct {
     validateClusterName(props.clusterName);
     const kafkaVersion = props.kafkaVersion ?? DEFAULT_KAFKA_VERSION;
     validateKafkaVersion(kafkaVersion);
+    this.kraft = kafkaVersion.endsWith('.kraft');
     validateInstanceType(props.instanceType);
     validateStorage(props.ebsVolumeGiB, props.storageAutoScalingMaxGiB);
     validateParameterName(props.bootstrapBrokersParameterName);
@@ -200,7 +205,20 @@ export class KafkaCluster extends Construct {
     this.clusterArn = this.cluster.attrArn;
 
     this.addStorageAutoScaling(props.storageAutoScalingMaxGiB);
-    this.bootstrapBrokersParameter = this.publishBootstrapBrokers(props);
+    this.bootstrapBrokersParameterName = this.publishBootstrapBrokers(props);
+  }
+
+  /**
+   * The brokers, discovered by a custom resource in `scope`'s stack (the consumer's): only the
+   * cluster ARN crosses stacks, and a replaced or resized cluster re-runs discovery.
+   */
+  public discoverBrokers(scope: Construct, id: string, options: { readonly encryptionKey: kms.IKey; readonly logRetention: logs.RetentionDays }): KafkaBrokerDiscovery {
+    return new KafkaBrokerDiscovery(scope, id, {
+      clusterArn: this.clusterArn,
+      clusterName: this.clusterName,
+      brokerCount: this.brokerCount,
+      ...options,
+    });
   }
 
   /** Lets Kafka clients in `peer` reach the SASL/IAM TLS listener (9098) and nothing else. */
@@ -242,7 +260,7 @@ export class KafkaCluster extends Construct {
     });
   }
 
-  private publishBootstrapBrokers(props: KafkaClusterProps): ssm.IStringParameter {
+  private publishBootstrapBrokers(props: KafkaClusterProps): string {
     const parameterName = props.bootstrapBrokersParameterName;
     const parameterArn = Stack.of(this).formatArn({ service: 'ssm', resource: `parameter${parameterName}` });
 
@@ -279,14 +297,8 @@ export class KafkaCluster extends Construct {
       },
     });
 
-    // The name comes back from the custom resource: a consumer that references it (environment
-    // variable, grantRead, dynamic reference) is created only after the parameter has been written.
-    return ssm.StringParameter.fromStringParameterAttributes(this, 'BootstrapBrokersParameter', {
-      parameterName: publisher.getAttString('ParameterName'),
-      simpleName: false,
-      // Resolved when a consumer is deployed, not when the stack starts (the parameter does not exist yet then).
-      forceDynamicReference: true,
-    });
+    // The name comes back from the custom resource: whatever references it is created only after the parameter has been written.
+    return publisher.getAttString('ParameterName');
   }
 }
 

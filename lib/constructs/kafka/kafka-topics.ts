@@ -3,7 +3,6 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
@@ -24,11 +23,11 @@ export interface KafkaTopicsProps {
   /** Number of brokers: no topic may have a higher replication factor. */
   readonly brokerCount: number;
   /**
-   * SSM parameter holding the IAM bootstrap broker string. Its value reaches the topic manager as a
-   * resource property, so give one whose `stringValue` CloudFormation resolves at deploy time (a
-   * dynamic reference): a new broker list then re-runs the resource against the new cluster.
+   * The IAM bootstrap broker string (`host:9098,...`), e.g. `KafkaBrokerDiscovery.bootstrapBrokers`
+   * of this stack. It is a resource property, so a new broker list re-runs the resource against
+   * the new cluster; never an SSM dynamic reference, which CloudFormation does not re-resolve.
    */
-  readonly bootstrapBrokersParameter: ssm.IStringParameter;
+  readonly bootstrapBrokers: string;
   /** The topics the cluster must have. */
   readonly topics: TopicSpec[];
   /**
@@ -92,9 +91,8 @@ export class KafkaTopics extends Construct {
       resourceType: 'Custom::KafkaTopics',
       properties: {
         ClusterName: props.clusterName,
-        // The resolved broker list, not the parameter name: the function needs no SSM client or
-        // grant, and a replaced cluster changes the properties, which re-runs the resource.
-        BootstrapBrokers: props.bootstrapBrokersParameter.stringValue,
+        // The broker list itself: the function needs no lookup, and a replaced cluster changes the properties, which re-runs the resource.
+        BootstrapBrokers: props.bootstrapBrokers,
         Topics: JSON.stringify(topics),
         RetiredTopics: JSON.stringify(retired),
         AllowDelete: String(props.allowDelete),

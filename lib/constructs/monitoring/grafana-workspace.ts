@@ -165,6 +165,17 @@ export class GrafanaWorkspace extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [athena.lakeKey.keyArn] }));
     if (props.notificationTopic) {
       role.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.notificationTopic.topicArn] }));
+      // A publisher to an SSE-KMS topic needs kms:GenerateDataKey and kms:Decrypt on the topic's key
+      // (SNS developer guide, "Configuring AWS KMS permissions"); only through SNS, as the key policy also requires.
+      const topicKey = props.notificationTopic.masterKey;
+      if (topicKey) {
+        role.addToPolicy(new iam.PolicyStatement({
+          sid: 'PublishToEncryptedNotificationTopic',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [topicKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } },
+        }));
+      }
     }
 
     const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy;

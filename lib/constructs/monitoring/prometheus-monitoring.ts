@@ -1,4 +1,4 @@
-import { Annotations, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as aps from 'aws-cdk-lib/aws-aps';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,7 +6,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { RULES_DIR, RuleThresholds, loadRuleFiles, renderAlertManagerDefinition } from './rule-files';
+import { vendedLogGroupName } from '../core/vended-logs';
+import { RULES_DIR, RuleThresholds, loadRuleFiles, renderAlertManagerDefinition, type DeployedComponents, type KafkaMetadataMode } from './rule-files';
 
 /** Port of the JMX exporter MSK open monitoring runs on every broker. */
 export const MSK_JMX_EXPORTER_PORT = 11001;
@@ -15,9 +16,6 @@ export const MSK_NODE_EXPORTER_PORT = 11002;
 /** Scrape job names; the rule files select series by them. */
 export const JMX_JOB = 'msk-jmx';
 export const NODE_JOB = 'msk-node';
-
-/** Labels of an MSK broker DNS name: b-1.<cluster>.<id>.c<n>.kafka.<region>.amazonaws.com. */
-const BROKER_DNS_LABELS = 8;
 
 export interface PrometheusMonitoringProps {
   /** VPC of the MSK cluster; the managed collector places its network interfaces there. */
@@ -31,19 +29,23 @@ export interface PrometheusMonitoringProps {
   /** Name of the MSK cluster; becomes the `cluster` label of every scraped series. */
   readonly clusterName: string;
   /**
-   * The brokers' common DNS name: `<cluster>.<id>.c<n>.kafka.<region>.amazonaws.com`, i.e. a
-   * broker endpoint without its `b-N.` prefix. The collector resolves it with DNS service
-   * discovery (type A) and scrapes every broker it returns, so broker replacement and scaling
-   * need no change. Broker endpoints exist only once the cluster does, so this is usually a token:
-   * see `brokerDnsBaseFromBootstrapBrokers`.
+   * One DNS name per broker (`b-1.<cluster>.<id>.c<n>.kafka.<region>.amazonaws.com`, ...), as MSK
+   * publishes them and the AMP guide for MSK lists them: there is no cluster-wide name. Usually
+   * `KafkaBrokerDiscovery.brokerHostList` of this stack (tokens): discovery re-runs when the broker
+   * count changes, which updates the scrape configuration.
    */
-  readonly brokerDnsBase: string;
+  readonly brokerHosts: string[];
   /**
-   * More JMX exporter hosts to discover, e.g. the KRaft controller endpoints, which report the
-   * active-controller and offline-partition counts in KRaft mode.
-   * @default none
+   * Security group of the brokers: the collector gets egress to its exporter ports (11001, 11002)
+   * and nothing else. The matching ingress is the cluster's `allowMetricsScrapingFrom`.
    */
-  readonly additionalJmxDnsNames?: string[];
+  readonly brokerSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * Metadata mode of the cluster. KRaft brokers do not export controller metrics, so the
+   * ZooKeeper-only rule files (`*-zookeeper.yml`) are loaded only for ZooKeeper clusters.
+   * @default 'kraft'
+   */
+  readonly metadataMode?: KafkaMetadataMode;
   /** How often the exporters are scraped. @default Duration.seconds(30) */
   readonly scrapeInterval?: Duration;
   /** Customer-managed key encrypting the workspace's metrics. */
@@ -62,9 +64,14 @@ export interface PrometheusMonitoringProps {
   readonly alarmTopic: sns.ITopic;
   /** This environment's alert thresholds for the rule files in dashboards/rules. */
   readonly ruleThresholds: RuleThresholds;
+  /**
+   * Optional components the environment deploys: rule files watching an absent one are not loaded.
+   * @default every component (ALL_COMPONENTS)
+   */
+  readonly deployedComponents?: DeployedComponents;
   /** Folder of the rule files; one rule-groups namespace is made per file. @default dashboards/rules */
   readonly rulesDir?: string;
-  /** Workspace alias. @default `<clusterName>-metrics` */
+  /** Workspace alias; also names the vended log groups. @default `<clusterName>-metrics` */
   readonly workspaceAlias?: string;
 }
 
@@ -75,8 +82,9 @@ export interface PrometheusMonitoringProps {
  * manager that routes to an SNS topic. Rule evaluation, alert manager and collector logs go to
  * KMS-encrypted log groups.
  *
- * The collector's security group admits nothing and sends nothing until the brokers let it in:
- * call `allowScrapingOf(cluster)` or the Kafka cluster's `allowMetricsScrapingFrom(scraperSecurityGroup)`.
+ * The collector's security group admits nothing and sends only to the brokers' exporter ports;
+ * the brokers must let it in: call the Kafka cluster's `allowMetricsScrapingFrom(scraperSecurityGroup)`
+ * from this construct's stack.
  */
 export class PrometheusMonitoring extends Construct {
   public readonly workspace: aps.CfnWorkspace;
@@ -85,7 +93,7 @@ export class PrometheusMonitoring extends Construct {
   /** Query endpoint (ends with '/'), for the Grafana data source. */
   public readonly prometheusEndpoint: string;
   public readonly scraper: aps.CfnScraper;
-  /** Security group of the collector's network interfaces; needs egress to ports 11001-11002 of the brokers. */
+  /** Security group of the collector's network interfaces: egress to the brokers' ports 11001 and 11002 only. */
   public readonly scraperSecurityGroup: ec2.SecurityGroup;
   /** One namespace per rule file. */
   public readonly ruleGroupsNamespaces: aps.CfnRuleGroupsNamespace[];
@@ -100,20 +108,26 @@ export class PrometheusMonitoring extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const removalPolicy = props.logRemovalPolicy ?? RemovalPolicy.DESTROY;
+    const alias = props.workspaceAlias ?? `${props.clusterName}-metrics`;
+    if (props.brokerHosts.length === 0) throw new Error('PrometheusMonitoring: brokerHosts is empty; allowed: one DNS name per MSK broker.');
 
+    // Both deliver through CloudWatch Logs vended log delivery: /aws/vendedlogs/ names keep the
+    // account's log resource policy from growing with every environment.
     this.workspaceLogGroup = new logs.LogGroup(this, 'WorkspaceLogs', {
+      logGroupName: vendedLogGroupName('prometheus', alias, 'workspace'),
       encryptionKey: props.logsKey,
       retention: props.logRetention,
       removalPolicy,
     });
     this.scraperLogGroup = new logs.LogGroup(this, 'ScraperLogs', {
+      logGroupName: vendedLogGroupName('prometheus', alias, 'scraper'),
       encryptionKey: props.logsKey,
       retention: props.logRetention,
       removalPolicy,
     });
 
     this.workspace = new aps.CfnWorkspace(this, 'Workspace', {
-      alias: props.workspaceAlias ?? `${props.clusterName}-metrics`,
+      alias,
       kmsKeyArn: props.encryptionKey.keyArn,
       alertManagerDefinition: renderAlertManagerDefinition({ alarmTopicArn: props.alarmTopic.topicArn, region: stack.region }),
       loggingConfiguration: { logGroupArn: this.workspaceLogGroup.logGroupArn },
@@ -124,7 +138,10 @@ export class PrometheusMonitoring extends Construct {
 
     this.allowAlertManagerToPublish(props.alarmTopic);
 
-    this.ruleGroupsNamespaces = loadRuleFiles(props.ruleThresholds, props.rulesDir ?? RULES_DIR).map(
+    this.ruleGroupsNamespaces = loadRuleFiles(props.ruleThresholds, props.rulesDir ?? RULES_DIR, {
+      metadataMode: props.metadataMode ?? 'kraft',
+      components: props.deployedComponents,
+    }).map(
       (file) =>
         new aps.CfnRuleGroupsNamespace(this, `Rules-${file.name}`, {
           workspace: this.workspace.attrArn,
@@ -138,6 +155,18 @@ export class PrometheusMonitoring extends Construct {
       description: 'Amazon Managed Service for Prometheus collector scraping the MSK open monitoring exporters',
       allowAllOutbound: false,
     });
+    // Scrapes only: DNS to the VPC resolver is not filtered by security groups, and the collector
+    // writes to the workspace from the service side, not through these interfaces.
+    this.scraperSecurityGroup.addEgressRule(
+      ec2.Peer.securityGroupId(props.brokerSecurityGroup.securityGroupId),
+      ec2.Port.tcp(MSK_JMX_EXPORTER_PORT),
+      'MSK open monitoring JMX exporter',
+    );
+    this.scraperSecurityGroup.addEgressRule(
+      ec2.Peer.securityGroupId(props.brokerSecurityGroup.securityGroupId),
+      ec2.Port.tcp(MSK_NODE_EXPORTER_PORT),
+      'MSK open monitoring node exporter',
+    );
 
     const subnets = props.vpc.selectSubnets(props.vpcSubnets);
     const zones = new Set(subnets.subnets.map((subnet) => subnet.availabilityZone));
@@ -147,8 +176,7 @@ export class PrometheusMonitoring extends Construct {
 
     this.scrapeConfiguration = renderScrapeConfiguration({
       clusterName: props.clusterName,
-      brokerDnsNames: [props.brokerDnsBase],
-      additionalJmxDnsNames: props.additionalJmxDnsNames ?? [],
+      brokerHosts: props.brokerHosts,
       scrapeInterval: props.scrapeInterval ?? Duration.seconds(30),
     });
 
@@ -163,18 +191,6 @@ export class PrometheusMonitoring extends Construct {
         scraperComponents: [{ type: 'SERVICE_DISCOVERY' }, { type: 'COLLECTOR' }, { type: 'EXPORTER' }],
       },
     });
-  }
-
-  /**
-   * Lets the collector reach the open monitoring exporters (TCP 11001-11002) of `brokers` and
-   * nothing else: an egress rule on the collector's group and an ingress rule on the brokers' group.
-   */
-  public allowScrapingOf(brokers: ec2.IConnectable): void {
-    this.scraperSecurityGroup.connections.allowTo(
-      brokers,
-      ec2.Port.tcpRange(MSK_JMX_EXPORTER_PORT, MSK_NODE_EXPORTER_PORT),
-      'MSK open monitoring exporters (JMX and node)',
-    );
   }
 
   /** Topic policy (and key policy) statements that let this workspace's alert manager publish. */
@@ -216,28 +232,27 @@ export class PrometheusMonitoring extends Construct {
 export interface ScrapeConfigurationOptions {
   /** Value of the `cluster` external label. */
   readonly clusterName: string;
-  /** Names resolved (type A) to the broker hosts. */
-  readonly brokerDnsNames: string[];
-  /** Names resolved to further JMX-only hosts (KRaft controllers). */
-  readonly additionalJmxDnsNames: string[];
+  /** One DNS name per broker, resolved (type A) to the broker's address on every refresh. */
+  readonly brokerHosts: string[];
   readonly scrapeInterval: Duration;
 }
 
 /**
- * The collector's Prometheus scrape configuration: one job per exporter, brokers found by DNS
- * service discovery as documented for MSK, and a `broker_host` label (the broker's IP) shared by
- * the JMX and node series of a broker so rules can join them.
+ * The collector's Prometheus scrape configuration, as the AMP guide for MSK documents it: one job
+ * per exporter, each broker's own DNS name resolved by DNS service discovery (type A, so a
+ * replaced broker's new address is followed), and a `broker_host` label (the broker's IP) shared
+ * by the JMX and node series of a broker so rules can join them.
  */
 export function renderScrapeConfiguration(options: ScrapeConfigurationOptions): string {
   const interval = `${options.scrapeInterval.toSeconds()}s`;
-  const job = (name: string, port: number, dnsNames: string[]): string[] => [
+  const job = (name: string, port: number): string[] => [
     `  - job_name: ${name}`,
     '    scheme: http',
     '    metrics_path: /metrics',
     `    scrape_timeout: ${Math.min(options.scrapeInterval.toSeconds(), 10)}s`,
     '    dns_sd_configs:',
     '      - names:',
-    ...dnsNames.map((dnsName) => `          - '${dnsName}'`),
+    ...options.brokerHosts.map((host) => `          - '${host}'`),
     '        type: A',
     `        port: ${port}`,
     '    relabel_configs:',
@@ -254,28 +269,8 @@ export function renderScrapeConfiguration(options: ScrapeConfigurationOptions): 
     '  external_labels:',
     `    cluster: '${options.clusterName}'`,
     'scrape_configs:',
-    ...job(JMX_JOB, MSK_JMX_EXPORTER_PORT, [...options.brokerDnsNames, ...options.additionalJmxDnsNames]),
-    ...job(NODE_JOB, MSK_NODE_EXPORTER_PORT, options.brokerDnsNames),
+    ...job(JMX_JOB, MSK_JMX_EXPORTER_PORT),
+    ...job(NODE_JOB, MSK_NODE_EXPORTER_PORT),
     '',
   ].join('\n');
-}
-
-/**
- * The brokers' common DNS name from a bootstrap broker string
- * (`b-1.<cluster>.<id>.c2.kafka.<region>.amazonaws.com:9098,b-2...`): the first broker's host
- * without its `b-N.` label. Works on a token too (e.g. an SSM parameter holding the bootstrap
- * brokers), using CloudFormation functions that rely on MSK's fixed eight-label broker names.
- */
-export function brokerDnsBaseFromBootstrapBrokers(bootstrapBrokers: string): string {
-  if (!Token.isUnresolved(bootstrapBrokers)) {
-    const host = bootstrapBrokers.split(',')[0].trim().split(':')[0];
-    const labels = host.split('.');
-    if (labels.length !== BROKER_DNS_LABELS || !/^b-\d+$/.test(labels[0])) {
-      throw new Error(`"${host}" is not an MSK broker endpoint (b-N.<cluster>.<id>.c<n>.kafka.<region>.amazonaws.com)`);
-    }
-    return labels.slice(1).join('.');
-  }
-  const host = Fn.select(0, Fn.split(':', Fn.select(0, Fn.split(',', bootstrapBrokers))));
-  // With an assumed length, each element is already an Fn::Select of the split.
-  return Fn.join('.', Fn.split('.', host, BROKER_DNS_LABELS).slice(1));
 }

@@ -58,6 +58,23 @@ const thresholdsSchema = z
   })
   .strict();
 
+/** Kafka metadata mode: which nodes report the controller metrics. */
+export type KafkaMetadataMode = 'kraft' | 'zookeeper';
+
+/**
+ * Rule files whose name ends with this suffix read controller metrics
+ * (kafka_controller_KafkaController_Value). In ZooKeeper mode the active controller is a broker
+ * and MSK's JMX exporter (port 11001) reports them; in KRaft mode only controller-role nodes
+ * expose them (Apache Kafka KIP "KRaft controller metrics", cwiki pageId 188743985), and MSK
+ * does not expose its KRaft controllers to open monitoring, so these files are skipped there.
+ */
+export const ZOOKEEPER_ONLY_SUFFIX = '-zookeeper';
+
+/** Whether the rule file `name` (without extension) applies to a cluster in `mode`. */
+export function ruleFileAppliesTo(name: string, mode: KafkaMetadataMode): boolean {
+  return mode === 'zookeeper' || !name.endsWith(ZOOKEEPER_ONLY_SUFFIX);
+}
+
 /** A rule file rendered for one environment. */
 export interface RuleFile {
   /** File name without extension; used as the rule-groups namespace name. */
@@ -138,15 +155,32 @@ export const COMPONENT_RULE_FILES: Readonly<Record<string, keyof DeployedCompone
 /** Every optional component deployed: the rule set of the full platform. */
 export const ALL_COMPONENTS: DeployedComponents = { flink: true };
 
+/** Which rule files an environment loads. */
+export interface RuleSelection {
+  /**
+   * The cluster's metadata mode: files written for the other mode are left out.
+   * @default every file (e.g. for promtool)
+   */
+  readonly metadataMode?: KafkaMetadataMode;
+  /**
+   * The optional components the environment deploys: files watching an absent one are left out.
+   * @default ALL_COMPONENTS
+   */
+  readonly components?: DeployedComponents;
+}
+
 /**
- * Loads every rule file and renders it with the environment's thresholds, leaving out the files of
- * components the environment does not deploy.
+ * Loads the rule files an environment needs (its metadata mode, its deployed components) and
+ * renders them with the environment's thresholds.
  */
-export function loadRuleFiles(thresholds: RuleThresholds, rulesDir: string = RULES_DIR, components: DeployedComponents = ALL_COMPONENTS): RuleFile[] {
+export function loadRuleFiles(thresholds: RuleThresholds, rulesDir: string = RULES_DIR, selection: RuleSelection = {}): RuleFile[] {
   const values = thresholdPlaceholders(thresholds);
+  const components = selection.components ?? ALL_COMPONENTS;
   const files = ruleFileTemplates(rulesDir).filter((file) => {
-    const component = COMPONENT_RULE_FILES[path.basename(file, '.yml')];
-    return component === undefined || components[component];
+    const name = path.basename(file, '.yml');
+    const component = COMPONENT_RULE_FILES[name];
+    if (component !== undefined && !components[component]) return false;
+    return selection.metadataMode === undefined || ruleFileAppliesTo(name, selection.metadataMode);
   });
   if (files.length === 0) throw new Error(`No Prometheus rule files (*.yml) found in ${rulesDir}`);
   return files.map((sourcePath) => {

@@ -7,6 +7,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { vendedLogGroupNameFor } from '../core/vended-logs';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 
 /** What a job needs to know about the EMR Serverless application it runs on (a SparkApplication fits). */
@@ -133,6 +134,8 @@ export class SparkBatchJob extends Construct {
     const definition = runJob.next(sfn.Succeed.jsonata(this, 'JobSucceeded'));
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      // Step Functions delivers logs as vended logs: see vendedLogGroupName for why the prefix.
+      logGroupName: vendedLogGroupNameFor(this, 'states'),
       encryptionKey: props.logsKey,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,

@@ -1,18 +1,18 @@
-import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
+import { GetBootstrapBrokersCommand, KafkaClient, ListNodesCommand, type NodeInfo } from '@aws-sdk/client-kafka';
 import { DeleteParameterCommand, GetParameterCommand, ParameterType, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CustomResourceEvent, CustomResourceResult } from '../shared/custom-resource';
 import { PermanentError } from '../shared/custom-resource';
 import { createLogger } from '../shared/logger';
-import {
-  describeGetBootstrapBrokersError,
-  describeSsmError,
-  planEvent,
-  requireIamBrokerString,
-} from './plan';
+import { brokerHostsFrom, describeKafkaError, describeSsmError, planEvent, requireIamBrokerString } from './plan';
 
 /**
- * Custom resource: publishes an MSK cluster's IAM bootstrap broker string to SSM Parameter Store,
- * because CloudFormation does not return it. Lambdas, Flink and Spark read it from there.
+ * Custom resource, two modes, because CloudFormation does not return an MSK cluster's brokers:
+ * - discovery (no ParameterName; one resource in each consumer stack): returns the IAM bootstrap
+ *   broker string and one DNS name per broker as attributes, which the stack's topics, Lambdas,
+ *   Flink, Spark and Prometheus scraper read with Fn::GetAtt. Re-run when ClusterArn or
+ *   BrokerCount changes, so a replaced or resized cluster reaches every consumer.
+ * - publish (ParameterName; data stack): also writes the broker string to SSM Parameter Store for
+ *   operators and the CLI. No template reads that parameter.
  */
 
 const kafka = new KafkaClient({});
@@ -30,6 +30,16 @@ export async function handler(event: CustomResourceEvent): Promise<CustomResourc
     case 'delete':
       await deleteParameter(plan.parameterName);
       return { PhysicalResourceId: plan.parameterName };
+    case 'discover': {
+      const brokers = await readIamBrokerString(plan.clusterArn);
+      const hosts = brokerHostsFrom(await listNodes(plan.clusterArn), plan.clusterArn, plan.expectedBrokerCount);
+      logger.info('Discovered brokers', { clusterArn: plan.clusterArn, brokerHosts: hosts });
+      // The cluster ARN as physical ID: a replaced cluster is a new resource, and the old one's Delete is a no-op.
+      return {
+        PhysicalResourceId: plan.clusterArn,
+        Data: { BootstrapBrokers: brokers, BrokerHosts: hosts.join(','), BrokerCount: String(hosts.length) },
+      };
+    }
     case 'publish': {
       const brokers = await readIamBrokerString(plan.clusterArn);
       await writeParameter(plan.parameterName, brokers, plan.overwrite);
@@ -45,8 +55,23 @@ async function readIamBrokerString(clusterArn: string): Promise<string> {
     return requireIamBrokerString(out.BootstrapBrokerStringSaslIam, clusterArn);
   } catch (error) {
     if (error instanceof PermanentError) throw error;
-    throw describeGetBootstrapBrokersError(error, clusterArn);
+    throw describeKafkaError(error, clusterArn, 'GetBootstrapBrokers');
   }
+}
+
+async function listNodes(clusterArn: string): Promise<NodeInfo[]> {
+  const nodes: NodeInfo[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await kafka.send(new ListNodesCommand({ ClusterArn: clusterArn, NextToken: nextToken }));
+      nodes.push(...(page.NodeInfoList ?? []));
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw describeKafkaError(error, clusterArn, 'ListNodes');
+  }
+  return nodes;
 }
 
 async function writeParameter(parameterName: string, value: string, overwrite: boolean): Promise<void> {

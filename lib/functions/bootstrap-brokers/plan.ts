@@ -11,8 +11,11 @@ const requiredString = (pattern: RegExp, allowed: string) => z.string(allowed).c
 
 export const bootstrapBrokersPropertiesSchema = z.object({
   ClusterArn: requiredString(CLUSTER_ARN_PATTERN, 'must be an MSK cluster ARN (arn:<partition>:kafka:<region>:<account>:cluster/<name>/<id>)'),
-  ParameterName: requiredString(PARAMETER_NAME_PATTERN, "must be a fully qualified SSM parameter name such as '/lakestream/dev/msk/bootstrap-brokers-iam'"),
-  // Only there to re-run the resource when brokers are added: the broker string then lists more hosts.
+  // Present: publish the broker string to this parameter (data stack). Absent: discovery only (consumer stacks).
+  ParameterName: z.optional(
+    requiredString(PARAMETER_NAME_PATTERN, "must be a fully qualified SSM parameter name such as '/lakestream/dev/msk/bootstrap-brokers-iam'"),
+  ),
+  // Re-runs the resource when brokers are added (the broker string then lists more hosts); discovery also checks it.
   BrokerCount: z.optional(cfnInt),
 });
 
@@ -31,12 +34,19 @@ export type BootstrapBrokersPlan =
        */
       readonly overwrite: boolean;
     }
+  | {
+      readonly action: 'discover';
+      readonly clusterArn: string;
+      /** The broker count the cluster is declared with; the discovered brokers must match it. */
+      readonly expectedBrokerCount?: number;
+    }
   | { readonly action: 'delete'; readonly parameterName: string }
   | { readonly action: 'none'; readonly physicalResourceId: string; readonly reason: string };
 
 /**
- * Decides what to do for an event. The physical resource ID is the parameter name: it changes
- * only when the name changes, and CloudFormation then deletes the old parameter after the update.
+ * Decides what to do for an event. When publishing, the physical resource ID is the parameter
+ * name: it changes only when the name changes, and CloudFormation then deletes the old parameter
+ * after the update. Discovery writes nothing, so its Delete (physical ID: the cluster ARN) is a no-op.
  */
 export function planEvent(event: CustomResourceEvent): BootstrapBrokersPlan {
   if (event.RequestType === 'Delete') {
@@ -49,6 +59,9 @@ export function planEvent(event: CustomResourceEvent): BootstrapBrokersPlan {
   }
 
   const properties = parseProperties(bootstrapBrokersPropertiesSchema, event.ResourceProperties);
+  if (properties.ParameterName === undefined) {
+    return { action: 'discover', clusterArn: properties.ClusterArn, expectedBrokerCount: properties.BrokerCount };
+  }
   const overwrite = event.RequestType === 'Update' && event.PhysicalResourceId === properties.ParameterName;
   return { action: 'publish', clusterArn: properties.ClusterArn, parameterName: properties.ParameterName, overwrite };
 }
@@ -62,12 +75,15 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The MSK API calls the handler makes; each needs the action of the same name on the cluster. */
+export type KafkaOperation = 'GetBootstrapBrokers' | 'ListNodes';
+
 /**
- * Turns a GetBootstrapBrokers failure into a message that says what to fix. Failures a retry
- * cannot fix become PermanentError; throttling and service errors keep their name so the caller
- * (and the CloudFormation event) shows they were transient.
+ * Turns a GetBootstrapBrokers or ListNodes failure into a message that says what to fix. Failures
+ * a retry cannot fix become PermanentError; throttling and service errors keep their name so the
+ * caller (and the CloudFormation event) shows they were transient.
  */
-export function describeGetBootstrapBrokersError(error: unknown, clusterArn: string): Error {
+export function describeKafkaError(error: unknown, clusterArn: string, operation: KafkaOperation = 'GetBootstrapBrokers'): Error {
   const name = errorName(error);
   const message = errorMessage(error);
   switch (name) {
@@ -75,19 +91,19 @@ export function describeGetBootstrapBrokersError(error: unknown, clusterArn: str
       return new PermanentError(`MSK cluster ${clusterArn} was not found (${message}). Check that ClusterArn names an existing cluster in this account and region.`);
     case 'BadRequestException':
       return new PermanentError(
-        `MSK refused GetBootstrapBrokers for ${clusterArn} (${message}). The cluster must be ACTIVE and have IAM client authentication enabled; ` +
+        `MSK refused ${operation} for ${clusterArn} (${message}). The cluster must be ACTIVE and have IAM client authentication enabled; ` +
           'check its state with `aws kafka describe-cluster-v2` and redeploy once it is ACTIVE.',
       );
     case 'UnauthorizedException':
     case 'ForbiddenException':
     case 'AccessDeniedException':
-      return new PermanentError(`Not allowed to call kafka:GetBootstrapBrokers on ${clusterArn} (${message}). The handler's role needs that action on this cluster ARN.`);
+      return new PermanentError(`Not allowed to call kafka:${operation} on ${clusterArn} (${message}). The handler's role needs that action on this cluster ARN.`);
     default:
-      return new Error(`GetBootstrapBrokers failed for ${clusterArn}: ${name}: ${message}`);
+      return new Error(`${operation} failed for ${clusterArn}: ${name}: ${message}`);
   }
 }
 
-/** Same for SSM PutParameter/GetParameter/DeleteParameter failures. */
+/** Same as describeKafkaError for SSM PutParameter/GetParameter/DeleteParameter failures. */
 export function describeSsmError(error: unknown, operation: string, parameterName: string): Error {
   const name = errorName(error);
   const message = errorMessage(error);
@@ -113,4 +129,40 @@ export function requireIamBrokerString(brokerString: string | undefined, cluster
     );
   }
   return trimmed;
+}
+
+/** The part of a ListNodes entry discovery reads. */
+export interface DiscoveredNode {
+  readonly NodeType?: string;
+  readonly BrokerNodeInfo?: { readonly BrokerId?: number; readonly Endpoints?: string[] };
+}
+
+/**
+ * One DNS name per broker (`b-<id>.<cluster>...`), ordered by broker ID, from ListNodes. KRaft
+ * controllers and ZooKeeper nodes are skipped: open monitoring runs on the brokers only. A broker
+ * without an endpoint, or a count that differs from the declared one, fails the deployment rather
+ * than leave a broker unmonitored or a consumer with a partial list.
+ */
+export function brokerHostsFrom(nodes: readonly DiscoveredNode[], clusterArn: string, expectedBrokerCount?: number): string[] {
+  const brokers = nodes
+    .filter((node) => node.BrokerNodeInfo !== undefined && (node.NodeType === undefined || node.NodeType === 'BROKER'))
+    .map((node) => node.BrokerNodeInfo!)
+    .sort((a, b) => (a.BrokerId ?? 0) - (b.BrokerId ?? 0));
+  const hosts = brokers.map((broker) => {
+    const host = broker.Endpoints?.find((endpoint) => endpoint.trim() !== '')?.trim();
+    if (host === undefined) {
+      throw new PermanentError(`MSK broker ${broker.BrokerId ?? '?'} of ${clusterArn} has no endpoint in ListNodes; is the cluster ACTIVE?`);
+    }
+    return host;
+  });
+  if (hosts.length === 0) {
+    throw new PermanentError(`ListNodes returned no brokers for ${clusterArn}; the cluster must be ACTIVE before its consumers are deployed.`);
+  }
+  if (expectedBrokerCount !== undefined && hosts.length !== expectedBrokerCount) {
+    throw new Error(
+      `ListNodes returned ${hosts.length} brokers for ${clusterArn} (${hosts.join(', ')}) but the cluster is declared with ${expectedBrokerCount}. ` +
+        'A broker-count change may still be in progress: wait until the cluster is ACTIVE and redeploy.',
+    );
+  }
+  return hosts;
 }

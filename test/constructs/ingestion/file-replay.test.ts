@@ -7,9 +7,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { FileReplay, type FileReplayProps, type TopicWriteAccess } from '../../../lib/constructs/ingestion/file-replay';
 import { formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
+
+/** Like KafkaBrokerDiscovery.bootstrapBrokers once resolved. */
+const BROKERS = 'b-1.lakestream-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,b-2.lakestream-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098';
 
 const TOPIC_ARN = 'arn:aws:kafka:eu-west-1:111111111111:topic/lakestream-dev/abcd-1234/files.replay';
 const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:111111111111:cluster/lakestream-dev/abcd-1234';
@@ -42,14 +44,12 @@ function build(options: { importBucket?: boolean; props?: Partial<FileReplayProp
   const bucket = options.importBucket
     ? s3.Bucket.fromBucketName(stack, 'Landing', 'lakestream-dev-landing')
     : new s3.Bucket(stack, 'Landing', { encryption: s3.BucketEncryption.KMS, encryptionKey: landingKey, enforceSSL: true });
-  // Like KafkaCluster's parameter: a forced dynamic reference, resolved by CloudFormation at deploy time.
-  const brokers = ssm.StringParameter.fromStringParameterAttributes(stack, 'Brokers', { parameterName: '/lakestream/test/msk/bootstrap-brokers', forceDynamicReference: true });
   const replay = new FileReplay(stack, 'Replay', {
     landingBucket: bucket,
     landingKey,
     vpc,
     securityGroup,
-    bootstrapBrokersParameter: brokers,
+    bootstrapBrokers: BROKERS,
     topic,
     logsKey,
     logRetention: logs.RetentionDays.ONE_MONTH,
@@ -197,7 +197,7 @@ describe('FileReplay', () => {
         Variables: Match.objectLike({
           LANDING_BUCKET: { Ref: logicalId('AWS::S3::Bucket', 'Landing') },
           TOPIC_NAME: 'files.replay',
-          BOOTSTRAP_BROKERS: '{{resolve:ssm:/lakestream/test/msk/bootstrap-brokers}}',
+          BOOTSTRAP_BROKERS: BROKERS,
           MAX_BATCH_RECORDS: '5000',
           MAX_BATCH_BYTES: String(1024 * 1024),
           MAX_LINE_BYTES: String(512 * 1024),

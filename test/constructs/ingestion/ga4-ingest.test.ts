@@ -5,9 +5,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Ga4Ingest, type Ga4IngestProps, type Ga4IngestTopic } from '../../../lib/constructs/ingestion/ga4-ingest';
 import { formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
+
+/** Like KafkaBrokerDiscovery.bootstrapBrokers once resolved. */
+const BROKERS = 'b-1.lakestream-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,b-2.lakestream-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098';
 
 const TOPIC_ARN_PREFIX = 'arn:aws:kafka:eu-west-1:111111111111:topic/lakestream-dev/abcd-1234';
 
@@ -34,15 +36,13 @@ function build(overrides: Partial<Ga4IngestProps> = {}, app: App = newCompliantT
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
   const securityGroup = new ec2.SecurityGroup(stack, 'Sg', { vpc });
   const secret = new secretsmanager.Secret(stack, 'Ga4Key', { encryptionKey: key });
-  // Like KafkaCluster's parameter: a forced dynamic reference, resolved by CloudFormation at deploy time.
-  const brokers = ssm.StringParameter.fromStringParameterAttributes(stack, 'Brokers', { parameterName: '/lakestream/test/msk/bootstrap-brokers', forceDynamicReference: true });
   const construct = new Ga4Ingest(stack, 'Ga4', {
     propertyId: '123456789',
     credentialsSecret: secret,
     scheduleInterval: Duration.minutes(5),
     vpc,
     securityGroup,
-    bootstrapBrokersParameter: brokers,
+    bootstrapBrokers: BROKERS,
     rawTopic: fakeTopic('logins.raw'),
     dlqTopic: fakeTopic('logins.raw.dlq'),
     logsKey: key,
@@ -93,7 +93,7 @@ describe('Ga4Ingest', () => {
       GA4_USER_ID_DIMENSION: 'customUser:user_id',
       RAW_TOPIC: 'logins.raw',
       DLQ_TOPIC: 'logins.raw.dlq',
-      BOOTSTRAP_BROKERS: '{{resolve:ssm:/lakestream/test/msk/bootstrap-brokers}}',
+      BOOTSTRAP_BROKERS: BROKERS,
       GA4_CREDENTIALS_SECRET_ARN: { Ref: logicalId('AWS::SecretsManager::Secret', 'Ga4Key') },
     });
   });
@@ -143,7 +143,7 @@ describe('Ga4Ingest', () => {
       ]),
     );
     // The four above plus: own logs, the DLQ send, decrypting the secret's key. No SSM read of the
-    // broker parameter: CloudFormation resolves it into the environment.
+    // brokers: they reach the environment as a value.
     expect(statements).toHaveLength(7);
     expect(statements).toEqual(
       expect.arrayContaining([

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { BROKER_DISCOVERY_RESOURCE_TYPE } from '../../../lib/constructs/kafka/kafka-broker-discovery';
 import { KafkaCluster, type KafkaClusterProps } from '../../../lib/constructs/kafka/kafka-cluster';
 import { formatFindings, newCompliantTestApp, synthFindings, type Finding } from '../../helpers/compliance';
 
@@ -240,12 +241,12 @@ describe('KafkaCluster (dev: 2 AZs, 2 brokers, DESTROY)', () => {
     });
   });
 
-  it('exposes the parameter with a name and ARN that depend on the custom resource', () => {
+  it('exposes the parameter name for operators, from the custom resource, and no dynamic reference', () => {
     const resolve = (value: string) => dev.stack.resolve(value) as unknown;
     const customResourceId = Object.keys(dev.template.findResources('Custom::MskBootstrapBrokers'))[0];
-    expect(resolve(dev.cluster.bootstrapBrokersParameter.parameterName)).toEqual({ 'Fn::GetAtt': [customResourceId, 'ParameterName'] });
-    expect(JSON.stringify(resolve(dev.cluster.bootstrapBrokersParameter.parameterArn))).toContain(customResourceId);
-    expect(JSON.stringify(resolve(dev.cluster.bootstrapBrokersParameter.stringValue))).toContain('{{resolve:ssm:');
+    expect(resolve(dev.cluster.bootstrapBrokersParameterName)).toEqual({ 'Fn::GetAtt': [customResourceId, 'ParameterName'] });
+    expect(JSON.stringify(dev.template.toJSON())).not.toContain('{{resolve:');
+    expect(dev.cluster.kraft).toBe(true);
     expect(dev.cluster.brokerCount).toBe(2);
     expect(dev.cluster.clusterName).toBe('lakestream-test');
     expect(resolve(dev.cluster.clusterArn)).toEqual({ 'Fn::GetAtt': [dev.stack.getLogicalId(dev.cluster.cluster), 'Arn'] });
@@ -406,5 +407,39 @@ describe('KafkaCluster validation', () => {
     expect(attempt(2, { vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } }, twoPrivateTiers)).toThrow(
       /vpcSubnets selects several subnets in one AZ \(dummy1a, dummy1a\); allowed: one subnet per AZ/,
     );
+  });
+});
+
+describe('discoverBrokers', () => {
+  const app = new App();
+  const stage = new Stage(app, 'Dev');
+  const data = new Stack(stage, 'Data', { env: ENV });
+  const cluster = new KafkaCluster(data, 'Kafka', clusterProps(prerequisites(data, 2), { kafkaVersion: '3.8.x' }));
+  const consumer = new Stack(stage, 'Consumer', { env: ENV });
+  const logsKey = new kms.Key(consumer, 'LogsKey', { enableKeyRotation: true });
+  const brokers = cluster.discoverBrokers(consumer, 'Brokers', { encryptionKey: logsKey, logRetention: logs.RetentionDays.ONE_MONTH });
+  const template = Template.fromStack(consumer);
+  const resourceId = Object.keys(template.findResources(BROKER_DISCOVERY_RESOURCE_TYPE))[0];
+
+  it('runs in the consumer stack, re-run by the cluster ARN and the broker count only', () => {
+    const [resource] = Object.values(template.findResources(BROKER_DISCOVERY_RESOURCE_TYPE));
+    const { ServiceToken: _token, ...properties } = resource.Properties as Record<string, unknown>;
+    expect(properties).toEqual({ ClusterArn: { 'Fn::ImportValue': expect.stringContaining('KafkaCluster') }, BrokerCount: '2' });
+    expect(cluster.kraft).toBe(false);
+  });
+
+  it('returns its values as attributes of the in-stack resource', () => {
+    expect(consumer.resolve(brokers.bootstrapBrokers)).toEqual({ 'Fn::GetAtt': [resourceId, 'BootstrapBrokers'] });
+    expect(consumer.resolve(brokers.brokerHostList)).toEqual([0, 1].map((i) => ({ 'Fn::Select': [i, { 'Fn::Split': [',', { 'Fn::GetAtt': [resourceId, 'BrokerHosts'] }] }] })));
+  });
+
+  it('may call GetBootstrapBrokers and ListNodes on this cluster only', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Action: ['kafka:GetBootstrapBrokers', 'kafka:ListNodes'], Effect: 'Allow', Resource: { 'Fn::ImportValue': Match.stringLikeRegexp('KafkaCluster') } },
+        ]),
+      },
+    });
   });
 });

@@ -4,7 +4,6 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { KafkaTopics, type KafkaTopicsProps } from '../../../lib/constructs/kafka/kafka-topics';
 import { cdcTableTopicName, defaultPlatformTopics, TOPIC_NAMES, type TopicSpec } from '../../../lib/constructs/kafka/topic-spec';
 import { formatFindings, newCompliantTestApp, synthFindings, type Finding } from '../../helpers/compliance';
@@ -25,7 +24,6 @@ interface Prerequisites {
   readonly vpc: ec2.Vpc;
   readonly securityGroup: ec2.SecurityGroup;
   readonly key: kms.Key;
-  readonly parameter: ssm.IStringParameter;
 }
 
 function prerequisites(stack: Stack): Prerequisites {
@@ -33,12 +31,7 @@ function prerequisites(stack: Stack): Prerequisites {
   const key = new kms.Key(stack, 'LogsKey', { enableKeyRotation: true });
   key.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${ENV.region}.amazonaws.com`));
   const securityGroup = new ec2.SecurityGroup(stack, 'TopicManagerSg', { vpc, description: 'topic manager' });
-  // Like KafkaCluster's parameter: a forced dynamic reference, resolved by CloudFormation at deploy time.
-  const parameter = ssm.StringParameter.fromStringParameterAttributes(stack, 'Brokers', {
-    parameterName: '/lakestream/test/msk/bootstrap-brokers',
-    forceDynamicReference: true,
-  });
-  return { vpc, securityGroup, key, parameter };
+  return { vpc, securityGroup, key };
 }
 
 function props(pre: Prerequisites, overrides: Partial<KafkaTopicsProps> = {}): KafkaTopicsProps {
@@ -48,7 +41,7 @@ function props(pre: Prerequisites, overrides: Partial<KafkaTopicsProps> = {}): K
     clusterArn: CLUSTER_ARN,
     clusterName: 'lakestream-test',
     brokerCount: 3,
-    bootstrapBrokersParameter: pre.parameter,
+    bootstrapBrokers: 'b-1.lakestream-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,b-2.lakestream-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098',
     topics: PLATFORM,
     allowDelete: false,
     encryptionKey: pre.key,
@@ -116,7 +109,7 @@ describe('KafkaTopics, production-like (no deletion, literal cluster ARN)', () =
     scenario.template.hasResourceProperties('Custom::KafkaTopics', {
       ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TopicsProviderframeworkonEvent'), 'Arn'] },
       ClusterName: 'lakestream-test',
-      BootstrapBrokers: '{{resolve:ssm:/lakestream/test/msk/bootstrap-brokers}}',
+      BootstrapBrokers: 'b-1.lakestream-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,b-2.lakestream-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098',
       Topics: JSON.stringify(PLATFORM),
       RetiredTopics: '[]',
       AllowDelete: 'false',

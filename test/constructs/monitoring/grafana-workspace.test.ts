@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { loadDashboards } from '../../../lib/constructs/monitoring/dashboard-files';
 import { GrafanaWorkspace, type GrafanaWorkspaceProps } from '../../../lib/constructs/monitoring/grafana-workspace';
 import { Finding, formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
@@ -23,7 +24,7 @@ const VARIABLES = {
   streaming_job_name: 'streaming-bronze',
 };
 
-function build(app = newCompliantTestApp(), overrides: Partial<GrafanaWorkspaceProps> = {}) {
+function build(app = newCompliantTestApp(), overrides: Partial<GrafanaWorkspaceProps> | ((stack: Stack) => Partial<GrafanaWorkspaceProps>) = {}) {
   const stack = new Stack(new Stage(app, 'Test'), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
   const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
   const bucket = (id: string) => new s3.Bucket(stack, id, { encryptionKey: key, enforceSSL: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL });
@@ -38,7 +39,7 @@ function build(app = newCompliantTestApp(), overrides: Partial<GrafanaWorkspaceP
     folderTitle: 'Lakestream dev',
     dashboardVariables: VARIABLES,
     unavailableDashboardVariables: { ga4_ingest_function: 'GA4 ingest is not deployed here.' },
-    ...overrides,
+    ...(typeof overrides === 'function' ? overrides(stack) : overrides),
   });
   return { app, stack, grafana };
 }
@@ -135,6 +136,25 @@ describe('GrafanaWorkspace validation', () => {
 
   it('fails when a variable is both given and marked unavailable', () => {
     expect(() => build(newCompliantTestApp(), { unavailableDashboardVariables: { flink_application: 'x' } })).toThrow(/flink_application are both given a value and marked unavailable/);
+  });
+
+  it('may publish to an encrypted notification topic: sns:Publish on it and GenerateDataKey/Decrypt on its key through SNS only', () => {
+    const { stack } = build(newCompliantTestApp(), (scope) => {
+      const topicKey = new kms.Key(scope, 'TopicKey', { enableKeyRotation: true });
+      return { notificationTopic: new sns.Topic(scope, 'Alarms', { masterKey: topicKey }) };
+    });
+    const statements = statementsOf(Template.fromStack(stack), 'GrafanaWorkspaceRole');
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^Alarms/) } }),
+        expect.objectContaining({
+          Sid: 'PublishToEncryptedNotificationTopic',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TopicKey/), 'Arn'] },
+          Condition: { StringEquals: { 'kms:ViaService': 'sns.eu-west-1.amazonaws.com' } },
+        }),
+      ]),
+    );
   });
 
   it('requires a SAML configuration for SAML sign-in', () => {

@@ -1,17 +1,12 @@
-import { App, Duration, Stack, Stage } from 'aws-cdk-lib';
+import { App, CfnResource, Duration, Fn, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { parse } from 'yaml';
 import { PlatformAlarms } from '../../../lib/constructs/monitoring/platform-alarms';
-import {
-  PrometheusMonitoring,
-  brokerDnsBaseFromBootstrapBrokers,
-  renderScrapeConfiguration,
-} from '../../../lib/constructs/monitoring/prometheus-monitoring';
-import { DEFAULT_RULE_THRESHOLDS, RuleThresholds, loadRuleFiles, ruleFileTemplates } from '../../../lib/constructs/monitoring/rule-files';
+import { PrometheusMonitoring, renderScrapeConfiguration } from '../../../lib/constructs/monitoring/prometheus-monitoring';
+import { DEFAULT_RULE_THRESHOLDS, RULES_DIR, RuleThresholds, loadRuleFiles } from '../../../lib/constructs/monitoring/rule-files';
 import { Finding, formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -29,6 +24,7 @@ function evaluate(value: unknown, refs: Record<string, string>): string {
   if (typeof value === 'string') return value;
   const fn = value as Record<string, unknown>;
   if ('Ref' in fn) return refs[fn.Ref as string] ?? `<<${String(fn.Ref)}>>`;
+  if ('Fn::GetAtt' in fn) return refs[(fn['Fn::GetAtt'] as string[]).join('.')] ?? `<<${JSON.stringify(value)}>>`;
   if ('Fn::Join' in fn) {
     const [separator, parts] = fn['Fn::Join'] as [string, unknown[]];
     return parts.map((part) => evaluate(part, refs)).join(separator);
@@ -61,20 +57,26 @@ describe('PrometheusMonitoring', () => {
     const stack = new Stack(stage, 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     const brokers = new ec2.SecurityGroup(stack, 'BrokerSecurityGroup', { vpc, allowAllOutbound: false });
-    const bootstrapBrokers = ssm.StringParameter.valueForStringParameter(stack, '/lakestream/test/bootstrap-brokers');
+    // Stands in for KafkaBrokerDiscovery: a custom resource whose BrokerHosts attribute lists the brokers.
+    const discovery = new CfnResource(stack, 'Discovery', {
+      type: 'Custom::MskBrokerDiscovery',
+      properties: { ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:discovery' },
+    });
 
     const alarms = new PlatformAlarms(stack, 'Alarms', { emailAddresses: ['oncall@example.com'] });
     const monitoring = new PrometheusMonitoring(stack, 'Monitoring', {
       vpc,
       clusterName: 'lakestream-test',
-      brokerDnsBase: brokerDnsBaseFromBootstrapBrokers(bootstrapBrokers),
+      brokerHosts: Fn.split(',', discovery.getAtt('BrokerHosts').toString(), 3),
+      brokerSecurityGroup: brokers,
       encryptionKey: new kms.Key(stack, 'MetricsKey', { enableKeyRotation: true }),
       logsKey: new kms.Key(stack, 'LogsKey', { enableKeyRotation: true }),
       logRetention: logs.RetentionDays.ONE_MONTH,
       alarmTopic: alarms.topic,
       ruleThresholds: thresholds,
     });
-    monitoring.allowScrapingOf(brokers);
+    // What KafkaCluster.allowMetricsScrapingFrom does, from the collector's stack.
+    brokers.addIngressRule(monitoring.scraperSecurityGroup, ec2.Port.tcpRange(11001, 11002), 'scrape', true);
     monitoringPath = monitoring.node.path;
     alarmsPath = alarms.node.path;
 
@@ -89,6 +91,11 @@ describe('PrometheusMonitoring', () => {
       LoggingConfiguration: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MonitoringWorkspaceLogs'), 'Arn'] } },
     });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsKey'), 'Arn'] }, RetentionInDays: 30 }, 2);
+  });
+
+  it('names both log groups under /aws/vendedlogs/ after the workspace alias', () => {
+    const names = Object.values(template.findResources('AWS::Logs::LogGroup') as Resources).map((r) => r.Properties.LogGroupName);
+    expect(names.sort()).toEqual(['/aws/vendedlogs/prometheus/lakestream-test-metrics/scraper', '/aws/vendedlogs/prometheus/lakestream-test-metrics/workspace']);
   });
 
   it('scrapes from the VPC with its own security group into the workspace, logging to an encrypted log group', () => {
@@ -109,26 +116,26 @@ describe('PrometheusMonitoring', () => {
     });
   });
 
-  it('discovers the brokers by the DNS base derived at deploy time from the bootstrap brokers', () => {
+  it('targets each discovered broker by its own DNS name on both exporter ports', () => {
     const scraper = onlyResource(template.findResources('AWS::APS::Scraper') as Resources).properties;
-    const parameter = Object.keys(template.toJSON().Parameters).find((name) => name.startsWith('SsmParameterValuelakestreamtestbootstrapbrokers'))!;
-    const text = evaluate((scraper.ScrapeConfiguration as { ConfigurationBlob: unknown }).ConfigurationBlob, {
-      [parameter]: 'b-3.lakestream-test.x1y2z3.c2.kafka.eu-west-1.amazonaws.com:9098,b-1.lakestream-test.x1y2z3.c2.kafka.eu-west-1.amazonaws.com:9098',
-    });
+    const blob = (scraper.ScrapeConfiguration as { ConfigurationBlob: unknown }).ConfigurationBlob;
+    // Real values only: attributes of an in-stack resource, never a dynamic reference.
+    expect(JSON.stringify(blob)).not.toContain('{{resolve:');
+    const hosts = [1, 2, 3].map((n) => `b-${n}.lakestream-test.x1y2z3.c2.kafka.eu-west-1.amazonaws.com`);
+    const text = evaluate(blob, { 'Discovery.BrokerHosts': hosts.join(',') });
     const config = parse(text) as { global: { external_labels: Record<string, string> }; scrape_configs: Array<{ job_name: string; dns_sd_configs: Array<{ names: string[]; port: number; type: string }> }> };
     expect(config.global.external_labels).toEqual({ cluster: 'lakestream-test' });
-    expect(config.scrape_configs.map((job) => [job.job_name, job.dns_sd_configs[0].port, job.dns_sd_configs[0].type])).toEqual([
-      ['msk-jmx', 11001, 'A'],
-      ['msk-node', 11002, 'A'],
+    expect(config.scrape_configs.map((job) => [job.job_name, job.dns_sd_configs[0].port, job.dns_sd_configs[0].type, job.dns_sd_configs[0].names])).toEqual([
+      ['msk-jmx', 11001, 'A', hosts],
+      ['msk-node', 11002, 'A', hosts],
     ]);
-    for (const job of config.scrape_configs) {
-      expect(job.dns_sd_configs[0].names).toEqual(['lakestream-test.x1y2z3.c2.kafka.eu-west-1.amazonaws.com']);
-    }
   });
 
   it('creates one rule-groups namespace per rule file, rendered with the environment thresholds', () => {
-    const files = loadRuleFiles(thresholds);
-    template.resourceCountIs('AWS::APS::RuleGroupsNamespace', ruleFileTemplates().length);
+    // The default metadata mode is KRaft: the ZooKeeper-only controller rules are left out.
+    const files = loadRuleFiles(thresholds, RULES_DIR, { metadataMode: 'kraft' });
+    expect(files.map((file) => file.name)).not.toContain('kafka-controller-zookeeper');
+    template.resourceCountIs('AWS::APS::RuleGroupsNamespace', files.length);
     for (const file of files) {
       template.hasResourceProperties('AWS::APS::RuleGroupsNamespace', {
         Name: file.name,
@@ -189,8 +196,11 @@ describe('PrometheusMonitoring', () => {
     expect(ingress).toEqual([
       expect.objectContaining({ IpProtocol: 'tcp', FromPort: 11001, ToPort: 11002, GroupId: brokerGroupId, SourceSecurityGroupId: scraperGroupId }),
     ]);
-    expect(egress).toEqual([
-      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 11001, ToPort: 11002, GroupId: scraperGroupId, DestinationSecurityGroupId: brokerGroupId }),
+    // Egress, inline on the collector's group (so in its stack): the brokers' JMX (11001) and node (11002) exporters, nothing else.
+    expect(egress).toEqual([]);
+    expect(scraperGroup.properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 11001, ToPort: 11001, DestinationSecurityGroupId: brokerGroupId }),
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 11002, ToPort: 11002, DestinationSecurityGroupId: brokerGroupId }),
     ]);
   });
 
@@ -201,7 +211,7 @@ describe('PrometheusMonitoring', () => {
 });
 
 describe('PrometheusMonitoring validation', () => {
-  function build(props: { subnets?: (vpc: ec2.Vpc) => ec2.SubnetSelection; thresholds?: RuleThresholds }): void {
+  function build(props: { subnets?: (vpc: ec2.Vpc) => ec2.SubnetSelection; thresholds?: RuleThresholds; hosts?: string[] }): void {
     const stack = new Stack(new App(), 'V', { env: { account: '111111111111', region: 'eu-west-1' } });
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     const alarms = new PlatformAlarms(stack, 'Alarms');
@@ -209,7 +219,8 @@ describe('PrometheusMonitoring validation', () => {
       vpc,
       vpcSubnets: props.subnets?.(vpc),
       clusterName: 'c',
-      brokerDnsBase: 'c.abc123.c2.kafka.eu-west-1.amazonaws.com',
+      brokerHosts: props.hosts ?? ['b-1.c.abc123.c2.kafka.eu-west-1.amazonaws.com'],
+      brokerSecurityGroup: new ec2.SecurityGroup(stack, 'Brokers', { vpc }),
       encryptionKey: new kms.Key(stack, 'K'),
       logsKey: new kms.Key(stack, 'L'),
       logRetention: logs.RetentionDays.ONE_WEEK,
@@ -224,6 +235,10 @@ describe('PrometheusMonitoring validation', () => {
     );
   });
 
+  it('needs at least one broker host', () => {
+    expect(() => build({ hosts: [] })).toThrow('brokerHosts is empty; allowed: one DNS name per MSK broker');
+  });
+
   it('rejects invalid thresholds at synth', () => {
     expect(() => build({ thresholds: { ...DEFAULT_RULE_THRESHOLDS, brokerCpuUtilisationRatio: 60 } })).toThrow('brokerCpuUtilisationRatio=60');
   });
@@ -233,8 +248,7 @@ describe('scrape configuration', () => {
   const config = parse(
     renderScrapeConfiguration({
       clusterName: 'lakestream-dev',
-      brokerDnsNames: ['lakestream-dev.abc123.c2.kafka.eu-west-1.amazonaws.com'],
-      additionalJmxDnsNames: ['c-1.lakestream-dev.abc123.c2.kafka.eu-west-1.amazonaws.com'],
+      brokerHosts: ['b-1.lakestream-dev.abc123.c2.kafka.eu-west-1.amazonaws.com', 'b-2.lakestream-dev.abc123.c2.kafka.eu-west-1.amazonaws.com'],
       scrapeInterval: Duration.seconds(60),
     }),
   ) as {
@@ -242,11 +256,11 @@ describe('scrape configuration', () => {
     scrape_configs: Array<{ job_name: string; scrape_timeout: string; dns_sd_configs: Array<{ names: string[] }>; relabel_configs: Array<{ source_labels: string[]; regex?: string; target_label: string; replacement?: string }> }>;
   };
 
-  it('scrapes controllers for JMX only and keeps the timeout within the interval', () => {
+  it('scrapes every broker on both exporters and keeps the timeout within the interval', () => {
     expect(config.global.scrape_interval).toBe('60s');
     expect(config.scrape_configs.map((job) => [job.job_name, job.scrape_timeout, job.dns_sd_configs[0].names.length])).toEqual([
       ['msk-jmx', '10s', 2],
-      ['msk-node', '10s', 1],
+      ['msk-node', '10s', 2],
     ]);
   });
 
@@ -256,17 +270,5 @@ describe('scrape configuration', () => {
     const pattern = new RegExp(`^(?:${relabel.regex})$`);
     expect('10.0.1.10:11001'.replace(pattern, relabel.replacement!)).toBe('10.0.1.10');
     expect('10.0.1.10:11002'.replace(pattern, relabel.replacement!)).toBe('10.0.1.10');
-  });
-});
-
-describe('brokerDnsBaseFromBootstrapBrokers', () => {
-  it('drops the broker label of the first bootstrap broker', () => {
-    expect(
-      brokerDnsBaseFromBootstrapBrokers('b-2.lakestream-dev.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,b-1.lakestream-dev.abc123.c2.kafka.eu-west-1.amazonaws.com:9098'),
-    ).toBe('lakestream-dev.abc123.c2.kafka.eu-west-1.amazonaws.com');
-  });
-
-  it('rejects something that is not a broker endpoint', () => {
-    expect(() => brokerDnsBaseFromBootstrapBrokers('localhost:9092')).toThrow('"localhost" is not an MSK broker endpoint');
   });
 });
