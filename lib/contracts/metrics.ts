@@ -163,10 +163,13 @@ export const AWS_SERVICE_METRICS = [FLINK_METRICS, EMR_SERVERLESS_METRICS, LAMBD
  * on port 11001, node exporter on 11002) and the MBean names of Apache Kafka's monitoring docs
  * (https://kafka.apache.org/documentation/#monitoring), as the JMX exporter renders them.
  */
-export const MSK_EXPORTER_SERIES: Readonly<Record<string, { readonly job: 'msk-jmx' | 'msk-node' | 'any'; readonly labels: readonly string[] }>> = {
+export const MSK_EXPORTER_SERIES: Readonly<
+  Record<string, { readonly job: 'msk-jmx' | 'msk-node' | 'any'; readonly labels: readonly string[]; readonly zookeeperOnly?: boolean }>
+> = {
   up: { job: 'any', labels: ['job', 'instance', 'cluster', 'broker_host'] },
   kafka_server_ReplicaManager_Value: { job: 'msk-jmx', labels: ['name'] },
-  kafka_controller_KafkaController_Value: { job: 'msk-jmx', labels: ['name'] },
+  // The active controller is a broker only in ZooKeeper mode; KRaft brokers do not export it (see dashboards/rules/kafka-controller-zookeeper.yml).
+  kafka_controller_KafkaController_Value: { job: 'msk-jmx', labels: ['name'], zookeeperOnly: true },
   kafka_network_RequestMetrics_Mean: { job: 'msk-jmx', labels: ['name', 'request'] },
   kafka_server_BrokerTopicMetrics_OneMinuteRate: { job: 'msk-jmx', labels: ['name', 'topic'] },
   kafka_server_BrokerTopicMetrics_Count: { job: 'msk-jmx', labels: ['name', 'topic'] },

@@ -169,7 +169,10 @@ function environmentOf(stage: LakestreamStage): Environment {
   const tables = new Set(
     evaluator.resources('AWS::Glue::Table').map((t) => `${evaluator.eval(t.props.DatabaseName, t.stack)}.${evaluator.eval((t.props.TableInput as Json).Name, t.stack)}`),
   );
-  return { name: stage.stageName, stage, evaluator, cloudWatch, prometheus: new Set([...Object.keys(MSK_EXPORTER_SERIES), ...records]), consumerGroups, tables };
+  return { name: stage.stageName, stage, evaluator, cloudWatch, prometheus: new Set([
+      ...Object.entries(MSK_EXPORTER_SERIES).filter(([, series]) => stage.data.kafka.kraft !== true || series.zookeeperOnly !== true).map(([name]) => name),
+      ...records,
+    ]), consumerGroups, tables };
 }
 
 interface RuleDoc {
