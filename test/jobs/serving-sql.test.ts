@@ -358,6 +358,19 @@ describe('serving SQL rendering and grammar', () => {
     }
   });
 
+  it('reads only fields the login-count contract defines, and its window kind', () => {
+    const contract = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'jobs', 'contracts', 'login-count-event.schema.json'), 'utf8')) as {
+      properties: Record<string, { enum?: string[] }>;
+      required: string[];
+    };
+    const speed = athena.find((a) => a.spec.name === 'speed_login_counts')!.sql;
+    const fields = [...speed.matchAll(/json_extract_scalar\(value, '\$\.(\w+)'\)/g)].map((m) => m[1]!);
+    expect(new Set(fields)).toEqual(new Set(['user_id', 'window_start', 'window_end', 'window_login_count', 'emitted_at', 'kind']));
+    expect(fields.filter((f) => !(f in contract.properties))).toEqual([]);
+    expect(contract.properties.kind!.enum).toContain('window');
+    expect(speed).toContain("= 'window'");
+  });
+
   it('rejects unknown placeholders, unsafe database names and a bad batchDays', () => {
     const params = { bronzeDatabase: 'b', goldDatabase: 'g', today: ATHENA_TODAY, batchDays: 1 };
     expect(() => renderServingSql('SELECT ${todya}', params)).toThrow(/unknown placeholder \$\{todya\}/);
