@@ -10,9 +10,9 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
-    // dt-sql-parser and its antlr4-c3 ship ES modules only (the SQL grammar checks of test/serving).
     '/node_modules/(dt-sql-parser|antlr4-c3)/.+\\.m?js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  // dt-sql-parser (and its antlr4-c3) ship ES modules only: compile just them to CommonJS for the SQL grammar tests.
   transformIgnorePatterns: ['/node_modules/(?!(dt-sql-parser|antlr4-c3)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   snapshotFormat: { escapeString: true, printBasicPrototype: false },

@@ -9,15 +9,15 @@ WITH window_records AS (
     json_extract_scalar(value, '$.user_id') AS record_user_id,
     json_extract_scalar(value, '$.window_start') AS record_window_start,
     json_extract_scalar(value, '$.window_end') AS record_window_end,
-    TRY_CAST(json_extract_scalar(value, '$.window_login_count') AS bigint) AS record_logins,
+    TRY_CAST(json_extract_scalar(value, '$.login_count') AS bigint) AS record_logins,
     json_extract_scalar(value, '$.emitted_at') AS record_emitted_at,
     kafka_partition,
     kafka_offset
   FROM "${bronze_database}"."kafka_logins_counts"
-  -- dt is the UTC day of the Kafka timestamp, i.e. when Flink emitted the record. A window of
-  -- yesterday or today is emitted from the day before yesterday (events up to 5 minutes ahead of the
-  -- broker clock) to tomorrow (clock skew), so these four partitions hold every version of it.
-  WHERE dt BETWEEN CAST(CAST(${today} - INTERVAL '2' DAY AS date) AS varchar)
+  -- dt is the UTC day of the Kafka timestamp, which Flink sets to window_end for window records
+  -- (contract login-count-event v2). Windows of yesterday and today end between yesterday and
+  -- tomorrow 00:00, so these three partitions hold every version of them.
+  WHERE dt BETWEEN CAST(CAST(${today} - INTERVAL '1' DAY AS date) AS varchar)
                AND CAST(CAST(${today} + INTERVAL '1' DAY AS date) AS varchar)
     AND json_extract_scalar(value, '$.kind') = 'window'
 ),

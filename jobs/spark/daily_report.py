@@ -1,28 +1,64 @@
 """Batch job: bronze logins -> gold daily reports, by running the portable SQL in sql/.
 
-Registers the bronze datasets as bronze_logins_kafka and bronze_logins_landing, builds the
-bronze_logins view (sql/bronze_logins.sql) and writes each report (lakestream_spark.report_sql.REPORTS)
-to <gold>/reports/<report>/report_date=YYYY-MM-DD/ with dynamic partition overwrite, so re-running a
-date replaces that date's reports. The same SQL runs on DuckDB in test/jobs/daily-report-sql.test.ts.
+Registers the bronze datasets as bronze_logins_kafka and bronze_logins_landing (read with the
+explicit schemas of lakestream_spark.schemas, so a folder without data files reads as empty), builds
+the bronze_logins view (sql/bronze_logins.sql) and writes each report (lakestream_spark.report_sql.REPORTS)
+to <gold>/reports/<report>/report_date=YYYY-MM-DD/.
+
+Late data: one run reports on --report-date and re-reports the --late-days days before it, so events
+of day D that reach bronze up to --late-days days after D are counted in D's report (bronze is
+partitioned by event time; see README "Late data"). Each day's folder is replaced as a whole (static
+overwrite of that folder), so re-running a day replaces it, including rows a previous run wrote and
+this one no longer produces. The same SQL runs on DuckDB in test/jobs/daily-report-sql.test.ts.
 """
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
-from typing import Dict, Optional, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import List, Optional, Sequence
 
-from lakestream_spark.cli import iso_date, positive_int, prefix_uri, yesterday_utc
-from lakestream_spark.layout import gold_report_uri, kafka_dataset_uri, landing_dataset_uri
-from lakestream_spark.report_sql import BRONZE_VIEW, REPORTS, load_sql, render_sql, report_parameters
+from lakestream_spark.cli import bounded_int, iso_date, prefix_uri, yesterday_utc
+from lakestream_spark.layout import gold_report_day_uri, kafka_dataset_uri, landing_dataset_uri
+from lakestream_spark.report_sql import (
+    BRONZE_VIEW,
+    LATE_DAYS_RANGE,
+    REPORTS,
+    TOP_N_RANGE,
+    TREND_DAYS_RANGE,
+    Report,
+    load_sql,
+    render_sql,
+    report_dates,
+    report_parameters,
+)
+from lakestream_spark.schemas import KAFKA_LOGIN_COLUMNS, KAFKA_PARTITIONS, LANDING_COLUMNS, LANDING_PARTITIONS, ddl
 
-# Bronze relations the bronze_logins view reads, and the columns each must offer when its folder does
-# not exist yet (a new environment before its first event).
+# Bronze relations the bronze_logins view reads.
 KAFKA_RELATION = "bronze_logins_kafka"
 LANDING_RELATION = "bronze_logins_landing"
-EMPTY_RELATION_DDL: Dict[str, str] = {
-    KAFKA_RELATION: "event_id STRING, user_id STRING, event_time TIMESTAMP, source STRING, is_valid BOOLEAN, dt STRING, hr STRING",
-    LANDING_RELATION: "event_id STRING, user_id STRING, event_time TIMESTAMP, source STRING, landed_on STRING, dt STRING, hr STRING",
-}
+DEFAULT_LATE_DAYS = 2
+# The message of Spark's AnalysisException for a folder that does not exist. Anything else, such as
+# S3's 403 Access Denied for a prefix the job role may not read, must fail the job.
+MISSING_PATH_MESSAGE = "Path does not exist"
+
+
+@dataclass(frozen=True)
+class BronzeRead:
+    """One bronze dataset as the job reads it: relation name, folder and explicit schema (Spark DDL)."""
+
+    relation: str
+    uri: str
+    schema_ddl: str
+
+
+@dataclass(frozen=True)
+class ReportWrite:
+    """One report of one day: the SQL, and the folder that day's rows replace."""
+
+    report_date: date
+    report: Report
+    uri: str
 
 
 def parse_args(argv: Optional[Sequence[str]] = None, now: Optional[datetime] = None) -> argparse.Namespace:
@@ -30,8 +66,9 @@ def parse_args(argv: Optional[Sequence[str]] = None, now: Optional[datetime] = N
     parser.add_argument("--bronze-uri", required=True, type=prefix_uri, help="s3://<bronze bucket>/ root")
     parser.add_argument("--gold-uri", required=True, type=prefix_uri, help="s3://<gold bucket>/ root")
     parser.add_argument("--report-date", type=iso_date, default=None, help="UTC day to report on (default: yesterday)")
-    parser.add_argument("--top-n", type=positive_int, default=10, help="users kept in top_users (ties may add more)")
-    parser.add_argument("--trend-days", type=positive_int, default=7, help="moving-average window of login_trends")
+    parser.add_argument("--late-days", type=bounded_int(*LATE_DAYS_RANGE), default=DEFAULT_LATE_DAYS, help="days before --report-date reported again, for late events")
+    parser.add_argument("--top-n", type=bounded_int(*TOP_N_RANGE), default=10, help="users kept in top_users (ties may add more)")
+    parser.add_argument("--trend-days", type=bounded_int(*TREND_DAYS_RANGE), default=7, help="moving-average window of login_trends")
     parser.add_argument("--logins-topic", default="logins.raw", help="topic whose bronze dataset holds streamed logins")
     parser.add_argument("--landing-dataset", default="logins", help="bronze dataset written by landing_to_bronze")
     args = parser.parse_args(argv)
@@ -40,12 +77,26 @@ def parse_args(argv: Optional[Sequence[str]] = None, now: Optional[datetime] = N
     return args
 
 
-def bronze_sources(args: argparse.Namespace) -> Dict[str, str]:
-    """Relation name -> Parquet folder for the bronze_logins view."""
-    return {
-        KAFKA_RELATION: kafka_dataset_uri(args.bronze_uri, args.logins_topic),
-        LANDING_RELATION: landing_dataset_uri(args.bronze_uri, args.landing_dataset),
-    }
+def bronze_reads(args: argparse.Namespace) -> List[BronzeRead]:
+    """The bronze datasets behind the bronze_logins view, each with the schema its writer uses."""
+    return [
+        BronzeRead(KAFKA_RELATION, kafka_dataset_uri(args.bronze_uri, args.logins_topic), ddl(KAFKA_LOGIN_COLUMNS, KAFKA_PARTITIONS)),
+        BronzeRead(LANDING_RELATION, landing_dataset_uri(args.bronze_uri, args.landing_dataset), ddl(LANDING_COLUMNS, LANDING_PARTITIONS)),
+    ]
+
+
+def report_writes(args: argparse.Namespace) -> List[ReportWrite]:
+    """Every (day, report) this run writes, oldest day first."""
+    return [
+        ReportWrite(day, report, gold_report_day_uri(args.gold_uri, report.name, day))
+        for day in report_dates(args.report_date, args.late_days)
+        for report in REPORTS
+    ]
+
+
+def is_missing_path(error: Exception) -> bool:
+    """True only for "the folder does not exist yet" (a new environment), never for denied access."""
+    return MISSING_PATH_MESSAGE in str(error)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -56,31 +107,32 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     spark = (
         SparkSession.builder.appName("lakestream-daily-report")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         # dt/hr stay strings, exactly as the DuckDB test reads them.
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         .getOrCreate()
     )
-    parameters = report_parameters(args.report_date, args.top_n, args.trend_days)
 
-    for relation, uri in bronze_sources(args).items():
+    for read in bronze_reads(args):
         try:
-            frame = spark.read.parquet(uri)
+            frame = spark.read.schema(read.schema_ddl).parquet(read.uri)
         except AnalysisException as error:
-            if "Path does not exist" not in str(error):
+            if not is_missing_path(error):
                 raise
-            frame = spark.createDataFrame([], EMPTY_RELATION_DDL[relation])
-        frame.createOrReplaceTempView(relation)
+            frame = spark.createDataFrame([], read.schema_ddl)
+        frame.createOrReplaceTempView(read.relation)
 
-    spark.sql(render_sql(load_sql(BRONZE_VIEW), parameters)).createOrReplaceTempView(BRONZE_VIEW.name)
-    for report in REPORTS:
+    for write in report_writes(args):
+        parameters = report_parameters(write.report_date, args.top_n, args.trend_days)
+        spark.sql(render_sql(load_sql(BRONZE_VIEW), parameters)).createOrReplaceTempView(BRONZE_VIEW.name)
         (
-            spark.sql(render_sql(load_sql(report), parameters))
+            spark.sql(render_sql(load_sql(write.report), parameters))
+            # The day is the folder name (report_date=...), as Athena's partition projection reads it.
+            .drop("report_date")
             .write.mode("overwrite")
-            .partitionBy("report_date")
-            .parquet(gold_report_uri(args.gold_uri, report.name))
+            .option("partitionOverwriteMode", "static")
+            .parquet(write.uri)
         )
-        print(f"report {report.name} written for {args.report_date}")
+        print(f"report {write.report.name} written for {write.report_date}")
 
 
 if __name__ == "__main__":

@@ -1,33 +1,77 @@
 """Batch job: login files dropped in the landing bucket -> bronze Parquet, bad rows -> quarantine.
 
-Reads CSV (with a header) and JSON-lines files, gzip-compressed or plain, that landed under
---landing-uri on one UTC day (--landed-on, default yesterday), validates every row against the login
-contract (lakestream_spark.contract) and writes:
+Reads CSV (with a header) and JSON-lines files, gzip-compressed or plain, with any letter case in
+their extension, that landed under --landing-uri on one UTC day (--landed-on, default yesterday).
+Each file is decoded on its own (lakestream_spark.landing.records_of_file): CSV columns are matched by
+that file's header, gzip is recognised by content. Every row is validated against the login
+contract (lakestream_spark.contract) and written to:
   bronze      <bronze>/landing/<dataset>/landed_on=/dt=/hr=/        valid events, de-duplicated by event_id
   quarantine  <bronze>/quarantine/landing/<dataset>/landed_on=/     rejected rows with code, detail and raw record
-Both are written with dynamic partition overwrite, so re-running a day replaces that day's output.
+Each output's landed_on=<day>/ folder is replaced whole (static overwrite), also when the day has no
+files or no rejected rows, so re-running a day replaces that day's output and nothing stale remains.
+Files are read whole by one task each (Spark's binaryFile source, at most 2 GiB per file).
 """
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from lakestream_spark.cli import prefix_uri, iso_date, yesterday_utc
-from lakestream_spark.contract import CORRUPT_RECORD_COLUMN, LOGIN_FIELDS
 from lakestream_spark.landing import (
     BRONZE_COLUMNS,
-    BRONZE_PARTITIONS,
+    DAY_PARTITION,
     LANDING_EXTENSIONS,
     PROCESSED_COLUMNS,
     QUARANTINE_COLUMNS,
-    QUARANTINE_PARTITIONS,
-    csv_column_mapping,
     glob_filter,
     landed_window,
     process_partition,
+    records_of_file,
 )
-from lakestream_spark.layout import landing_dataset_uri, quarantine_uri
+from lakestream_spark.layout import day_folder_uri, landing_dataset_uri, quarantine_uri
+
+
+@dataclass(frozen=True)
+class DayOutput:
+    """One output of a run: which rows, the day folder they replace, the columns and sub-partitions."""
+
+    valid: bool
+    uri: str
+    columns: Tuple[str, ...]
+    partition_by: Tuple[str, ...]
+    mode: str = "overwrite"
+    options: Tuple[Tuple[str, str], ...] = (("partitionOverwriteMode", "static"),)
+
+
+def file_source_options(args: argparse.Namespace) -> List[Tuple[str, str]]:
+    """Options of Spark's binaryFile reader: which files under --landing-uri belong to the run."""
+    modified_after, modified_before = landed_window(args.landed_on)
+    return [
+        ("pathGlobFilter", glob_filter(*args.formats)),
+        ("recursiveFileLookup", "true"),
+        ("modifiedAfter", modified_after),
+        ("modifiedBefore", modified_before),
+    ]
+
+
+def day_outputs(args: argparse.Namespace) -> List[DayOutput]:
+    """Bronze and quarantine, each written into (and replacing) its landed_on=<day>/ folder."""
+    return [
+        DayOutput(
+            valid=True,
+            uri=day_folder_uri(landing_dataset_uri(args.bronze_uri, args.dataset), DAY_PARTITION, args.landed_on),
+            columns=(*BRONZE_COLUMNS, "ingested_at", "dt", "hr"),
+            partition_by=("dt", "hr"),
+        ),
+        DayOutput(
+            valid=False,
+            uri=day_folder_uri(quarantine_uri(args.bronze_uri, args.dataset), DAY_PARTITION, args.landed_on),
+            columns=(*QUARANTINE_COLUMNS, "ingested_at"),
+            partition_by=(),
+        ),
+    ]
 
 
 def parse_args(argv: Optional[Sequence[str]] = None, now: Optional[datetime] = None) -> argparse.Namespace:
@@ -58,54 +102,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField, StructType, TimestampType
 
     args = parse_args(argv)
-    spark = (
-        SparkSession.builder.appName("lakestream-landing-to-bronze")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .getOrCreate()
-    )
-    modified_after, modified_before = landed_window(args.landed_on)
+    spark = SparkSession.builder.appName("lakestream-landing-to-bronze").config("spark.sql.session.timeZone", "UTC").getOrCreate()
     now = datetime.now(timezone.utc)
-
-    def reader(file_format: str):
-        return (
-            spark.read.format(file_format)
-            .option("pathGlobFilter", glob_filter(file_format))
-            .option("recursiveFileLookup", "true")
-            .option("modifiedAfter", modified_after)
-            .option("modifiedBefore", modified_before)
-            .option("mode", "PERMISSIVE")
-        )
-
-    raw_frames = []
-    for file_format in args.formats:
-        try:
-            if file_format == "csv":
-                # Header names, not positions, decide which column is which.
-                frame = reader("csv").option("header", "true").option("inferSchema", "false").load(args.landing_uri)
-                projected = [
-                    (F.col(f"`{column}`") if column is not None else F.lit(None)).cast("string").alias(field)
-                    for field, column in csv_column_mapping(frame.columns)
-                ]
-                frame = frame.select(*projected, F.lit(None).cast("string").alias(CORRUPT_RECORD_COLUMN))
-            else:
-                schema = StructType([StructField(field, StringType()) for field in (*LOGIN_FIELDS, CORRUPT_RECORD_COLUMN)])
-                frame = (
-                    reader("json").schema(schema).option("columnNameOfCorruptRecord", CORRUPT_RECORD_COLUMN).load(args.landing_uri)
-                )
-        except Exception as error:  # Spark raises AnalysisException when no file matches.
-            if "Path does not exist" in str(error) or "Unable to infer schema" in str(error):
-                continue
-            raise
-        raw_frames.append(frame.withColumn("source_file", F.input_file_name()))
-
-    if not raw_frames:
-        print(f"No landing files under {args.landing_uri} modified on {args.landed_on}; nothing to do.")
-        return
-
-    raw = raw_frames[0]
-    for frame in raw_frames[1:]:
-        raw = raw.unionByName(frame)
 
     processed_schema = StructType(
         [
@@ -125,26 +123,31 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     )
     if tuple(field.name for field in processed_schema.fields) != PROCESSED_COLUMNS:
         raise RuntimeError("processed_schema no longer matches lakestream_spark.landing.PROCESSED_COLUMNS")
-    processed = spark.createDataFrame(
-        raw.rdd.map(lambda row: row.asDict()).mapPartitions(lambda rows: process_partition(rows, now)),
-        processed_schema,
-    ).withColumn("landed_on", F.lit(args.landed_on.isoformat()))
-    processed.cache()
 
-    valid = processed.where("is_valid").dropDuplicates(["event_id"]).withColumn("ingested_at", F.current_timestamp())
-    (
-        valid.select(*BRONZE_COLUMNS, "ingested_at", *BRONZE_PARTITIONS)
-        .write.mode("overwrite")
-        .partitionBy(*BRONZE_PARTITIONS)
-        .parquet(landing_dataset_uri(args.bronze_uri, args.dataset))
-    )
-    rejected = processed.where("NOT is_valid").withColumn("ingested_at", F.current_timestamp())
-    (
-        rejected.select(*QUARANTINE_COLUMNS, "ingested_at", *QUARANTINE_PARTITIONS)
-        .write.mode("overwrite")
-        .partitionBy(*QUARANTINE_PARTITIONS)
-        .parquet(quarantine_uri(args.bronze_uri, args.dataset))
-    )
+    reader = spark.read.format("binaryFile")
+    for key, value in file_source_options(args):
+        reader = reader.option(key, value)
+    try:
+        files = reader.load(args.landing_uri).select("path", "content")
+        records = files.rdd.flatMap(lambda row: records_of_file(row["path"], bytes(row["content"])))
+    except Exception as error:  # AnalysisException when the landing prefix does not exist yet
+        if "Path does not exist" not in str(error):
+            raise
+        print(f"No landing folder {args.landing_uri}; the day's outputs are emptied.")
+        records = spark.sparkContext.emptyRDD()
+
+    processed = spark.createDataFrame(records.mapPartitions(lambda rows: process_partition(rows, now)), processed_schema)
+    processed.cache()
+    for output in day_outputs(args):
+        rows = processed.where("is_valid" if output.valid else "NOT is_valid")
+        if output.valid:
+            rows = rows.dropDuplicates(["event_id"])
+        writer = rows.withColumn("ingested_at", F.current_timestamp()).select(*output.columns).write.mode(output.mode)
+        for key, value in output.options:
+            writer = writer.option(key, value)
+        if output.partition_by:
+            writer = writer.partitionBy(*output.partition_by)
+        writer.parquet(output.uri)
     counts = {row["is_valid"]: row["count"] for row in processed.groupBy("is_valid").count().collect()}
     print(f"landed_on={args.landed_on} valid={counts.get(True, 0)} quarantined={counts.get(False, 0)}")
 

@@ -2,8 +2,16 @@
 
 Runs on EMR Serverless in STREAMING mode; the streaming-job supervisor starts it and restarts it
 when it fails. One Structured Streaming query per topic, each with its own S3 checkpoint, so a
-restart resumes exactly where the previous run committed (the file sink's `_spark_metadata` log
-makes the output exactly-once).
+restart resumes exactly where the previous run committed.
+
+Idempotent micro-batches instead of the file sink: the file sink lists its committed files in
+`_spark_metadata`, which Spark readers honour but Athena (partition projection lists S3 folders)
+does not, so the files of a failed micro-batch showed up in Athena twice once the batch was re-run.
+Here every micro-batch (foreachBatch) writes into its own folder `dt=/hr=/batch_id=<id>/` with
+dynamic partition overwrite. Spark logs a batch's offset range before running it and re-runs a
+failed batch with the same id and the same offsets after a restart, so the retry produces the same
+(dt, hr, batch_id) folders and replaces whatever the failed attempt left there. Spark writes into
+`.spark-staging-*` first, a folder Athena and Spark skip (leading dot).
 
 Needs on the classpath: spark-sql-kafka-0-10 (with kafka-clients, commons-pool2) and aws-msk-iam-auth,
 e.g. `--jars s3://<artifacts>/jars/...` from the artifact mirror.
@@ -12,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from lakestream_spark.cli import prefix_uri, positive_int
 from lakestream_spark.kafka_source import (
@@ -28,8 +36,29 @@ from lakestream_spark.layout import (
     dataset_name,
     kafka_dataset_uri,
 )
+from lakestream_spark.schemas import KAFKA_LOGIN_COLUMNS, KAFKA_PARTITIONS, KAFKA_RECORD_COLUMNS, Column, cast_expressions
 
 STARTING_OFFSETS = ("earliest", "latest")
+# Records per micro-batch and query (Spark splits it across the topic's partitions). Without a bound,
+# the first batch of a new checkpoint reads everything the topic retains (startingOffsets=earliest).
+DEFAULT_MAX_OFFSETS_PER_TRIGGER = 200_000
+BATCH_ID_COLUMN = KAFKA_PARTITIONS[-1][0]
+
+
+@dataclass(frozen=True)
+class MicroBatchWrite:
+    """How each micro-batch is written (see the module doc): exactly what DataFrameWriter receives."""
+
+    mode: str
+    partition_by: Tuple[str, ...]
+    options: Tuple[Tuple[str, str], ...]
+
+
+MICRO_BATCH_WRITE = MicroBatchWrite(
+    mode="overwrite",
+    partition_by=tuple(name for name, _ in KAFKA_PARTITIONS),
+    options=(("partitionOverwriteMode", "dynamic"),),
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +71,8 @@ class StreamPlan:
     checkpoint_uri: str
     projection: BronzeProjection
     has_login_contract: bool
+    # Data columns written, in order and type (lakestream_spark.schemas); partitions come after.
+    columns: Tuple[Column, ...]
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -67,7 +98,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument("--trigger-seconds", type=positive_int, default=60, help="micro-batch interval")
     parser.add_argument("--starting-offsets", choices=STARTING_OFFSETS, default="earliest", help="where a query with no checkpoint starts")
-    parser.add_argument("--max-offsets-per-trigger", type=positive_int, default=None, help="bound on records per micro-batch per topic")
+    parser.add_argument(
+        "--max-offsets-per-trigger",
+        type=positive_int,
+        default=DEFAULT_MAX_OFFSETS_PER_TRIGGER,
+        help=f"bound on records per micro-batch per topic (default: {DEFAULT_MAX_OFFSETS_PER_TRIGGER})",
+    )
     parser.add_argument(
         "--fail-on-data-loss",
         action="store_true",
@@ -96,9 +132,40 @@ def plan_streams(args: argparse.Namespace) -> List[StreamPlan]:
             checkpoint_uri=checkpoint_uri(args.checkpoint_uri, topic),
             projection=login_projection() if is_logins else record_projection(),
             has_login_contract=is_logins,
+            columns=KAFKA_LOGIN_COLUMNS if is_logins else KAFKA_RECORD_COLUMNS,
         )
         for topic, is_logins in topics
     ]
+
+
+def source_options(args: argparse.Namespace, plan: StreamPlan) -> Dict[str, str]:
+    """Exactly the options the query's Kafka source receives."""
+    return kafka_source_options(
+        args.bootstrap_servers,
+        plan.topic,
+        args.starting_offsets,
+        args.max_offsets_per_trigger,
+        args.fail_on_data_loss,
+        args.group_id_prefix,
+    )
+
+
+def output_expressions(plan: StreamPlan) -> Tuple[str, ...]:
+    """Final selectExpr of a query: the shared schema's columns, then the dt/hr partition values."""
+    partitions = tuple(f"{expression} AS {name}" for name, expression in SPARK_PARTITION_EXPRESSIONS.items())
+    return (*cast_expressions(plan.columns), *partitions)
+
+
+def batch_writer(plan: StreamPlan):
+    """foreachBatch body: this batch's rows into dt=/hr=/batch_id=<batch_id>/, replacing a failed attempt's files."""
+
+    def write(frame, batch_id: int) -> None:
+        writer = frame.selectExpr("*", f"CAST({int(batch_id)} AS BIGINT) AS {BATCH_ID_COLUMN}").write.mode(MICRO_BATCH_WRITE.mode)
+        for key, value in MICRO_BATCH_WRITE.options:
+            writer = writer.option(key, value)
+        writer.partitionBy(*MICRO_BATCH_WRITE.partition_by).parquet(plan.output_uri)
+
+    return write
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -112,14 +179,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         .getOrCreate()
     )
     for plan in plan_streams(args):
-        options = kafka_source_options(
-            args.bootstrap_servers,
-            plan.topic,
-            args.starting_offsets,
-            args.max_offsets_per_trigger,
-            args.fail_on_data_loss,
-            args.group_id_prefix,
-        )
+        options = source_options(args, plan)
         rows = (
             spark.readStream.format("kafka")
             .options(**options)
@@ -127,16 +187,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             .selectExpr(*plan.projection.parse)
             .selectExpr(*plan.projection.project)
             .selectExpr(*finishing_columns(plan.has_login_contract))
-            .selectExpr("*", *(f"{expression} AS {name}" for name, expression in SPARK_PARTITION_EXPRESSIONS.items()))
-            .drop("parsed_event_time")
+            .selectExpr(*output_expressions(plan))
         )
         (
-            rows.writeStream.format("parquet")
+            rows.writeStream.foreachBatch(batch_writer(plan))
             .queryName(plan.query_name)
-            .outputMode("append")
-            .option("path", plan.output_uri)
             .option("checkpointLocation", plan.checkpoint_uri)
-            .partitionBy(*SPARK_PARTITION_EXPRESSIONS)
             .trigger(processingTime=f"{args.trigger_seconds} seconds")
             .start()
         )

@@ -28,7 +28,18 @@ export const ENVIRONMENTS: Record<string, EnvironmentEntry> = {
       flowLogRetentionDays: 90,
       kafka: { instanceType: 'kafka.m7g.large', ebsVolumeGiB: 100, storageAutoScalingMaxGiB: 500, defaultPartitions: 6 },
       flink: { parallelism: 2 },
-      emr: { maxCpuVcpu: 64, maxMemoryGb: 256, maxDiskGb: 1000, preInitialized: undefined },
+      emr: {
+        maxCpuVcpu: 64,
+        maxMemoryGb: 256,
+        maxDiskGb: 1000,
+        preInitialized: undefined,
+        // Peak: streaming 18 vCPU / 72 GB + a batch job 36 / 144 = 54 / 216 of 64 / 256.
+        jobs: {
+          streaming: { maxExecutors: 4 },
+          landingToBronze: { maxExecutors: 8 },
+          dailyReport: { maxExecutors: 8 },
+        },
+      },
       terminationProtection: false,
     },
   },

@@ -38,6 +38,14 @@ export const DEV_PROFILE: ProfileDefaults = {
     dailyReportSchedule: 'cron(0 3 * * ? *)',
     supervisorIntervalMinutes: 5,
     streamingTriggerSeconds: 30,
+    // Peak: streaming 5 vCPU / 20 GB / 60 GB disk + a batch job 10 / 40 / 60 = 15 / 60 / 120 of 16 / 64 / 200.
+    jobs: {
+      streaming: { driver: { cpu: 1, memoryGb: 4, diskGb: 20 }, executor: { cpu: 2, memoryGb: 8, diskGb: 20 }, minExecutors: 1, initialExecutors: 1, maxExecutors: 2 },
+      landingToBronze: { driver: { cpu: 2, memoryGb: 8, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 0, initialExecutors: 1, maxExecutors: 2 },
+      dailyReport: { driver: { cpu: 2, memoryGb: 8, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 0, initialExecutors: 1, maxExecutors: 2 },
+    },
+    streamingMaxOffsetsPerTrigger: 100_000,
+    reportLateDays: 2,
   },
   lake: {
     landing: { expirationDays: 7 },
@@ -93,6 +101,14 @@ export const PROD_PROFILE: ProfileDefaults = {
     dailyReportSchedule: 'cron(0 3 * * ? *)',
     supervisorIntervalMinutes: 5,
     streamingTriggerSeconds: 30,
+    // Peak: streaming 34 vCPU / 136 GB / 180 GB disk + a batch job 84 / 336 / 420 = 118 / 472 / 600 of 200 / 800 / 4000.
+    jobs: {
+      streaming: { driver: { cpu: 2, memoryGb: 8, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 2, initialExecutors: 2, maxExecutors: 8 },
+      landingToBronze: { driver: { cpu: 4, memoryGb: 16, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 0, initialExecutors: 2, maxExecutors: 20 },
+      dailyReport: { driver: { cpu: 4, memoryGb: 16, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 0, initialExecutors: 2, maxExecutors: 20 },
+    },
+    streamingMaxOffsetsPerTrigger: 1_000_000,
+    reportLateDays: 2,
   },
   lake: {
     landing: { transitionToIntelligentTieringDays: 0, expirationDays: 30 },

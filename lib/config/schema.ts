@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { artifactSchema } from '../constructs/artifacts/artifact-manifest';
 import { SUPPORTED_KAFKA_VERSIONS } from '../constructs/kafka/kafka-cluster';
 import { describeBudget, speedLatencyBudget } from './speed-latency';
+import { capacityProblem, jobSizeProblems } from '../constructs/spark/spark-job-size';
 
 /**
  * The typed, validated shape of one Lakestream environment. Every field is checked at synth so a
@@ -135,6 +136,31 @@ const flinkSchema = z
   })
   .strict();
 
+const sparkWorkerSchema = z
+  .object({
+    /** vCPUs of the worker: 1, 2, 4, 8 or 16. */
+    cpu: z.number().int(),
+    /** Worker memory in GB (Spark heap plus overhead); the range depends on cpu. */
+    memoryGb: z.number().int(),
+    /** Worker disk in GB (20-200). */
+    diskGb: z.number().int(),
+  })
+  .strict();
+
+/** Size of one Spark job: workers and dynamic-allocation bounds (lib/constructs/spark/spark-job-size.ts). */
+const sparkJobSizeSchema = z
+  .object({
+    driver: sparkWorkerSchema,
+    executor: sparkWorkerSchema,
+    minExecutors: z.number().int().min(0).max(1000),
+    initialExecutors: z.number().int().min(0).max(1000),
+    maxExecutors: z.number().int().min(1).max(1000),
+  })
+  .strict()
+  .superRefine((size, ctx) => {
+    for (const problem of jobSizeProblems(size)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  });
+
 const emrSchema = z
   .object({
     /** EMR Serverless release label. */
@@ -154,12 +180,24 @@ const emrSchema = z
     supervisorIntervalMinutes: z.number().int().min(1).max(60),
     /** Micro-batch interval of the Spark streaming job (Kafka -> bronze), in seconds: part of the speed view's latency. */
     streamingTriggerSeconds: z.number().int().min(5).max(60),
+    /**
+     * Size of each Spark job. The streaming job runs all the time: its peak plus the largest batch
+     * job's peak must fit under maxCpuVcpu/maxMemoryGb/maxDiskGb, or nightly jobs wait for capacity.
+     */
+    jobs: z.object({ streaming: sparkJobSizeSchema, landingToBronze: sparkJobSizeSchema, dailyReport: sparkJobSizeSchema }).strict(),
+    /** Records per micro-batch and topic of the streaming job (bounds the first batch of a new checkpoint). */
+    streamingMaxOffsetsPerTrigger: z.number().int().min(1000).max(100_000_000),
+    /** Days before the reported day that each daily report run reports again, to count late events (0-31). */
+    reportLateDays: z.number().int().min(0).max(31),
   })
   .strict()
   .superRefine((e, ctx) => {
     if (e.maxMemoryGb < e.maxCpuVcpu * 2) {
       ctx.addIssue({ code: 'custom', path: ['maxMemoryGb'], message: `must be at least 2 GB per vCPU (${e.maxCpuVcpu * 2})` });
     }
+    const { streaming, ...batchJobs } = e.jobs;
+    const problem = capacityProblem('emr', { cpuVcpu: e.maxCpuVcpu, memoryGb: e.maxMemoryGb, diskGb: e.maxDiskGb }, streaming, batchJobs);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['jobs'], message: problem });
   });
 
 const lakeSchema = z

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FILE_RECORD_ENVELOPE_SCHEMA_VERSION, fileRecordEnvelopeSchema } from './file-record-envelope';
 import type { JsonSchemaObject } from './json-schema';
-import { LOGIN_COUNT_EVENT_SCHEMA_VERSION, loginCountEventSchema } from './login-count-event';
+import { LOGIN_COUNT_EVENT_KAFKA_KEY, LOGIN_COUNT_EVENT_SCHEMA_VERSION, loginCountEventSchema } from './login-count-event';
 import { LOGIN_EVENT_SCHEMA_VERSION, loginEventSchema } from './login-event';
 
 export * from './file-record-envelope';
@@ -15,11 +15,12 @@ export { explainLoginEvent, isLoginEvent } from './login-event-validator';
 /**
  * Every event contract, by the name of its published schema file (jobs/contracts/<name>.schema.json).
  * `kafkaKey` is the field (dotted path) whose value keys the Kafka record: all three are per-user
- * streams, so a user's events land on one partition, in order.
+ * streams, so a user's events land on one partition, in order. Fields joined by '|' key the record
+ * by their values joined with '|'; a bracketed part applies only when its field is present.
  */
 export const CONTRACTS = {
   'login-event': { version: LOGIN_EVENT_SCHEMA_VERSION, schema: loginEventSchema, kafkaKey: 'user_id' },
-  'login-count-event': { version: LOGIN_COUNT_EVENT_SCHEMA_VERSION, schema: loginCountEventSchema, kafkaKey: 'user_id' },
+  'login-count-event': { version: LOGIN_COUNT_EVENT_SCHEMA_VERSION, schema: loginCountEventSchema, kafkaKey: LOGIN_COUNT_EVENT_KAFKA_KEY },
   'file-record-envelope': { version: FILE_RECORD_ENVELOPE_SCHEMA_VERSION, schema: fileRecordEnvelopeSchema, kafkaKey: 'record.user_id' },
 } as const;
 

@@ -4,7 +4,7 @@
  * test and the generator refuse a breaking change at the same version (see compatibility.ts).
  */
 export const LOGIN_EVENT_SCHEMA_VERSION = 1;
-export const LOGIN_COUNT_EVENT_SCHEMA_VERSION = 1;
+export const LOGIN_COUNT_EVENT_SCHEMA_VERSION = 2;
 export const FILE_RECORD_ENVELOPE_SCHEMA_VERSION = 1;
 
 /**

@@ -10,7 +10,7 @@ import { PlatformAlarms } from '../constructs/monitoring/platform-alarms';
 import { PrometheusMonitoring, brokerDnsBaseFromBootstrapBrokers } from '../constructs/monitoring/prometheus-monitoring';
 import type { PlatformNetwork } from '../constructs/network/platform-network';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
-import type { ProcessingStack } from './processing-stack';
+import { FLINK_CONSUMER_GROUP, type ProcessingStack } from './processing-stack';
 import type { StreamingStack } from './streaming-stack';
 
 export interface ObservabilityStackProps extends StackProps {
@@ -79,6 +79,7 @@ export class ObservabilityStack extends Stack {
       logsKey: props.keys.logs,
       logRetention,
       folderTitle: `Lakestream ${config.stageName}`,
+      ...dashboardVariablesOf(props),
       notificationTopic: this.alarms.topic,
       deleteDashboardsOnRemove: config.removalPolicy === 'destroy',
     });
@@ -100,4 +101,38 @@ export class ObservabilityStack extends Stack {
     // The rule is created here (the scraper's stack), so the stateful data stack never depends on this one.
     props.kafka.allowMetricsScrapingFrom(this.prometheus.scraperSecurityGroup);
   }
+}
+
+/**
+ * The values the dashboards' variables take in this environment: names and ids of what the other
+ * stacks deploy. A component this environment does not deploy makes its variables unavailable, so
+ * its panels say so instead of querying an empty dimension.
+ */
+function dashboardVariablesOf(props: ObservabilityStackProps): { dashboardVariables: Record<string, string>; unavailableDashboardVariables: Record<string, string> } {
+  const { streaming, processing } = props;
+  const replay = streaming.fileReplay;
+  const dashboardVariables: Record<string, string> = {
+    emr_application_id: processing.spark.applicationId,
+    file_replay_service: replay.metricsServiceName,
+    file_replay_function: replay.workerFunction.function.functionName,
+    replay_state_machine_arn: replay.stateMachine.stateMachineArn,
+  };
+  const unavailableDashboardVariables: Record<string, string> = {};
+  const offer = (values: Record<string, string | undefined>, absent: string) => {
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) unavailableDashboardVariables[name] = absent;
+      else dashboardVariables[name] = value;
+    }
+  };
+  const flink = processing.flink;
+  offer(
+    { flink_application: flink?.applicationName, flink_consumer_group: flink ? FLINK_CONSUMER_GROUP : undefined },
+    'The Managed Flink login-counts application is not deployed in this environment (its connector jars are not pinned, or Flink is switched off).',
+  );
+  offer({ ga4_ingest_function: streaming.ga4?.function.functionName }, 'GA4 ingest is not deployed in this environment (no `ga4` section in its configuration).');
+  offer(
+    { streaming_job_name: processing.supervisor?.jobName },
+    'The Spark streaming job (Kafka to bronze) is not deployed in this environment (its connector jars are not pinned).',
+  );
+  return { dashboardVariables, unavailableDashboardVariables };
 }

@@ -26,6 +26,7 @@ import type { PlatformNetwork } from '../constructs/network/platform-network';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
 import { SparkApplication } from '../constructs/spark/spark-application';
 import { SparkBatchJob } from '../constructs/spark/spark-job';
+import { sparkSizeConf } from '../constructs/spark/spark-job-size';
 import { StreamingJobSupervisor } from '../constructs/spark/streaming-job-supervisor';
 import { platformArtifacts } from './streaming-stack';
 
@@ -47,6 +48,10 @@ export const FLINK_CONSUMER_GROUP = 'lakestream-flink-login-counts';
 export const SPARK_GROUP_ID_PREFIX = 'lakestream-spark-bronze';
 /** Where login files are dropped in the landing bucket (landing_to_bronze.py --landing-uri). */
 export const LANDING_LOGINS_PREFIX = 'logins/';
+/** Bronze dataset of the streamed logins topic (lakestream_spark.layout.kafka_dataset_uri), read by the daily report. */
+export const STREAMED_LOGINS_PREFIX = 'kafka/logins_raw/';
+/** Bronze dataset written by landing-to-bronze (lakestream_spark.layout.landing_dataset_uri), read by the daily report. */
+export const LANDING_LOGINS_DATASET_PREFIX = 'landing/logins/';
 /** Spark driver and executor logs, in the artifacts bucket. */
 export const EMR_LOGS_PREFIX = 'logs/emr/';
 
@@ -131,28 +136,39 @@ export class ProcessingStack extends Stack {
     const pyFiles = `--py-files ${packageAsset.s3ObjectUrl}`;
 
     // ---- data access of the job role ---------------------------------------------------------
-    this.spark.grantRead(lake.landing, LANDING_LOGINS_PREFIX);
-    this.spark.grantReadWrite(lake.bronze, 'landing/');
-    this.spark.grantReadWrite(lake.bronze, 'quarantine/');
-    this.spark.grantReadWrite(lake.gold, 'reports/');
+    // One role runs every job, but each job's grants are made here for that job, whichever other
+    // jobs the environment builds: a prefix a job reads without a grant answers 403, which no job
+    // treats as "no data yet".
     this.spark.grantGlueTables(catalog.databaseNames.bronze, this.tables.bronzeTableNames);
     this.spark.grantGlueTables(catalog.databaseNames.gold, this.tables.goldTableNames);
     this.spark.grantKeyUsage(keys.lake);
+    // landing-to-bronze: reads landed files, replaces its day folders in bronze.
+    this.spark.grantRead(lake.landing, LANDING_LOGINS_PREFIX);
+    this.spark.grantReadWrite(lake.bronze, 'landing/');
+    this.spark.grantReadWrite(lake.bronze, 'quarantine/');
+    // daily report: reads both bronze login datasets (the streamed one even where the streaming job is
+    // not built, e.g. data replayed into it), replaces its day folders in gold.
+    this.spark.grantRead(lake.bronze, STREAMED_LOGINS_PREFIX);
+    this.spark.grantRead(lake.bronze, LANDING_LOGINS_DATASET_PREFIX);
+    this.spark.grantReadWrite(lake.gold, 'reports/');
 
     // ---- batch jobs -------------------------------------------------------------------------
     const bronzeUri = lake.bronze.s3UrlForObject('/');
-    const batchCommon = { application: this.spark, sparkSubmitParameters: pyFiles, logsKey: keys.logs, logRetention, logRemovalPolicy };
+    const { jobs } = config.emr;
+    const batchCommon = { application: this.spark, logsKey: keys.logs, logRetention, logRemovalPolicy };
     const landingToBronze = new SparkBatchJob(this, 'LandingToBronze', {
       ...batchCommon,
       jobName: 'landing-to-bronze',
       entryPoint: landingScript.s3ObjectUrl,
       entryPointArguments: ['--landing-uri', lake.landing.s3UrlForObject(LANDING_LOGINS_PREFIX), '--bronze-uri', bronzeUri],
+      sparkSubmitParameters: `${pyFiles} ${sparkSizeConf(jobs.landingToBronze)}`,
     });
     const dailyReport = new SparkBatchJob(this, 'DailyReport', {
       ...batchCommon,
       jobName: 'daily-report',
       entryPoint: reportScript.s3ObjectUrl,
-      entryPointArguments: ['--bronze-uri', bronzeUri, '--gold-uri', lake.gold.s3UrlForObject('/')],
+      entryPointArguments: ['--bronze-uri', bronzeUri, '--gold-uri', lake.gold.s3UrlForObject('/'), '--late-days', String(config.emr.reportLateDays)],
+      sparkSubmitParameters: `${pyFiles} ${sparkSizeConf(jobs.dailyReport)}`,
     });
     this.batchJobs = { landingToBronze, dailyReport };
     this.dailyPipeline = this.dailyPipelineOf([landingToBronze, dailyReport], config, keys.logs, logRetention, logRemovalPolicy);
@@ -189,8 +205,9 @@ export class ProcessingStack extends Stack {
           '--record-topic', TOPIC_NAMES.loginsCounts,
           '--group-id-prefix', SPARK_GROUP_ID_PREFIX,
           '--trigger-seconds', String(config.emr.streamingTriggerSeconds),
+          '--max-offsets-per-trigger', String(config.emr.streamingMaxOffsetsPerTrigger),
         ],
-        sparkSubmitParameters: `${pyFiles} --jars ${SPARK_KAFKA_ARTIFACTS.map((name) => artifacts.s3Uri(name)).join(',')}`,
+        sparkSubmitParameters: `${pyFiles} --jars ${SPARK_KAFKA_ARTIFACTS.map((name) => artifacts.s3Uri(name)).join(',')} ${sparkSizeConf(config.emr.jobs.streaming)}`,
         checkInterval: Duration.minutes(config.emr.supervisorIntervalMinutes),
         encryptionKey: keys.logs,
         logRetention,

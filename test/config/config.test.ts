@@ -1,6 +1,7 @@
 import { ENVIRONMENTS, deepMerge, type EnvironmentEntry } from '../../lib/config/environments';
 import { ConfigError, loadEnvironment, selectEnvironmentNames, validateEnvironment } from '../../lib/config/load-config';
 import { DEV_PROFILE, PROD_PROFILE } from '../../lib/config/profiles';
+import { peakFootprint, type SparkJobSize } from '../../lib/constructs/spark/spark-job-size';
 
 const noEnv = { processEnv: {} };
 
@@ -154,6 +155,12 @@ const invalidCases: Array<[string, (c: Record<string, unknown>) => Record<string
   ['EMR 6 release', (c) => setPath(c, 'emr.releaseLabel', 'emr-6.15.0'), /emr.releaseLabel = "emr-6.15.0": must be an EMR 7 release label/],
   ['bad schedule expression', (c) => setPath(c, 'emr.dailyReportSchedule', '0 3 * * *'), /emr.dailyReportSchedule = "0 3 \* \* \*": must be an EventBridge expression/],
   ['too little memory per vCPU', (c) => setPath(c, 'emr.maxMemoryGb', 16), /emr.maxMemoryGb = 16: must be at least 2 GB per vCPU \(32\)/],
+  ['Spark worker with an unsupported vCPU count', (c) => setPath(c, 'emr.jobs.dailyReport.executor.cpu', 3), /emr.jobs.dailyReport.executor.cpu = 3: must be one of 1, 2, 4, 8, 16 vCPU/],
+  ['Spark worker memory outside its vCPU range', (c) => setPath(c, 'emr.jobs.streaming.driver.memoryGb', 12), /emr.jobs.streaming.driver.memoryGb = 12: a 1-vCPU worker takes 2-8 GB in steps of 1 GB/],
+  ['8-vCPU worker memory off its 4 GB step', (c) => setPath(c, 'emr.jobs.landingToBronze.executor', { cpu: 8, memoryGb: 18, diskGb: 20 }), /emr.jobs.landingToBronze.executor.memoryGb = 18: a 8-vCPU worker takes 16-60 GB in steps of 4 GB/],
+  ['Spark worker disk below 20 GB', (c) => setPath(c, 'emr.jobs.streaming.executor.diskGb', 10), /emr.jobs.streaming.executor.diskGb = 10: must be 20-200 GB per worker/],
+  ['initial executors above the cap', (c) => setPath(c, 'emr.jobs.dailyReport.initialExecutors', 5), /emr.jobs.dailyReport.initialExecutors = 5: needs minExecutors \(0\) <= initialExecutors <= maxExecutors \(2\)/],
+  ['late days beyond a month', (c) => setPath(c, 'emr.reportLateDays', 40), /emr.reportLateDays = 40: .*<=31/],
   ['Flink parallelism zero', (c) => setPath(c, 'flink.parallelism', 0), /flink.parallelism = 0: .*>=1/],
   ['Flink window that would straddle UTC midnight', (c) => setPath(c, 'flink.windowMinutes', 7), /flink.windowMinutes = 7: must divide a day \(1440 minutes\)/],
   ['speed view over its latency budget', (c) => setPath(c, 'flink.windowMinutes', 5), /flink.windowMinutes = 5: with emr.streamingTriggerSeconds = 30 the speed view's worst-case latency is .* = 356 s, above serving.maxLatencySeconds \(120\)/],
@@ -193,5 +200,41 @@ describe('invalid configuration fails with field, value and what is allowed', ()
   test('several problems are all reported at once', () => {
     const broken = setPath(setPath(validDev(), 'region', 'nowhere'), 'network.azCount', 9);
     expect(() => validateEnvironment(broken, 'dev')).toThrow(/region = "nowhere"[\s\S]*network.azCount = 9/);
+  });
+});
+
+describe('EMR Serverless capacity: the streaming job at its peak plus the largest batch job fit under the maximum', () => {
+  const peak = (size: SparkJobSize) => peakFootprint(size);
+
+  test.each(['dev', 'staging', 'prod'])('%s fits, with the sum checked field by field', (name) => {
+    const { emr } = loadEnvironment(name, { processEnv: {}, account: '111111111111' });
+    const streaming = peak(emr.jobs.streaming);
+    const batch = [peak(emr.jobs.landingToBronze), peak(emr.jobs.dailyReport)];
+    expect(streaming.cpuVcpu + Math.max(...batch.map((b) => b.cpuVcpu))).toBeLessThanOrEqual(emr.maxCpuVcpu);
+    expect(streaming.memoryGb + Math.max(...batch.map((b) => b.memoryGb))).toBeLessThanOrEqual(emr.maxMemoryGb);
+    expect(streaming.diskGb + Math.max(...batch.map((b) => b.diskGb))).toBeLessThanOrEqual(emr.maxDiskGb);
+    // Every job has an executor cap: none may take what is left.
+    for (const size of Object.values(emr.jobs)) expect(size.maxExecutors).toBeLessThan(emr.maxCpuVcpu / size.executor.cpu);
+  });
+
+  test('the old streaming defaults (4-vCPU driver, 3 executors of 4 vCPU) leave the dev batch jobs no room', () => {
+    const broken = setPath(validDev(), 'emr.jobs.streaming', {
+      driver: { cpu: 4, memoryGb: 16, diskGb: 20 },
+      executor: { cpu: 4, memoryGb: 16, diskGb: 20 },
+      minExecutors: 3,
+      initialExecutors: 3,
+      maxExecutors: 3,
+    });
+    expect(() => validateEnvironment(broken, 'dev')).toThrow(/- emr\.jobs = \{"streaming":\{"driver":\{"cpu":4,.*: the streaming job at its peak/);
+    expect(() => validateEnvironment(broken, 'dev')).toThrow(
+      'the streaming job at its peak (emr.jobs.streaming: driver + maxExecutors 3 executors = 16 vCPU, 64 GB memory, 80 GB disk) ' +
+        'plus the largest batch job (emr.jobs.landingToBronze: driver + maxExecutors 2 executors = 10 vCPU, 40 GB memory, 60 GB disk) ' +
+        'need 26 vCPU, 104 GB memory, 140 GB disk, more than emr.maxCpuVcpu = 16 vCPU, emr.maxMemoryGb = 64 GB memory',
+    );
+  });
+
+  test('disk counts too', () => {
+    const broken = setPath(validDev(), 'emr.maxDiskGb', 100);
+    expect(() => validateEnvironment(broken, 'dev')).toThrow(/need 15 vCPU, 60 GB memory, 120 GB disk, more than emr.maxDiskGb = 100 GB disk/);
   });
 });

@@ -11,6 +11,7 @@ import {
   contractSchemaPath,
   fileRecordEnvelopeKey,
   fileRecordEnvelopeSchema,
+  loginCountEventKey,
   loginCountEventSchema,
   loginEventKey,
   loginEventSchema,
@@ -20,6 +21,8 @@ import {
 import { generateContracts, renderJson } from '../../lib/contracts/generate';
 
 const ROOT = path.join(__dirname, '..', '..');
+/** The login-count-event schema as published at version 1 (kept as a fixture: CI clones may be shallow). */
+const LOGIN_COUNT_V1_FIXTURE = path.join(__dirname, 'fixtures', 'login-count-event.v1.schema.json');
 
 const validLogin = {
   event_id: '3b241101-e2bb-4255-8caf-4136c566a962',
@@ -55,7 +58,7 @@ describe('published JSON Schemas (jobs/contracts)', () => {
     const index = JSON.parse(fs.readFileSync(path.join(ROOT, 'jobs/contracts/contracts.json'), 'utf8'));
     expect(index).toEqual({
       'login-event': { version: 1, kafka_key: 'user_id', schema: 'login-event.schema.json' },
-      'login-count-event': { version: 1, kafka_key: 'user_id', schema: 'login-count-event.schema.json' },
+      'login-count-event': { version: 2, kafka_key: 'user_id[|window_start]', schema: 'login-count-event.schema.json' },
       'file-record-envelope': { version: 1, kafka_key: 'record.user_id', schema: 'file-record-envelope.schema.json' },
     });
   });
@@ -151,8 +154,8 @@ describe('login event', () => {
 });
 
 describe('login count event', () => {
-  const running = { user_id: 'user-42', login_count: 7, kind: 'running', emitted_at: '2024-05-01T12:35:00Z', schema_version: 1 };
-  const window = { ...running, kind: 'window', window_start: '2024-05-01T12:00:00Z', window_end: '2024-05-01T13:00:00Z', window_login_count: 3 };
+  const running = { user_id: 'user-42', login_count: 7, kind: 'running', emitted_at: '2024-05-01T12:35:00Z', schema_version: 2 };
+  const window = { ...running, login_count: 3, kind: 'window', window_start: '2024-05-01T12:00:00Z', window_end: '2024-05-01T13:00:00Z' };
 
   it('accepts running and window counts', () => {
     expect(loginCountEventSchema.safeParse(running).success).toBe(true);
@@ -160,8 +163,27 @@ describe('login count event', () => {
   });
 
   it('requires the window fields exactly for windows', () => {
-    expect(loginCountEventSchema.safeParse({ ...window, window_login_count: undefined }).error?.issues[0].message).toContain("kind 'window' requires");
+    expect(loginCountEventSchema.safeParse({ ...window, window_end: undefined }).error?.issues[0].message).toContain("kind 'window' requires");
     expect(loginCountEventSchema.safeParse({ ...running, window_start: '2024-05-01T12:00:00Z' }).error?.issues[0].message).toContain("kind 'running' must not carry window_start");
+  });
+
+  it('version 2: every kind carries login_count, window_login_count is gone, a v1 record is refused', () => {
+    expect(loginCountEventSchema.safeParse({ ...window, login_count: undefined }).success).toBe(false);
+    expect(loginCountEventSchema.safeParse({ ...window, window_login_count: 3 }).success).toBe(false);
+    expect(loginCountEventSchema.safeParse({ ...running, schema_version: 1 }).success).toBe(false);
+  });
+
+  it('keys running counts by user and window counts by user and window start', () => {
+    expect(loginCountEventKey(running)).toBe('user-42');
+    expect(loginCountEventKey(window)).toBe('user-42|2024-05-01T12:00:00Z');
+  });
+
+  it('the change from version 1 is breaking and therefore needed the bump', () => {
+    const version1 = JSON.parse(fs.readFileSync(LOGIN_COUNT_V1_FIXTURE, 'utf8')) as JsonSchema;
+    expect(checkContractEvolution('login-count-event', version1, { ...contractJsonSchema('login-count-event'), 'x-schema-version': 1 })).toEqual(
+      expect.arrayContaining([expect.stringContaining('removed-field at /properties/window_login_count')]),
+    );
+    expect(checkContractEvolution('login-count-event', version1, contractJsonSchema('login-count-event'))).toEqual([]);
   });
 
   it('rejects a window that ends before it starts, and negative or fractional counts', () => {

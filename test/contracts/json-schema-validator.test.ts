@@ -129,8 +129,8 @@ describe('compileValidator on the contracts agrees with zod', () => {
 
   it('login count event: accepts everything zod accepts (zod adds refinements the JSON Schema cannot state)', () => {
     const check = compileValidator(contractJsonSchema('login-count-event'));
-    const running = { user_id: 'u', login_count: 1, kind: 'running', emitted_at: '2024-05-01T00:00:00Z', schema_version: 1 };
-    const window = { ...running, kind: 'window', window_start: '2024-05-01T00:00:00Z', window_end: '2024-05-01T01:00:00Z', window_login_count: 1 };
+    const running = { user_id: 'u', login_count: 1, kind: 'running', emitted_at: '2024-05-01T00:00:00Z', schema_version: 2 };
+    const window = { ...running, kind: 'window', window_start: '2024-05-01T00:00:00Z', window_end: '2024-05-01T01:00:00Z' };
     expect(check(running) && check(window)).toBe(true);
     expect(check({ ...running, login_count: -1 })).toBe(false);
     expect(check({ ...running, kind: 'hourly' })).toBe(false);

@@ -13,11 +13,11 @@ import {
 import { GOLD_REPORT_COLUMNS } from '../../lib/constructs/lake/lake-tables';
 import { SERVING_VIEWS } from '../../lib/constructs/lake/serving-views';
 import { SUPERVISOR_METRICS } from '../../lib/constructs/spark/streaming-job-supervisor';
-import * as replayMetrics from '../../lib/functions/file-replay/metric-names';
+import { AWS_SERVICE_METRICS, EMF_EMITTERS, LAKESTREAM_NAMESPACE } from '../../lib/contracts/metrics';
 
 const ROOT = path.join(__dirname, '..', '..');
-/** Job name the processing stack gives the bronze streaming job's supervisor (its JobName dimension). */
-const STREAMING_JOB_NAME = 'streaming-bronze';
+/** The JobName dimension comes from the stack (the supervised job's run name), through this variable. */
+const STREAMING_JOB_NAME = '$streaming_job_name';
 const RULES_DIR = path.join(ROOT, 'dashboards', 'rules');
 
 /** Series the MSK open-monitoring exporters publish that the rule files do not already use. */
@@ -40,33 +40,10 @@ function ruleFileMetricNames(): Set<string> {
   return names;
 }
 
-/**
- * EMF metrics the Lambda functions really emit: `addMetric('Literal', ...)`, `addMetric(CONSTANT, ...)`
- * with the constant's string declared in the same file, and file-replay's named constants.
- */
-function emittedLakestreamMetrics(): Set<string> {
-  const names = new Set<string>(Object.entries(replayMetrics).filter(([k]) => k.endsWith('_METRIC')).map(([, v]) => v));
-  const functionsDir = path.join(ROOT, 'lib', 'functions');
-  for (const dir of fs.readdirSync(functionsDir)) {
-    const index = path.join(functionsDir, dir, 'index.ts');
-    if (!fs.existsSync(index)) continue;
-    const source = fs.readFileSync(index, 'utf8');
-    const constants = new Map([...source.matchAll(/const ([A-Z][A-Z0-9_]*) = '([A-Za-z0-9]+)'/g)].map((m) => [m[1], m[2]]));
-    for (const m of source.matchAll(/addMetric\('([A-Za-z0-9]+)'/g)) names.add(m[1]);
-    for (const m of source.matchAll(/addMetric\(([A-Z][A-Z0-9_]*),/g)) {
-      const value = constants.get(m[1]);
-      if (value) names.add(value);
-    }
-  }
-  return names;
-}
-
+/** Metric names per namespace from the metric contract (the emitters import the same definitions). */
 const CLOUDWATCH_METRICS: Record<string, Set<string>> = {
-  'AWS/KinesisAnalytics': new Set(['downtime', 'uptime', 'fullRestarts', 'numberOfFailedCheckpoints', 'lastCheckpointDuration', 'lastCheckpointSize', 'KPUs', 'records_lag_max']),
-  'AWS/EMRServerless': new Set(['SubmittedJobs', 'PendingJobs', 'RunningJobs', 'SuccessJobs', 'FailedJobs', 'CancelledJobs', 'RunningWorkerCount', 'CPUAllocated', 'MemoryAllocated', 'StorageAllocated']),
-  'AWS/Lambda': new Set(['Invocations', 'Errors', 'Throttles', 'Duration', 'ConcurrentExecutions']),
-  'AWS/States': new Set(['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']),
-  Lakestream: emittedLakestreamMetrics(),
+  ...Object.fromEntries(AWS_SERVICE_METRICS.map((service) => [service.namespace, new Set<string>(service.metrics)])),
+  [LAKESTREAM_NAMESPACE]: new Set(Object.values(EMF_EMITTERS).flatMap((emitter) => Object.values(emitter.metrics) as string[])),
 };
 
 const dashboards = loadDashboards();

@@ -6,7 +6,9 @@ import { Duration } from 'aws-cdk-lib';
 import { parse } from 'yaml';
 import { renderScrapeConfiguration } from '../../lib/constructs/monitoring/prometheus-monitoring';
 import {
+  ALL_COMPONENTS,
   DEFAULT_RULE_THRESHOLDS,
+  DeployedComponents,
   RULES_DIR,
   RuleThresholds,
   loadRuleFiles,
@@ -40,16 +42,23 @@ interface TestFileDoc {
 const TESTS_DIR = path.join(RULES_DIR, 'tests');
 const SEVERITIES = ['critical', 'warning'];
 
-/** The rule files rendered with `thresholds` next to a copy of the unit tests, as promtool expects them. */
-function renderToTempDir(thresholds: RuleThresholds): { dir: string; ruleFiles: string[]; testFiles: string[] } {
+/**
+ * The rule files rendered with `thresholds` for `components` next to a copy of the unit tests whose
+ * rule files are all rendered, as promtool expects them.
+ */
+function renderToTempDir(thresholds: RuleThresholds, components: DeployedComponents = ALL_COMPONENTS): { dir: string; ruleFiles: string[]; testFiles: string[] } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-rules-'));
   fs.mkdirSync(path.join(dir, 'tests'));
-  const ruleFiles = loadRuleFiles(thresholds).map((file) => {
+  const rendered = loadRuleFiles(thresholds, RULES_DIR, components);
+  const ruleFiles = rendered.map((file) => {
     const target = path.join(dir, `${file.name}.yml`);
     fs.writeFileSync(target, file.content);
     return target;
   });
-  const testFiles = testFileNames().map((name) => {
+  const names = new Set(rendered.map((file) => file.name));
+  const runnable = (name: string) =>
+    (parse(fs.readFileSync(path.join(TESTS_DIR, name), 'utf8')) as TestFileDoc).rule_files.every((file) => names.has(path.basename(file, '.yml')));
+  const testFiles = testFileNames().filter(runnable).map((name) => {
     const target = path.join(dir, 'tests', name);
     fs.copyFileSync(path.join(TESTS_DIR, name), target);
     return target;
@@ -137,8 +146,8 @@ describe('rule file rendering', () => {
 });
 
 describe('rule files', () => {
-  it('are three namespaces with recording rules and alerts', () => {
-    expect(renderedRules.map((file) => file.name)).toEqual(['consumer-lag', 'kafka-broker-hosts', 'kafka-cluster']);
+  it('are four namespaces with recording rules and alerts where every component is deployed', () => {
+    expect(renderedRules.map((file) => file.name)).toEqual(['consumer-lag', 'flink-consumer-lag', 'kafka-broker-hosts', 'kafka-cluster']);
     expect(allRules.filter((rule) => rule.record !== undefined)).toHaveLength(7);
     expect(alerts).toHaveLength(11);
   });
@@ -160,7 +169,7 @@ describe('rule files', () => {
 
   it('have a unit test file each', () => {
     const tested = testDocs.flatMap((test) => test.doc.rule_files.map((file) => path.basename(file, '.yml')));
-    expect(tested.sort()).toEqual(renderedRules.map((file) => file.name).sort());
+    expect([...new Set(tested)].sort()).toEqual(renderedRules.map((file) => file.name).sort());
   });
 
   it('have a firing and a not-firing promtool test for every alert', () => {
@@ -171,6 +180,25 @@ describe('rule files', () => {
       notFiring: cases.some((c) => c.alertname === alert.alert && (c.exp_alerts ?? []).length === 0),
     }));
     expect(coverage).toEqual(alerts.map((alert) => ({ alert: alert.alert, firing: true, notFiring: true })));
+  });
+});
+
+describe('rule set without Flink', () => {
+  const withoutFlink = loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { flink: false });
+  const rules = withoutFlink.flatMap((file) => (parse(file.content) as RuleFileDoc).groups.flatMap((group) => group.rules));
+  const exprs = rules.map((rule) => `${rule.alert ?? rule.record}: ${rule.expr}`).join('\n');
+
+  it('leaves out the Flink consumer-group alerts and keeps the lag recording for every group', () => {
+    expect(withoutFlink.map((file) => file.name)).toEqual(['consumer-lag', 'kafka-broker-hosts', 'kafka-cluster']);
+    expect(exprs).not.toContain('lakestream-flink-login-counts');
+    expect(rules.map((rule) => rule.alert)).not.toEqual(expect.arrayContaining(['FlinkConsumerLagHigh']));
+    expect(rules.map((rule) => rule.alert)).not.toEqual(expect.arrayContaining(['KafkaConsumerLagMetricsMissing']));
+    expect(rules.map((rule) => rule.record)).toContain('group:kafka_consumer_lag_messages:sum');
+  });
+
+  it('renders without the Flink threshold being used, but still validates it', () => {
+    expect(exprs).not.toContain(String(DEFAULT_RULE_THRESHOLDS.flinkConsumerLagMessages));
+    expect(() => loadRuleFiles({ ...DEFAULT_RULE_THRESHOLDS, flinkConsumerLagMessages: 0 }, RULES_DIR, { flink: false })).toThrow('flinkConsumerLagMessages=0');
   });
 });
 
@@ -242,6 +270,27 @@ if (!promtool && !inCi) {
     );
     const result = runPromtool(promtool!, ['check', 'config', file]);
     expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+  });
+
+  it('passes the unit tests of the rule set without Flink, which include a six-hour silent Flink group', () => {
+    const flinkless = renderToTempDir(DEFAULT_RULE_THRESHOLDS, { flink: false });
+    try {
+      expect(flinkless.ruleFiles.map((file) => path.basename(file))).not.toContain('flink-consumer-lag.yml');
+      expect(flinkless.testFiles.map((file) => path.basename(file))).toContain('consumer-lag.test.yml');
+      const result = runPromtool(promtool!, ['test', 'rules', ...flinkless.testFiles]);
+      expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+    } finally {
+      fs.rmSync(flinkless.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the no-Flink case fails when the Flink alerts are loaded anyway: the absence alert would page', () => {
+    const test = path.join(rendered.dir, 'tests', 'consumer-lag.test.yml');
+    const withFlink = path.join(rendered.dir, 'tests', 'consumer-lag-with-flink.test.yml');
+    fs.writeFileSync(withFlink, fs.readFileSync(test, 'utf8').replace('  - ../consumer-lag.yml\n', '  - ../consumer-lag.yml\n  - ../flink-consumer-lag.yml\n'));
+    const result = runPromtool(promtool!, ['test', 'rules', withFlink]);
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain('alertname: KafkaConsumerLagMetricsMissing');
   });
 
   it('fails the unit tests when a threshold moves past the tested values', () => {

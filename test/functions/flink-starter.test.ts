@@ -66,8 +66,9 @@ beforeEach(() => {
 });
 
 describe('starter onEvent: Create', () => {
-  it('starts a READY application without restoring a snapshot and refuses to drop state', async () => {
+  it('starts a new application (no snapshots) fresh, so the job reads from the earliest offset, and refuses to drop state', async () => {
     withStatus('READY');
+    analytics.on(ListApplicationSnapshotsCommand, { ApplicationName: APP }).resolves({ ...metadata, SnapshotSummaries: [] });
     analytics.on(StartApplicationCommand).resolves({ ...metadata, OperationId: 'op-start-1' });
 
     const result = await handler(event('Create'));
@@ -81,11 +82,26 @@ describe('starter onEvent: Create', () => {
         },
       },
     ]);
-    expect(analytics.commandCalls(ListApplicationSnapshotsCommand)).toHaveLength(0);
     expect(result).toEqual({
       PhysicalResourceId: APP,
-      Data: { ApplicationName: APP, RestoreType: 'SKIP_RESTORE_FROM_SNAPSHOT', StartOperationId: 'op-start-1' },
+      Data: { ApplicationName: APP, RestoreType: 'SKIP_RESTORE_FROM_SNAPSHOT', ReadySnapshots: '0', StartOperationId: 'op-start-1' },
     });
+  });
+
+  it('restores the latest snapshot on Create when the application already has state (e.g. a replaced starter resource)', async () => {
+    withStatus('READY');
+    analytics.on(ListApplicationSnapshotsCommand).resolves({
+      ...metadata,
+      SnapshotSummaries: [{ SnapshotName: 's-1', SnapshotStatus: 'READY', ApplicationVersionId: 2 }],
+    });
+    analytics.on(StartApplicationCommand).resolves({ ...metadata, OperationId: 'op-start-2' });
+
+    const result = await handler(event('Create'));
+
+    expect(sent(StartApplicationCommand)[0].RunConfiguration?.ApplicationRestoreConfiguration).toEqual({
+      ApplicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT',
+    });
+    expect(result.Data).toMatchObject({ RestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', ReadySnapshots: '1' });
   });
 
   it('does not start again when a retried Create finds the application STARTING or RUNNING', async () => {
@@ -99,13 +115,15 @@ describe('starter onEvent: Create', () => {
 
   it('treats a start that is already in progress as started', async () => {
     withStatus('READY');
+    analytics.on(ListApplicationSnapshotsCommand).resolves({ ...metadata });
     analytics.on(StartApplicationCommand).rejects(new ResourceInUseException({ message: 'busy', $metadata: {} }));
     const result = await handler(event('Create'));
-    expect(result.Data).toEqual({ ApplicationName: APP, RestoreType: 'SKIP_RESTORE_FROM_SNAPSHOT' });
+    expect(result.Data).toEqual({ ApplicationName: APP, RestoreType: 'SKIP_RESTORE_FROM_SNAPSHOT', ReadySnapshots: '0' });
   });
 
   it('fails when the start request is rejected', async () => {
     withStatus('READY');
+    analytics.on(ListApplicationSnapshotsCommand).resolves({ ...metadata });
     analytics.on(StartApplicationCommand).rejects(new InvalidApplicationConfigurationException({ message: 'jarfile lib/x.jar not found', $metadata: {} }));
     await expect(handler(event('Create'))).rejects.toThrow('jarfile lib/x.jar not found');
   });

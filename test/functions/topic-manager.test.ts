@@ -584,6 +584,86 @@ describe('topic manager: Delete', () => {
   });
 });
 
+describe('topic manager: Delete when the cluster is gone or unreachable (teardown)', () => {
+  const deleting = () => deleteEvent(properties([spec('a')], { AllowDelete: 'true', RetiredTopics: '["r"]' }));
+  const dnsGone = () => {
+    // What kafkajs reports once MSK has removed the brokers' DNS records with the cluster.
+    const lookup = Object.assign(new Error(`getaddrinfo ENOTFOUND ${BROKERS[0]?.split(':')[0]}`), { code: 'ENOTFOUND' });
+    const connection = new KafkaJSConnectionError(`Connection error: ${lookup.message}`, { broker: BROKERS[0], code: 'ENOTFOUND' } as never);
+    return new KafkaJSNumberOfRetriesExceeded(Object.assign(connection, { cause: lookup }), { retryCount: 3, retryTime: 5000 } as never);
+  };
+
+  it('succeeds with a structured warning when the broker names no longer resolve, and still disconnects', async () => {
+    const { cluster, onEvent, log } = setup();
+    cluster.fault('connect', () => {
+      throw dnsGone();
+    });
+    const result = await onEvent(deleting());
+    expect(result).toEqual({ PhysicalResourceId: 'topics-lakestream-dev' });
+    expect(log.warn).toHaveBeenCalledWith('Leaving topics undeleted: the cluster is gone or unreachable, so the delete succeeds without it', {
+      cluster: CLUSTER,
+      brokers: BROKERS,
+      topics: ['a', 'r'],
+      reason: expect.stringMatching(/^(ENOTFOUND: )?KafkaJSConnectionError: Connection error: getaddrinfo ENOTFOUND b-1\.lakestream/),
+      error: expect.stringContaining('Cannot connect to Kafka cluster lakestream-dev'),
+    });
+    expect(cluster.calls.map((c) => c.op)).toEqual(['connect', 'disconnect']);
+  });
+
+  it('succeeds within the operation timeout when the connection hangs (security group or route gone)', async () => {
+    const { cluster, onEvent, log } = setup({ operationTimeoutMs: 50 });
+    cluster.fault('connect', () => new Promise<void>(() => undefined));
+    const started = Date.now();
+    await expect(onEvent(deleting())).resolves.toEqual({ PhysicalResourceId: 'topics-lakestream-dev' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(log.warn).toHaveBeenCalledWith(expect.stringContaining('Leaving topics undeleted'), expect.objectContaining({ reason: expect.stringContaining('TimeBudgetError: Connect to cluster lakestream-dev did not finish within 50 ms') }));
+  });
+
+  it('succeeds when the cluster stops answering in the middle of the deletion, before the Lambda timeout', async () => {
+    const { cluster, onEvent, log } = setup();
+    cluster.add('a');
+    cluster.fault('fetchTopicMetadata', () => new Promise<void>(() => undefined));
+    await expect(onEvent(deleting(), { getRemainingTimeInMillis: () => 20_080 })).resolves.toEqual({ PhysicalResourceId: 'topics-lakestream-dev' });
+    expect(log.warn).toHaveBeenCalledWith(expect.stringContaining('Leaving topics undeleted'), expect.objectContaining({ reason: expect.stringContaining("the run's time budget ran out") }));
+  });
+
+  it('still fails when the cluster answers but refuses the connection (IAM), since a cluster that answers is not gone', async () => {
+    const { cluster, onEvent, log } = setup();
+    cluster.fault('connect', () => {
+      throw new KafkaJSSASLAuthenticationError('SASL OAUTHBEARER authentication failed: Access denied');
+    });
+    await expect(onEvent(deleting())).rejects.toThrow(/IAM authentication was refused/);
+    expect(log.warn).not.toHaveBeenCalledWith(expect.stringContaining('Leaving topics undeleted'), expect.anything());
+  });
+
+  it('still fails when a broker refuses the deletion after retries', async () => {
+    const { cluster, onEvent } = setup();
+    cluster.add('a');
+    cluster.fault('deleteTopics', () => {
+      throw new KafkaJSNumberOfRetriesExceeded(protocolError('TOPIC_AUTHORIZATION_FAILED', 29, 'Not authorized'), { retryCount: 5, retryTime: 1 } as never);
+    });
+    await expect(onEvent(deleting())).rejects.toThrow('Delete topic "a" failed on cluster lakestream-dev: TOPIC_AUTHORIZATION_FAILED: Not authorized');
+  });
+
+  it('attempts nothing where topics are kept (AllowDelete false, prod), even with an unreachable cluster', async () => {
+    const { cluster, onEvent, createAdmin, log } = setup();
+    cluster.fault('connect', () => {
+      throw dnsGone();
+    });
+    await expect(onEvent(deleteEvent(properties([spec('a')], { AllowDelete: 'false' })))).resolves.toEqual({ PhysicalResourceId: 'topics-lakestream-dev' });
+    expect(createAdmin).not.toHaveBeenCalled();
+    expect(log.info).toHaveBeenCalledWith('Keeping topics: AllowDelete is false', { cluster: CLUSTER, topics: ['a'] });
+  });
+
+  it('keeps failing Create and Update on an unreachable cluster: only Delete may leave topics behind', async () => {
+    const { cluster, onEvent } = setup();
+    cluster.fault('connect', () => {
+      throw dnsGone();
+    });
+    await expect(onEvent(createEvent(properties([spec('a')])))).rejects.toThrow(/^Cannot connect to Kafka cluster lakestream-dev/);
+  });
+});
+
 describe('topic manager: unreachable cluster and time bounds', () => {
   it('explains an unreachable broker and still disconnects', async () => {
     const { cluster, onEvent } = setup();

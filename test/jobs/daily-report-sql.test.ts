@@ -88,7 +88,7 @@ async function writeBronze(connection: DuckDBConnection, root: string, logins: L
   const viaLanding = logins.filter((l) => l.path === 'landing' || l.path === 'both');
   await connection.run(`
     CREATE TABLE kafka_rows AS
-    SELECT *, strftime(event_time, '%Y-%m-%d') AS dt, strftime(event_time, '%H') AS hr
+    SELECT *, strftime(event_time, '%Y-%m-%d') AS dt, strftime(event_time, '%H') AS hr, 0 AS batch_id
     FROM (VALUES ${viaKafka.map(kafkaRow).join(', ')}) AS t(event_id, user_id, event_time, source, schema_version, is_valid)`);
   await connection.run(`
     CREATE TABLE landing_rows AS
@@ -97,7 +97,8 @@ async function writeBronze(connection: DuckDBConnection, root: string, logins: L
   // DuckDB creates the partition folders but not their parents.
   fs.mkdirSync(path.join(root, 'kafka'), { recursive: true });
   fs.mkdirSync(path.join(root, 'landing'), { recursive: true });
-  await connection.run(`COPY kafka_rows TO '${root}/kafka/logins_raw' (FORMAT PARQUET, PARTITION_BY (dt, hr))`);
+  // One folder per micro-batch below hr=, as streaming_bronze.py writes them.
+  await connection.run(`COPY kafka_rows TO '${root}/kafka/logins_raw' (FORMAT PARQUET, PARTITION_BY (dt, hr, batch_id))`);
   await connection.run(`COPY landing_rows TO '${root}/landing/logins' (FORMAT PARQUET, PARTITION_BY (landed_on, dt, hr))`);
 }
 
@@ -153,7 +154,7 @@ describe('daily report SQL on DuckDB', () => {
   });
 
   it('wrote Hive-partitioned Parquet files', async () => {
-    expect(fs.existsSync(path.join(tmp, 'kafka', 'logins_raw', 'dt=2024-01-07', 'hr=23'))).toBe(true);
+    expect(fs.existsSync(path.join(tmp, 'kafka', 'logins_raw', 'dt=2024-01-07', 'hr=23', 'batch_id=0'))).toBe(true);
     expect(fs.existsSync(path.join(tmp, 'landing', 'logins', 'landed_on=2024-01-08', 'dt=2024-01-07', 'hr=12'))).toBe(true);
     const [{ files }] = await query(`SELECT COUNT(*) AS files FROM glob('${tmp}/**/*.parquet')`);
     expect(files).toBeGreaterThan(20);
@@ -240,5 +241,93 @@ describe('daily report SQL on DuckDB', () => {
         { report_date: '2024-01-02', logins: 0, active_users: 0, logins_moving_avg: 0.857, previous_logins_moving_avg: 1.143, days_with_logins: 2 },
       ]);
     });
+  });
+});
+
+/**
+ * Late data: bronze is partitioned by event time, so an event of day D that arrives after D's report
+ * ran still lands in a dt=D partition (a streamed one in a later micro-batch folder, a landed one under
+ * the later landed_on day). Each nightly run re-reports the --late-days days before its report date,
+ * so D's report counts the late events on the next runs.
+ */
+describe('late events are counted for their own day when a later run re-reports it', () => {
+  const D = '2024-02-10';
+  let tmp: string;
+  let instance: DuckDBInstance;
+  let db: DuckDBConnection;
+
+  async function land(rows: Array<{ id: string; user: string; at: string; via: 'kafka' | 'landing'; batch?: number; landedOn?: string }>): Promise<void> {
+    const kafka = rows.filter((r) => r.via === 'kafka');
+    const landing = rows.filter((r) => r.via === 'landing');
+    if (kafka.length > 0) {
+      await db.run(`COPY (
+        SELECT *, strftime(event_time, '%Y-%m-%d') AS dt, strftime(event_time, '%H') AS hr
+        FROM (VALUES ${kafka.map((r) => `('${r.id}', '${r.user}', TIMESTAMP '${r.at}', 'ga4', 1, true, ${r.batch})`).join(', ')})
+          AS t(event_id, user_id, event_time, source, schema_version, is_valid, batch_id)
+      ) TO '${tmp}/kafka/logins_raw' (FORMAT PARQUET, PARTITION_BY (dt, hr, batch_id), OVERWRITE_OR_IGNORE true)`);
+    }
+    if (landing.length > 0) {
+      await db.run(`COPY (
+        SELECT *, strftime(event_time, '%Y-%m-%d') AS dt, strftime(event_time, '%H') AS hr
+        FROM (VALUES ${landing.map((r) => `('${r.id}', '${r.user}', TIMESTAMP '${r.at}', 'replay', 1, '${r.landedOn}')`).join(', ')})
+          AS t(event_id, user_id, event_time, source, schema_version, landed_on)
+      ) TO '${tmp}/landing/logins' (FORMAT PARQUET, PARTITION_BY (landed_on, dt, hr), OVERWRITE_OR_IGNORE true)`);
+    }
+  }
+
+  /** What one nightly run (report date, late days) writes for day `day`'s daily_active_users. */
+  async function dauOf(runDate: string, lateDays: number, day: string): Promise<Row[] | undefined> {
+    const output = execFileSync('python3', ['-m', 'lakestream_spark.report_sql', '--report-date', runDate, '--late-days', String(lateDays)], {
+      cwd: SPARK_JOBS_DIR,
+      encoding: 'utf8',
+    });
+    const perDay = JSON.parse(output) as Record<string, Record<string, string>>;
+    if (!perDay[day]) return undefined;
+    await db.run(`CREATE OR REPLACE VIEW bronze_logins_kafka AS SELECT * FROM read_parquet('${tmp}/kafka/logins_raw/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`);
+    await db.run(`CREATE OR REPLACE VIEW bronze_logins_landing AS SELECT * FROM read_parquet('${tmp}/landing/logins/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`);
+    await db.run(`CREATE OR REPLACE VIEW bronze_logins AS ${perDay[day]!.bronze_logins}`);
+    const reader = await db.runAndReadAll(perDay[day]!.daily_active_users);
+    return reader.getRowObjectsJson().map((row) => ({ ...row, active_users: Number(row.active_users), logins: Number(row.logins) }) as Row);
+  }
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-late-'));
+    fs.mkdirSync(path.join(tmp, 'kafka'), { recursive: true });
+    fs.mkdirSync(path.join(tmp, 'landing'), { recursive: true });
+    instance = await DuckDBInstance.create(':memory:');
+    db = await instance.connect();
+  });
+
+  afterAll(() => {
+    db?.closeSync();
+    instance?.closeSync();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('counts an event streamed after midnight and a file landed the next day in the day they happened', async () => {
+    // By the first run (the night after D): one streamed and one landed login of D.
+    await land([
+      { id: 'k1', user: 'alice', at: `${D} 09:00:00`, via: 'kafka', batch: 1 },
+      { id: 'l1', user: 'bob', at: `${D} 10:00:00`, via: 'landing', landedOn: D },
+    ]);
+    expect(await dauOf(D, 2, D)).toEqual([{ report_date: D, active_users: 2, logins: 2, logins_per_active_user: 1 }]);
+
+    // Then, on D+1: a login of D 23:59 streamed after midnight (a later micro-batch) and a file of D's
+    // logins that landed on D+1 (loaded under landed_on=D+1 the night after).
+    await land([
+      { id: 'k2', user: 'carol', at: `${D} 23:59:30`, via: 'kafka', batch: 7 },
+      { id: 'l2', user: 'alice', at: `${D} 20:00:00`, via: 'landing', landedOn: '2024-02-11' },
+      { id: 'n1', user: 'dave', at: '2024-02-11 01:00:00', via: 'kafka', batch: 7 },
+    ]);
+    expect(fs.existsSync(path.join(tmp, 'kafka', 'logins_raw', `dt=${D}`, 'hr=23', 'batch_id=7'))).toBe(true);
+    expect(fs.existsSync(path.join(tmp, 'landing', 'logins', 'landed_on=2024-02-11', `dt=${D}`))).toBe(true);
+
+    // The next two nightly runs report D again and count them; a run without late days would not.
+    expect(await dauOf('2024-02-11', 0, D)).toBeUndefined();
+    for (const runDate of ['2024-02-11', '2024-02-12']) {
+      expect(await dauOf(runDate, 2, D)).toEqual([{ report_date: D, active_users: 3, logins: 4, logins_per_active_user: 1.333 }]);
+    }
+    // Past the late window D is no longer re-reported.
+    expect(await dauOf('2024-02-13', 2, D)).toBeUndefined();
   });
 });

@@ -24,28 +24,33 @@ type Row = Record<string, string | number | boolean | null>;
 interface CountRecord {
   readonly partition?: number;
   readonly offset: number;
-  /** Kafka timestamp = when Flink emitted it, UTC 'YYYY-MM-DD HH:MM:SS'; gives dt/hr. */
+  /** Kafka timestamp, UTC 'YYYY-MM-DD HH:MM:SS': event time (a window's end); gives dt/hr. */
   readonly at: string;
   readonly value: string;
 }
 
-/** A window record as Flink's login_sql.window_insert writes it. */
-function windowRecord(offset: number, at: string, user: string, windowStart: string, count: number, extra: Partial<CountRecord> = {}): CountRecord {
+const utc = (d: Date) => d.toISOString().slice(0, 19).replace('T', ' ');
+
+/** A window record as Flink writes it (contract login-count-event v2): Kafka timestamp = window_end. */
+function windowRecord(offset: number, emittedAt: string, user: string, windowStart: string, count: number, extra: Partial<CountRecord> = {}): CountRecord {
   const start = new Date(`${windowStart}Z`);
+  const end = new Date(start.getTime() + 60_000);
   const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');
   const value = {
     user_id: user,
-    window_start: iso(start),
-    window_end: iso(new Date(start.getTime() + 60_000)),
-    window_login_count: count,
+    login_count: count,
     kind: 'window',
-    emitted_at: `${at.replace(' ', 'T')}.000Z`,
+    window_start: iso(start),
+    window_end: iso(end),
+    emitted_at: `${emittedAt.replace(' ', 'T')}.000Z`,
+    schema_version: 2,
   };
-  return { offset, at, value: JSON.stringify(value), ...extra };
+  return { offset, at: utc(end), value: JSON.stringify(value), ...extra };
 }
 
+/** A running record: Kafka timestamp = the newest counted event time. */
 function runningRecord(offset: number, at: string, user: string, count: number): CountRecord {
-  return { offset, at, value: JSON.stringify({ user_id: user, login_count: count, kind: 'running', emitted_at: `${at.replace(' ', 'T')}.000Z` }) };
+  return { offset, at, value: JSON.stringify({ user_id: user, login_count: count, kind: 'running', emitted_at: `${at.replace(' ', 'T')}.000Z`, schema_version: 2 }) };
 }
 
 interface GoldDay {
@@ -164,14 +169,15 @@ function goldColumns(report: string): string {
 
 /**
  * Today is 2025-03-02 (UTC), ten minutes after midnight; the daily report has not run for 03-01 yet.
- *   alice  window 03-01 23:59 emitted 00:00:10 on 03-02 (dt=2025-03-02): counts for 03-01, not 03-02
+ *   alice  window 03-01 23:59 (ends 03-02 00:00, so in bronze's dt=2025-03-02): counts for 03-01, not 03-02
  *          window 03-02 00:00 emitted with 1, then re-emitted with 2 by a late event
  *          a running record (all-time count 17): not a window, ignored
  *   bob    window 03-02 00:03 with 3: the same record twice in the files (a retried Spark batch) and
  *          once more at a later offset (a Flink at-least-once redelivery): counted once
  *   dave   window 03-01 12:00 with 4, emitted again after a Flink replay: counted once
- *   erin   window 03-01 00:00 emitted at 02-28 23:57 (event time ahead of the broker clock, dt=2025-02-28)
- *   frank  window 02-28 10:00 (a closed day the batch view owns): not in the speed view
+ *   erin   window 03-01 00:00, the first of yesterday (dt=2025-03-01)
+ *   frank  window 02-28 23:59, ending in dt=2025-03-01, a partition the speed view reads: its day is
+ *          closed and owned by the batch view, so not in the speed view
  *   old    window 02-26 in dt=2025-02-26: outside the partitions the speed view reads
  *   plus a record whose value is not JSON, in today's partition
  */
@@ -179,14 +185,14 @@ const RECORDS: CountRecord[] = [
   windowRecord(10, '2025-03-02 00:00:10', 'alice', '2025-03-01 23:59:00', 2),
   windowRecord(11, '2025-03-02 00:01:10', 'alice', '2025-03-02 00:00:00', 1),
   windowRecord(12, '2025-03-02 00:01:40', 'alice', '2025-03-02 00:00:00', 2),
-  runningRecord(13, '2025-03-02 00:01:41', 'alice', 17),
+  runningRecord(13, '2025-03-02 00:01:30', 'alice', 17),
   windowRecord(14, '2025-03-02 00:04:10', 'bob', '2025-03-02 00:03:00', 3),
   windowRecord(14, '2025-03-02 00:04:10', 'bob', '2025-03-02 00:03:00', 3),
   windowRecord(15, '2025-03-02 00:04:10', 'bob', '2025-03-02 00:03:00', 3),
   windowRecord(3, '2025-03-01 12:01:10', 'dave', '2025-03-01 12:00:00', 4, { partition: 1 }),
   windowRecord(9, '2025-03-02 00:05:00', 'dave', '2025-03-01 12:00:00', 4, { partition: 1 }),
-  windowRecord(1, '2025-02-28 23:57:00', 'erin', '2025-03-01 00:00:00', 1, { partition: 2 }),
-  windowRecord(2, '2025-02-28 10:01:10', 'frank', '2025-02-28 10:00:00', 7, { partition: 2 }),
+  windowRecord(1, '2025-03-01 00:01:10', 'erin', '2025-03-01 00:00:00', 1, { partition: 2 }),
+  windowRecord(2, '2025-03-01 00:00:10', 'frank', '2025-02-28 23:59:00', 7, { partition: 2 }),
   windowRecord(0, '2025-02-26 10:01:10', 'old', '2025-02-26 10:00:00', 9, { partition: 2 }),
   { offset: 16, at: '2025-03-02 00:06:00', value: 'not json' },
 ];
@@ -211,6 +217,7 @@ describe('serving views on DuckDB', () => {
 
     it('wrote the lake as Hive-partitioned Parquet files', () => {
       expect(fs.existsSync(path.join(lake.root, 'kafka/logins_counts/dt=2025-03-02/hr=00'))).toBe(true);
+      expect(fs.existsSync(path.join(lake.root, 'kafka/logins_counts/dt=2025-03-01/hr=00'))).toBe(true);
       expect(fs.existsSync(path.join(lake.root, 'reports/daily_active_users/report_date=2025-02-28'))).toBe(true);
     });
 
@@ -293,7 +300,7 @@ describe('serving views on DuckDB', () => {
       const after = await Lake.create(records, [], '2025-03-02');
       try {
         const today = (lake: Lake, day: string) => lake.query(`SELECT CAST(SUM(logins) AS BIGINT) AS logins FROM ${GOLD}.serving_logins_per_user_per_day WHERE login_date = '${day}'`);
-        // On 03-01 the 23:59 window is already in bronze's 03-02 partition (emitted after midnight): still counted.
+        // The 23:59 window ends at midnight, so it sits in bronze's 03-02 partition: still counted for 03-01, on 03-01 and after.
         expect(await today(before, '2025-03-01')).toEqual([{ logins: 2 }]);
         expect(await today(after, '2025-03-01')).toEqual([{ logins: 2 }]);
         expect(await today(after, '2025-03-02')).toEqual([{ logins: null }]);
@@ -365,7 +372,7 @@ describe('serving SQL rendering and grammar', () => {
     };
     const speed = athena.find((a) => a.spec.name === 'speed_login_counts')!.sql;
     const fields = [...speed.matchAll(/json_extract_scalar\(value, '\$\.(\w+)'\)/g)].map((m) => m[1]!);
-    expect(new Set(fields)).toEqual(new Set(['user_id', 'window_start', 'window_end', 'window_login_count', 'emitted_at', 'kind']));
+    expect(new Set(fields)).toEqual(new Set(['user_id', 'window_start', 'window_end', 'login_count', 'emitted_at', 'kind']));
     expect(fields.filter((f) => !(f in contract.properties))).toEqual([]);
     expect(contract.properties.kind!.enum).toContain('window');
     expect(speed).toContain("= 'window'");

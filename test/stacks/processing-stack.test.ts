@@ -176,7 +176,7 @@ describe('batch jobs', () => {
     expect(landing).toContain('"Name":"landing-to-bronze"');
     expect(landing).toMatch(/"--landing-uri","s3:\/\/\{import:[^}]*LandingBucket[^}]*\}\/logins\/"/);
     expect(landing).toMatch(/"--bronze-uri","s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\/"/);
-    expect(landing).toMatch(/"SparkSubmitParameters":"--py-files s3:\/\/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.zip"/);
+    expect(landing).toMatch(/"SparkSubmitParameters":"--py-files s3:\/\/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.zip --conf spark\.driver\.cores=/);
     expect(landing).toMatch(/"EntryPoint":"s3:\/\/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.py"/);
     const report = definitionOf('DailyReport');
     expect(report).toContain('"Name":"daily-report"');
@@ -200,6 +200,52 @@ describe('batch jobs', () => {
     // Without the streaming job: no Kafka and no write access to the streamed datasets.
     expect(text).not.toContain('kafka-cluster:');
     expect(text).not.toContain('/kafka*');
+  });
+});
+
+describe('job data access and sizing', () => {
+  /** Statements of the execution role whose resources mention `text`. */
+  const grantsOn = (scenario: Scenario, text: string) => executionRoleStatements(scenario.template).filter((st) => flatten(st.Resource).includes(text) || flatten(st.Condition ?? '').includes(text));
+
+  test.each([
+    ['without the streaming job', () => plain],
+    ['with the streaming job', () => pinned],
+  ])('the daily report may read the streamed and landed bronze logins %s', (_label, scenario) => {
+    for (const prefix of ['kafka/logins_raw', 'landing/logins']) {
+      const statements = grantsOn(scenario(), prefix);
+      const get = statements.find((st) => asList(st.Action).includes('s3:GetObject') && flatten(st.Resource).includes(`/${prefix}*`));
+      expect(get && flatten(get.Resource)).toMatch(new RegExp(`BronzeBucket[^}]*\\}/${prefix}\\*`));
+      const list = statements.find((st) => asList(st.Action).includes('s3:ListBucket'));
+      expect(flatten(list?.Condition)).toContain(`s3:prefix:[${prefix}*]`);
+    }
+  });
+
+  const definitionOf = (scenario: Scenario, prefix: string) => {
+    const machines = scenario.template.findResources('AWS::StepFunctions::StateMachine');
+    return flatten(machines[Object.keys(machines).find((id) => id.startsWith(prefix))!]!.Properties.DefinitionString).replace(/\\/g, '');
+  };
+
+  test('each batch job is sized from config with dynamic-allocation bounds', () => {
+    const { jobs } = plain.config.emr;
+    for (const [prefix, size] of [['LandingToBronze', jobs.landingToBronze], ['DailyReport', jobs.dailyReport]] as const) {
+      const definition = definitionOf(plain, prefix);
+      expect(definition).toContain(`--conf spark.driver.cores=${size.driver.cpu} --conf spark.driver.memory=`);
+      expect(definition).toContain(`--conf spark.executor.cores=${size.executor.cpu}`);
+      expect(definition).toContain(`--conf spark.dynamicAllocation.maxExecutors=${size.maxExecutors}`);
+      expect(definition).toContain(`--conf spark.dynamicAllocation.initialExecutors=${size.initialExecutors}`);
+    }
+  });
+
+  test('the daily report re-reports the configured late days', () => {
+    expect(definitionOf(plain, 'DailyReport')).toContain(`"--late-days","${plain.config.emr.reportLateDays}"`);
+  });
+
+  test('the streaming job is sized from config and bounds its micro-batches', () => {
+    const job = flatten(Object.values(pinned.template.findResources('Custom::StreamingJob'))[0]).replace(/\\/g, '');
+    const size = pinned.config.emr.jobs.streaming;
+    expect(job).toContain(`"--max-offsets-per-trigger","${pinned.config.emr.streamingMaxOffsetsPerTrigger}"`);
+    expect(job).toContain(`--conf spark.dynamicAllocation.maxExecutors=${size.maxExecutors}`);
+    expect(job).toContain(`--conf spark.executor.memory=`);
   });
 });
 

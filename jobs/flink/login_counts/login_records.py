@@ -1,37 +1,29 @@
 """Validation of one raw login record, shared by the job (as a Python UDF) and its tests.
 
-A record is accepted when it is a UTF-8 JSON object with:
-    event_id        non-empty string (spaces at the ends ignored), at most 256 characters, no control characters
-    user_id         same rules as event_id; it becomes the Kafka key of the running count
-    event_time      "YYYY-MM-DD[T ]HH:MM:SS[.fraction]" followed by "Z" or "+hh:mm"/"-hh:mm",
-                    at most max_future_skew ahead of the broker's timestamp for the record
-    source          non-empty string, at most 64 characters (ga4, replay, debezium, ...)
-    schema_version  the integer 1
-Extra fields are allowed so producers can add fields without breaking the job.
+A record is accepted when it is UTF-8 JSON that satisfies the login-event contract
+(jobs/contracts/login-event.schema.json), checked by contract_validator, the validator every
+Python job shares with the same verdicts as the TypeScript ingestion glue, plus one rule of this
+job: event_time at most max_future_skew ahead of the broker's timestamp for the record.
 
-The event-time grammar is deliberately exactly what the job's SQL computes the event-time
-column from (login_sql.event_time_expression): every accepted record gets the same instant in
-both places, truncated to the second in SQL, which never moves it across a window boundary.
+The contract's event_time is "YYYY-MM-DDTHH:MM:SS[.fraction]Z" (UTC only), which is exactly what
+the job's SQL computes the event-time column from (login_sql.event_time_expression): every
+accepted record gets the same instant in both places, truncated to the second in SQL, which never
+moves it across a window boundary.
 """
 from __future__ import annotations
 
-import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Optional, Union
 
-SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
-MAX_PAYLOAD_BYTES = 64 * 1024
-MAX_IDENTIFIER_LENGTH = 256
-MAX_SOURCE_LENGTH = 64
-DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
+if __package__:
+    from .contract_validator import SCHEMAS, explain_login_event, parse_json
+else:  # run as a script by Managed Flink: the job folder is on sys.path
+    from contract_validator import SCHEMAS, explain_login_event, parse_json  # type: ignore[no-redef]
 
-_EVENT_TIME = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d{1,9}))?"
-    r"(?P<zone>Z|[+-]\d{2}:\d{2})$"
-)
+SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMAS["login-event"]["properties"]["schema_version"]["const"]})
+MAX_PAYLOAD_BYTES = 64 * 1024
+DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -53,57 +45,12 @@ class Rejection:
 
 
 def parse_event_time(value: str) -> datetime:
-    """Parses the accepted event-time grammar and returns the instant in UTC; ValueError otherwise."""
-    match = _EVENT_TIME.match(value)
-    if match is None:
-        raise ValueError(
-            f"event_time must look like 2024-05-01T12:00:00Z or 2024-05-01T14:00:00.250+02:00, got {value[:64]!r}"
-        )
-    fraction = (match.group("fraction") or "").ljust(6, "0")[:6]
-    zone = match.group("zone")
-    if zone == "Z":
-        offset = timedelta(0)
-    else:
-        hours, minutes = int(zone[1:3]), int(zone[4:6])
-        if hours > 23 or minutes > 59:
-            raise ValueError(f"event_time has an out-of-range UTC offset {zone!r}")
-        offset = (-1 if zone[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes)
-    try:
-        local = datetime.strptime(f"{match.group('date')} {match.group('time')}", "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        raise ValueError(f"event_time is not a real calendar date and time: {value[:64]!r}") from None
-    return local.replace(microsecond=int(fraction), tzinfo=timezone(offset)).astimezone(timezone.utc)
-
-
-def _identifier(document: dict, field: str, max_length: int) -> Union[str, Rejection]:
-    value = document.get(field)
-    if not isinstance(value, str):
-        return Rejection(f"{field} must be a string, got {_describe(value)}")
-    # The SQL side trims with TRIM(BOTH ' ' ...), so only plain spaces are ignored here too.
-    text = value.strip(" ")
-    if not text:
-        return Rejection(f"{field} must not be empty")
-    if len(text) > max_length:
-        return Rejection(f"{field} is {len(text)} characters; the limit is {max_length}")
-    if any(unicodedata.category(char) == "Cc" for char in text):
-        return Rejection(f"{field} contains control characters")
-    return text
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "nothing"
-    return type(value).__name__ if not isinstance(value, bool) else "a boolean"
-
-
-def _reject_duplicate_keys(pairs: list) -> dict:
-    document: dict = {}
-    for key, value in pairs:
-        if key in document:
-            # Readers disagree on which duplicate wins; refusing the record keeps every layer consistent.
-            raise ValueError(f"duplicate key {key!r}")
-        document[key] = value
-    return document
+    """The instant of a contract-valid event_time ("...Z"), in UTC; ValueError for anything else."""
+    if not value.endswith("Z") or len(value) < 20:
+        raise ValueError(f"event_time must be a UTC time like 2024-05-01T12:00:00Z, got {value[:64]!r}")
+    whole, _, fraction = value[:-1].partition(".")
+    local = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S")
+    return local.replace(microsecond=int(fraction.ljust(6, "0")[:6] or "0"), tzinfo=timezone.utc)
 
 
 def parse_login(
@@ -128,43 +75,20 @@ def parse_login(
             return Rejection(f"payload is not valid UTF-8 ({error.reason} at byte {error.start})")
     else:
         text = raw
-        if len(text.encode("utf-8", errors="replace")) > MAX_PAYLOAD_BYTES:
+        # The job hands the UDF the record's bytes (a decoded string could hide invalid UTF-8
+        # behind U+FFFD); text is for callers that already hold a decoded value.
+        if len(text.encode("utf-8", errors="surrogatepass")) > MAX_PAYLOAD_BYTES:
             return Rejection(f"payload is larger than {MAX_PAYLOAD_BYTES} bytes")
-        # Flink's raw format decodes bytes leniently: invalid UTF-8 arrives as U+FFFD.
-        if "\ufffd" in text:
-            return Rejection("payload is not valid UTF-8 (it contains replacement characters)")
 
     try:
-        document = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        document = parse_json(text)
     except ValueError as error:
         return Rejection(f"payload is not valid JSON: {error}")
-    if not isinstance(document, dict):
-        return Rejection(f"payload must be a JSON object, got a JSON {_json_kind(document)}")
-
-    version = document.get("schema_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        return Rejection(f"schema_version must be an integer, got {_describe(version)}")
-    if version not in SUPPORTED_SCHEMA_VERSIONS:
-        supported = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
-        return Rejection(f"unsupported schema_version {version} (supported: {supported})")
-
-    event_id = _identifier(document, "event_id", MAX_IDENTIFIER_LENGTH)
-    if isinstance(event_id, Rejection):
-        return event_id
-    user_id = _identifier(document, "user_id", MAX_IDENTIFIER_LENGTH)
-    if isinstance(user_id, Rejection):
-        return user_id
-    source = _identifier(document, "source", MAX_SOURCE_LENGTH)
-    if isinstance(source, Rejection):
-        return source
-
-    raw_time = document.get("event_time")
-    if not isinstance(raw_time, str):
-        return Rejection(f"event_time must be a string, got {_describe(raw_time)}")
-    try:
-        event_time = parse_event_time(raw_time)
-    except ValueError as error:
-        return Rejection(str(error))
+    violation = explain_login_event(document)
+    if violation is not None:
+        return Rejection(f"contract violation: {violation}")
+    raw_time = document["event_time"]
+    event_time = parse_event_time(raw_time)
 
     if broker_time is not None:
         broker_utc = broker_time.replace(tzinfo=timezone.utc) if broker_time.tzinfo is None else broker_time.astimezone(timezone.utc)
@@ -175,19 +99,13 @@ def parse_login(
                 f"the limit is {int(max_future_skew.total_seconds())}s"
             )
 
-    return Login(event_id=event_id, user_id=user_id, event_time=event_time, source=source, schema_version=version)
-
-
-def _json_kind(value: object) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if value is None:
-        return "null"
-    return "number"
+    return Login(
+        event_id=document["event_id"],
+        user_id=document["user_id"],
+        event_time=event_time,
+        source=document["source"],
+        schema_version=int(document["schema_version"]),
+    )
 
 
 def rejection_reason(

@@ -2,7 +2,7 @@
 
 Plan (all tables are temporary, so nothing is left in a catalog):
 
-    raw_logins (kafka, raw format)           one STRING payload per record + Kafka metadata;
+    raw_logins (kafka, raw format)           one BYTES payload per record + Kafka metadata;
         event_time (computed, UTC)            from the payload's event_time, falling back to the
                                               broker timestamp when absent, unparseable or too far ahead
         WATERMARK event_time - watermark.seconds
@@ -10,13 +10,22 @@ Plan (all tables are temporary, so nothing is left in a catalog):
                                               the Python UDF wrapping login_records.parse_login
     accepted_logins (view)                    rejection IS NULL: user_id, event_time
     INSERT dead-letter topic                  rejection IS NOT NULL, with the reason and provenance
-    INSERT running counts (upsert-kafka)      GROUP BY user_id, key = user_id
+    INSERT running counts (upsert-kafka)      GROUP BY user_id, key = user_id,
+                                              Kafka timestamp = the newest counted event time
     INSERT window counts (upsert-kafka)       GROUP BY user_id, TUMBLE(event_time, window.minutes),
-                                              key = user_id|window_start, late firing up to lateness.seconds
+                                              key = user_id|window_start, Kafka timestamp = window_end,
+                                              late firing up to lateness.seconds
+Both count records follow jobs/contracts/login-count-event.schema.json (OUTPUT_SCHEMA_VERSION).
 
 Windows use the group-window syntax (GROUP BY TUMBLE(...)) rather than the windowing TVFs
 because only group windows honour table.exec.emit.allow-lateness: a late event inside the bound
 re-fires its window, and the upsert sink overwrites the earlier count for that key.
+
+Interval literals: Calcite's default leading-field precision is 2, so `INTERVAL '300' SECOND` fails
+planning ("exceeds precision of SECOND(2) field"), and Flink's FlinkTypeFactory refuses day-time
+interval types whose precision is above 3 ("DAY_INTERVAL_TYPES precision is not supported"), so
+`SECOND(5)` is no way out either. interval_literal() writes every duration with leading fields
+below 100 (the default precision): a whole unit when it fits, else `'d hh:mm:ss' DAY TO SECOND`.
 
 Every statement is a string so the tests can check it without a Flink cluster.
 """
@@ -29,10 +38,19 @@ if TYPE_CHECKING:
     from .job_config import JobConfig
 
 REJECTION_UDF = "login_rejection"
+# jobs/contracts/login-count-event.schema.json's x-schema-version; a test keeps the two equal.
+OUTPUT_SCHEMA_VERSION = 2
 RAW_TABLE = "raw_logins"
 RUNNING_SINK = "login_counts_running"
 WINDOW_SINK = "login_counts_window"
 DLQ_SINK = "login_dead_letters"
+
+# The record value arrives as bytes, so the UDF sees exactly what was sent (invalid UTF-8
+# included); SQL reads it as text, which is the same text for every record the UDF accepts.
+PAYLOAD_TEXT = "CAST(`payload` AS STRING)"
+
+# Where a job without restored state starts reading (see raw_table_ddl).
+STARTUP_MODE = "earliest-offset"
 
 # An ISO-8601 UTC instant with milliseconds, the format of every timestamp the job writes.
 _ISO_MILLIS = "yyyy-MM-dd''T''HH:mm:ss.SSS''Z''"
@@ -51,6 +69,33 @@ class JobPlan:
 def sql_string(value: str) -> str:
     """A SQL string literal (single quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+# Calcite's default leading-field precision: the leading field of a literal must stay below 10**2.
+_LEADING_FIELD_LIMIT = 100
+_UNITS = (("DAY", 86400), ("HOUR", 3600), ("MINUTE", 60), ("SECOND", 1))
+
+
+def interval_literal(seconds: int) -> str:
+    """A day-time interval literal Flink plans for any whole number of seconds below 100 days.
+
+    A single unit when the duration is a whole number of it below 100 (INTERVAL '5' MINUTE),
+    otherwise DAY TO SECOND, whose trailing fields are bounded by their unit (hours < 24, minutes
+    and seconds < 60) and whose leading field (days) stays below 100.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+        raise ValueError(f"an interval needs a whole, non-negative number of seconds, got {seconds!r}")
+    if seconds >= _LEADING_FIELD_LIMIT * 86400:
+        raise ValueError(f"{seconds} seconds is 100 days or more; DAY(2) cannot hold it")
+    if seconds == 0:
+        return "INTERVAL '0' SECOND"
+    for unit, size in _UNITS:
+        if seconds % size == 0 and seconds // size < _LEADING_FIELD_LIMIT:
+            return f"INTERVAL '{seconds // size}' {unit}"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{secs:02d}' DAY TO SECOND"
 
 
 def _with_clause(options: List[Tuple[str, str]]) -> str:
@@ -72,27 +117,19 @@ def event_time_expression(max_future_skew_seconds: int) -> str:
     """SQL for the event-time column, from physical and metadata columns only (Flink forbids
     computed columns that reference computed columns).
 
-    Mirrors login_records.parse_event_time for every string that function accepts:
-    "YYYY-MM-DD[T ]HH:MM:SS[.f]" + "Z" | "+hh:mm" | "-hh:mm", the fraction dropped (a login's
-    window never depends on sub-second precision because windows are whole minutes). For other
-    records the expression may be NULL; those records are rejected by the UDF and only the
-    broker-time fallback keeps them from holding back the watermark. The fallback also applies
-    to claimed times beyond max_future_skew_seconds, which the UDF rejects too.
+    The login-event contract allows only UTC times, "YYYY-MM-DDTHH:MM:SS[.fraction]Z", so for every
+    accepted record the first 19 characters are the UTC instant; the fraction is dropped (windows
+    are whole minutes, so it never moves an event across a window boundary). For other records the
+    expression may be NULL or meaningless; those records are rejected by the UDF, and the broker-time
+    fallback keeps them from holding back or dragging forward the watermark. The fallback also
+    applies to claimed times beyond max_future_skew_seconds, which the UDF rejects too.
     """
-    text = "JSON_VALUE(`payload`, '$.event_time' NULL ON EMPTY NULL ON ERROR)"
-    local = f"TO_TIMESTAMP(CONCAT(SUBSTRING({text} FROM 1 FOR 10), ' ', SUBSTRING({text} FROM 12 FOR 8)))"
-    zone_sign = f"SUBSTRING({text} FROM CHAR_LENGTH({text}) - 5 FOR 1)"
-    zone_hours = f"TRY_CAST(SUBSTRING({text} FROM CHAR_LENGTH({text}) - 4 FOR 2) AS INT)"
-    zone_minutes = f"TRY_CAST(SUBSTRING({text} FROM CHAR_LENGTH({text}) - 1 FOR 2) AS INT)"
-    offset_minutes = (
-        f"CASE WHEN {text} LIKE '%Z' THEN 0 "
-        f"WHEN {zone_sign} = '+' THEN {zone_hours} * 60 + {zone_minutes} "
-        f"WHEN {zone_sign} = '-' THEN -({zone_hours} * 60 + {zone_minutes}) END"
-    )
-    claimed = f"TIMESTAMPADD(MINUTE, -({offset_minutes}), {local})"
+    text = f"JSON_VALUE({PAYLOAD_TEXT}, '$.event_time' NULL ON EMPTY NULL ON ERROR)"
+    # SUBSTR(s, start, length), 1-based; the same as SUBSTRING(s FROM start FOR length) in Flink.
+    claimed = f"TO_TIMESTAMP(CONCAT(SUBSTR({text}, 1, 10), ' ', SUBSTR({text}, 12, 8)))"
     broker = "CAST(`kafka_timestamp` AS TIMESTAMP(3))"
     return (
-        f"CASE WHEN {claimed} IS NULL OR {claimed} > {broker} + INTERVAL '{max_future_skew_seconds}' SECOND "
+        f"CASE WHEN {claimed} IS NULL OR {claimed} > {broker} + {interval_literal(max_future_skew_seconds)} "
         f"THEN {broker} ELSE {claimed} END"
     )
 
@@ -102,23 +139,24 @@ def raw_table_ddl(config: "JobConfig") -> str:
         ("connector", "kafka"),
         ("topic", config.raw_topic),
         ("properties.group.id", config.consumer_group_id),
-        # Committed offsets on first start (none yet: from the beginning of the topic); afterwards
-        # Managed Flink restores the offsets from the snapshot.
-        ("scan.startup.mode", "group-offsets"),
-        ("properties.auto.offset.reset", "earliest"),
+        # Only a start without restored state uses this: a restored snapshot carries the source's
+        # offsets (Flink never resumes from the group's committed offsets, which it commits for
+        # lag monitoring only). A fresh start must rebuild the running counts from the start of
+        # retention instead of counting from 0 at the group's last position and overwriting the
+        # compacted topic with lower totals; the Flink starter restores whenever a snapshot exists.
+        ("scan.startup.mode", STARTUP_MODE),
         ("format", "raw"),
-        ("raw.charset", "UTF-8"),
         *msk_iam_options(config),
     ]
     return (
         f"CREATE TEMPORARY TABLE {RAW_TABLE} (\n"
-        "  `payload` STRING,\n"
+        "  `payload` BYTES,\n"
         "  `kafka_topic` STRING METADATA FROM 'topic' VIRTUAL,\n"
         "  `kafka_partition` INT METADATA FROM 'partition' VIRTUAL,\n"
         "  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL,\n"
         "  `kafka_timestamp` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,\n"
         f"  `event_time` AS {event_time_expression(config.max_future_skew_seconds)},\n"
-        f"  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '{config.watermark_seconds}' SECOND\n"
+        f"  WATERMARK FOR `event_time` AS `event_time` - {interval_literal(config.watermark_seconds)}\n"
         f") {_with_clause(options)}"
     )
 
@@ -137,32 +175,82 @@ def _upsert_sink_options(config: "JobConfig") -> List[Tuple[str, str]]:
     ]
 
 
-def running_sink_ddl(config: "JobConfig") -> str:
+@dataclass(frozen=True)
+class SinkColumn:
+    """One column of a counts sink and the SELECT expression that fills it."""
+
+    name: str
+    sql_type: str
+    expression: str
+    # Kafka metadata written by the connector instead of a value field (the record timestamp).
+    metadata: str = ""
+
+    def ddl(self) -> str:
+        source = f" METADATA FROM {sql_string(self.metadata)}" if self.metadata else ""
+        return f"  `{self.name}` {self.sql_type}{source},\n"
+
+
+def _emitted_at() -> str:
+    return f"DATE_FORMAT(CURRENT_TIMESTAMP, '{_ISO_MILLIS}')"
+
+
+def _window_bound(function: str, config: "JobConfig") -> str:
+    return f"{function}(`event_time`, {interval_literal(config.window_minutes * 60)})"
+
+
+def _window_text(function: str, config: "JobConfig") -> str:
+    return f"DATE_FORMAT({_window_bound(function, config)}, '{_ISO_SECONDS}')"
+
+
+# The Kafka record timestamp of a count is event time, so consumers that partition or window by
+# it (e.g. the Spark bronze job) place the record where its logins happened, not when Flink sent it.
+_RECORD_TIMESTAMP = "TIMESTAMP_LTZ(3)"
+
+
+def running_columns() -> Tuple[SinkColumn, ...]:
     return (
-        f"CREATE TEMPORARY TABLE {RUNNING_SINK} (\n"
-        "  `record_key` STRING NOT NULL,\n"
-        "  `user_id` STRING,\n"
-        "  `login_count` BIGINT,\n"
-        "  `kind` STRING,\n"
-        "  `emitted_at` STRING,\n"
-        "  PRIMARY KEY (`record_key`) NOT ENFORCED\n"
+        SinkColumn("record_key", "STRING NOT NULL", "`user_id`"),
+        SinkColumn("user_id", "STRING", "`user_id`"),
+        SinkColumn("login_count", "BIGINT", "COUNT(*)"),
+        SinkColumn("kind", "STRING", "'running'"),
+        SinkColumn("emitted_at", "STRING", _emitted_at()),
+        SinkColumn("schema_version", "INT", str(OUTPUT_SCHEMA_VERSION)),
+        # The newest event time counted so far.
+        SinkColumn("record_time", _RECORD_TIMESTAMP, f"CAST(MAX(`event_time`) AS {_RECORD_TIMESTAMP})", metadata="timestamp"),
+    )
+
+
+def window_columns(config: "JobConfig") -> Tuple[SinkColumn, ...]:
+    start = _window_text("TUMBLE_START", config)
+    return (
+        SinkColumn("record_key", "STRING NOT NULL", f"CONCAT(`user_id`, '|', {start})"),
+        SinkColumn("user_id", "STRING", "`user_id`"),
+        SinkColumn("login_count", "BIGINT", "COUNT(*)"),
+        SinkColumn("kind", "STRING", "'window'"),
+        SinkColumn("window_start", "STRING", start),
+        SinkColumn("window_end", "STRING", _window_text("TUMBLE_END", config)),
+        SinkColumn("emitted_at", "STRING", _emitted_at()),
+        SinkColumn("schema_version", "INT", str(OUTPUT_SCHEMA_VERSION)),
+        # The window's end (exclusive): every login it counts happened before it.
+        SinkColumn("record_time", _RECORD_TIMESTAMP, f"CAST({_window_bound('TUMBLE_END', config)} AS {_RECORD_TIMESTAMP})", metadata="timestamp"),
+    )
+
+
+def _sink_ddl(name: str, columns: Tuple[SinkColumn, ...], config: "JobConfig") -> str:
+    return (
+        f"CREATE TEMPORARY TABLE {name} (\n"
+        + "".join(column.ddl() for column in columns)
+        + "  PRIMARY KEY (`record_key`) NOT ENFORCED\n"
         f") {_with_clause(_upsert_sink_options(config))}"
     )
+
+
+def running_sink_ddl(config: "JobConfig") -> str:
+    return _sink_ddl(RUNNING_SINK, running_columns(), config)
 
 
 def window_sink_ddl(config: "JobConfig") -> str:
-    return (
-        f"CREATE TEMPORARY TABLE {WINDOW_SINK} (\n"
-        "  `record_key` STRING NOT NULL,\n"
-        "  `user_id` STRING,\n"
-        "  `window_start` STRING,\n"
-        "  `window_end` STRING,\n"
-        "  `window_login_count` BIGINT,\n"
-        "  `kind` STRING,\n"
-        "  `emitted_at` STRING,\n"
-        "  PRIMARY KEY (`record_key`) NOT ENFORCED\n"
-        f") {_with_clause(_upsert_sink_options(config))}"
-    )
+    return _sink_ddl(WINDOW_SINK, window_columns(config), config)
 
 
 def dlq_sink_ddl(config: "JobConfig") -> str:
@@ -196,9 +284,11 @@ def checked_view_ddl() -> str:
 
 
 def accepted_view_ddl() -> str:
+    # user_id exactly as the contract validated it (no trimming): it is also the Kafka key the
+    # ingestion glue gave the raw record, so counts and raw events agree on who logged in.
     return (
         "CREATE TEMPORARY VIEW accepted_logins AS\n"
-        "SELECT TRIM(BOTH ' ' FROM JSON_VALUE(`payload`, '$.user_id' NULL ON EMPTY NULL ON ERROR)) AS `user_id`,\n"
+        f"SELECT JSON_VALUE({PAYLOAD_TEXT}, '$.user_id' NULL ON EMPTY NULL ON ERROR) AS `user_id`,\n"
         "  `event_time`\n"
         "FROM checked_logins\n"
         "WHERE `rejection` IS NULL"
@@ -208,7 +298,7 @@ def accepted_view_ddl() -> str:
 def dlq_insert() -> str:
     return (
         f"INSERT INTO {DLQ_SINK}\n"
-        "SELECT `rejection`, `payload`, `kafka_topic`, `kafka_partition`, `kafka_offset`,\n"
+        f"SELECT `rejection`, {PAYLOAD_TEXT}, `kafka_topic`, `kafka_partition`, `kafka_offset`,\n"
         f"  DATE_FORMAT(`kafka_timestamp`, '{_ISO_MILLIS}'),\n"
         f"  DATE_FORMAT(CURRENT_TIMESTAMP, '{_ISO_MILLIS}')\n"
         "FROM checked_logins\n"
@@ -216,26 +306,25 @@ def dlq_insert() -> str:
     )
 
 
+def _select_list(columns: Tuple[SinkColumn, ...]) -> str:
+    return ",\n  ".join(column.expression for column in columns)
+
+
 def running_insert() -> str:
     return (
         f"INSERT INTO {RUNNING_SINK}\n"
-        "SELECT `user_id`, `user_id`, COUNT(*), 'running',\n"
-        f"  DATE_FORMAT(CURRENT_TIMESTAMP, '{_ISO_MILLIS}')\n"
+        f"SELECT {_select_list(running_columns())}\n"
         "FROM accepted_logins\n"
         "GROUP BY `user_id`"
     )
 
 
 def window_insert(config: "JobConfig") -> str:
-    window = f"TUMBLE(`event_time`, INTERVAL '{config.window_minutes}' MINUTE)"
-    start = f"DATE_FORMAT(TUMBLE_START(`event_time`, INTERVAL '{config.window_minutes}' MINUTE), '{_ISO_SECONDS}')"
-    end = f"DATE_FORMAT(TUMBLE_END(`event_time`, INTERVAL '{config.window_minutes}' MINUTE), '{_ISO_SECONDS}')"
     return (
         f"INSERT INTO {WINDOW_SINK}\n"
-        f"SELECT CONCAT(`user_id`, '|', {start}), `user_id`, {start}, {end}, COUNT(*), 'window',\n"
-        f"  DATE_FORMAT(CURRENT_TIMESTAMP, '{_ISO_MILLIS}')\n"
+        f"SELECT {_select_list(window_columns(config))}\n"
         "FROM accepted_logins\n"
-        f"GROUP BY `user_id`, {window}"
+        f"GROUP BY `user_id`, {_window_bound('TUMBLE', config)}"
     )
 
 

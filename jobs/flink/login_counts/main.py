@@ -35,7 +35,7 @@ def make_rejection_function(max_future_skew_seconds: int):
     """The body of the login_rejection UDF, bound to the configured skew bound."""
     skew = timedelta(seconds=max_future_skew_seconds)
 
-    def login_rejection(payload: Optional[str], broker_time: Optional[datetime]) -> Optional[str]:
+    def login_rejection(payload: Optional[bytes], broker_time: Optional[datetime]) -> Optional[str]:
         return login_records.rejection_reason(payload, broker_time, skew)
 
     return login_rejection
@@ -57,7 +57,7 @@ def main() -> None:
         login_sql.REJECTION_UDF,
         udf(
             make_rejection_function(config.max_future_skew_seconds),
-            input_types=[DataTypes.STRING(), DataTypes.TIMESTAMP_LTZ(3)],
+            input_types=[DataTypes.BYTES(), DataTypes.TIMESTAMP_LTZ(3)],
             result_type=DataTypes.STRING(),
             deterministic=True,
         ),

@@ -12,56 +12,32 @@ from jobs.flink.login_counts.login_records import (
 )
 
 BROKER_TIME = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+UUID = "3b241101-e2bb-4255-8caf-4136c566a962"
+_ABSENT = object()
 
 
 def login_payload(**overrides):
-    event = {
-        "event_id": "e-1",
-        "user_id": "u-42",
-        "event_time": "2024-05-01T11:59:30Z",
-        "source": "ga4",
-        "schema_version": 1,
-    }
+    event = {"event_id": UUID, "user_id": "u-42", "event_time": "2024-05-01T11:59:30Z", "source": "ga4", "schema_version": 1}
     event.update(overrides)
     return json.dumps({key: value for key, value in event.items() if value is not _ABSENT}).encode("utf-8")
 
 
-_ABSENT = object()
-
-
 class ParseLoginAcceptsTest(unittest.TestCase):
-    def test_a_well_formed_event_becomes_a_login_in_utc(self):
-        result = parse_login(login_payload(), BROKER_TIME)
+    def test_a_contract_valid_event_becomes_a_login_in_utc(self):
         self.assertEqual(
-            result,
-            Login(
-                event_id="e-1",
-                user_id="u-42",
-                event_time=datetime(2024, 5, 1, 11, 59, 30, tzinfo=timezone.utc),
-                source="ga4",
-                schema_version=1,
-            ),
+            parse_login(login_payload(), BROKER_TIME),
+            Login(UUID, "u-42", datetime(2024, 5, 1, 11, 59, 30, tzinfo=timezone.utc), "ga4", 1),
         )
 
-    def test_text_payloads_from_the_raw_format_are_accepted(self):
-        self.assertIsInstance(parse_login(login_payload().decode("utf-8"), BROKER_TIME), Login)
-
-    def test_offsets_fractions_and_space_separator_are_normalised_to_utc(self):
-        cases = {
-            "2024-05-01T14:00:00+02:00": datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc),
-            "2024-05-01T06:30:00.5-05:30": datetime(2024, 5, 1, 12, 0, 0, 500000, tzinfo=timezone.utc),
-            "2024-05-01 11:00:00.123456789Z": datetime(2024, 5, 1, 11, 0, 0, 123456, tzinfo=timezone.utc),
-        }
-        for text, expected in cases.items():
-            with self.subTest(text=text):
-                result = parse_login(login_payload(event_time=text), BROKER_TIME)
-                self.assertIsInstance(result, Login)
-                self.assertEqual(result.event_time, expected)
-
-    def test_spaces_around_identifiers_are_ignored_and_extra_fields_allowed(self):
-        result = parse_login(login_payload(user_id="  u-42 ", extra={"campaign": "spring"}), BROKER_TIME)
+    def test_text_payloads_ga4_ids_fractions_and_attributes(self):
+        payload = login_payload(event_id="ga4:123:202405011159:u-42:1", event_time="2024-05-01T11:00:00.123456789Z", attributes={"c": "NL"})
+        result = parse_login(payload.decode("utf-8"), BROKER_TIME)
         self.assertIsInstance(result, Login)
-        self.assertEqual(result.user_id, "u-42")
+        self.assertEqual(result.event_time, datetime(2024, 5, 1, 11, 0, 0, 123456, tzinfo=timezone.utc))
+
+    def test_identifiers_are_kept_as_sent(self):
+        # The contract does not trim; the glue keyed the raw record by this exact user_id.
+        self.assertEqual(parse_login(login_payload(user_id=" u-42 "), BROKER_TIME).user_id, " u-42 ")
 
     def test_old_events_are_accepted_and_the_skew_check_needs_a_broker_time(self):
         self.assertIsInstance(parse_login(login_payload(event_time="2019-01-01T00:00:00Z"), BROKER_TIME), Login)
@@ -81,80 +57,59 @@ class ParseLoginRejectsTest(unittest.TestCase):
             self.assertIn(fragment, result.reason)
         return result
 
-    def test_empty_and_oversized_records(self):
+    def test_empty_oversized_and_invalid_utf8_records(self):
         self.assertRejected(None, "empty record")
         self.assertRejected(b"", "empty record")
         self.assertRejected(b"{" + b" " * MAX_PAYLOAD_BYTES + b"}", "the limit is 65536")
-
-    def test_invalid_utf8_and_replacement_characters(self):
         self.assertRejected(b'{"user_id": "\xff"}', "not valid UTF-8")
-        self.assertRejected('{"user_id": "\ufffd"}', "replacement characters")
 
-    def test_non_json_and_non_objects(self):
+    def test_a_replacement_character_sent_as_such_is_ordinary_text(self):
+        self.assertIsInstance(parse_login(login_payload(user_id="u\ufffd"), BROKER_TIME), Login)
+
+    def test_non_json_non_objects_and_javascript_incompatible_constants(self):
         self.assertRejected(b"not json", "not valid JSON")
-        self.assertRejected(b"[1, 2]", "JSON object", "array")
-        self.assertRejected(b'"text"', "JSON object", "string")
+        self.assertRejected(b"[1, 2]", "contract violation: expected object")
+        self.assertRejected(login_payload().replace(b'"schema_version": 1', b'"schema_version": NaN'), "not valid JSON")
 
-    def test_duplicate_keys(self):
-        self.assertRejected(b'{"user_id": "a", "user_id": "b"}', "duplicate key 'user_id'")
+    def test_contract_rules_name_the_field(self):
+        cases = {
+            "event_id": login_payload(event_id="e-1"),
+            "user_id": login_payload(user_id="u" * 129),
+            "source": login_payload(source="email"),
+            "schema_version": login_payload(schema_version=2),
+            "tenant": login_payload(tenant="x"),
+        }
+        for field, payload in cases.items():
+            with self.subTest(field=field):
+                self.assertRejected(payload, "contract violation", field)
+        self.assertRejected(login_payload(event_id=_ABSENT), "missing field event_id")
 
-    def test_schema_version(self):
-        self.assertRejected(login_payload(schema_version=_ABSENT), "schema_version must be an integer", "nothing")
-        self.assertRejected(login_payload(schema_version="1"), "schema_version must be an integer", "str")
-        self.assertRejected(login_payload(schema_version=True), "schema_version must be an integer", "boolean")
-        self.assertRejected(login_payload(schema_version=2), "unsupported schema_version 2", "supported: 1")
-
-    def test_identifiers(self):
-        self.assertRejected(login_payload(event_id=_ABSENT), "event_id must be a string")
-        self.assertRejected(login_payload(user_id=42), "user_id must be a string, got int")
-        self.assertRejected(login_payload(user_id="   "), "user_id must not be empty")
-        self.assertRejected(login_payload(user_id="u" * 257), "user_id is 257 characters")
-        self.assertRejected(login_payload(user_id="u\t1"), "user_id contains control characters")
-        self.assertRejected(login_payload(source="s" * 65), "source is 65 characters; the limit is 64")
-
-    def test_event_time_grammar(self):
-        for text in [
-            "2024-05-01T12:00:00",  # no zone: ambiguous
-            "2024-05-01T12:00Z",  # no seconds
-            "2024-05-01T12:00:00z",
-            "2024-05-01T12:00:00+0200",
-            "2024-05-01T12:00:00,5Z",
-            "1714564800",
-            "2024-5-1T12:00:00Z",
-        ]:
+    def test_event_time_must_be_utc_with_z(self):
+        for text in ["2024-05-01T12:00:00", "2024-05-01T14:00:00+02:00", "2024-05-01 12:00:00Z", "2024-02-30T12:00:00Z", "2024-05-01T24:00:00Z"]:
             with self.subTest(text=text):
-                self.assertRejected(login_payload(event_time=text), "event_time must look like")
-        self.assertRejected(login_payload(event_time=1714564800), "event_time must be a string, got int")
-
-    def test_impossible_dates_and_offsets(self):
-        self.assertRejected(login_payload(event_time="2024-02-30T12:00:00Z"), "not a real calendar date")
-        self.assertRejected(login_payload(event_time="2024-05-01T24:00:00Z"), "not a real calendar date")
-        self.assertRejected(login_payload(event_time="2024-05-01T12:00:00+24:00"), "out-of-range UTC offset")
+                self.assertRejected(login_payload(event_time=text), "contract violation: event_time")
 
     def test_events_too_far_ahead_of_the_broker_clock(self):
         result = self.assertRejected(login_payload(event_time="2024-05-01T12:10:00Z"), "600s ahead", "the limit is 300s")
         self.assertTrue(result.reason.startswith("event_time 2024-05-01T12:10:00Z"))
-        # The limit is inclusive and configurable.
         self.assertIsInstance(parse_login(login_payload(event_time="2024-05-01T12:05:00Z"), BROKER_TIME), Login)
-        self.assertIsInstance(
-            parse_login(login_payload(event_time="2024-05-01T12:10:00Z"), BROKER_TIME, timedelta(minutes=10)), Login
-        )
+        self.assertIsInstance(parse_login(login_payload(event_time="2024-05-01T12:10:00Z"), BROKER_TIME, timedelta(minutes=10)), Login)
 
 
 class ParseEventTimeTest(unittest.TestCase):
     def test_fraction_is_kept_to_microseconds(self):
         self.assertEqual(parse_event_time("2024-05-01T12:00:00.1234567Z").microsecond, 123456)
+        self.assertEqual(parse_event_time("2024-05-01T12:00:00Z").microsecond, 0)
 
-    def test_error_message_shows_the_expected_form(self):
-        with self.assertRaises(ValueError) as caught:
-            parse_event_time("yesterday")
-        self.assertIn("2024-05-01T12:00:00Z", str(caught.exception))
+    def test_anything_but_utc_is_refused(self):
+        with self.assertRaises(ValueError):
+            parse_event_time("2024-05-01T12:00:00+02:00")
 
 
 class RejectionReasonTest(unittest.TestCase):
     def test_routes_accepted_records_to_none_and_rejected_ones_to_their_reason(self):
         self.assertIsNone(rejection_reason(login_payload(), BROKER_TIME))
-        self.assertEqual(rejection_reason(b"[]", BROKER_TIME), "payload must be a JSON object, got a JSON array")
+        self.assertEqual(rejection_reason(b"[]", BROKER_TIME), "contract violation: expected object")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,21 @@ def positive_int(text: str) -> int:
     return value
 
 
+def bounded_int(low: int, high: int):
+    """argparse type: a whole number from `low` to `high` (the bounds the SQL grammar test renders)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {text}") from error
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {text}")
+        return value
+
+    return parse
+
+
 def yesterday_utc(now: datetime) -> date:
     """The UTC day before `now`: what a daily job processes by default."""
     return (now.astimezone(timezone.utc) - timedelta(days=1)).date()

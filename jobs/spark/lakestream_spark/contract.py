@@ -1,12 +1,15 @@
 """The login event contract and the validation of one raw record against it.
 
-The contract is jobs/contracts/login-event.schema.json (schema_version 1); the constants below
-restate it for code that runs without a JSON Schema library, and a unit test fails when they drift:
+The contract is jobs/contracts/login-event.schema.json; every verdict comes from
+lakestream_spark.contract_validator, the Python validator generated from that schema for every job
+(the same verdicts as the TypeScript ingestion glue and the Flink job, checked by one fixture set
+in test/contracts/cross-layer.test.ts). The constants below are read from the schema:
     event_id        a UUID, or "ga4:" and up to 250 non-blank characters
-    user_id         1-128 characters
+    user_id         1-128 characters (kept as sent: the Kafka key the glue used)
     event_time      RFC 3339 date-time in UTC ("...Z"), optional fraction of a second
     source          one of SOURCES
-    schema_version  1 (CSV and string-typed readers give "1", accepted as the number)
+    schema_version  1 (CSV and string-typed readers give "1", accepted as the number, as the glue's CSV reader does)
+Spark's own rule on top: event_time at most MAX_CLOCK_SKEW ahead of the job's clock.
 Fields outside the contract (e.g. `attributes`) are not carried into bronze.
 """
 from __future__ import annotations
@@ -15,25 +18,18 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
-LOGIN_FIELDS = ("event_id", "user_id", "event_time", "source", "schema_version")
-SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
-SOURCES = ("ga4", "replay", "cdc", "test")
-USER_ID_MAX_LENGTH = 128
-EVENT_ID_PATTERNS = (
-    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
-    r"|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$",
-    r"^ga4:\S{1,250}$",
-)
-# The contract's own pattern: calendar-valid dates (leap years included), UTC only.
-EVENT_TIME_PATTERN = (
-    r"^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29"
-    r"|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))"
-    r"T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z))$"
-)
-_EVENT_ID = tuple(re.compile(p) for p in EVENT_ID_PATTERNS)
-_EVENT_TIME = re.compile(EVENT_TIME_PATTERN)
+from lakestream_spark.contract_validator import SCHEMAS, explain_login_event, parse_json
+
+_LOGIN_SCHEMA = SCHEMAS["login-event"]
+_PROPERTIES = _LOGIN_SCHEMA["properties"]
+LOGIN_FIELDS = tuple(_LOGIN_SCHEMA["required"])
+SUPPORTED_SCHEMA_VERSIONS = frozenset({_PROPERTIES["schema_version"]["const"]})
+SOURCES = tuple(_PROPERTIES["source"]["enum"])
+USER_ID_MAX_LENGTH = _PROPERTIES["user_id"]["maxLength"]
+EVENT_ID_PATTERNS = tuple(alternative["pattern"] for alternative in _PROPERTIES["event_id"]["anyOf"])
+EVENT_TIME_PATTERN = _PROPERTIES["event_time"]["pattern"]
 # Producers' clocks drift; anything further ahead than this is a bad timestamp, not skew.
 MAX_CLOCK_SKEW = timedelta(hours=1)
 # Spark's PERMISSIVE readers put a line they cannot parse into this column.
@@ -115,53 +111,70 @@ def parse_schema_version(value: object) -> int:
     raise ValueError(f"schema_version must be an integer, got {value!r}")
 
 
-def _text(value: object) -> Optional[str]:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+# The contract field a violation names -> the quarantine code operators query by.
+_VIOLATION_CODES = {
+    "event_id": "invalid_event_id",
+    "user_id": "invalid_user_id",
+    "event_time": "invalid_event_time",
+    "source": "invalid_source",
+    "schema_version": "unsupported_schema_version",
+    "attributes": "invalid_attributes",
+}
+
+
+def _violation(problem: str) -> Rejection:
+    field = problem.split(":", 1)[0].split(".", 1)[0]
+    if field == "user_id" and "at most" in problem:
+        return Rejection("field_too_long", problem)
+    if problem.startswith("unknown field"):
+        return Rejection("unexpected_field", problem)
+    return Rejection(_VIOLATION_CODES.get(field, "contract_violation"), problem)
+
+
+def validate_login_event(document: Any, now: datetime) -> Union[LoginEvent, Rejection]:
+    """Checks one parsed event (a JSON value) against the contract, then the clock-skew bound."""
+    if not isinstance(document, dict):
+        return Rejection("malformed_record", f"expected a JSON object, got {type(document).__name__}")
+    missing = [field for field in LOGIN_FIELDS if document.get(field) is None]
+    if missing:
+        return Rejection("missing_field", ", ".join(missing))
+    problem = explain_login_event(document)
+    if problem is not None:
+        return _violation(problem)
+    event_time = parse_event_time(document["event_time"])
+    if event_time > now + MAX_CLOCK_SKEW:
+        return Rejection("event_time_in_future", f"{event_time.isoformat()} is after {now.isoformat()}")
+    return LoginEvent(document["event_id"], document["user_id"], event_time, document["source"], int(document["schema_version"]))
+
+
+def validate_login_json(text: str, now: datetime) -> Union[LoginEvent, Rejection]:
+    """One JSON line as it was written: the verdict the glue and the Flink job give the same text.
+    (Spark's JSON reader with a STRING schema turns 42 into "42", so typed checks need the text.)"""
+    try:
+        document = parse_json(text)
+    except ValueError as error:
+        return Rejection("malformed_record", f"not valid JSON: {str(error)[:200]}")
+    return validate_login_event(document, now)
 
 
 def validate_login_record(record: Mapping[str, object], now: datetime) -> Union[LoginEvent, Rejection]:
-    """Checks one raw record (field name -> raw value) against the login contract.
+    """Checks one raw record (field name -> value as a string-typed reader gives it, e.g. CSV).
 
-    Returns the normalised event, or the first reason it cannot be accepted. `now` bounds how far in
-    the future an event may claim to be (MAX_CLOCK_SKEW).
+    Empty values count as absent, and a schema_version of digits is the number, exactly as the
+    glue's CSV reader maps a row (lib/functions/file-replay/csv.ts); the rest is the contract.
+    `now` bounds how far in the future an event may claim to be (MAX_CLOCK_SKEW).
     """
     corrupt = record.get(CORRUPT_RECORD_COLUMN)
     if corrupt is not None:
         return Rejection("malformed_record", f"the reader could not parse the line: {str(corrupt)[:200]!r}")
-
-    missing = [field for field in LOGIN_FIELDS if _text(record.get(field)) is None]
-    if missing:
-        return Rejection("missing_field", ", ".join(missing))
-
-    event_id = _text(record["event_id"]) or ""
-    user_id = _text(record["user_id"]) or ""
-    source = _text(record["source"]) or ""
-    if not any(pattern.match(event_id) for pattern in _EVENT_ID):
-        return Rejection("invalid_event_id", f"{event_id[:80]!r} is neither a UUID nor ga4:<id>")
-    if len(user_id) > USER_ID_MAX_LENGTH:
-        return Rejection("field_too_long", f"user_id has {len(user_id)} characters, the limit is {USER_ID_MAX_LENGTH}")
-    if source not in SOURCES:
-        return Rejection("invalid_source", f"{source[:80]!r} is not one of {', '.join(SOURCES)}")
-
-    event_time_text = str(record["event_time"]).strip()
-    if not _EVENT_TIME.match(event_time_text):
-        return Rejection("invalid_event_time", f"{event_time_text[:80]!r} is not an RFC 3339 UTC timestamp (YYYY-MM-DDTHH:MM:SS[.fff]Z)")
-    event_time = parse_event_time(event_time_text)
-    if event_time > now + MAX_CLOCK_SKEW:
-        return Rejection("event_time_in_future", f"{event_time.isoformat()} is after {now.isoformat()}")
-
-    try:
-        schema_version = parse_schema_version(record["schema_version"])
-    except ValueError as error:
-        return Rejection("invalid_schema_version", str(error))
-    if schema_version not in SUPPORTED_SCHEMA_VERSIONS:
-        supported = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
-        return Rejection("unsupported_schema_version", f"{schema_version} (supported: {supported})")
-
-    return LoginEvent(event_id, user_id, event_time, source, schema_version)
+    document = {}
+    for field, value in record.items():
+        if field == CORRUPT_RECORD_COLUMN or value is None or value == "":
+            continue
+        if field == "schema_version" and isinstance(value, str) and re.fullmatch(r"[0-9]+", value):
+            value = int(value)
+        document[field] = value
+    return validate_login_event(document, now)
 
 
 def raw_record_json(record: Mapping[str, object]) -> str:

@@ -1,21 +1,21 @@
 """Where each dataset lives in the lake, and how rows map to partitions.
 
-Bronze bucket layout (Hive-style partitions, so Glue/Athena partition projection or crawlers work):
-    kafka/<topic_dataset>/dt=YYYY-MM-DD/hr=HH/     streaming job, one dataset per Kafka topic
-    landing/<dataset>/dt=YYYY-MM-DD/hr=HH/         landing-to-bronze batch job
-    quarantine/landing/<dataset>/ingest_date=YYYY-MM-DD/   rows the batch job rejected, with the reason
-    _checkpoints/kafka/<topic_dataset>/           Structured Streaming checkpoints (not a table)
+Bronze bucket layout (Hive-style partitions, so Glue/Athena partition projection works):
+    kafka/<topic_dataset>/dt=YYYY-MM-DD/hr=HH/batch_id=N/   streaming job, one dataset per Kafka topic,
+                                                            one folder per micro-batch (streaming_bronze.py)
+    landing/<dataset>/landed_on=YYYY-MM-DD/dt=YYYY-MM-DD/hr=HH/   landing-to-bronze batch job
+    quarantine/landing/<dataset>/landed_on=YYYY-MM-DD/      rows the batch job rejected, with the reason
+    _checkpoints/kafka/<topic_dataset>/                     Structured Streaming checkpoints (not a table)
 Gold bucket layout:
     reports/<report>/report_date=YYYY-MM-DD/
 
-The streaming and batch writers use separate prefixes on purpose: Spark's streaming file sink keeps a
-`_spark_metadata` log in its output folder and readers of that folder ignore every file the log does
-not list, so a batch writer must never write into a streaming sink's folder.
+dt and hr are the UTC date and hour of the event time, so a late event lands in its own day's
+partition whenever it arrives. Batch jobs replace whole day folders (landed_on=, report_date=).
 """
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Tuple
 
 PARTITION_DATE_FORMAT = "%Y-%m-%d"
@@ -64,6 +64,15 @@ def checkpoint_uri(checkpoint_root_uri: str, topic: str) -> str:
 
 def gold_report_uri(gold_uri: str, report: str) -> str:
     return f"{normalize_prefix_uri(gold_uri)}reports/{dataset_name(report)}/"
+
+
+def day_folder_uri(dataset_uri: str, key: str, day: date) -> str:
+    """The Hive-style folder of one day (`<dataset>/<key>=YYYY-MM-DD/`) that a batch run replaces whole."""
+    return f"{normalize_prefix_uri(dataset_uri)}{key}={day.isoformat()}/"
+
+
+def gold_report_day_uri(gold_uri: str, report: str, day: date) -> str:
+    return day_folder_uri(gold_report_uri(gold_uri, report), "report_date", day)
 
 
 def partition_values(event_time: datetime) -> Tuple[str, str]:

@@ -17,6 +17,11 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 ParameterValue = Union[date, int, str]
 
+# Bounds of the job arguments (daily_report.py). The SQL grammar test renders the SQL at both ends.
+TOP_N_RANGE = (1, 1000)
+TREND_DAYS_RANGE = (1, 366)
+LATE_DAYS_RANGE = (0, 31)
+
 
 @dataclass(frozen=True)
 class Report:
@@ -57,6 +62,15 @@ def report_parameters(report_date: date, top_n: int, trend_days: int) -> Dict[st
         # The earliest bronze partition any report reads.
         "lookback_start": previous_window_start,
     }
+
+
+def report_dates(report_date: date, late_days: int) -> List[date]:
+    """The days one run reports on: `late_days` days before `report_date`, then `report_date` (late
+    events of those days have reached bronze since their previous run)."""
+    low, high = LATE_DAYS_RANGE
+    if not low <= late_days <= high:
+        raise ValueError(f"late_days must be from {low} to {high}, got {late_days}")
+    return [report_date - timedelta(days=offset) for offset in range(late_days, -1, -1)]
 
 
 def render_literal(value: ParameterValue) -> str:
@@ -135,17 +149,26 @@ def render_all(parameters: Mapping[str, ParameterValue]) -> Dict[str, str]:
 
 
 def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Print the rendered report SQL as JSON {name: sql}.")
+    parser = argparse.ArgumentParser(
+        description="Print the rendered report SQL as JSON {name: sql}, or with --late-days {day: {name: sql}} for every day one run reports on."
+    )
     parser.add_argument("--report-date", required=True, type=date.fromisoformat)
     parser.add_argument("--top-n", type=int, default=10)
     parser.add_argument("--trend-days", type=int, default=7)
+    parser.add_argument("--late-days", type=int, default=None)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parse_args(argv)
-    parameters = report_parameters(args.report_date, args.top_n, args.trend_days)
-    json.dump(render_all(parameters), sys.stdout, indent=2, sort_keys=True)
+    if args.late_days is None:
+        output: object = render_all(report_parameters(args.report_date, args.top_n, args.trend_days))
+    else:
+        output = {
+            day.isoformat(): render_all(report_parameters(day, args.top_n, args.trend_days))
+            for day in report_dates(args.report_date, args.late_days)
+        }
+    json.dump(output, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")
     return 0
 

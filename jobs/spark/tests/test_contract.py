@@ -15,6 +15,7 @@ from lakestream_spark.contract import (
     parse_event_time,
     parse_schema_version,
     raw_record_json,
+    validate_login_json,
     validate_login_record,
 )
 
@@ -80,16 +81,19 @@ class ParseSchemaVersionTest(unittest.TestCase):
 
 class ValidateLoginRecordTest(unittest.TestCase):
     def test_valid_record_is_normalised(self):
-        event = validate_login_record(record(user_id="  alice  ", schema_version=1), NOW)
+        event = validate_login_record(record(schema_version=1), NOW)
         self.assertEqual(event, LoginEvent(UUID, "alice", datetime(2024, 1, 7, 10, 15, 30, tzinfo=timezone.utc), "ga4", 1))
+
+    def test_values_are_kept_as_sent_like_the_glue_keeps_them(self):
+        self.assertEqual(validate_login_record(record(user_id="  alice  "), NOW).user_id, "  alice  ")
 
     def test_ga4_event_ids(self):
         self.assertIsInstance(validate_login_record(record(event_id="ga4:1704622530.123-abc"), NOW), LoginEvent)
         self.assertEqual(validate_login_record(record(event_id="ga4:has space"), NOW).code, "invalid_event_id")
         self.assertEqual(validate_login_record(record(event_id="e-1"), NOW).code, "invalid_event_id")
 
-    def test_lists_every_missing_or_blank_field(self):
-        outcome = validate_login_record(record(event_id=None, user_id="   ", source=""), NOW)
+    def test_lists_every_missing_or_empty_field(self):
+        outcome = validate_login_record(record(event_id=None, user_id="", source=""), NOW)
         self.assertEqual(outcome, Rejection("missing_field", "event_id, user_id, source"))
         self.assertEqual(outcome.reason, "missing_field: event_id, user_id, source")
 
@@ -117,19 +121,33 @@ class ValidateLoginRecordTest(unittest.TestCase):
     def test_source_must_be_a_known_producer(self):
         self.assertEqual(
             validate_login_record(record(source="crm"), NOW),
-            Rejection("invalid_source", "'crm' is not one of ga4, replay, cdc, test"),
+            Rejection("invalid_source", 'source: must be one of ["ga4", "replay", "cdc", "test"]'),
         )
 
     def test_schema_version_checks(self):
-        self.assertEqual(validate_login_record(record(schema_version="one"), NOW).code, "invalid_schema_version")
-        self.assertEqual(validate_login_record(record(schema_version="2"), NOW), Rejection("unsupported_schema_version", "2 (supported: 1)"))
+        self.assertEqual(validate_login_record(record(schema_version="one"), NOW).code, "unsupported_schema_version")
+        self.assertEqual(validate_login_record(record(schema_version="2"), NOW), Rejection("unsupported_schema_version", "schema_version: must be 1"))
+        self.assertEqual(validate_login_record(record(schema_version=" 1"), NOW).code, "unsupported_schema_version")
 
     def test_user_id_length_limit(self):
         self.assertIsInstance(validate_login_record(record(user_id="u" * 128), NOW), LoginEvent)
         self.assertEqual(
             validate_login_record(record(user_id="u" * 129), NOW),
-            Rejection("field_too_long", "user_id has 129 characters, the limit is 128"),
+            Rejection("field_too_long", "user_id: must be at most 128 characters"),
         )
+
+    def test_unknown_fields_are_refused_like_the_glue_refuses_them(self):
+        self.assertEqual(validate_login_record({**record(), "tenant": "x"}, NOW).code, "unexpected_field")
+
+
+class ValidateLoginJsonTest(unittest.TestCase):
+    def test_types_count_for_json_lines(self):
+        line = '{"event_id": "%s", "user_id": "alice", "event_time": "2024-01-07T10:15:30Z", "source": "ga4", "schema_version": 1}' % UUID
+        self.assertIsInstance(validate_login_json(line, NOW), LoginEvent)
+        self.assertEqual(validate_login_json(line.replace('"alice"', "42"), NOW).code, "invalid_user_id")
+        self.assertEqual(validate_login_json(line.replace(": 1}", ': "1"}'), NOW).code, "unsupported_schema_version")
+        self.assertEqual(validate_login_json("{not json", NOW).code, "malformed_record")
+        self.assertEqual(validate_login_json("[]", NOW).code, "malformed_record")
 
 
 class RawRecordJsonTest(unittest.TestCase):

@@ -2,11 +2,13 @@ import contextlib
 import io
 import unittest
 from datetime import date, datetime, timezone
+from types import SimpleNamespace
 
 import daily_report
 import landing_to_bronze
 import streaming_bronze
 from lakestream_spark.kafka_source import LOGIN_JSON_SCHEMA_DDL, MSK_IAM_OPTIONS, contract_check_sql, finishing_columns, kafka_source_options
+from lakestream_spark.schemas import KAFKA_LOGIN_COLUMNS
 
 
 def fails(parse, argv):
@@ -23,7 +25,9 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
         self.assertEqual(args.bronze_uri, "s3://lake-bronze/")
         self.assertEqual(args.checkpoint_uri, "s3://lake-bronze/_checkpoints/")
         self.assertEqual((args.logins_topic, args.record_topic), ("logins.raw", ["logins.counts"]))
-        self.assertEqual((args.trigger_seconds, args.starting_offsets, args.max_offsets_per_trigger), (60, "earliest", None))
+        self.assertEqual((args.trigger_seconds, args.starting_offsets), (60, "earliest"))
+        # A new checkpoint starts at the earliest retained offset: the first batch must be bounded.
+        self.assertEqual(args.max_offsets_per_trigger, streaming_bronze.DEFAULT_MAX_OFFSETS_PER_TRIGGER)
         self.assertFalse(args.fail_on_data_loss)
 
     def test_overrides(self):
@@ -57,6 +61,64 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
         self.assertIn(f"from_json(CAST(value AS STRING), '{LOGIN_JSON_SCHEMA_DDL}') AS login", plans[0].projection.parse)
         self.assertIn("CAST(login.schema_version AS INT) AS schema_version", plans[0].projection.project)
         self.assertNotIn("login", " ".join(plans[1].projection.parse))
+
+    def test_kafka_source_receives_the_per_trigger_bound(self):
+        # The exact options main() passes to spark.readStream.format("kafka").options(...).
+        for argv, bound in ((self.BASE, "200000"), (self.BASE + ["--max-offsets-per-trigger", "5000"], "5000")):
+            args = streaming_bronze.parse_args(argv)
+            with self.subTest(argv=argv):
+                for plan in streaming_bronze.plan_streams(args):
+                    self.assertEqual(streaming_bronze.source_options(args, plan)["maxOffsetsPerTrigger"], bound)
+        self.assertIn("positive integer", fails(streaming_bronze.parse_args, self.BASE + ["--max-offsets-per-trigger", "0"]))
+
+    def test_writers_cast_to_the_shared_bronze_schema(self):
+        logins, counts = streaming_bronze.plan_streams(streaming_bronze.parse_args(self.BASE))
+        self.assertEqual(
+            streaming_bronze.output_expressions(logins)[:3],
+            ("CAST(topic AS STRING) AS topic", "CAST(kafka_partition AS INT) AS kafka_partition", "CAST(kafka_offset AS BIGINT) AS kafka_offset"),
+        )
+        self.assertEqual(
+            streaming_bronze.output_expressions(logins)[-3:],
+            ("CAST(is_valid AS BOOLEAN) AS is_valid", "date_format(event_time, 'yyyy-MM-dd') AS dt", "date_format(event_time, 'HH') AS hr"),
+        )
+        self.assertEqual([c for c, _ in counts.columns], ["topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "key", "value", "event_time", "ingested_at"])
+        self.assertEqual(logins.columns, KAFKA_LOGIN_COLUMNS)
+
+    def test_micro_batches_overwrite_their_own_folder(self):
+        # Idempotent re-runs: a failed batch re-runs with the same id and offsets and replaces exactly
+        # the dt/hr/batch_id folders its failed attempt wrote; other batches' folders are untouched.
+        write = streaming_bronze.MICRO_BATCH_WRITE
+        self.assertEqual(write.mode, "overwrite")
+        self.assertEqual(write.partition_by, ("dt", "hr", "batch_id"))
+        self.assertEqual(dict(write.options), {"partitionOverwriteMode": "dynamic"})
+
+        calls = []
+
+        class Recorder:
+            def __getattr__(self, name):
+                if name == "write":
+                    calls.append(("write", ()))
+                    return self
+
+                def method(*args):
+                    calls.append((name, args))
+                    return self
+
+                return method
+
+        plan = streaming_bronze.plan_streams(streaming_bronze.parse_args(self.BASE))[0]
+        streaming_bronze.batch_writer(plan)(Recorder(), 42)
+        self.assertEqual(
+            calls,
+            [
+                ("selectExpr", ("*", "CAST(42 AS BIGINT) AS batch_id")),
+                ("write", ()),
+                ("mode", ("overwrite",)),
+                ("option", ("partitionOverwriteMode", "dynamic")),
+                ("partitionBy", ("dt", "hr", "batch_id")),
+                ("parquet", ("s3://lake-bronze/kafka/logins_raw/",)),
+            ],
+        )
 
     def test_validity_column_only_for_the_contract_topic(self):
         self.assertIn(f"({contract_check_sql()}) AS is_valid", finishing_columns(True))
@@ -115,27 +177,87 @@ class LandingToBronzeArgumentsTest(unittest.TestCase):
 
 
 class DailyReportArgumentsTest(unittest.TestCase):
+    BASE = ["--bronze-uri", "s3://lake-bronze", "--gold-uri", "s3://lake-gold"]
+
     def test_defaults(self):
-        args = daily_report.parse_args(["--bronze-uri", "s3://lake-bronze", "--gold-uri", "s3://lake-gold"], now=datetime(2024, 3, 1, 3, 0, tzinfo=timezone.utc))
+        args = daily_report.parse_args(self.BASE, now=datetime(2024, 3, 1, 3, 0, tzinfo=timezone.utc))
         self.assertEqual(args.report_date, date(2024, 2, 29))
-        self.assertEqual((args.top_n, args.trend_days), (10, 7))
+        self.assertEqual((args.top_n, args.trend_days, args.late_days), (10, 7, 2))
         self.assertEqual(
-            daily_report.bronze_sources(args),
-            {"bronze_logins_kafka": "s3://lake-bronze/kafka/logins_raw/", "bronze_logins_landing": "s3://lake-bronze/landing/logins/"},
+            [(r.relation, r.uri) for r in daily_report.bronze_reads(args)],
+            [("bronze_logins_kafka", "s3://lake-bronze/kafka/logins_raw/"), ("bronze_logins_landing", "s3://lake-bronze/landing/logins/")],
         )
 
     def test_rejections(self):
-        base = ["--bronze-uri", "s3://lake-bronze", "--gold-uri", "s3://lake-gold"]
-        self.assertIn("positive integer", fails(daily_report.parse_args, base + ["--top-n", "0"]))
-        self.assertIn("expected a date", fails(daily_report.parse_args, base + ["--report-date", "2024-13-01"]))
+        self.assertIn("from 1 to 1000", fails(daily_report.parse_args, self.BASE + ["--top-n", "0"]))
+        self.assertIn("from 1 to 366", fails(daily_report.parse_args, self.BASE + ["--trend-days", "367"]))
+        self.assertIn("from 0 to 31", fails(daily_report.parse_args, self.BASE + ["--late-days", "-1"]))
+        self.assertIn("expected a date", fails(daily_report.parse_args, self.BASE + ["--report-date", "2024-13-01"]))
         self.assertIn("--gold-uri", fails(daily_report.parse_args, ["--bronze-uri", "s3://lake-bronze"]))
 
-    def test_empty_relations_offer_every_column_the_view_reads(self):
-        for relation, ddl in daily_report.EMPTY_RELATION_DDL.items():
-            columns = {part.strip().split(" ")[0] for part in ddl.split(",")}
-            with self.subTest(relation=relation):
+    def test_reads_with_the_writers_schemas(self):
+        # Explicit schemas: an empty streaming folder (no Parquet file yet) reads as empty instead of
+        # failing with "Unable to infer schema", and a folder that does not exist becomes an empty
+        # relation with the same columns.
+        kafka, landing = daily_report.bronze_reads(daily_report.parse_args(self.BASE))
+        self.assertEqual(
+            kafka.schema_ddl,
+            "topic STRING, kafka_partition INT, kafka_offset BIGINT, kafka_timestamp TIMESTAMP, key STRING, value STRING, "
+            "event_id STRING, user_id STRING, source STRING, schema_version INT, event_time TIMESTAMP, ingested_at TIMESTAMP, "
+            "is_valid BOOLEAN, dt STRING, hr STRING, batch_id BIGINT",
+        )
+        self.assertEqual(
+            landing.schema_ddl,
+            "event_id STRING, user_id STRING, event_time TIMESTAMP, source STRING, schema_version INT, source_file STRING, "
+            "ingested_at TIMESTAMP, landed_on STRING, dt STRING, hr STRING",
+        )
+        for read in (kafka, landing):
+            columns = {part.strip().split(" ")[0] for part in read.schema_ddl.split(",")}
+            with self.subTest(relation=read.relation):
                 self.assertTrue({"event_id", "user_id", "event_time", "source", "dt"} <= columns)
-        self.assertIn("is_valid", daily_report.EMPTY_RELATION_DDL["bronze_logins_kafka"])
+
+    def test_only_a_missing_folder_counts_as_empty(self):
+        missing = Exception("[PATH_NOT_FOUND] Path does not exist: s3://lake-bronze/kafka/logins_raw.")
+        denied = Exception("java.nio.file.AccessDeniedException: s3://lake-bronze/kafka/logins_raw: getFileStatus on ...: 403 Forbidden")
+        self.assertTrue(daily_report.is_missing_path(missing))
+        self.assertFalse(daily_report.is_missing_path(denied))
+
+    def test_a_run_replaces_each_reported_day_folder_including_late_days(self):
+        args = daily_report.parse_args(self.BASE + ["--report-date", "2024-03-01"])
+        writes = daily_report.report_writes(args)
+        self.assertEqual(sorted({w.report_date for w in writes}), [date(2024, 2, 28), date(2024, 2, 29), date(2024, 3, 1)])
+        self.assertEqual(len(writes), 3 * 4)
+        self.assertEqual(writes[0].uri, "s3://lake-gold/reports/logins_per_user_per_day/report_date=2024-02-28/")
+        self.assertEqual(writes[-1].uri, "s3://lake-gold/reports/login_trends/report_date=2024-03-01/")
+        only_today = daily_report.report_writes(daily_report.parse_args(self.BASE + ["--report-date", "2024-03-01", "--late-days", "0"]))
+        self.assertEqual({w.report_date for w in only_today}, {date(2024, 3, 1)})
+
+
+class LandingOutputsTest(unittest.TestCase):
+    ARGS = ["--landing-uri", "s3://lake-landing/logins", "--bronze-uri", "s3://lake-bronze", "--landed-on", "2024-01-07"]
+
+    def test_each_output_replaces_its_whole_day_folder(self):
+        # A static overwrite of landed_on=<day>/ removes every dt/hr partition and quarantine file a
+        # previous run of the day wrote, also when this run yields none of them.
+        bronze, quarantine = landing_to_bronze.day_outputs(landing_to_bronze.parse_args(self.ARGS))
+        self.assertEqual(bronze.uri, "s3://lake-bronze/landing/logins/landed_on=2024-01-07/")
+        self.assertEqual((bronze.mode, dict(bronze.options), bronze.partition_by), ("overwrite", {"partitionOverwriteMode": "static"}, ("dt", "hr")))
+        self.assertEqual(bronze.columns, ("event_id", "user_id", "event_time", "source", "schema_version", "source_file", "ingested_at", "dt", "hr"))
+        self.assertEqual(quarantine.uri, "s3://lake-bronze/quarantine/landing/logins/landed_on=2024-01-07/")
+        self.assertEqual((quarantine.mode, dict(quarantine.options), quarantine.partition_by), ("overwrite", {"partitionOverwriteMode": "static"}, ()))
+        self.assertEqual((bronze.valid, quarantine.valid), (True, False))
+
+    def test_file_source_options(self):
+        options = dict(landing_to_bronze.file_source_options(landing_to_bronze.parse_args(self.ARGS + ["--format", "csv"])))
+        self.assertEqual(
+            options,
+            {
+                "pathGlobFilter": "*.{[cC][sS][vV],[cC][sS][vV].[gG][zZ]}",
+                "recursiveFileLookup": "true",
+                "modifiedAfter": "2024-01-07T00:00:00",
+                "modifiedBefore": "2024-01-08T00:00:00",
+            },
+        )
 
 
 if __name__ == "__main__":

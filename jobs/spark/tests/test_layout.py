@@ -1,9 +1,11 @@
 import unittest
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from lakestream_spark.layout import (
     checkpoint_uri,
     dataset_name,
+    day_folder_uri,
+    gold_report_day_uri,
     gold_report_uri,
     kafka_dataset_uri,
     landing_dataset_uri,
@@ -34,6 +36,10 @@ class LayoutTest(unittest.TestCase):
         self.assertEqual(quarantine_uri("s3://bronze/", "logins"), "s3://bronze/quarantine/landing/logins/")
         self.assertEqual(checkpoint_uri("s3://bronze/_checkpoints", "logins.counts"), "s3://bronze/_checkpoints/kafka/logins_counts/")
         self.assertEqual(gold_report_uri("s3://gold-bucket", "top_users"), "s3://gold-bucket/reports/top_users/")
+
+    def test_day_folders(self):
+        self.assertEqual(day_folder_uri("s3://bronze/landing/logins", "landed_on", date(2024, 1, 7)), "s3://bronze/landing/logins/landed_on=2024-01-07/")
+        self.assertEqual(gold_report_day_uri("s3://gold-bucket/", "top_users", date(2024, 2, 29)), "s3://gold-bucket/reports/top_users/report_date=2024-02-29/")
 
     def test_partition_values_are_utc_date_and_padded_hour(self):
         self.assertEqual(partition_values(datetime(2024, 1, 7, 5, 59, tzinfo=timezone.utc)), ("2024-01-07", "05"))

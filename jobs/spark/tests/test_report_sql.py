@@ -8,7 +8,7 @@ import unittest
 import zipfile
 from datetime import date
 
-from lakestream_spark.report_sql import BRONZE_VIEW, REPORTS, load_sql, render_all, render_literal, render_sql, report_parameters
+from lakestream_spark.report_sql import BRONZE_VIEW, REPORTS, load_sql, render_all, render_literal, render_sql, report_dates, report_parameters
 
 SPARK_JOBS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,6 +34,14 @@ class ReportParametersTest(unittest.TestCase):
             report_parameters(date(2024, 1, 7), top_n=0, trend_days=7)
         with self.assertRaisesRegex(ValueError, "trend_days"):
             report_parameters(date(2024, 1, 7), top_n=1, trend_days=0)
+
+
+class ReportDatesTest(unittest.TestCase):
+    def test_late_days_report_the_days_before_again(self):
+        self.assertEqual(report_dates(date(2024, 3, 1), 2), [date(2024, 2, 28), date(2024, 2, 29), date(2024, 3, 1)])
+        self.assertEqual(report_dates(date(2024, 3, 1), 0), [date(2024, 3, 1)])
+        with self.assertRaisesRegex(ValueError, "late_days must be from 0 to 31"):
+            report_dates(date(2024, 3, 1), 32)
 
 
 class RenderSqlTest(unittest.TestCase):
@@ -113,6 +121,14 @@ class ReportFilesTest(unittest.TestCase):
         ).stdout
         rendered = json.loads(output)
         self.assertIn("WHERE login_rank <= 2", rendered["top_users"])
+        per_day = json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "lakestream_spark.report_sql", "--report-date", "2024-01-07", "--late-days", "1"],
+                cwd=SPARK_JOBS_DIR, check=True, capture_output=True, text=True,
+            ).stdout
+        )
+        self.assertEqual(sorted(per_day), ["2024-01-06", "2024-01-07"])
+        self.assertIn("DATE '2024-01-06'", per_day["2024-01-06"]["daily_active_users"])
         self.assertRegex(rendered["login_trends"], re.escape("/ 7, 3) AS logins_moving_avg"))
 
 

@@ -133,8 +133,9 @@ export interface FlinkApplicationProps {
  * package.
  *
  * Starting. CloudFormation never starts an application. A starter custom resource starts it after
- * creation (no snapshot restore), and after an update starts it from the latest snapshot if it is
- * not running; it waits for RUNNING and fails the deployment with the service's error otherwise.
+ * creation or an update when it is not running: from its latest snapshot when it has one, else
+ * fresh (a new or re-created application has no snapshots; the job then reads from the earliest
+ * retained offset). It waits for RUNNING and fails the deployment with the service's error otherwise.
  * On delete it stops the application with a snapshot, forcing the stop after `gracefulStopTimeout`.
  *
  * Kafka access is not granted here: grant `role` the topic permissions with the Kafka access

@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { routeOrExposeAlarms } from '../core/alarm-routing';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { REPLAY_DEFAULTS } from '../../functions/file-replay/config';
+import { FILE_REPLAY_METRICS, emfDimensions } from '../../contracts/metrics';
 import { METRICS_NAMESPACE, RECORDS_REJECTED_METRIC } from '../../functions/file-replay/metric-names';
 import { CHECKPOINT_PREFIX, QUARANTINE_PREFIX } from '../../functions/file-replay/storage-keys';
 import { LakestreamFunction } from '../core/lakestream-function';
@@ -394,7 +395,7 @@ export class FileReplay extends Construct {
         metric: new cloudwatch.Metric({
           namespace: METRICS_NAMESPACE,
           metricName: RECORDS_REJECTED_METRIC,
-          dimensionsMap: { service: this.metricsServiceName },
+          dimensionsMap: emfDimensions(FILE_REPLAY_METRICS, { service: this.metricsServiceName }),
           statistic: 'Sum',
           period,
         }),

@@ -13,6 +13,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { routeOrExposeAlarms } from '../core/alarm-routing';
 import { LakestreamFunction } from '../core/lakestream-function';
+import { GA4_INGEST_METRICS, emfDimensions } from '../../contracts/metrics';
 
 /** A Kafka topic the function may produce to; grantWrite adds the MSK IAM data-plane permissions. */
 export interface Ga4IngestTopic {
@@ -81,9 +82,6 @@ export interface Ga4IngestProps {
   readonly alarmAction?: cloudwatch.IAlarmAction;
 }
 
-/** Must match the handler's Powertools Metrics namespace and service name. */
-const METRICS_NAMESPACE = 'Lakestream';
-const SERVICE_NAME = 'ga4-ingest';
 
 /**
  * Scheduled pull of GA4 login events into Kafka. An EventBridge rule invokes a VPC Lambda that
@@ -222,9 +220,9 @@ export class Ga4Ingest extends Construct {
     const rejected = new cloudwatch.Alarm(this, 'RejectedRowsAlarm', {
       alarmDescription: `GA4 rows of property ${props.propertyId} were rejected to topic ${props.dlqTopic.topicName} (user id not set, (other), oversized counts).`,
       metric: new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: 'Ga4RowsRejected',
-        dimensionsMap: { service: SERVICE_NAME, FunctionName: fn.functionName },
+        namespace: GA4_INGEST_METRICS.namespace,
+        metricName: GA4_INGEST_METRICS.metrics.rowsRejected,
+        dimensionsMap: emfDimensions(GA4_INGEST_METRICS, { FunctionName: fn.functionName }),
         statistic: cloudwatch.Stats.SUM,
         period: interval,
       }),

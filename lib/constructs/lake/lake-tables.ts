@@ -174,6 +174,9 @@ export function goldTableSpecs(rangeStart: string): LakeTableSpec[] {
  * partition registration by the jobs, and a new hour is queryable the moment its files land.
  * Partition values are strings (`dt = '2025-01-31'`, `hr = '07'`), exactly as the jobs write them.
  * Filter on the partition columns: unfiltered queries project every day of the range.
+ * The streamed datasets hold one `batch_id=<n>/` folder per Spark micro-batch below `hr=`; Athena reads
+ * every file under a partition's location, and a re-run micro-batch replaces its own folder, so a
+ * failed batch leaves no duplicate rows (jobs/spark/streaming_bronze.py).
  *
  * Tables are schema derived from code and are recreated freely; the databases they live in (and
  * the data) belong to the data stack.

@@ -58,8 +58,70 @@ export interface DashboardFile {
   readonly sha256: string;
 }
 
-/** Reads every *.json file in `dir` (sorted), validates it against the schema and returns it compacted. */
-export function loadDashboards(dir: string = DEFAULT_DASHBOARDS_DIR): DashboardFile[] {
+/**
+ * What a dashboard needs from the environment it is pushed to. Textbox and constant variables get
+ * their values at push time (the provisioner sets them); variables of components this environment
+ * does not deploy are listed in `unavailable`, and the queries that use them are removed at synth.
+ */
+export interface DashboardEnvironment {
+  /** Names of the textbox/constant variables the provisioner fills in (values may be tokens, so only names here). */
+  readonly provided: readonly string[];
+  /** Variables of components not deployed here, with the sentence shown in place of their panels. */
+  readonly unavailable: Readonly<Record<string, string>>;
+}
+
+/** Grafana's built-in variables and macros, which Grafana resolves itself. */
+export const GRAFANA_BUILTIN_VARIABLES: ReadonlySet<string> = new Set([
+  '__rate_interval', '__interval', '__interval_ms', '__range', '__range_s', '__range_ms', '__dateFilter', '__timeFilter',
+  '__timeFrom', '__timeTo', '__unixEpochFilter', '__timeGroup', '__timeGroupAlias', '__rawTimeFrom', '__rawTimeTo', '__dashboard', '__org', '__user',
+]);
+
+const VARIABLE_REFERENCE = /\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$(\w+)/g;
+
+/** Names of the variables `value` references ($name, ${name}, ${name:format}, [[name]]), Grafana's built-ins included. */
+export function referencedVariables(value: unknown): string[] {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return [...new Set([...text.matchAll(VARIABLE_REFERENCE)].map((m) => m[1] ?? m[2] ?? m[3]))];
+}
+
+type Panel = GrafanaDashboard['panels'][number];
+
+/**
+ * The dashboard as this environment gets it: targets that use an unavailable variable are removed, a
+ * panel left without targets becomes a text panel saying why, and unavailable variables disappear
+ * from the variable list. Fails (naming dashboard, panel and variable) when a query uses a textbox or
+ * constant variable that is neither provided nor unavailable, or a variable the dashboard does not define.
+ */
+export function adaptDashboard(dashboard: GrafanaDashboard, env: DashboardEnvironment): GrafanaDashboard {
+  const provided = new Set(env.provided);
+  const byName = new Map(dashboard.templating.list.map((v) => [v.name, v]));
+  const problems: string[] = [];
+  const panels = dashboard.panels.map((panel): Panel => {
+    for (const name of referencedVariables(panel.targets)) {
+      const variable = byName.get(name);
+      if (GRAFANA_BUILTIN_VARIABLES.has(name) || name in env.unavailable) continue;
+      if (!variable) problems.push(`panel ${panel.id} "${panel.title}" uses $${name}, which the dashboard does not define`);
+      else if ((variable.type === 'textbox' || variable.type === 'constant') && !provided.has(name)) {
+        problems.push(`panel ${panel.id} "${panel.title}" uses $${name}, which the stack neither provides nor marks unavailable`);
+      }
+    }
+    const unavailable = (target: unknown) => referencedVariables(target).filter((name) => name in env.unavailable);
+    const kept = panel.targets.filter((target) => unavailable(target).length === 0);
+    if (kept.length === panel.targets.length) return panel;
+    if (kept.length > 0) return { ...panel, targets: kept };
+    const reasons = [...new Set(panel.targets.flatMap(unavailable).map((name) => env.unavailable[name]))];
+    const { targets: _targets, fieldConfig: _fieldConfig, options: _options, ...rest } = panel as Panel & { fieldConfig?: unknown; options?: unknown };
+    return { ...rest, type: 'text', options: { mode: 'markdown', content: reasons.join('\n\n') } } as unknown as Panel;
+  });
+  if (problems.length > 0) throw new Error(`Dashboard ${dashboard.uid}: ${problems.join('; ')}`);
+  return { ...dashboard, panels, templating: { ...dashboard.templating, list: dashboard.templating.list.filter((v) => !(v.name in env.unavailable)) } };
+}
+
+/**
+ * Reads every *.json file in `dir` (sorted), validates it against the schema and returns it compacted;
+ * with `env`, adapted to that environment (see adaptDashboard).
+ */
+export function loadDashboards(dir: string = DEFAULT_DASHBOARDS_DIR, env?: DashboardEnvironment): DashboardFile[] {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
   if (files.length === 0) throw new Error(`No dashboard (*.json) in ${dir}`);
   const dashboards = files.map((file) => {
@@ -76,7 +138,7 @@ export function loadDashboards(dir: string = DEFAULT_DASHBOARDS_DIR): DashboardF
     }
     const problems = structuralProblems(parsed.data);
     if (problems.length > 0) throw new Error(`Dashboard ${full}: ${problems.join('; ')}`);
-    const json = JSON.stringify(raw);
+    const json = JSON.stringify(env ? adaptDashboard(parsed.data, env) : raw);
     return { file, uid: parsed.data.uid, title: parsed.data.title, json, sha256: createHash('sha256').update(json).digest('hex') };
   });
   const duplicates = (key: 'uid' | 'title') => dashboards.map((d) => d[key]).filter((v, i, all) => all.indexOf(v) !== i);

@@ -56,8 +56,21 @@ export interface GrafanaWorkspaceProps {
   readonly folderUid?: string;
   /** Folder of dashboard JSON files. @default dashboards/grafana */
   readonly dashboardsDir?: string;
-  /** Values of dashboard textbox variables (e.g. `database`, `flink_application`). The first Athena database is always passed as `database` unless overridden here. @default only `database` */
+  /**
+   * Values of dashboard textbox/constant variables (e.g. `flink_application`), set by the provisioner
+   * at push time; tokens are fine. The first Athena database is always passed as `database` unless
+   * overridden here. Every such variable a query uses must be given here or in
+   * `unavailableDashboardVariables`, or synth fails.
+   * @default only `database`
+   */
   readonly dashboardVariables?: Record<string, string>;
+  /**
+   * Variables of components this environment does not deploy (e.g. `ga4_ingest_function` without
+   * GA4), each with the sentence shown instead: queries using them are removed, and a panel left
+   * without queries shows the sentence as a text panel.
+   * @default none
+   */
+  readonly unavailableDashboardVariables?: Record<string, string>;
   /** Topic Grafana alerting may publish to. @default no notification destination */
   readonly notificationTopic?: sns.ITopic;
   /** Delete the folder and its dashboards when the stack removes this construct. @default false (kept) */
@@ -213,7 +226,15 @@ export class GrafanaWorkspace extends Construct {
         },
       },
     ];
-    const dashboards = loadDashboards(props.dashboardsDir ?? DEFAULT_DASHBOARDS_DIR).map(({ uid, sha256, json }) => ({ uid, sha256, json }));
+    const variables = { database: athena.databaseNames[0], ...props.dashboardVariables };
+    const unavailable = props.unavailableDashboardVariables ?? {};
+    const both = Object.keys(variables).filter((name) => name in unavailable);
+    if (both.length > 0) throw new Error(`GrafanaWorkspace: dashboard variable(s) ${both.join(', ')} are both given a value and marked unavailable`);
+    const dashboards = loadDashboards(props.dashboardsDir ?? DEFAULT_DASHBOARDS_DIR, { provided: Object.keys(variables), unavailable }).map(({ uid, sha256, json }) => ({
+      uid,
+      sha256,
+      json,
+    }));
     const folderUid = props.folderUid ?? props.name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40);
 
     const resource = new CustomResource(this, 'Provisioner', {
@@ -226,7 +247,8 @@ export class GrafanaWorkspace extends Construct {
         ServiceAccountName: `${props.name}-provisioner`.slice(0, 128),
         DataSources: stack.toJsonString(dataSources),
         Dashboards: JSON.stringify(dashboards),
-        DashboardVariables: JSON.stringify({ database: athena.databaseNames[0], ...props.dashboardVariables }),
+        // toJsonString: values may be tokens (function names, ARNs of other stacks).
+        DashboardVariables: stack.toJsonString(variables),
         DeleteOnRemove: String(props.deleteDashboardsOnRemove ?? false),
       },
     });

@@ -9,6 +9,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { EMR_SERVERLESS_METRICS, FLINK_METRICS } from '../../contracts/metrics';
 
 export interface PlatformAlarmsProps {
   /** Addresses subscribed to the alert topic by email; each must confirm its subscription. @default none */
@@ -79,8 +80,8 @@ export interface StateMachineAlarms {
   readonly timedOut: cloudwatch.Alarm;
 }
 
-const FLINK_NAMESPACE = 'AWS/KinesisAnalytics';
-const EMR_SERVERLESS_NAMESPACE = 'AWS/EMRServerless';
+const FLINK_NAMESPACE = FLINK_METRICS.namespace;
+const EMR_SERVERLESS_NAMESPACE = EMR_SERVERLESS_METRICS.namespace;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**

@@ -121,10 +121,33 @@ export function ruleFileTemplates(rulesDir: string = RULES_DIR): string[] {
     .sort();
 }
 
-/** Loads every rule file and renders it with the environment's thresholds. */
-export function loadRuleFiles(thresholds: RuleThresholds, rulesDir: string = RULES_DIR): RuleFile[] {
+/** Optional platform components that some rule files watch. */
+export interface DeployedComponents {
+  /** The Managed Flink login-counts application (its consumer group's lag alerts). */
+  readonly flink: boolean;
+}
+
+/**
+ * Rule files (by name) that watch one optional component: loaded only where it is deployed, so an
+ * environment without it gets no alert that can never resolve (an absence alert would page forever).
+ */
+export const COMPONENT_RULE_FILES: Readonly<Record<string, keyof DeployedComponents>> = {
+  'flink-consumer-lag': 'flink',
+};
+
+/** Every optional component deployed: the rule set of the full platform. */
+export const ALL_COMPONENTS: DeployedComponents = { flink: true };
+
+/**
+ * Loads every rule file and renders it with the environment's thresholds, leaving out the files of
+ * components the environment does not deploy.
+ */
+export function loadRuleFiles(thresholds: RuleThresholds, rulesDir: string = RULES_DIR, components: DeployedComponents = ALL_COMPONENTS): RuleFile[] {
   const values = thresholdPlaceholders(thresholds);
-  const files = ruleFileTemplates(rulesDir);
+  const files = ruleFileTemplates(rulesDir).filter((file) => {
+    const component = COMPONENT_RULE_FILES[path.basename(file, '.yml')];
+    return component === undefined || components[component];
+  });
   if (files.length === 0) throw new Error(`No Prometheus rule files (*.yml) found in ${rulesDir}`);
   return files.map((sourcePath) => {
     const name = path.basename(sourcePath, '.yml');

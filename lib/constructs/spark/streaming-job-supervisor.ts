@@ -10,14 +10,13 @@ import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { SparkApplicationRef } from './spark-job';
+import { STREAMING_JOB_SUPERVISOR_METRICS, emfDimensions } from '../../contracts/metrics';
 
-/** CloudWatch namespace, service dimension and metric names the supervisor publishes (Embedded Metric Format). */
+/** CloudWatch namespace, service dimension and metric names the supervisor publishes (Embedded Metric Format), from the metric contract. */
 export const SUPERVISOR_METRICS = {
-  namespace: 'Lakestream',
-  service: 'streaming-job-supervisor',
-  consecutiveFailures: 'StreamingJobConsecutiveFailures',
-  restarts: 'StreamingJobRestarts',
-  active: 'StreamingJobActive',
+  namespace: STREAMING_JOB_SUPERVISOR_METRICS.namespace,
+  service: STREAMING_JOB_SUPERVISOR_METRICS.service,
+  ...STREAMING_JOB_SUPERVISOR_METRICS.metrics,
 } as const;
 
 export interface StreamingJobSupervisorProps {
@@ -61,6 +60,8 @@ export interface StreamingJobSupervisorProps {
  * `failureAlarm` fires when runs keep failing, or when the supervisor stops reporting.
  */
 export class StreamingJobSupervisor extends Construct {
+  /** Run name of the supervised job: the JobName dimension of the supervisor's metrics. */
+  public readonly jobName: string;
   public readonly function: LakestreamFunction;
   public readonly isCompleteFunction: LakestreamFunction;
   public readonly schedule: events.Rule;
@@ -70,6 +71,7 @@ export class StreamingJobSupervisor extends Construct {
 
   constructor(scope: Construct, id: string, props: StreamingJobSupervisorProps) {
     super(scope, id);
+    this.jobName = props.jobName;
     validateProps(props);
     const stack = Stack.of(this);
     const checkInterval = props.checkInterval ?? Duration.minutes(5);
@@ -145,7 +147,7 @@ export class StreamingJobSupervisor extends Construct {
     this.consecutiveFailuresMetric = new cloudwatch.Metric({
       namespace: SUPERVISOR_METRICS.namespace,
       metricName: SUPERVISOR_METRICS.consecutiveFailures,
-      dimensionsMap: { service: SUPERVISOR_METRICS.service, JobName: props.jobName },
+      dimensionsMap: emfDimensions(STREAMING_JOB_SUPERVISOR_METRICS, { JobName: props.jobName }),
       statistic: cloudwatch.Stats.MAXIMUM,
       period: checkInterval,
     });

@@ -20,20 +20,18 @@ export type StartPlan =
   | { readonly kind: 'fail'; readonly reason: string };
 
 /**
- * What onEvent does for Create and Update. A first start skips snapshots (there is no state
- * to restore, and an old application's state must not leak into a re-created one); later
- * starts resume from the latest snapshot when one exists.
+ * What onEvent does for Create and Update. A stopped application resumes from its latest snapshot
+ * whenever it has one, on Create as well (a replaced starter resource must not throw away the
+ * running counts of an application that still exists). Without a snapshot (a new or re-created
+ * application: snapshots are deleted with their application) it starts fresh, and the job then
+ * reads its input from the earliest retained offset (login_sql.STARTUP_MODE), so the running
+ * counts are rebuilt from everything retained instead of restarting at 0 from the consumer
+ * group's last position and overwriting the compacted counts topic with lower totals.
  */
-export function planStart(
-  requestType: 'Create' | 'Update',
-  applicationName: string,
-  status: ApplicationStatus | undefined,
-  readySnapshots: number,
-): StartPlan {
+export function planStart(applicationName: string, status: ApplicationStatus | undefined, readySnapshots: number): StartPlan {
   switch (status) {
     case 'READY':
-      if (requestType === 'Create' || readySnapshots === 0) return { kind: 'start', restoreType: 'SKIP_RESTORE_FROM_SNAPSHOT' };
-      return { kind: 'start', restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' };
+      return { kind: 'start', restoreType: readySnapshots > 0 ? 'RESTORE_FROM_LATEST_SNAPSHOT' : 'SKIP_RESTORE_FROM_SNAPSHOT' };
     case 'RUNNING':
     case 'AUTOSCALING':
       return { kind: 'none', reason: `${applicationName} is already ${status}` };

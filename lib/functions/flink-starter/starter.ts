@@ -123,8 +123,8 @@ export async function onEvent(event: CustomResourceEvent): Promise<CustomResourc
 
   const status = await describeStatus(name);
   if (status === undefined) throw new PermanentError(`Managed Flink application ${name} does not exist`);
-  const snapshots = event.RequestType === 'Update' && status === 'READY' ? await readySnapshotCount(name) : 0;
-  const plan = planStart(event.RequestType, name, status, snapshots);
+  const snapshots = status === 'READY' ? await readySnapshotCount(name) : 0;
+  const plan = planStart(name, status, snapshots);
   logger.info('Start plan', { applicationName: name, status, plan });
   if (plan.kind === 'fail') throw new Error(`${plan.reason}${await latestFailure(name)}`);
 
@@ -132,6 +132,7 @@ export async function onEvent(event: CustomResourceEvent): Promise<CustomResourc
   if (plan.kind === 'start') {
     const operationId = await startApplication(name, plan.restoreType);
     data.RestoreType = plan.restoreType;
+    data.ReadySnapshots = String(snapshots);
     if (operationId) data.StartOperationId = operationId;
   }
   // The application name is the identity; a new name means CloudFormation deletes (stops) the old one.

@@ -2,6 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { GA4_INGEST_METRICS, emfDefaultDimensions } from '../../contracts/metrics';
 import { createLogger } from '../shared/logger';
 import { loadConfig } from './config';
 import { SsmMarkStore } from './high-water-mark';
@@ -13,8 +14,8 @@ import { realRetryHooks } from './retry';
  * Kafka (rejected rows to the DLQ topic) → mark advanced. See README.md in this folder.
  */
 
-export const METRICS_NAMESPACE = 'Lakestream';
-export const SERVICE_NAME = 'ga4-ingest';
+export const METRICS_NAMESPACE = GA4_INGEST_METRICS.namespace;
+export const SERVICE_NAME = GA4_INGEST_METRICS.service;
 /** Time kept back from the Lambda timeout for the final flush, the mark write and metrics. */
 export const DEADLINE_MARGIN_MS = 20_000;
 
@@ -28,7 +29,7 @@ const markStore = new SsmMarkStore(ssm, config.highWaterMarkParameter);
 export async function handler(event: ScheduledEvent, context: Context): Promise<RunSummary> {
   logger.addContext(context);
   logger.appendKeys({ scheduledEventId: event.id, propertyId: config.propertyId });
-  metrics.setDefaultDimensions({ FunctionName: context.functionName });
+  metrics.setDefaultDimensions(emfDefaultDimensions(GA4_INGEST_METRICS, { FunctionName: context.functionName }));
   const stats = new RunStats();
   try {
     return await runIngestion(
@@ -50,9 +51,9 @@ export async function handler(event: ScheduledEvent, context: Context): Promise<
     logger.error('GA4 ingest run failed; the high-water mark was not advanced', error as Error);
     throw error;
   } finally {
-    metrics.addMetric('Ga4EventsSent', MetricUnit.Count, stats.eventsSent);
-    metrics.addMetric('Ga4RowsRejected', MetricUnit.Count, stats.rowsRejected);
-    metrics.addMetric('Ga4ApiRetries', MetricUnit.Count, stats.apiRetries);
+    metrics.addMetric(GA4_INGEST_METRICS.metrics.eventsSent, MetricUnit.Count, stats.eventsSent);
+    metrics.addMetric(GA4_INGEST_METRICS.metrics.rowsRejected, MetricUnit.Count, stats.rowsRejected);
+    metrics.addMetric(GA4_INGEST_METRICS.metrics.apiRetries, MetricUnit.Count, stats.apiRetries);
     metrics.publishStoredMetrics();
   }
 }

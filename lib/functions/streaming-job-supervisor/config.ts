@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 // zod/mini: the same validation as zod's classic API at a fraction of the bundle size and load time.
 import * as z from 'zod/mini';
+import { STREAMING_JOB_SUPERVISOR_METRICS } from '../../contracts/metrics';
 
 const jsonStringArray = z.pipe(
   z.string(),
@@ -42,7 +43,7 @@ const envSchema = z.object({
   STABLE_RUN_MINUTES: integer(1, 1440, 30),
   /** Seconds a cancelled streaming run gets to finish its micro-batch. */
   SHUTDOWN_GRACE_SECONDS: integer(15, 1800, 120),
-  METRICS_NAMESPACE: z._default(z.string().check(z.minLength(1)), 'Lakestream'),
+  METRICS_NAMESPACE: z._default(z.string().check(z.minLength(1)), STREAMING_JOB_SUPERVISOR_METRICS.namespace),
 });
 
 export interface SupervisorConfig {

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-emr-serverless';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { CustomResourceEvent, CustomResourceResult, IsCompleteResult } from '../shared/custom-resource';
+import { STREAMING_JOB_SUPERVISOR_METRICS, emfDefaultDimensions } from '../../contracts/metrics';
 import { createLogger } from '../shared/logger';
 import { loadConfig, SupervisorConfig } from './config';
 import { ACTIVE_STATES, CONFIG_HASH_TAG, JOB_TAG, RunSummary, clientToken, decide, summarizeRuns } from './plan';
@@ -23,10 +24,10 @@ import { ACTIVE_STATES, CONFIG_HASH_TAG, JOB_TAG, RunSummary, clientToken, decid
  * Metrics go out as CloudWatch Embedded Metric Format log lines (no PutMetricData permission needed).
  */
 
-export const SERVICE_NAME = 'streaming-job-supervisor';
-export const METRIC_RESTARTS = 'StreamingJobRestarts';
-export const METRIC_CONSECUTIVE_FAILURES = 'StreamingJobConsecutiveFailures';
-export const METRIC_ACTIVE = 'StreamingJobActive';
+export const SERVICE_NAME = STREAMING_JOB_SUPERVISOR_METRICS.service;
+export const METRIC_RESTARTS = STREAMING_JOB_SUPERVISOR_METRICS.metrics.restarts;
+export const METRIC_CONSECUTIVE_FAILURES = STREAMING_JOB_SUPERVISOR_METRICS.metrics.consecutiveFailures;
+export const METRIC_ACTIVE = STREAMING_JOB_SUPERVISOR_METRICS.metrics.active;
 const RECENT_RUNS = 20;
 const MAX_PAGES = 10;
 
@@ -42,7 +43,11 @@ function currentConfig(): SupervisorConfig {
 }
 
 function currentMetrics(cfg: SupervisorConfig): Metrics {
-  metrics ??= new Metrics({ namespace: cfg.metricsNamespace, serviceName: SERVICE_NAME, defaultDimensions: { JobName: cfg.jobName } });
+  metrics ??= new Metrics({
+    namespace: cfg.metricsNamespace,
+    serviceName: SERVICE_NAME,
+    defaultDimensions: emfDefaultDimensions(STREAMING_JOB_SUPERVISOR_METRICS, { JobName: cfg.jobName }),
+  });
   return metrics;
 }
 

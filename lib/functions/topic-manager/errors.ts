@@ -73,3 +73,34 @@ export function explainConnectionError(clusterName: string, brokers: readonly st
     : 'check that the cluster is ACTIVE, that the topic manager runs in the cluster VPC, and that its security group may reach the brokers on TCP 9098';
   return `Cannot connect to Kafka cluster ${clusterName} through ${brokers.join(',')}: ${describeOne(error)}. ${advice}.`;
 }
+
+const CONNECTION_ERROR_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSRequestTimeoutError',
+  'TimeBudgetError',
+]);
+const NETWORK_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Why the cluster could not be reached, when that is the whole story: a DNS name that no longer
+ * resolves (MSK removes the broker records with the cluster), a refused or timed-out connection,
+ * or a step that outlived its time budget. Undefined when any broker answered with an error of its
+ * own (authorization, a refused deletion): a cluster that answers is not gone.
+ */
+export function unreachableReason(error: unknown): string | undefined {
+  let reason: string | undefined;
+  const visit = (value: unknown, depth: number): boolean => {
+    const e = asKafkaError(value);
+    if (!e || depth > 8) return true;
+    if (typeof e.type === 'string' || e.name === 'KafkaJSSASLAuthenticationError') return false;
+    const code = (value as { code?: unknown }).code;
+    if (reason === undefined && ((e.name && CONNECTION_ERROR_NAMES.has(e.name)) || (typeof code === 'string' && NETWORK_CODES.has(code)))) {
+      reason = `${typeof code === 'string' ? `${code}: ` : ''}${e.name ?? 'Error'}: ${e.message ?? ''}`;
+    }
+    if (Array.isArray(e.errors) && !e.errors.every((inner) => visit(inner, depth + 1))) return false;
+    return visit(e.cause, depth + 1);
+  };
+  return visit(error, 0) ? reason : undefined;
+}

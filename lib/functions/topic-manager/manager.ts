@@ -2,7 +2,7 @@ import { PermanentError, type CustomResourceEvent, type CustomResourceResult } f
 import type { TopicSpec } from '../../constructs/kafka/topic-spec';
 import { deleteTopics, executePlan, readClusterState, type ClusterSession, type LogSink, type TopicAdmin } from './cluster';
 import { Deadline, TimeBudgetError } from './deadline';
-import { explainConnectionError } from './errors';
+import { explainConnectionError, unreachableReason } from './errors';
 import { describePlan, isNoop, planTopicChanges, splitRemovals } from './plan';
 import { parseTopicDeclaration, parseTopicManagerProperties, type TopicManagerProperties } from './properties';
 
@@ -84,11 +84,27 @@ export function createTopicManager(deps: TopicManagerDependencies) {
       deps.log.info('Keeping topics: AllowDelete is false', { cluster: props.clusterName, topics: names });
       return { PhysicalResourceId: physicalResourceId };
     }
-    await withCluster(props, deadline, async (session) => {
-      const removal = splitRemovals(names, await readClusterState(session, names), true);
-      if (removal.absent.length > 0) deps.log.info('Topics already gone', { topics: removal.absent });
-      await deleteTopics(session, removal.delete);
-    });
+    try {
+      await withCluster(props, deadline, async (session) => {
+        const removal = splitRemovals(names, await readClusterState(session, names), true);
+        if (removal.absent.length > 0) deps.log.info('Topics already gone', { topics: removal.absent });
+        await deleteTopics(session, removal.delete);
+      });
+    } catch (error) {
+      // Topics live inside the cluster: when it is gone (its broker names no longer resolve) or
+      // cannot be reached within the bounded time, there is nothing this resource can still
+      // clean up, and failing would leave the stack in DELETE_FAILED. A broker that answers with
+      // an error of its own (a refused deletion, authorization) still fails the delete.
+      const reason = unreachableReason(error);
+      if (reason === undefined) throw error;
+      deps.log.warn('Leaving topics undeleted: the cluster is gone or unreachable, so the delete succeeds without it', {
+        cluster: props.clusterName,
+        brokers: props.bootstrapBrokers,
+        topics: names,
+        reason,
+        error: (error as Error).message,
+      });
+    }
     return { PhysicalResourceId: physicalResourceId };
   }
 

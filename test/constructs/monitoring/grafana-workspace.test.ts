@@ -12,6 +12,17 @@ import { Finding, formatFindings, newCompliantTestApp, synthFindings } from '../
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
+/** Every textbox/constant variable of the dashboards but the GA4 one. */
+const VARIABLES = {
+  flink_application: 'lakestream-dev-login-counts',
+  flink_consumer_group: 'lakestream-flink-login-counts',
+  emr_application_id: '00abc',
+  file_replay_service: 'replay-svc',
+  file_replay_function: 'replay-worker',
+  replay_state_machine_arn: 'arn:aws:states:eu-west-1:111111111111:stateMachine:replay',
+  streaming_job_name: 'streaming-bronze',
+};
+
 function build(app = newCompliantTestApp(), overrides: Partial<GrafanaWorkspaceProps> = {}) {
   const stack = new Stack(new Stage(app, 'Test'), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
   const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
@@ -25,6 +36,8 @@ function build(app = newCompliantTestApp(), overrides: Partial<GrafanaWorkspaceP
     logsKey: key,
     logRetention: logs.RetentionDays.ONE_MONTH,
     folderTitle: 'Lakestream dev',
+    dashboardVariables: VARIABLES,
+    unavailableDashboardVariables: { ga4_ingest_function: 'GA4 ingest is not deployed here.' },
     ...overrides,
   });
   return { app, stack, grafana };
@@ -90,9 +103,16 @@ describe('GrafanaWorkspace', () => {
     const [resource] = Object.values(template.findResources('Custom::GrafanaProvisioner'));
     const p = resource.Properties;
     expect(p).toMatchObject({ FolderUid: 'lakestream-dev', FolderTitle: 'Lakestream dev', DeleteOnRemove: 'false', ServiceAccountName: 'lakestream-dev-provisioner' });
-    const dashboards = JSON.parse(p.Dashboards) as Array<{ uid: string; sha256: string }>;
-    expect(dashboards.map((d) => [d.uid, d.sha256])).toEqual(loadDashboards().map((d) => [d.uid, d.sha256]));
-    expect(JSON.parse(p.DashboardVariables)).toEqual({ database: 'lakestream_dev_gold' });
+    const dashboards = JSON.parse(p.Dashboards) as Array<{ uid: string; sha256: string; json: string }>;
+    const env = { provided: ['database', ...Object.keys(VARIABLES)], unavailable: { ga4_ingest_function: 'GA4 ingest is not deployed here.' } };
+    expect(dashboards.map((d) => [d.uid, d.sha256])).toEqual(loadDashboards(undefined, env).map((d) => [d.uid, d.sha256]));
+    expect(JSON.parse(p.DashboardVariables)).toEqual({ database: 'lakestream_dev_gold', ...VARIABLES });
+    // GA4 is absent: its queries are gone, its panel explains why, and its variable is not offered.
+    const ingestion = JSON.parse(dashboards.find((d) => d.uid === 'lakestream-ingestion')!.json) as { panels: Array<{ id: number; type: string; targets?: unknown[]; options?: { content?: string } }>; templating: { list: Array<{ name: string }> } };
+    expect(ingestion.panels.find((panel) => panel.id === 5)).toMatchObject({ type: 'text', options: { content: 'GA4 ingest is not deployed here.' } });
+    expect(ingestion.panels.find((panel) => panel.id === 5)!.targets).toBeUndefined();
+    expect(ingestion.panels.find((panel) => panel.id === 6)!.targets).toHaveLength(2);
+    expect(JSON.stringify(ingestion)).not.toContain('ga4_ingest_function');
     const dataSources = JSON.stringify(p.DataSources);
     for (const expected of ['lakestream-prometheus', 'sigV4AuthType', 'ec2_iam_role', 'lakestream-cloudwatch', 'lakestream-athena', 'lakestream-dev-analytics']) {
       expect(dataSources).toContain(expected);
@@ -106,6 +126,17 @@ describe('GrafanaWorkspace', () => {
 });
 
 describe('GrafanaWorkspace validation', () => {
+  it('fails at synth when a dashboard variable is neither given a value nor marked unavailable, naming it', () => {
+    const { flink_application: _omitted, ...rest } = VARIABLES;
+    expect(() => build(newCompliantTestApp(), { dashboardVariables: rest })).toThrow(
+      /Dashboard lakestream-flink: panel 1 "Downtime" uses \$flink_application, which the stack neither provides nor marks unavailable/,
+    );
+  });
+
+  it('fails when a variable is both given and marked unavailable', () => {
+    expect(() => build(newCompliantTestApp(), { unavailableDashboardVariables: { flink_application: 'x' } })).toThrow(/flink_application are both given a value and marked unavailable/);
+  });
+
   it('requires a SAML configuration for SAML sign-in', () => {
     expect(() => build(newCompliantTestApp(), { authenticationProviders: ['SAML'] })).toThrow(/samlConfiguration is required/);
   });

@@ -1,0 +1,26 @@
+import type { ResolvedEnvironment } from '../config/load-config';
+import { createAwsClients, type AwsClients, type ClientRegions } from './common/aws-clients';
+import type { PreflightRequirements } from './preflight/requirements';
+
+/** The CLI's I/O, injected so tests run every command against mocks and capture its output. */
+export interface CliDependencies {
+  readonly createAwsClients: (regions: ClientRegions) => AwsClients;
+  readonly synthesizeRequirements: (config: ResolvedEnvironment) => PreflightRequirements;
+  readonly stdout: (text: string) => void;
+  /** Where progress and errors go. */
+  readonly stderr: NodeJS.WriteStream;
+  readonly processEnv: NodeJS.ProcessEnv;
+  /** Suppress the progress display even without --json. @default false */
+  readonly quiet?: boolean;
+}
+
+export function defaultDependencies(): CliDependencies {
+  return {
+    createAwsClients,
+    // Loaded on first use: synthesizing pulls in the whole CDK app, which `--help` does not need.
+    synthesizeRequirements: (config) => (require('./preflight/command') as typeof import('./preflight/command')).synthesizeRequirements(config),
+    stdout: (text) => process.stdout.write(text),
+    stderr: process.stderr,
+    processEnv: process.env,
+  };
+}
