@@ -28,7 +28,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     defaultReplicationFactor: 2,
     allowTopicDeletion: true,
   },
-  flink: { parallelism: 1, parallelismPerKpu: 1, autoScaling: false, windowMinutes: 5, allowedLatenessSeconds: 60, checkpointIntervalSeconds: 60 },
+  flink: { parallelism: 1, parallelismPerKpu: 1, autoScaling: false, windowMinutes: 1, allowedLatenessSeconds: 60, checkpointIntervalSeconds: 60 },
   emr: {
     releaseLabel: 'emr-7.9.0',
     maxCpuVcpu: 16,
@@ -37,6 +37,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     idleTimeoutMinutes: 15,
     dailyReportSchedule: 'cron(0 3 * * ? *)',
     supervisorIntervalMinutes: 5,
+    streamingTriggerSeconds: 30,
     // Peak: streaming 5 vCPU / 20 GB / 60 GB disk + a batch job 10 / 40 / 60 = 15 / 60 / 120 of 16 / 64 / 200.
     jobs: {
       streaming: { driver: { cpu: 1, memoryGb: 4, diskGb: 20 }, executor: { cpu: 2, memoryGb: 8, diskGb: 20 }, minExecutors: 1, initialExecutors: 1, maxExecutors: 2 },
@@ -60,6 +61,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     grafanaAuthentication: 'AWS_SSO',
     thresholds: { brokerDiskUsedRatio: 0.85, brokerCpuUtilisationRatio: 0.9, produceLatencyMs: 500, fetchConsumerLatencyMs: 3000, flinkConsumerLagMessages: 100000 },
   },
+  serving: { maxLatencySeconds: 120, batchDays: 90 },
   tags: {},
 };
 
@@ -88,7 +90,7 @@ export const PROD_PROFILE: ProfileDefaults = {
     defaultReplicationFactor: 3,
     allowTopicDeletion: false,
   },
-  flink: { parallelism: 4, parallelismPerKpu: 1, autoScaling: true, windowMinutes: 60, allowedLatenessSeconds: 300, checkpointIntervalSeconds: 60 },
+  flink: { parallelism: 4, parallelismPerKpu: 1, autoScaling: true, windowMinutes: 1, allowedLatenessSeconds: 300, checkpointIntervalSeconds: 60 },
   emr: {
     releaseLabel: 'emr-7.9.0',
     maxCpuVcpu: 200,
@@ -98,6 +100,7 @@ export const PROD_PROFILE: ProfileDefaults = {
     preInitialized: { driverCount: 1, executorCount: 2 },
     dailyReportSchedule: 'cron(0 3 * * ? *)',
     supervisorIntervalMinutes: 5,
+    streamingTriggerSeconds: 30,
     // Peak: streaming 34 vCPU / 136 GB / 180 GB disk + a batch job 84 / 336 / 420 = 118 / 472 / 600 of 200 / 800 / 4000.
     jobs: {
       streaming: { driver: { cpu: 2, memoryGb: 8, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 2, initialExecutors: 2, maxExecutors: 8 },
@@ -121,6 +124,7 @@ export const PROD_PROFILE: ProfileDefaults = {
     grafanaAuthentication: 'AWS_SSO',
     thresholds: { brokerDiskUsedRatio: 0.75, brokerCpuUtilisationRatio: 0.6, produceLatencyMs: 200, fetchConsumerLatencyMs: 1500, flinkConsumerLagMessages: 10000 },
   },
+  serving: { maxLatencySeconds: 120, batchDays: 90 },
   tags: {},
 };
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { artifactSchema } from '../constructs/artifacts/artifact-manifest';
 import { SUPPORTED_KAFKA_VERSIONS } from '../constructs/kafka/kafka-cluster';
+import { describeBudget, speedLatencyBudget } from './speed-latency';
 import { capacityProblem, jobSizeProblems } from '../constructs/spark/spark-job-size';
 
 /**
@@ -119,8 +120,16 @@ const flinkSchema = z
     parallelism: z.number().int().min(1).max(256),
     parallelismPerKpu: z.number().int().min(1).max(8),
     autoScaling: z.boolean(),
-    /** Tumbling window of the per-user login counts, in minutes. */
-    windowMinutes: z.number().int().min(1).max(1440),
+    /**
+     * Tumbling window of the per-user login counts, in minutes. Windows are aligned to the epoch, so
+     * a length that divides a day keeps every window inside one UTC day (the serving views' day boundary).
+     */
+    windowMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1440)
+      .refine((m) => 1440 % m === 0, { message: 'must divide a day (1440 minutes) so that no window straddles UTC midnight, e.g. 1, 5, 15, 60' }),
     /** Bound on event lateness accepted by the windows, in seconds. */
     allowedLatenessSeconds: z.number().int().min(0).max(86400),
     checkpointIntervalSeconds: z.number().int().min(10).max(3600),
@@ -169,6 +178,8 @@ const emrSchema = z
     dailyReportSchedule: z.string().regex(CRON_OR_RATE, 'must be an EventBridge expression such as cron(0 3 * * ? *) or rate(1 day)'),
     /** How often the streaming supervisor checks the streaming job, in minutes. */
     supervisorIntervalMinutes: z.number().int().min(1).max(60),
+    /** Micro-batch interval of the Spark streaming job (Kafka -> bronze), in seconds: part of the speed view's latency. */
+    streamingTriggerSeconds: z.number().int().min(5).max(60),
     /**
      * Size of each Spark job. The streaming job runs all the time: its peak plus the largest batch
      * job's peak must fit under maxCpuVcpu/maxMemoryGb/maxDiskGb, or nightly jobs wait for capacity.
@@ -273,6 +284,19 @@ const observabilitySchema = z
     }
   });
 
+const servingSchema = z
+  .object({
+    /**
+     * Promise of the serving layer: a login is readable through the speed view this many seconds
+     * after its event time at the latest. Checked at synth against flink.windowMinutes and
+     * emr.streamingTriggerSeconds (lib/config/speed-latency.ts).
+     */
+    maxLatencySeconds: z.number().int().min(60).max(86400),
+    /** Closed days the batch and serving views reach back (the gold report_date partitions they read). */
+    batchDays: z.number().int().min(1).max(3650),
+  })
+  .strict();
+
 export const environmentConfigSchema = z
   .object({
     /** Environment name: dev, staging, prod, ... */
@@ -319,6 +343,7 @@ export const environmentConfigSchema = z
      */
     artifactSourceBucketUri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[\w!\-.*'()/]*)?$/, 'must be an s3://bucket[/prefix] URI').optional(),
     observability: observabilitySchema,
+    serving: servingSchema,
     /** Extra tags on every resource. */
     tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256)),
   })
@@ -347,6 +372,16 @@ export const environmentConfigSchema = z
     }
     if (c.tier === 'prod' && c.removalPolicy !== 'retain') {
       ctx.addIssue({ code: 'custom', path: ['removalPolicy'], message: 'must be retain for a prod-tier environment' });
+    }
+    const budget = speedLatencyBudget({ windowMinutes: c.flink.windowMinutes, streamingTriggerSeconds: c.emr.streamingTriggerSeconds });
+    if (budget.totalSeconds > c.serving.maxLatencySeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['flink', 'windowMinutes'],
+        message:
+          `with emr.streamingTriggerSeconds = ${c.emr.streamingTriggerSeconds} the speed view's worst-case latency is ${describeBudget(budget)}, ` +
+          `above serving.maxLatencySeconds (${c.serving.maxLatencySeconds}): shorten the window or the trigger, or raise the budget`,
+      });
     }
     if (c.ga4 && c.network.mode === 'create' && c.network.natGateways === 0) {
       ctx.addIssue({ code: 'custom', path: ['ga4'], message: 'needs internet egress to reach Google: set network.natGateways to at least 1' });

@@ -22,6 +22,7 @@ import { TOPIC_NAMES } from '../constructs/kafka/topic-spec';
 import type { LakeCatalog } from '../constructs/lake/lake-catalog';
 import type { LakeStorage } from '../constructs/lake/lake-storage';
 import { LakeTables } from '../constructs/lake/lake-tables';
+import { ServingViews } from '../constructs/lake/serving-views';
 import type { PlatformNetwork } from '../constructs/network/platform-network';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
 import { SparkApplication } from '../constructs/spark/spark-application';
@@ -82,6 +83,8 @@ export class ProcessingStack extends Stack {
   public readonly supervisor?: StreamingJobSupervisor;
   public readonly flink?: FlinkApplication;
   public readonly tables: LakeTables;
+  /** Athena views of the serving layer (speed, batch, merged) over the tables above. */
+  public readonly servingViews: ServingViews;
   /** Failure alarms of the batch jobs and the streaming job, without actions: route them to the alarm topic. */
   public readonly alarms: cloudwatch.Alarm[];
 
@@ -101,6 +104,12 @@ export class ProcessingStack extends Stack {
       goldDatabaseName: catalog.databaseNames.gold,
       bronzeRangeStart: rangeStart(config.lake.bronze.expirationDays),
       goldRangeStart: rangeStart(config.lake.gold.expirationDays),
+    });
+    this.servingViews = new ServingViews(this, 'ServingViews', {
+      bronzeDatabaseName: catalog.databaseNames.bronze,
+      goldDatabaseName: catalog.databaseNames.gold,
+      batchDays: config.serving.batchDays,
+      sourceTables: [this.tables.bronzeTables.kafka_logins_counts!, this.tables.goldTables.logins_per_user_per_day!, this.tables.goldTables.daily_active_users!],
     });
 
     this.spark = new SparkApplication(this, 'Spark', {
@@ -198,6 +207,7 @@ export class ProcessingStack extends Stack {
           '--logins-topic', TOPIC_NAMES.loginsRaw,
           '--record-topic', TOPIC_NAMES.loginsCounts,
           '--group-id-prefix', SPARK_GROUP_ID_PREFIX,
+          '--trigger-seconds', String(config.emr.streamingTriggerSeconds),
           '--max-offsets-per-trigger', String(config.emr.streamingMaxOffsetsPerTrigger),
         ],
         sparkSubmitParameters: `${pyFiles} --jars ${SPARK_KAFKA_ARTIFACTS.map((name) => artifacts.s3Uri(name)).join(',')} ${sparkSizeConf(config.emr.jobs.streaming)}`,

@@ -10,6 +10,8 @@ import {
   structuralProblems,
   type GrafanaDashboard,
 } from '../../lib/constructs/monitoring/dashboard-files';
+import { GOLD_REPORT_COLUMNS } from '../../lib/constructs/lake/lake-tables';
+import { SERVING_VIEWS } from '../../lib/constructs/lake/serving-views';
 import { SUPERVISOR_METRICS } from '../../lib/constructs/spark/streaming-job-supervisor';
 import { AWS_SERVICE_METRICS, EMF_EMITTERS, LAKESTREAM_NAMESPACE } from '../../lib/contracts/metrics';
 
@@ -49,9 +51,9 @@ const models = dashboards.map((d) => ({ file: d.file, model: grafanaDashboardSch
 const targetsOf = (model: GrafanaDashboard) => model.panels.flatMap((p) => p.targets.map((t) => ({ panel: p, target: t })));
 
 describe('dashboards/grafana', () => {
-  it('holds the six platform dashboards with unique uids and titles', () => {
+  it('holds the seven platform dashboards with unique uids and titles', () => {
     expect(dashboards.map((d) => d.uid).sort()).toEqual(
-      ['lakestream-business', 'lakestream-flink', 'lakestream-ingestion', 'lakestream-kafka', 'lakestream-overview', 'lakestream-spark'],
+      ['lakestream-business', 'lakestream-flink', 'lakestream-ingestion', 'lakestream-kafka', 'lakestream-live-logins', 'lakestream-overview', 'lakestream-spark'],
     );
     expect(new Set(dashboards.map((d) => d.title)).size).toBe(dashboards.length);
   });
@@ -109,9 +111,41 @@ describe('dashboards/grafana', () => {
     expect(sql.some((q) => q.includes("$__dateFilter(report_day)"))).toBe(true);
   });
 
+  it('Athena queries name only tables and views of the gold database ($database): gold reports and serving views', () => {
+    const known = new Set([...Object.keys(GOLD_REPORT_COLUMNS), ...SERVING_VIEWS.map((v) => v.name)]);
+    const problems: string[] = [];
+    for (const { model } of models) {
+      for (const { panel, target } of targetsOf(model).filter((t) => t.target.datasource.uid === DATASOURCE_UIDS.athena)) {
+        const sql = target.rawSQL ?? '';
+        const relations = [...sql.matchAll(/\b(?:FROM|JOIN)\s+([^\s(),]+)/gi)].map((m) => m[1]!);
+        if (relations.length === 0) problems.push(`${model.uid} "${panel.title}": no FROM`);
+        for (const relation of relations) {
+          const name = /^"\$database"\.(\w+)$/.exec(relation)?.[1];
+          if (!name || !known.has(name)) problems.push(`${model.uid} "${panel.title}": ${relation}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('the live logins dashboard refreshes every minute and shows logins today, top users and logins per minute from the serving views', () => {
+    const live = models.find((m) => m.model.uid === 'lakestream-live-logins')!.model as GrafanaDashboard & { refresh: string };
+    const refresh = /^(\d+)([sm])$/.exec(live.refresh);
+    expect(refresh).not.toBeNull();
+    expect(Number(refresh![1]) * (refresh![2] === 'm' ? 60 : 1)).toBeLessThanOrEqual(60);
+    const sqlOf = (title: string) => targetsOf(live).find((t) => t.panel.title === title)!.target.rawSQL ?? '';
+    const today = "login_date = CAST(CAST(current_timestamp AT TIME ZONE 'UTC' AS date) AS varchar)";
+    expect(sqlOf('Logins today (UTC)')).toContain('"$database".serving_logins_per_user_per_day');
+    expect(sqlOf('Logins today (UTC)')).toContain(today);
+    expect(sqlOf('Top users today')).toMatch(/serving_logins_per_user_per_day[\s\S]*ORDER BY logins DESC[\s\S]*LIMIT \d+/);
+    expect(sqlOf('Top users today')).toContain(today);
+    expect(sqlOf('Logins per minute')).toMatch(/speed_login_counts[\s\S]*\$__timeFilter\(window_start\)/);
+    expect(live.templating.list.map((v) => v.name)).toEqual(['database']);
+  });
+
   it('every dashboard variable a query uses is defined', () => {
     for (const { model } of models) {
-      const defined = new Set(['__rate_interval', '__interval', '__dateFilter', ...model.templating.list.map((v) => v.name)]);
+      const defined = new Set(['__rate_interval', '__interval', '__dateFilter', '__timeFilter', ...model.templating.list.map((v) => v.name)]);
       const used = JSON.stringify(model.panels).match(/\$(\w+)/g) ?? [];
       expect(used.map((u) => u.slice(1)).filter((u) => !defined.has(u))).toEqual([]);
     }

@@ -226,3 +226,46 @@ describe('observability stack', () => {
     expect(JSON.stringify(alarms)).toContain('"MetricName":"FailedJobs"');
   });
 });
+
+describe('serving views and the Grafana role', () => {
+  /** Intrinsics as text, imports as `{import:<export name>}`. */
+  const text = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value)) return value.map(text).join(',');
+    if (typeof value !== 'object' || value === null) return String(value);
+    const node = value as Record<string, unknown>;
+    if (node['Fn::Join']) return (node['Fn::Join'] as [string, unknown[]])[1].map(text).join((node['Fn::Join'] as [string])[0]);
+    if (node['Fn::ImportValue'] !== undefined) return `{import:${text(node['Fn::ImportValue'])}}`;
+    return `{${Object.entries(node).map(([k, v]) => `${k}:${text(v)}`).join(',')}}`;
+  };
+
+  test.each(['dev', 'prod'])('%s: Grafana may read, through Athena, every table the serving views read (catalog entries and objects)', (env) => {
+    const tables = Object.values(result.template(env, 'Processing').findResources('AWS::Glue::Table')) as Array<{
+      Properties: { DatabaseName: string; TableInput: { Name: string; TableType: string; ViewOriginalText?: string; StorageDescriptor: { Location: unknown } } };
+    }>;
+    const byName = new Map(tables.map((t) => [`${t.Properties.DatabaseName}.${t.Properties.TableInput.Name}`, t]));
+    const relations = new Set<string>();
+    for (const view of tables.filter((t) => t.Properties.TableInput.TableType === 'VIRTUAL_VIEW')) {
+      relations.add(`${view.Properties.DatabaseName}.${view.Properties.TableInput.Name}`);
+      const encoded = /^\/\* Presto View: (\S+) \*\/$/.exec(view.Properties.TableInput.ViewOriginalText!)![1]!;
+      const sql = (JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as { originalSql: string }).originalSql;
+      for (const m of sql.matchAll(/"(\w+)"\."(\w+)"/g)) relations.add(`${m[1]}.${m[2]}`);
+    }
+    expect(relations.size).toBeGreaterThanOrEqual(6);
+
+    const grafanaStatements = Object.values(result.template(env, 'Observability').findResources('AWS::IAM::Policy'))
+      .map((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement)
+      .find((statements) => statements.some((s) => [s.Action].flat().includes('athena:StartQueryExecution')))!;
+    const allowed = (action: string) => grafanaStatements.filter((s) => [s.Action].flat().includes(action)).map((s) => text(s.Resource)).join(' ');
+    for (const relation of relations) {
+      const table = byName.get(relation);
+      expect(table).toBeDefined();
+      const [database] = relation.split('.');
+      expect(allowed('glue:GetTable')).toContain(`:table/${database}/*`);
+      if (table!.Properties.TableInput.TableType === 'VIRTUAL_VIEW') continue;
+      // The location refers to the bucket by name (Ref), the grant by ARN (GetAtt): compare the bucket's logical id.
+      const bucketId = /ExportsOutputRef(\w+Bucket[0-9A-F]{8})/.exec(text(table!.Properties.TableInput.StorageDescriptor.Location))![1];
+      expect(allowed('s3:GetObject')).toContain(`ExportsOutputFnGetAtt${bucketId}Arn`);
+    }
+  });
+});

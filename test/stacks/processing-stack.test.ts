@@ -250,9 +250,10 @@ describe('job data access and sizing', () => {
 });
 
 describe('Glue tables', () => {
-  test('four bronze and four gold tables, no crawler', () => {
+  test('four bronze and four gold tables, no crawler (plus the three serving views)', () => {
     const { template } = plain;
-    template.resourceCountIs('AWS::Glue::Table', 8);
+    expect(Object.keys(template.findResources('AWS::Glue::Table', { Properties: { TableInput: { TableType: 'EXTERNAL_TABLE' } } }))).toHaveLength(8);
+    template.resourceCountIs('AWS::Glue::Table', 11);
     template.resourceCountIs('AWS::Glue::Crawler', 0);
   });
 
@@ -429,5 +430,22 @@ describe('with every connector jar pinned', () => {
 
   test('no info annotation about missing artifacts', () => {
     expect(pinned.annotations.findInfo('*', Match.stringLikeRegexp('artifactPins'))).toHaveLength(0);
+  });
+});
+
+describe('serving layer', () => {
+  test('the three serving views sit in the gold database next to the gold tables', () => {
+    const views = Object.values(plain.template.findResources('AWS::Glue::Table', { Properties: { TableInput: { TableType: 'VIRTUAL_VIEW' } } })) as Array<{
+      Properties: { DatabaseName: string; TableInput: { Name: string } };
+    }>;
+    expect(views.map((v) => v.Properties.TableInput.Name).sort()).toEqual(['batch_logins_per_user_per_day', 'serving_logins_per_user_per_day', 'speed_login_counts']);
+    expect(new Set(views.map((v) => v.Properties.DatabaseName))).toEqual(new Set([plain.processing.servingViews.databaseName]));
+    expect(plain.processing.servingViews.databaseName).toBe('lakestream_dev_gold');
+  });
+
+  test('the streaming job gets the configured trigger interval', () => {
+    const job = flatten(Object.values(pinned.template.findResources('Custom::StreamingJob'))[0]);
+    expect(job).toContain(`"--trigger-seconds\\",\\"${pinned.config.emr.streamingTriggerSeconds}\\"`);
+    expect(pinned.config.emr.streamingTriggerSeconds).toBeLessThanOrEqual(60);
   });
 });
