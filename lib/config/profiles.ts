@@ -28,7 +28,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     defaultReplicationFactor: 2,
     allowTopicDeletion: true,
   },
-  flink: { parallelism: 1, parallelismPerKpu: 1, autoScaling: false, windowMinutes: 5, allowedLatenessSeconds: 60, checkpointIntervalSeconds: 60 },
+  flink: { enabled: true, parallelism: 1, parallelismPerKpu: 1, autoScaling: false, windowMinutes: 5, allowedLatenessSeconds: 60, checkpointIntervalSeconds: 60 },
   emr: {
     releaseLabel: 'emr-7.9.0',
     maxCpuVcpu: 16,
@@ -37,6 +37,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     idleTimeoutMinutes: 15,
     dailyReportSchedule: 'cron(0 3 * * ? *)',
     supervisorIntervalMinutes: 5,
+    streamingJobEnabled: true,
   },
   lake: {
     landing: { expirationDays: 7 },
@@ -52,6 +53,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     grafanaAuthentication: 'AWS_SSO',
     thresholds: { brokerDiskUsedRatio: 0.85, brokerCpuUtilisationRatio: 0.9, produceLatencyMs: 500, fetchConsumerLatencyMs: 3000, flinkConsumerLagMessages: 100000 },
   },
+  artifacts: { requirePins: false },
   tags: {},
 };
 
@@ -80,7 +82,7 @@ export const PROD_PROFILE: ProfileDefaults = {
     defaultReplicationFactor: 3,
     allowTopicDeletion: false,
   },
-  flink: { parallelism: 4, parallelismPerKpu: 1, autoScaling: true, windowMinutes: 60, allowedLatenessSeconds: 300, checkpointIntervalSeconds: 60 },
+  flink: { enabled: true, parallelism: 4, parallelismPerKpu: 1, autoScaling: true, windowMinutes: 60, allowedLatenessSeconds: 300, checkpointIntervalSeconds: 60 },
   emr: {
     releaseLabel: 'emr-7.9.0',
     maxCpuVcpu: 200,
@@ -90,6 +92,7 @@ export const PROD_PROFILE: ProfileDefaults = {
     preInitialized: { driverCount: 1, executorCount: 2 },
     dailyReportSchedule: 'cron(0 3 * * ? *)',
     supervisorIntervalMinutes: 5,
+    streamingJobEnabled: true,
   },
   lake: {
     landing: { transitionToIntelligentTieringDays: 0, expirationDays: 30 },
@@ -105,6 +108,7 @@ export const PROD_PROFILE: ProfileDefaults = {
     grafanaAuthentication: 'AWS_SSO',
     thresholds: { brokerDiskUsedRatio: 0.75, brokerCpuUtilisationRatio: 0.6, produceLatencyMs: 200, fetchConsumerLatencyMs: 1500, flinkConsumerLagMessages: 10000 },
   },
+  artifacts: { requirePins: false },
   tags: {},
 };
 

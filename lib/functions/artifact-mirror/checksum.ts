@@ -12,6 +12,8 @@ export interface ExpectedDigest {
   readonly algorithm: ChecksumAlgorithm;
   /** Lower-case hex. */
   readonly value: string;
+  /** Published by the artifact's publisher, or pinned in the lock file. */
+  readonly origin: 'published' | 'pin';
   /** e.g. `published at https://.../x.jar.sha512` or `pin in jobs/artifacts.lock.json`. */
   readonly source: string;
 }

@@ -55,7 +55,7 @@ export async function expectedDigests(artifact: MirroredArtifact, context: Mirro
   }
   const expected = [
     ...(published ? [published] : []),
-    ...(artifact.sha256 ? [{ algorithm: 'sha256' as const, value: artifact.sha256, source: 'pin in jobs/artifacts.lock.json' }] : []),
+    ...(artifact.sha256 ? [{ algorithm: 'sha256' as const, value: artifact.sha256, origin: 'pin' as const, source: 'pin in jobs/artifacts.lock.json' }] : []),
   ];
   if (expected.length === 0) throw new UnverifiableArtifactError(artifact);
   return expected;

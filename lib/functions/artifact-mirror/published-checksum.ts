@@ -42,7 +42,7 @@ async function sidecarChecksum(artifact: MirroredArtifact, context: PublishedChe
     const text = artifact.sourceS3Uri
       ? await readSourceObjectText(where, artifact, context)
       : await fetchText(where, artifact.name, context.download);
-    if (text !== undefined) return { algorithm, value: parseChecksumFile(text, algorithm, where), source: `published at ${where}` };
+    if (text !== undefined) return { algorithm, value: parseChecksumFile(text, algorithm, where), origin: 'published', source: `published at ${where}` };
   }
   return undefined;
 }
@@ -63,7 +63,7 @@ async function githubReleaseChecksum(artifact: MirroredArtifact, context: Publis
   if (asset.digest === null || asset.digest === undefined) return undefined;
   const match = /^sha256:([0-9a-f]{64})$/.exec(asset.digest);
   if (!match) throw new Error(`${artifact.name}: unsupported digest ${JSON.stringify(asset.digest)} for ${artifact.asset} at ${releaseUrl}`);
-  return { algorithm: 'sha256', value: match[1], source: `GitHub release digest of ${artifact.asset} at ${releaseUrl}` };
+  return { algorithm: 'sha256', value: match[1], origin: 'published', source: `GitHub release digest of ${artifact.asset} at ${releaseUrl}` };
 }
 
 /**
