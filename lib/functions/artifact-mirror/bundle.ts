@@ -55,10 +55,18 @@ async function openObject(bucket: string, key: string, context: MirrorContext): 
 /** Members of a .tar.gz, one at a time (only regular files; folders are implied by the paths). */
 async function* tarMembers(archive: Readable, label: string): AsyncGenerator<{ name: string; content: Buffer }> {
   const extract = tar.extract();
-  pipeline(archive, createGunzip(), extract as unknown as NodeJS.WritableStream, (error) => {
-    if (error) extract.destroy(new Error(`${label} is not a readable .tar.gz: ${error.message}`));
-  });
-  for await (const entry of extract) {
+  pipeline(archive, createGunzip(), extract as unknown as NodeJS.WritableStream, () => undefined);
+  const entries = extract[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<{ header: tar.Header; resume(): unknown }>;
+    try {
+      next = await entries.next();
+    } catch (error) {
+      // gzip and tar errors ("incorrect header check") say nothing about which file was at fault.
+      throw new Error(`${label} is not a readable .tar.gz: ${(error as Error).message}`);
+    }
+    if (next.done) return;
+    const entry = next.value;
     const type = entry.header.type;
     if (type === 'directory') {
       entry.resume();
