@@ -140,7 +140,16 @@ const manifestSchema = z.strictObject({
     spark: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a Spark version such as 3.5.5'),
     scala: z.string().regex(/^\d+\.\d+$/, 'must be a Scala binary version such as 2.12'),
   }),
-  artifacts: z.array(z.union([mavenEntrySchema, githubEntrySchema])),
+  // Each entry is checked by the schema of its kind (below), so that errors name the field at fault.
+  artifacts: z.array(
+    z.unknown().transform((entry, ctx) => {
+      const schema = typeof entry === 'object' && entry !== null && 'githubRelease' in entry ? githubEntrySchema : mavenEntrySchema;
+      const result = schema.safeParse(entry);
+      if (result.success) return result.data;
+      for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+      return z.NEVER;
+    }),
+  ),
   bundles: z.array(bundleSchema).default([]),
 });
 
