@@ -99,27 +99,30 @@ const MAVEN_COORDINATES = /^([A-Za-z0-9_.-]+):([A-Za-z0-9_.-]+):([A-Za-z0-9_.+-]
 
 const usedBySchema = z.array(z.enum(ARTIFACT_USES)).min(1, 'must name at least one of ' + ARTIFACT_USES.join(', '));
 
-const mavenEntrySchema = z.strictObject({
+const entryFields = {
   name: z.string().regex(NAME_PATTERN, 'must be kebab-case (a-z, 0-9, single hyphens)'),
-  maven: z.string().regex(MAVEN_COORDINATES, 'must be Maven coordinates group:artifact:version[:classifier][@extension]'),
   usedBy: usedBySchema,
   purpose: z.string().min(1, 'must say what the artifact is for'),
+};
+
+const mavenEntrySchema = z.strictObject({
+  ...entryFields,
+  maven: z.string().regex(MAVEN_COORDINATES, 'must be Maven coordinates group:artifact:version[:classifier][@extension]'),
 });
 
 const githubEntrySchema = z.strictObject({
-  name: z.string().regex(NAME_PATTERN, 'must be kebab-case (a-z, 0-9, single hyphens)'),
+  ...entryFields,
   version: z.string().regex(SEGMENT, 'must be a version made of [A-Za-z0-9._+-]'),
   githubRelease: z.strictObject({
     repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be owner/name'),
     tag: z.string().regex(SEGMENT, 'must be a release tag made of [A-Za-z0-9._+-]'),
     asset: z.string().regex(SEGMENT, 'must be an asset file name made of [A-Za-z0-9._+-]'),
   }),
-  usedBy: usedBySchema,
-  purpose: z.string().min(1, 'must say what the artifact is for'),
 });
 
 const bundleSchema = z.strictObject({
-  name: z.string().regex(NAME_PATTERN, 'must be kebab-case (a-z, 0-9, single hyphens)'),
+  ...entryFields,
+  purpose: z.string().min(1, 'must say what the bundle is for'),
   parts: z
     .array(
       z.strictObject({
@@ -129,8 +132,6 @@ const bundleSchema = z.strictObject({
       }),
     )
     .min(1),
-  usedBy: usedBySchema,
-  purpose: z.string().min(1, 'must say what the bundle is for'),
 });
 
 const manifestSchema = z.strictObject({

@@ -203,6 +203,22 @@ export function renamed(entry: ZipEntry, name: string): ZipEntry {
 }
 
 /**
+ * The fields local and central headers share, in the same order: version needed, flags, method,
+ * time, date, CRC, sizes and name length (the extra-field length after them stays 0).
+ */
+function writeEntryFields(header: Buffer, at: number, entry: ZipEntry, nameLength: number): void {
+  header.writeUInt16LE(20, at);
+  header.writeUInt16LE(FLAG_UTF8, at + 2);
+  header.writeUInt16LE(entry.method, at + 4);
+  header.writeUInt16LE(entry.dosTime, at + 6);
+  header.writeUInt16LE(entry.dosDate, at + 8);
+  header.writeUInt32LE(entry.crc32, at + 10);
+  header.writeUInt32LE(entry.compressedSize, at + 14);
+  header.writeUInt32LE(entry.uncompressedSize, at + 18);
+  header.writeUInt16LE(nameLength, at + 22);
+}
+
+/**
  * Writes a ZIP archive one entry at a time, so that an archive can be streamed out while only
  * the current entry is in memory. Entries keep their compressed data; names are written as
  * UTF-8. Uses a ZIP64 end record when there are more than 65,535 entries (merged jars can have
@@ -221,29 +237,12 @@ export class ZipWriter {
     const name = Buffer.from(entry.name, 'utf8');
     const local = Buffer.alloc(30);
     local.writeUInt32LE(LOCAL_HEADER, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(FLAG_UTF8, 6);
-    local.writeUInt16LE(entry.method, 8);
-    local.writeUInt16LE(entry.dosTime, 10);
-    local.writeUInt16LE(entry.dosDate, 12);
-    local.writeUInt32LE(entry.crc32, 14);
-    local.writeUInt32LE(entry.compressedSize, 18);
-    local.writeUInt32LE(entry.uncompressedSize, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    writeEntryFields(local, 4, entry, name.length);
 
     const header = Buffer.alloc(46);
     header.writeUInt32LE(CENTRAL_HEADER, 0);
     header.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, so the mode bits in the external attributes apply
-    header.writeUInt16LE(20, 6);
-    header.writeUInt16LE(FLAG_UTF8, 8);
-    header.writeUInt16LE(entry.method, 10);
-    header.writeUInt16LE(entry.dosTime, 12);
-    header.writeUInt16LE(entry.dosDate, 14);
-    header.writeUInt32LE(entry.crc32, 16);
-    header.writeUInt32LE(entry.compressedSize, 20);
-    header.writeUInt32LE(entry.uncompressedSize, 24);
-    header.writeUInt16LE(name.length, 28);
+    writeEntryFields(header, 6, entry, name.length);
     header.writeUInt32LE(entry.externalAttributes >>> 0, 38);
     header.writeUInt32LE(this.offset, 42);
     this.central.push(header, name);
