@@ -28,7 +28,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     defaultReplicationFactor: 2,
     allowTopicDeletion: true,
   },
-  flink: { parallelism: 1, parallelismPerKpu: 1, autoScaling: false, windowMinutes: 1, allowedLatenessSeconds: 60, checkpointIntervalSeconds: 60 },
+  flink: { enabled: true, parallelism: 1, parallelismPerKpu: 1, autoScaling: false, windowMinutes: 1, allowedLatenessSeconds: 60, checkpointIntervalSeconds: 60 },
   emr: {
     releaseLabel: 'emr-7.9.0',
     maxCpuVcpu: 16,
@@ -46,6 +46,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     },
     streamingMaxOffsetsPerTrigger: 100_000,
     reportLateDays: 2,
+    streamingJobEnabled: true,
   },
   lake: {
     landing: { expirationDays: 7 },
@@ -62,6 +63,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     thresholds: { brokerDiskUsedRatio: 0.85, brokerCpuUtilisationRatio: 0.9, produceLatencyMs: 500, fetchConsumerLatencyMs: 3000, flinkConsumerLagMessages: 100000 },
   },
   serving: { maxLatencySeconds: 120, batchDays: 90 },
+  artifacts: { requirePins: false },
   tags: {},
 };
 
@@ -90,7 +92,7 @@ export const PROD_PROFILE: ProfileDefaults = {
     defaultReplicationFactor: 3,
     allowTopicDeletion: false,
   },
-  flink: { parallelism: 4, parallelismPerKpu: 1, autoScaling: true, windowMinutes: 1, allowedLatenessSeconds: 300, checkpointIntervalSeconds: 60 },
+  flink: { enabled: true, parallelism: 4, parallelismPerKpu: 1, autoScaling: true, windowMinutes: 1, allowedLatenessSeconds: 300, checkpointIntervalSeconds: 60 },
   emr: {
     releaseLabel: 'emr-7.9.0',
     maxCpuVcpu: 200,
@@ -109,6 +111,7 @@ export const PROD_PROFILE: ProfileDefaults = {
     },
     streamingMaxOffsetsPerTrigger: 1_000_000,
     reportLateDays: 2,
+    streamingJobEnabled: true,
   },
   lake: {
     landing: { transitionToIntelligentTieringDays: 0, expirationDays: 30 },
@@ -125,6 +128,7 @@ export const PROD_PROFILE: ProfileDefaults = {
     thresholds: { brokerDiskUsedRatio: 0.75, brokerCpuUtilisationRatio: 0.6, produceLatencyMs: 200, fetchConsumerLatencyMs: 1500, flinkConsumerLagMessages: 10000 },
   },
   serving: { maxLatencySeconds: 120, batchDays: 90 },
+  artifacts: { requirePins: false },
   tags: {},
 };
 

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { artifactSchema } from '../constructs/artifacts/artifact-manifest';
 import { SUPPORTED_KAFKA_VERSIONS } from '../constructs/kafka/kafka-cluster';
 import { describeBudget, speedLatencyBudget } from './speed-latency';
 import { capacityProblem, jobSizeProblems } from '../constructs/spark/spark-job-size';
@@ -117,6 +116,13 @@ const kafkaSchema = z
 
 const flinkSchema = z
   .object({
+    /**
+     * Build the Managed Flink login-counts application (the speed layer), with its packager and
+     * starter. On in every environment; false leaves the speed layer out, and its connector jars
+     * are then not mirrored.
+     * @default true
+     */
+    enabled: z.boolean().default(true),
     parallelism: z.number().int().min(1).max(256),
     parallelismPerKpu: z.number().int().min(1).max(8),
     autoScaling: z.boolean(),
@@ -189,6 +195,12 @@ const emrSchema = z
     streamingMaxOffsetsPerTrigger: z.number().int().min(1000).max(100_000_000),
     /** Days before the reported day that each daily report run reports again, to count late events (0-31). */
     reportLateDays: z.number().int().min(0).max(31),
+    /**
+     * Run the Spark streaming job (Kafka -> bronze) under its supervisor. On in every environment;
+     * false leaves the streaming lake out, and its connector jars are then not mirrored.
+     * @default true
+     */
+    streamingJobEnabled: z.boolean().default(true),
   })
   .strict()
   .superRefine((e, ctx) => {
@@ -223,13 +235,6 @@ const debeziumSchema = z
     tableIncludeList: z.array(z.string().regex(/^[\w$#@]+\.[\w$#@]+$/, 'must be schema.table')).min(1),
     /** Secrets Manager secret with `username` and `password` keys. */
     credentialsSecretArn: z.string().regex(SECRET_ARN, 'must be a Secrets Manager secret ARN'),
-    /**
-     * Key, in the artifacts bucket, of the ZIP holding the Debezium SQL Server plugin and the MSK
-     * config providers (MSK Connect loads one plugin per connector). Built and placed by the operator.
-     */
-    pluginS3Key: z.string().regex(/^[\w!\-.*'()/]+\.(zip|jar)$/, 'must be an S3 object key ending in .zip or .jar'),
-    /** SHA-256 of that ZIP: changing it creates a new custom plugin before the old one is removed. */
-    pluginSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64-hex-digit SHA-256 of the plugin ZIP'),
     minWorkers: z.number().int().min(1).max(10),
     maxWorkers: z.number().int().min(1).max(10),
     mcuCount: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]),
@@ -330,16 +335,25 @@ export const environmentConfigSchema = z
     lake: lakeSchema,
     debezium: debeziumSchema.optional(),
     ga4: ga4Schema.optional(),
+    /** How third-party artifacts (jobs/artifacts.json) are fetched and checked. */
+    artifacts: z
+      .object({
+        /**
+         * Refuse to synthesize while an artifact this environment uses has no SHA-256 pin in
+         * jobs/artifacts.lock.json (`npm run artifacts:lock`), for regulated environments; otherwise
+         * an unpinned artifact is verified against its published checksum alone.
+         * @default false
+         */
+        requirePins: z.boolean().default(false),
+        /** Maven repository to download from, e.g. a corporate proxy of Maven Central. @default https://repo1.maven.org/maven2 */
+        mavenRepositoryUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).optional(),
+      })
+      .strict()
+      .default({ requirePins: false }),
     /**
-     * Extra third-party artifacts to mirror, pinned by this environment (same shape as the entries of
-     * jobs/artifacts.json, each with a published sha256/sha512 and its source). The Flink and Spark
-     * Kafka connector jars are pinned here or in the manifest; the jobs that need them are built
-     * only when they are.
-     */
-    artifactPins: z.array(artifactSchema).optional(),
-    /**
-     * Where the artifact mirror copies pinned artifacts from in accounts without internet access
-     * (s3://bucket/prefix holding the same keys). Absent = download from the pinned URLs.
+     * Where the artifact mirror copies artifacts from in accounts without internet access
+     * (s3://bucket/prefix holding the same keys, each with its .sha512/.sha256/.sha1 checksum file
+     * beside it). Absent = download from the repositories.
      */
     artifactSourceBucketUri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[\w!\-.*'()/]*)?$/, 'must be an s3://bucket[/prefix] URI').optional(),
     observability: observabilitySchema,

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Annotations, Arn, ArnFormat, Aws, Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Aws, Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -29,14 +29,9 @@ import { SparkApplication } from '../constructs/spark/spark-application';
 import { SparkBatchJob } from '../constructs/spark/spark-job';
 import { sparkSizeConf } from '../constructs/spark/spark-job-size';
 import { StreamingJobSupervisor } from '../constructs/spark/streaming-job-supervisor';
-import { platformArtifacts } from './streaming-stack';
 
 /** jobs/spark: entry scripts at the root, the `lakestream_spark` package and `sql/` beside them. */
 export const SPARK_JOBS_DIR = path.join(__dirname, '..', '..', 'jobs', 'spark');
-/** Jars the Spark streaming job needs on its classpath (spark-sql-kafka and its dependencies, MSK IAM auth). */
-export const SPARK_KAFKA_ARTIFACTS = ['spark-sql-kafka', 'spark-token-provider-kafka', 'kafka-clients', 'commons-pool2', 'aws-msk-iam-auth'] as const;
-/** Jars merged into the Flink application, in priority order (see FlinkConnectorJars.keys). */
-export const FLINK_KAFKA_ARTIFACTS = ['flink-connector-kafka', 'kafka-clients', 'aws-msk-iam-auth'] as const;
 /**
  * Flink's consumer group, as dashboards/rules/consumer-lag.yml watches it. The Flink job takes it
  * from the `consumer.group.id` property (its built-in default is lakestream-login-counts).
@@ -64,16 +59,18 @@ export interface ProcessingStackProps extends StackProps {
   readonly lake: LakeStorage;
   readonly catalog: LakeCatalog;
   readonly topics: KafkaTopics;
-  readonly artifacts: ArtifactMirror;
+  /** The mirror of third-party jars; required while Flink or the Spark streaming job is enabled. */
+  readonly artifacts?: ArtifactMirror;
 }
 
 /**
  * The speed and batch layers: the EMR Serverless Spark application with its batch jobs (landing →
  * bronze, then the daily report, one scheduled pipeline), the Spark streaming job (Kafka → bronze)
  * with its supervisor, the Managed Flink login-counts application, and the Glue tables over what
- * the Spark jobs write. The streaming job and Flink need third-party connector jars; each is built
- * only when the environment pins all of its jars (`artifactPins`), and an info annotation says
- * which are missing otherwise.
+ * the Spark jobs write. Flink and the streaming job are built in every environment unless turned
+ * off (`flink.enabled`, `emr.streamingJobEnabled`); their connector jars are the artifacts of
+ * jobs/artifacts.json used by `flink` and `spark-streaming`, in manifest order, which the artifact
+ * mirror puts in the artifacts bucket at deploy time.
  */
 export class ProcessingStack extends Stack {
   public readonly spark: SparkApplication;
@@ -93,9 +90,12 @@ export class ProcessingStack extends Stack {
     const { config, keys, network, kafka, lake, catalog, topics, artifacts } = props;
     const logRetention = retentionOf(config.logRetentionDays);
     const logRemovalPolicy = removalPolicyOf(config);
-    const pinned = new Set(platformArtifacts(config).map((artifact) => artifact.name));
     // Discovered in this stack: a replaced or resized cluster reaches Flink and Spark (only the ARN crosses stacks).
     const brokers = kafka.discoverBrokers(this, 'BrokerDiscovery', { encryptionKey: keys.logs, logRetention });
+    const mirror = (): ArtifactMirror => {
+      if (!artifacts) throw new Error('ProcessingStack needs the artifact mirror (props.artifacts) while flink.enabled or emr.streamingJobEnabled is true');
+      return artifacts;
+    };
 
     this.tables = new LakeTables(this, 'Tables', {
       bronzeBucket: lake.bronze,
@@ -177,8 +177,8 @@ export class ProcessingStack extends Stack {
     this.dailyPipeline = this.dailyPipelineOf([landingToBronze, dailyReport], config, keys.logs, logRetention, logRemovalPolicy);
 
     // ---- Spark streaming: Kafka -> bronze -----------------------------------------------------
-    const missingSparkJars = SPARK_KAFKA_ARTIFACTS.filter((name) => !pinned.has(name));
-    if (missingSparkJars.length === 0) {
+    if (config.emr.streamingJobEnabled) {
+      const sparkJars = mirror().artifactsUsedBy('spark-streaming');
       const streamingScript = entryPoint('StreamingBronzeScript', 'streaming_bronze.py');
       codeAssets.push(streamingScript);
       this.spark.grantReadWrite(lake.bronze, 'kafka/');
@@ -187,7 +187,7 @@ export class ProcessingStack extends Stack {
         new iam.PolicyStatement({
           sid: 'ReadKafkaConnectorJars',
           actions: ['s3:GetObject'],
-          resources: SPARK_KAFKA_ARTIFACTS.map((name) => artifacts.objectArn(name)),
+          resources: sparkJars.map((name) => mirror().objectArn(name)),
         }),
       );
       for (const topic of [TOPIC_NAMES.loginsRaw, TOPIC_NAMES.loginsCounts]) {
@@ -210,24 +210,23 @@ export class ProcessingStack extends Stack {
           '--trigger-seconds', String(config.emr.streamingTriggerSeconds),
           '--max-offsets-per-trigger', String(config.emr.streamingMaxOffsetsPerTrigger),
         ],
-        sparkSubmitParameters: `${pyFiles} --jars ${SPARK_KAFKA_ARTIFACTS.map((name) => artifacts.s3Uri(name)).join(',')} ${sparkSizeConf(config.emr.jobs.streaming)}`,
+        sparkSubmitParameters: `${pyFiles} --jars ${sparkJars.map((name) => mirror().s3Uri(name)).join(',')} ${sparkSizeConf(config.emr.jobs.streaming)}`,
         checkInterval: Duration.minutes(config.emr.supervisorIntervalMinutes),
         encryptionKey: keys.logs,
         logRetention,
       });
       this.supervisor.node.addDependency(topics.resource);
-    } else {
-      this.reportSkipped('Spark streaming job (Kafka -> bronze)', missingSparkJars);
     }
     for (const asset of codeAssets) this.grantReadObject(asset);
 
     // ---- Flink: login counts ------------------------------------------------------------------
-    const missingFlinkJars = FLINK_KAFKA_ARTIFACTS.filter((name) => !pinned.has(name));
-    if (missingFlinkJars.length === 0) {
+    if (config.flink.enabled) {
+      // Manifest order is priority order: the connector before the clients it is built against (FlinkConnectorJars.keys).
+      const flinkJars = mirror().artifactsUsedBy('flink');
       this.flink = new FlinkApplication(this, 'LoginCounts', {
         applicationName: `${config.qualifier}-login-counts`,
         codeAsset: FlinkApplication.codeAsset(this, 'LoginCountsCode', path.join(FLINK_JOBS_DIR, 'login_counts')),
-        connectorJars: { bucket: lake.artifacts, keys: FLINK_KAFKA_ARTIFACTS.map((name) => artifacts.objectKey(name)), encryptionKey: keys.lake },
+        connectorJars: { bucket: lake.artifacts, keys: flinkJars.map((name) => mirror().objectKey(name)), encryptionKey: keys.lake },
         vpc: network.vpc,
         subnets: network.computeSubnets,
         securityGroup: network.kafkaClientSecurityGroup,
@@ -254,8 +253,6 @@ export class ProcessingStack extends Stack {
       topics.topic(TOPIC_NAMES.loginsCounts).grantWrite(this.flink.role);
       topics.topic(TOPIC_NAMES.loginsRawDlq).grantWrite(this.flink.role);
       this.flink.node.addDependency(topics.resource);
-    } else {
-      this.reportSkipped('Managed Flink login-counts application', missingFlinkJars);
     }
 
     this.alarms = [landingToBronze.failureAlarm, dailyReport.failureAlarm, ...(this.supervisor ? [this.supervisor.failureAlarm] : [])];
@@ -351,13 +348,6 @@ export class ProcessingStack extends Stack {
       }),
     });
     return pipeline;
-  }
-
-  private reportSkipped(what: string, missing: readonly string[]): void {
-    Annotations.of(this).addInfo(
-      `${what} not built: artifacts ${missing.join(', ')} are not pinned. Pin them in the environment's artifactPins ` +
-        '(or jobs/artifacts.json) with a published checksum; see "Artifact pins" in README.md.',
-    );
   }
 }
 

@@ -3,7 +3,6 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { retentionOf } from '../config/cdk-values';
 import type { ResolvedEnvironment } from '../config/load-config';
-import { loadArtifactManifest, parseArtifactManifest, type ArtifactSpec } from '../constructs/artifacts/artifact-manifest';
 import { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
 import { FileReplay } from '../constructs/ingestion/file-replay';
 import { Ga4Ingest } from '../constructs/ingestion/ga4-ingest';
@@ -15,6 +14,10 @@ import { CDC_TOPIC_PREFIX, TOPIC_NAMES, defaultPlatformTopics } from '../constru
 import type { LakeStorage } from '../constructs/lake/lake-storage';
 import type { PlatformNetwork } from '../constructs/network/platform-network';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
+import { platformArtifacts } from './platform-artifacts';
+
+/** The bundle the Debezium connector runs from (see jobs/artifacts.json). */
+export const DEBEZIUM_PLUGIN_BUNDLE = 'debezium-sqlserver-plugin';
 
 export interface StreamingStackProps extends StackProps {
   readonly config: ResolvedEnvironment;
@@ -26,12 +29,14 @@ export interface StreamingStackProps extends StackProps {
 
 /**
  * Everything that puts events on Kafka or declares where they go: the topics (custom resource),
- * the artifact mirror, the Debezium CDC connector (when a SQL Server source is configured) and the
- * GA4 ingest (when a property is configured).
+ * the artifact mirror (the third-party jars of the parts this environment builds), the Debezium
+ * CDC connector (when a SQL Server source is configured) and the GA4 ingest (when a property is
+ * configured).
  */
 export class StreamingStack extends Stack {
   public readonly topics: KafkaTopics;
-  public readonly artifacts: ArtifactMirror;
+  /** Absent only when the environment builds none of Flink, the Spark streaming job and Debezium. */
+  public readonly artifacts?: ArtifactMirror;
   public readonly debezium?: DebeziumConnector;
   public readonly ga4?: Ga4Ingest;
   public readonly fileReplay: FileReplay;
@@ -60,14 +65,18 @@ export class StreamingStack extends Stack {
       logRetention,
     });
 
-    this.artifacts = new ArtifactMirror(this, 'Artifacts', {
-      bucket: props.lake.artifacts,
-      bucketKey: keys.lake,
-      artifacts: platformArtifacts(config),
-      sourceBucketUri: config.artifactSourceBucketUri,
-      encryptionKey: keys.logs,
-      logRetention,
-    });
+    const mirrored = platformArtifacts(config);
+    if (mirrored.artifacts.length > 0) {
+      this.artifacts = new ArtifactMirror(this, 'Artifacts', {
+        bucket: props.lake.artifacts,
+        bucketKey: keys.lake,
+        artifacts: mirrored.artifacts,
+        bundles: mirrored.bundles,
+        sourceBucketUri: config.artifactSourceBucketUri,
+        encryptionKey: keys.logs,
+        logRetention,
+      });
+    }
 
     this.fileReplay = new FileReplay(this, 'FileReplay', {
       landingBucket: props.lake.landing,
@@ -84,8 +93,9 @@ export class StreamingStack extends Stack {
     });
     this.fileReplay.node.addDependency(this.topics.resource);
 
-    if (config.debezium) {
+    if (config.debezium && this.artifacts) {
       const source = config.debezium;
+      const plugin = this.artifacts.artifact(DEBEZIUM_PLUGIN_BUNDLE);
       this.debezium = new DebeziumConnector(this, 'Debezium', {
         vpc: network.vpc,
         vpcSubnets: network.computeSubnets,
@@ -93,8 +103,10 @@ export class StreamingStack extends Stack {
         cluster: { clusterArn: kafka.clusterArn, clusterName: kafka.clusterName, bootstrapBrokersIam: this.brokers.bootstrapBrokers },
         pluginBucket: props.lake.artifacts,
         pluginBucketKey: keys.lake,
-        pluginKey: source.pluginS3Key,
-        pluginFingerprint: source.pluginSha256.slice(0, 12),
+        // The key waits for the mirror; the fingerprint (the parts' versions, known at synth) names a
+        // new custom plugin whenever a version changes, because custom plugins cannot be updated in place.
+        pluginKey: this.artifacts.objectKey(DEBEZIUM_PLUGIN_BUNDLE),
+        pluginFingerprint: plugin.key,
         sqlServer: {
           hostname: source.hostname,
           port: source.port,
@@ -131,9 +143,4 @@ export class StreamingStack extends Stack {
       this.ga4.node.addDependency(this.topics.resource);
     }
   }
-}
-
-/** The manifest's artifacts plus the environment's own pins (duplicates are rejected by the manifest rules). */
-export function platformArtifacts(config: ResolvedEnvironment): ArtifactSpec[] {
-  return parseArtifactManifest({ artifacts: [...loadArtifactManifest(), ...(config.artifactPins ?? [])] }, `artifacts of environment ${config.stageName}`);
 }

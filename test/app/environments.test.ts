@@ -38,3 +38,21 @@ describe.each(ENVIRONMENTS)('%s snapshots', (env) => {
     expect(normalizeTemplate(result.template(env, stack).toJSON())).toMatchSnapshot();
   });
 });
+
+describe.each(ENVIRONMENTS)('%s builds the whole data path by default', (env) => {
+  test('the Flink application with its packager and starter, and the Spark streaming job under its supervisor', () => {
+    const processing = result.template(env, 'Processing');
+    processing.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 1);
+    processing.resourceCountIs('Custom::FlinkApplicationPackage', 1);
+    processing.resourceCountIs('Custom::FlinkApplicationStarter', 1);
+    processing.resourceCountIs('Custom::StreamingJob', 1);
+  });
+
+  test('the mirror fetches exactly the Flink and Spark connector jars: nothing for Debezium, which is off', () => {
+    const mirrors = Object.values(result.template(env, 'Streaming').findResources('Custom::ArtifactMirror')) as Array<{ Properties: { Artifacts: string; Bundles: string } }>;
+    expect(mirrors).toHaveLength(1);
+    const names = (JSON.parse(mirrors[0].Properties.Artifacts) as Array<{ name: string }>).map((artifact) => artifact.name);
+    expect(names).toEqual(['flink-connector-kafka', 'flink-kafka-clients', 'spark-sql-kafka', 'spark-token-provider-kafka', 'spark-kafka-clients', 'commons-pool2', 'aws-msk-iam-auth']);
+    expect(JSON.parse(mirrors[0].Properties.Bundles)).toEqual([]);
+  });
+});

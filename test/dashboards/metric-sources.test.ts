@@ -6,7 +6,6 @@ import { DATASOURCE_UIDS, GRAFANA_BUILTIN_VARIABLES, promqlMetricNames, referenc
 import { DEFAULT_RULE_THRESHOLDS, RULES_DIR, loadRuleFiles } from '../../lib/constructs/monitoring/rule-files';
 import { AWS_SERVICE_METRICS, EMF_EMITTERS, FLINK_METRICS, MSK_EXPORTER_SERIES, emfDimensions, type EmfEmitter } from '../../lib/contracts/metrics';
 import { applyDashboardVariables } from '../../lib/functions/grafana-provisioner/properties';
-import { FLINK_KAFKA_ARTIFACTS, SPARK_KAFKA_ARTIFACTS } from '../../lib/stacks/processing-stack';
 import { synthApp, type SynthResult } from '../helpers/synth';
 
 /**
@@ -19,22 +18,16 @@ import { synthApp, type SynthResult } from '../helpers/synth';
  * so a panel and its emitter agree only if they name the same resource.
  */
 
-const PINS = [...new Set<string>([...SPARK_KAFKA_ARTIFACTS, ...FLINK_KAFKA_ARTIFACTS])].map((name) => ({
-  name,
-  version: '1.0.0',
-  url: `https://repo.example.com/${name}-1.0.0.jar`,
-  sha256: 'c'.repeat(64),
-  checksumSource: 'test fixture',
-  key: `artifacts/${name}/1.0.0/${name}-1.0.0.jar`,
-  purpose: 'test fixture',
-}));
-/** The real environments, and one with every optional part deployed so that every panel is checked with data. */
+/**
+ * The real environments, one with every optional part deployed so that every panel is checked with
+ * data, and one that turned Flink and the Spark streaming job off.
+ */
 const TABLE: Record<string, EnvironmentEntry> = {
   ...ENVIRONMENTS,
+  lean: { tier: 'dev', overrides: { flink: { enabled: false }, emr: { streamingJobEnabled: false } } },
   full: {
     tier: 'dev',
     overrides: {
-      artifactPins: PINS,
       ga4: {
         propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf',
         scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customUser:user_id',
@@ -227,8 +220,8 @@ afterAll(() => {
 });
 
 describe('metric sources', () => {
-  it('synthesizes the real environments and the full variant', () => {
-    expect(environments.map((e) => e.name)).toEqual([...REAL, 'full']);
+  it('synthesizes the real environments, the lean and the full variants', () => {
+    expect(environments.map((e) => e.name)).toEqual([...REAL, 'lean', 'full']);
     const full = environments.find((e) => e.name === 'full')!;
     expect(full.stage.processing.flink).toBeDefined();
     expect(full.stage.processing.supervisor).toBeDefined();
@@ -286,10 +279,11 @@ describe('metric sources', () => {
     const texts = (env: Environment) => pushedDashboards(env).flatMap((d) => d.panels.filter((p) => p.type === 'text').map((p) => `${d.uid}/${p.id}`));
     const full = environments.find((e) => e.name === 'full')!;
     expect(texts(full)).toEqual([]);
+    const speedLayerPanels = ['lakestream-flink/1', 'lakestream-flink/9', 'lakestream-overview/5', 'lakestream-overview/6', 'lakestream-spark/5'];
     for (const env of environments.filter((e) => REAL.includes(e.name))) {
-      // Today no real environment pins the Flink and Spark streaming jars, nor configures GA4.
-      expect({ env: env.name, flink: env.stage.processing.flink === undefined }).toEqual({ env: env.name, flink: true });
-      expect(texts(env)).toEqual(expect.arrayContaining(['lakestream-flink/1', 'lakestream-flink/9', 'lakestream-overview/5', 'lakestream-overview/6', 'lakestream-spark/5']));
+      // Every real environment runs Flink and the Spark streaming job by default; none configures GA4.
+      expect({ env: env.name, flink: env.stage.processing.flink !== undefined, streaming: env.stage.processing.supervisor !== undefined }).toEqual({ env: env.name, flink: true, streaming: true });
+      expect(texts(env).filter((id) => speedLayerPanels.includes(id))).toEqual([]);
       const ingestion = pushedDashboards(env).find((d) => d.uid === 'lakestream-ingestion')!;
       // The Lambda panel keeps its file-replay queries and drops the GA4 ones.
       const lambdaPanel = ingestion.panels.find((p) => p.id === 6)!;
@@ -298,6 +292,9 @@ describe('metric sources', () => {
         expect.stringMatching(/-streaming:FileReplayWorker/),
       ]);
     }
+    const lean = environments.find((e) => e.name === 'lean')!;
+    expect(lean.stage.processing.flink).toBeUndefined();
+    expect(texts(lean)).toEqual(expect.arrayContaining(speedLayerPanels));
   });
 
   it('every CloudWatch alarm of every environment watches a series that is published', () => {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomResourceEvent } from '../../lib/functions/shared/custom-resource';
-import { entryContent, newEntry, readZip, writeZip, ZipFormatError } from '../../lib/functions/flink-packager/zip-archive';
+import { entryContent, newEntry, readZip, writeZip, ZipFormatError } from '../../lib/functions/shared/zip-archive';
 import { mergeJars } from '../../lib/functions/flink-packager/application-package';
 
 process.env.LOG_LEVEL = 'SILENT';

@@ -205,7 +205,8 @@ describe('observability stack', () => {
     const t = result.template('prod', 'Observability');
     t.hasResourceProperties('AWS::APS::Workspace', { KmsKeyArn: Match.anyValue(), AlertManagerDefinition: Match.anyValue() });
     t.resourceCountIs('AWS::APS::Scraper', 1);
-    t.resourceCountIs('AWS::APS::RuleGroupsNamespace', 3);
+    // consumer-lag, flink-consumer-lag (Flink is on), kafka-broker-hosts, kafka-cluster; the ZooKeeper-only file is left out (KRaft).
+    t.resourceCountIs('AWS::APS::RuleGroupsNamespace', 4);
     t.resourceCountIs('AWS::Grafana::Workspace', 1);
   });
 

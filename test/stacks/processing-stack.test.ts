@@ -9,17 +9,6 @@ import { StreamingStack } from '../../lib/stacks/streaming-stack';
 import { formatFindings, newCompliantTestApp, synthFindings, type Finding } from '../helpers/compliance';
 
 const ACCOUNT = '111111111111';
-const PINNED_NAMES = ['spark-sql-kafka', 'spark-token-provider-kafka', 'kafka-clients', 'commons-pool2', 'aws-msk-iam-auth', 'flink-connector-kafka'];
-/** Every connector jar of both jobs (kafka-clients and aws-msk-iam-auth serve both). */
-const PINS = PINNED_NAMES.map((name) => ({
-  name,
-  version: '1.0.0',
-  url: `https://repo.example.com/${name}-1.0.0.jar`,
-  sha256: 'b'.repeat(64),
-  checksumSource: 'test fixture',
-  key: `artifacts/${name}/1.0.0/${name}-1.0.0.jar`,
-  purpose: 'test fixture',
-}));
 
 interface Scenario {
   readonly config: ResolvedEnvironment;
@@ -93,24 +82,22 @@ function asList(value: unknown): unknown[] {
 }
 
 let plain: Scenario;
-let pinned: Scenario;
+/** An environment that turned something off (built once per set of overrides, on first use). */
+const turnedOff = new Map<string, Scenario>();
+function off(overrides: Record<string, unknown>): Scenario {
+  const key = JSON.stringify(overrides);
+  if (!turnedOff.has(key)) {
+    turnedOff.set(key, build(loadEnvironment('lean', { processEnv: {}, account: ACCOUNT, environments: { lean: { tier: 'dev', overrides } } })));
+  }
+  return turnedOff.get(key)!;
+}
 beforeAll(() => {
   plain = build(loadEnvironment('dev', { processEnv: {}, account: ACCOUNT }));
-  pinned = build(
-    loadEnvironment('pinned', {
-      processEnv: {},
-      account: ACCOUNT,
-      environments: { pinned: { tier: 'dev', overrides: { artifactPins: PINS } } },
-    }),
-  );
 });
 
 describe('compliance', () => {
-  test('no findings anywhere in the stage without pins', () => {
+  test('no findings anywhere in the stage, Flink and the streaming job included', () => {
     expect(formatFindings(plain.findings)).toBe('');
-  });
-  test('no findings anywhere in the stage with every connector jar pinned', () => {
-    expect(formatFindings(pinned.findings)).toBe('');
   });
 });
 
@@ -148,7 +135,10 @@ describe('EMR Serverless application', () => {
 describe('batch jobs', () => {
   test('two job state machines and one daily pipeline, scheduled once from config', () => {
     const { template, config } = plain;
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
+    // Besides these three, the Provider frameworks of the Flink starter and the streaming supervisor wait with state machines of their own.
+    const machines = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines.filter((id) => /^(LandingToBronze|DailyReport|DailyPipeline)/.test(id))).toHaveLength(3);
+    expect(machines.filter((id) => !/^(LandingToBronze|DailyReport|DailyPipeline)/.test(id)).every((id) => /Provider.*waiter/i.test(id))).toBe(true);
     template.resourceCountIs('AWS::Scheduler::Schedule', 1);
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: config.emr.dailyReportSchedule,
@@ -197,9 +187,8 @@ describe('batch jobs', () => {
     expect(text).toContain(`table/lakestream_dev_bronze/kafka_logins_raw`);
     expect(text).toContain(`table/lakestream_dev_gold/daily_active_users`);
     expect(text).toMatch(/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.zip/);
-    // Without the streaming job: no Kafka and no write access to the streamed datasets.
-    expect(text).not.toContain('kafka-cluster:');
-    expect(text).not.toContain('/kafka*');
+    // Kafka is read by the streaming job only, never written.
+    expect(text).not.toMatch(/kafka-cluster:WriteData[,\]}]/);
   });
 });
 
@@ -208,8 +197,8 @@ describe('job data access and sizing', () => {
   const grantsOn = (scenario: Scenario, text: string) => executionRoleStatements(scenario.template).filter((st) => flatten(st.Resource).includes(text) || flatten(st.Condition ?? '').includes(text));
 
   test.each([
-    ['without the streaming job', () => plain],
-    ['with the streaming job', () => pinned],
+    ['without the streaming job', () => off({ emr: { streamingJobEnabled: false } })],
+    ['with the streaming job', () => plain],
   ])('the daily report may read the streamed and landed bronze logins %s', (_label, scenario) => {
     for (const prefix of ['kafka/logins_raw', 'landing/logins']) {
       const statements = grantsOn(scenario(), prefix);
@@ -241,9 +230,9 @@ describe('job data access and sizing', () => {
   });
 
   test('the streaming job is sized from config and bounds its micro-batches', () => {
-    const job = flatten(Object.values(pinned.template.findResources('Custom::StreamingJob'))[0]).replace(/\\/g, '');
-    const size = pinned.config.emr.jobs.streaming;
-    expect(job).toContain(`"--max-offsets-per-trigger","${pinned.config.emr.streamingMaxOffsetsPerTrigger}"`);
+    const job = flatten(Object.values(plain.template.findResources('Custom::StreamingJob'))[0]).replace(/\\/g, '');
+    const size = plain.config.emr.jobs.streaming;
+    expect(job).toContain(`"--max-offsets-per-trigger","${plain.config.emr.streamingMaxOffsetsPerTrigger}"`);
     expect(job).toContain(`--conf spark.dynamicAllocation.maxExecutors=${size.maxExecutors}`);
     expect(job).toContain(`--conf spark.executor.memory=`);
   });
@@ -321,27 +310,27 @@ describe('Glue tables', () => {
   });
 });
 
-describe('without pinned connector jars', () => {
-  test('no Flink application and no streaming job', () => {
-    plain.template.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 0);
-    plain.template.resourceCountIs('Custom::StreamingJob', 0);
-    expect(plain.processing.flink).toBeUndefined();
-    expect(plain.processing.supervisor).toBeUndefined();
-    expect(plain.processing.alarms).toHaveLength(2);
-  });
+describe('turned off', () => {
+  test('flink.enabled false leaves out Flink and its jars; emr.streamingJobEnabled false leaves out the streaming job and its jars', () => {
+    const noFlink = off({ flink: { enabled: false } });
+    noFlink.template.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 0);
+    noFlink.template.resourceCountIs('Custom::StreamingJob', 1);
+    expect(noFlink.processing.flink).toBeUndefined();
+    const jarStatement = executionRoleStatements(noFlink.template).find((s) => s.Sid === 'ReadKafkaConnectorJars')!;
+    expect(flatten(jarStatement.Resource)).not.toContain('flink-');
+    expect(formatFindings(noFlink.findings)).toBe('');
 
-  test('an info annotation names the missing artifacts and points to artifactPins', () => {
-    const infos = plain.annotations.findInfo('*', Match.stringLikeRegexp('artifactPins')).map((m) => String(m.entry.data));
-    expect(infos).toHaveLength(2);
-    expect(infos.join('\n')).toContain('spark-sql-kafka, spark-token-provider-kafka, kafka-clients, commons-pool2, aws-msk-iam-auth');
-    expect(infos.join('\n')).toContain('flink-connector-kafka, kafka-clients, aws-msk-iam-auth');
-    expect(plain.annotations.findWarning('*', Match.anyValue())).toHaveLength(0);
+    const noStreaming = off({ emr: { streamingJobEnabled: false } });
+    noStreaming.template.resourceCountIs('Custom::StreamingJob', 0);
+    noStreaming.template.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 1);
+    expect(noStreaming.processing.supervisor).toBeUndefined();
+    expect(noStreaming.processing.alarms).toHaveLength(2);
   });
 });
 
-describe('with every connector jar pinned', () => {
+describe('Flink and the Spark streaming job (built by default)', () => {
   test('the Flink application is configured from config, with the job property keys', () => {
-    const { template, config } = pinned;
+    const { template, config } = plain;
     template.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 1);
     template.hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
       ApplicationName: `${config.qualifier}-login-counts`,
@@ -372,21 +361,22 @@ describe('with every connector jar pinned', () => {
   });
 
   test('the Flink package merges the three mirrored jars in order', () => {
-    const packages = Object.values(pinned.template.findResources('Custom::FlinkApplicationPackage'));
+    const packages = Object.values(plain.template.findResources('Custom::FlinkApplicationPackage'));
     expect(packages).toHaveLength(1);
     const keys = flatten((packages[0] as { Properties: { JarKeys: unknown } }).Properties.JarKeys);
-    const order = ['flinkconnectorkafkaKey', 'kafkaclientsKey', 'awsmskiamauthKey'].map((attr) => keys.indexOf(attr));
+    const order = ['flinkconnectorkafkaKey', 'flinkkafkaclientsKey', 'awsmskiamauthKey'].map((attr) => keys.indexOf(attr));
+    expect(keys).not.toContain('sparkkafkaclients');
     expect(order.every((i) => i > -1)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
   test('Kafka grants are exact: Flink reads logins.raw as its group and writes counts and DLQ; Spark reads both topics under its group prefix', () => {
-    const text = flatten(statements(pinned.template));
-    expect(text).toMatch(new RegExp(`:group/lakestream-pinned/[^/]+/${FLINK_CONSUMER_GROUP}[,\\]}]`));
-    expect(text).toMatch(new RegExp(`:group/lakestream-pinned/[^/]+/${SPARK_GROUP_ID_PREFIX}\\*[,\\]}]`));
+    const text = flatten(statements(plain.template));
+    expect(text).toMatch(new RegExp(`:group/lakestream-dev/[^/]+/${FLINK_CONSUMER_GROUP}[,\\]}]`));
+    expect(text).toMatch(new RegExp(`:group/lakestream-dev/[^/]+/${SPARK_GROUP_ID_PREFIX}\\*[,\\]}]`));
     expect(text).not.toContain('/lakestream-login-counts');
 
-    const policies = pinned.template.findResources('AWS::IAM::Policy');
+    const policies = plain.template.findResources('AWS::IAM::Policy');
     const policyOfRole = (rolePrefix: string) =>
       flatten(
         Object.values(policies)
@@ -407,29 +397,26 @@ describe('with every connector jar pinned', () => {
   });
 
   test('the streaming job runs under the supervisor with the mirrored jars, brokers and bronze URI', () => {
-    const { template } = pinned;
+    const { template } = plain;
     template.resourceCountIs('Custom::StreamingJob', 1);
     const job = flatten(Object.values(template.findResources('Custom::StreamingJob'))[0]);
-    const jars = ['sparksqlkafkaKey', 'sparktokenproviderkafkaKey', 'kafkaclientsKey', 'commonspool2Key', 'awsmskiamauthKey'];
+    const jars = ['sparksqlkafkaKey', 'sparktokenproviderkafkaKey', 'sparkkafkaclientsKey', 'commonspool2Key', 'awsmskiamauthKey'];
     expect(job).toMatch(new RegExp(`--jars ${jars.map((key) => `s3://\\{import:[^}]*ArtifactsBucket[^}]*\\}/\\{import:[^}]*${key}[^}]*\\}`).join(',')}`));
     expect(job).toContain('--py-files s3://');
     expect(job).toContain('--bootstrap-servers');
     expect(job).toMatch(/--bronze-uri\\",\\"s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\//);
     expect(job).toContain('streaming-bronze');
-    expect(pinned.processing.alarms).toHaveLength(3);
+    expect(plain.processing.alarms).toHaveLength(3);
   });
 
   test('the execution role may write kafka/ and _checkpoints/ in bronze and read exactly the five jars', () => {
-    const text = flatten(executionRoleStatements(pinned.template));
+    const text = flatten(executionRoleStatements(plain.template));
     expect(text).toContain('/kafka*');
     expect(text).toContain('/_checkpoints*');
-    const jarStatement = executionRoleStatements(pinned.template).find((s) => s.Sid === 'ReadKafkaConnectorJars')!;
+    const jarStatement = executionRoleStatements(plain.template).find((s) => s.Sid === 'ReadKafkaConnectorJars')!;
     expect(asList(jarStatement.Resource)).toHaveLength(5);
-    expect(flatten(jarStatement.Resource)).toContain('/artifacts/commons-pool2/1.0.0/commons-pool2-1.0.0.jar');
-  });
-
-  test('no info annotation about missing artifacts', () => {
-    expect(pinned.annotations.findInfo('*', Match.stringLikeRegexp('artifactPins'))).toHaveLength(0);
+    expect(flatten(jarStatement.Resource)).toContain('/artifacts/commons-pool2/2.11.1/commons-pool2-2.11.1.jar');
+    expect(flatten(jarStatement.Resource)).toContain('/artifacts/spark-kafka-clients/3.4.1/kafka-clients-3.4.1.jar');
   });
 });
 
@@ -444,8 +431,8 @@ describe('serving layer', () => {
   });
 
   test('the streaming job gets the configured trigger interval', () => {
-    const job = flatten(Object.values(pinned.template.findResources('Custom::StreamingJob'))[0]);
-    expect(job).toContain(`"--trigger-seconds\\",\\"${pinned.config.emr.streamingTriggerSeconds}\\"`);
-    expect(pinned.config.emr.streamingTriggerSeconds).toBeLessThanOrEqual(60);
+    const job = flatten(Object.values(plain.template.findResources('Custom::StreamingJob'))[0]);
+    expect(job).toContain(`"--trigger-seconds\\",\\"${plain.config.emr.streamingTriggerSeconds}\\"`);
+    expect(plain.config.emr.streamingTriggerSeconds).toBeLessThanOrEqual(60);
   });
 });

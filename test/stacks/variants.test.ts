@@ -27,7 +27,6 @@ const VARIANTS: Record<string, EnvironmentEntry> = {
       debezium: {
         hostname: 'sql.internal.example.com', port: 1433, databaseNames: ['app'], tableIncludeList: ['dbo.logins'],
         credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:sqlserver-AbCdEf',
-        pluginS3Key: 'plugins/debezium-sqlserver-2.7.3-with-config-providers.zip', pluginSha256: 'a'.repeat(64),
         minWorkers: 1, maxWorkers: 2, mcuCount: 1,
       },
       ga4: {
@@ -110,6 +109,24 @@ describe('optional sources', () => {
     expect(off.findResources('AWS::Events::Rule', { Properties: ga4Schedule })).toEqual({});
     // File replay is always on: its EventBridge trigger exists in both.
     off.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.s3'] }) });
+  });
+
+  test('where Debezium is configured, the mirror assembles its plugin ZIP and the custom plugin reads that object', () => {
+    const on = result.template('connected-alice', 'Streaming');
+    const mirror = Object.values(on.findResources('Custom::ArtifactMirror'))[0] as { Properties: { Artifacts: string; Bundles: string } };
+    const names = (JSON.parse(mirror.Properties.Artifacts) as Array<{ name: string }>).map((artifact) => artifact.name);
+    expect(names).toEqual(expect.arrayContaining(['debezium-connector-sqlserver', 'msk-config-providers']));
+    const [bundle] = JSON.parse(mirror.Properties.Bundles) as Array<{ name: string; key: string }>;
+    expect(bundle).toMatchObject({ name: 'debezium-sqlserver-plugin', key: expect.stringMatching(/^artifacts\/debezium-sqlserver-plugin\/2\.7\.3\.Final\+0\.4\.0\/.*\.zip$/) });
+    const plugin = Object.values(on.findResources('AWS::KafkaConnect::CustomPlugin'))[0] as { Properties: { ContentType: string; Location: { S3Location: { FileKey: unknown } } } };
+    expect(plugin.Properties.ContentType).toBe('ZIP');
+    expect(plugin.Properties.Location.S3Location.FileKey).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Artifacts/), 'debezium-sqlserver-plugin.Key'] });
+
+    const off = result.template('bounded-alice', 'Streaming');
+    const offMirror = Object.values(off.findResources('Custom::ArtifactMirror'))[0] as { Properties: { Artifacts: string; Bundles: string } };
+    expect(offMirror.Properties.Artifacts).not.toContain('debezium');
+    expect(offMirror.Properties.Artifacts).not.toContain('msk-config-providers');
+    expect(JSON.parse(offMirror.Properties.Bundles)).toEqual([]);
   });
 
   test('GA4 alarms reach the alarm topic through a composite alarm', () => {

@@ -7,19 +7,25 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
-import type { ArtifactSpec } from './artifact-manifest';
+import type { ArtifactSpec, ArtifactUse, BundleSpec } from './artifact-manifest';
+
+/** Checksum files the mirror reads next to an S3 copy, strongest first (as in a Maven repository). */
+const SIDECAR_SUFFIXES = ['.sha512', '.sha256', '.sha1'];
 
 export interface ArtifactMirrorProps {
   /** The artifacts bucket (versioned and retained) that receives the artifacts. */
   readonly bucket: s3.IBucket;
   /** The KMS key of `bucket`; objects are written with SSE-KMS under it. */
   readonly bucketKey: kms.IKey;
-  /** Pinned artifacts to mirror, from `loadArtifactManifest()` (optionally narrowed with `selectArtifacts()`). */
+  /** Artifacts to mirror, from `loadArtifactManifest()` (with pins from `applyPins()`), only those the environment uses. */
   readonly artifacts: readonly ArtifactSpec[];
+  /** ZIPs to assemble from mirrored artifacts after they are verified; every part must be in `artifacts`. @default none */
+  readonly bundles?: readonly BundleSpec[];
   /**
    * For accounts without internet access: an S3 location holding the same files under the same
    * keys, e.g. `s3://corp-mirror/lakestream`; each artifact is copied from `<sourceBucketUri>/<key>`
-   * instead of downloaded, and still verified against its checksum.
+   * instead of downloaded, and verified against the checksum files next to it
+   * (`<key>.sha512`, `.sha256` or `.sha1`, copied from the repository with the file) and its pin.
    * @default download from each artifact's URL
    */
   readonly sourceBucketUri?: string;
@@ -44,10 +50,12 @@ export interface ArtifactMirrorProps {
 }
 
 /**
- * Puts pinned third-party artifacts (connector plugins and jars) into the artifacts bucket at
- * deploy time, from their URLs or from an S3 copy, verified against the SHA-256/SHA-512 pinned in
- * the manifest; a mismatch fails the deployment with the expected and actual checksum. Nothing is
- * downloaded at synth time.
+ * Puts third-party artifacts (connector jars and plugin archives) into the artifacts bucket at
+ * deploy time, from their URLs or from an S3 copy, each verified against the checksum its
+ * publisher publishes (the strongest of SHA-512, SHA-256, SHA-1) and against its SHA-256 pin where
+ * the lock file has one; a mismatch fails the deployment naming the artifact, the expected and the
+ * actual checksum, and nothing is written. Then assembles bundles (ZIPs, e.g. the Debezium MSK
+ * Connect plugin) from the verified artifacts. Nothing is downloaded at synth time.
  *
  * Consumers read keys with `objectKey(name)`, which is an attribute of the custom resource, so
  * CloudFormation creates the consumer only after the artifact is in place.
@@ -57,12 +65,13 @@ export class ArtifactMirror extends Construct {
   public readonly resource: CustomResource;
   public readonly handler: LakestreamFunction;
   public readonly bucket: s3.IBucket;
-  private readonly artifactsByName: Map<string, ArtifactSpec>;
+  private readonly artifactsByName: Map<string, ArtifactSpec | BundleSpec>;
 
   constructor(scope: Construct, id: string, props: ArtifactMirrorProps) {
     super(scope, id);
     this.bucket = props.bucket;
-    this.artifactsByName = indexArtifacts(props.artifacts);
+    this.artifactsByName = indexArtifacts(props.artifacts, props.bundles ?? []);
+    const bundles = props.bundles ?? [];
     const source = props.sourceBucketUri === undefined ? undefined : parseSourceBucketUri(props.sourceBucketUri);
     const timeout = props.timeout ?? Duration.minutes(10);
     // The handler keeps 30 s back for reporting; the Provider framework waits for it at most 15 minutes.
@@ -72,21 +81,22 @@ export class ArtifactMirror extends Construct {
 
     this.handler = new LakestreamFunction(this, 'Handler', {
       handlerDir: 'artifact-mirror',
-      description: 'Mirrors pinned third-party artifacts into the artifacts bucket, verifying their checksums',
+      description: 'Mirrors third-party artifacts into the artifacts bucket, verifying their published checksums and pins',
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
       timeout,
-      // Throughput of hashing and of the two 8 MiB upload buffers; memory use does not grow with artifact size.
+      // Throughput of hashing and of the two 8 MiB upload buffers; memory use does not grow with artifact
+      // size (a bundle holds one member at a time).
       memorySize: 512,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
     });
 
-    const objectArns = props.artifacts.map((artifact) => props.bucket.arnForObjects(artifact.key));
+    const objectArns = [...props.artifacts, ...bundles].map((entry) => props.bucket.arnForObjects(entry.key));
     this.handler.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'WriteMirroredArtifacts',
-        // GetObject backs HeadObject (the already-mirrored check); multipart uploads need AbortMultipartUpload.
+        // GetObject backs HeadObject (the already-mirrored check) and bundle assembly; multipart uploads need AbortMultipartUpload.
         actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', ...(props.deleteOnRemove ? ['s3:DeleteObject'] : [])],
         resources: objectArns,
       }),
@@ -98,7 +108,9 @@ export class ArtifactMirror extends Construct {
         new iam.PolicyStatement({
           sid: 'ReadArtifactSourceCopies',
           actions: ['s3:GetObject'],
-          resources: props.artifacts.map((artifact) => `arn:${Aws.PARTITION}:s3:::${source.bucket}/${source.prefix}${artifact.key}`),
+          resources: props.artifacts.flatMap((artifact) =>
+            ['', ...SIDECAR_SUFFIXES].map((suffix) => `arn:${Aws.PARTITION}:s3:::${source.bucket}/${source.prefix}${artifact.key}${suffix}`),
+          ),
         }),
       );
       props.sourceEncryptionKey?.grantDecrypt(this.handler.function);
@@ -122,21 +134,30 @@ export class ArtifactMirror extends Construct {
             name: artifact.name,
             key: artifact.key,
             ...(source ? { sourceS3Uri: `s3://${source.bucket}/${source.prefix}${artifact.key}` } : { url: artifact.url }),
+            published: artifact.published.kind,
+            ...(artifact.published.kind === 'github-release' ? { releaseUrl: artifact.published.releaseUrl, asset: artifact.published.asset } : {}),
             ...(artifact.sha256 ? { sha256: artifact.sha256 } : {}),
-            ...(artifact.sha512 ? { sha512: artifact.sha512 } : {}),
           })),
         ),
+        Bundles: JSON.stringify(bundles.map((bundle) => ({ name: bundle.name, key: bundle.key, parts: bundle.parts }))),
       },
     });
   }
 
-  /** The pinned spec of one artifact. */
-  public artifact(name: string): ArtifactSpec {
+  /** The spec of one artifact or bundle. */
+  public artifact(name: string): ArtifactSpec | BundleSpec {
     const artifact = this.artifactsByName.get(name);
     if (!artifact) {
       throw new Error(`ArtifactMirror ${this.node.path} does not mirror '${name}'; it mirrors ${[...this.artifactsByName.keys()].join(', ')}`);
     }
     return artifact;
+  }
+
+  /** Names of the mirrored artifacts (not bundles) a part of the platform uses, in manifest order. */
+  public artifactsUsedBy(use: ArtifactUse): string[] {
+    const names = [...this.artifactsByName.values()].filter((entry) => 'source' in entry && entry.usedBy.includes(use)).map((entry) => entry.name);
+    if (names.length === 0) throw new Error(`ArtifactMirror ${this.node.path} mirrors no artifact used by ${use}`);
+    return names;
   }
 
   /** Object key of an artifact, as a reference to the custom resource so that readers wait for the copy. */
@@ -156,20 +177,22 @@ export class ArtifactMirror extends Construct {
   }
 }
 
-function indexArtifacts(artifacts: readonly ArtifactSpec[]): Map<string, ArtifactSpec> {
+function indexArtifacts(artifacts: readonly ArtifactSpec[], bundles: readonly BundleSpec[]): Map<string, ArtifactSpec | BundleSpec> {
   if (artifacts.length === 0) {
     throw new Error('ArtifactMirror needs at least one artifact');
   }
-  const byName = new Map<string, ArtifactSpec>();
+  const byName = new Map<string, ArtifactSpec | BundleSpec>();
   const keys = new Set<string>();
-  for (const artifact of artifacts) {
-    if (!artifact.sha256 && !artifact.sha512) {
-      throw new Error(`Artifact ${artifact.name} has no pinned sha256 or sha512; unpinned artifacts are never mirrored`);
-    }
-    if (byName.has(artifact.name)) throw new Error(`Artifact name ${artifact.name} is listed twice`);
-    if (keys.has(artifact.key)) throw new Error(`Artifact key ${artifact.key} is used twice`);
-    byName.set(artifact.name, artifact);
-    keys.add(artifact.key);
+  for (const entry of [...artifacts, ...bundles]) {
+    if (byName.has(entry.name)) throw new Error(`Artifact name ${entry.name} is listed twice`);
+    if (keys.has(entry.key)) throw new Error(`Artifact key ${entry.key} is used twice`);
+    byName.set(entry.name, entry);
+    keys.add(entry.key);
+  }
+  const artifactNames = new Set(artifacts.map((artifact) => artifact.name));
+  for (const bundle of bundles) {
+    const missing = bundle.parts.map((part) => part.artifact).filter((name) => !artifactNames.has(name));
+    if (missing.length > 0) throw new Error(`Bundle ${bundle.name} needs artifact(s) ${missing.join(', ')}, which this mirror does not mirror`);
   }
   return byName;
 }

@@ -203,8 +203,8 @@ export class ServingViews extends Construct {
           },
         },
       });
-      for (const table of props.sourceTables ?? []) view.addDependency(table);
-      for (const name of spec.dependsOn) view.addDependency(this.views[name]!);
+      for (const table of props.sourceTables ?? []) view.addResourceDependency(table);
+      for (const name of spec.dependsOn) view.addResourceDependency(this.views[name]!);
       this.views[spec.name] = view;
     }
   }

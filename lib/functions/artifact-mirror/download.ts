@@ -23,7 +23,7 @@ function assertAllowedUrl(url: string, artifactName: string, allowInsecureHttp: 
   throw new Error(`refusing to download ${artifactName} from ${url}: only https:// is allowed`);
 }
 
-async function fetchHop(url: string, artifactName: string, options: DownloadOptions): Promise<Response> {
+async function fetchHop(url: string, artifactName: string, options: DownloadOptions, headers: Record<string, string>): Promise<Response> {
   const controller = new AbortController();
   const forwardDeadline = () => controller.abort(options.signal.reason);
   if (options.signal.aborted) forwardDeadline();
@@ -34,7 +34,7 @@ async function fetchHop(url: string, artifactName: string, options: DownloadOpti
     options.responseTimeoutMs,
   );
   try {
-    return await fetch(url, { redirect: 'manual', signal: controller.signal });
+    return await fetch(url, { redirect: 'manual', signal: controller.signal, headers });
   } catch (error) {
     if (controller.signal.aborted) throw controller.signal.reason;
     const cause = (error as { cause?: { message?: string } }).cause?.message;
@@ -45,30 +45,56 @@ async function fetchHop(url: string, artifactName: string, options: DownloadOpti
 }
 
 /**
- * Opens an artifact URL as a byte stream, following a bounded number of redirects and checking
- * every hop's scheme, so that a redirect cannot downgrade the download to plain http.
+ * Requests a URL, following a bounded number of redirects and checking every hop's scheme, so
+ * that a redirect cannot downgrade the download to plain http. Returns the final response with
+ * its body unread, whatever its status.
  */
-export async function openDownload(url: string, artifactName: string, options: DownloadOptions): Promise<Readable> {
+async function request(url: string, artifactName: string, options: DownloadOptions, headers: Record<string, string>): Promise<{ response: Response; url: string }> {
   let current = url;
   for (let hops = 0; ; hops++) {
     assertAllowedUrl(current, artifactName, options.allowInsecureHttp);
-    const response = await fetchHop(current, artifactName, options);
-    if (REDIRECT_STATUSES.has(response.status)) {
-      await response.body?.cancel();
-      const location = response.headers.get('location');
-      if (!location) {
-        throw new Error(`download of ${artifactName} failed: HTTP ${response.status} redirect without a Location header from ${current}`);
-      }
-      if (hops >= options.maxRedirects) {
-        throw new Error(`download of ${artifactName} failed: more than ${options.maxRedirects} redirects starting at ${url}`);
-      }
-      current = new URL(location, current).toString();
-      continue;
+    const response = await fetchHop(current, artifactName, options, headers);
+    if (!REDIRECT_STATUSES.has(response.status)) return { response, url: current };
+    await response.body?.cancel();
+    const location = response.headers.get('location');
+    if (!location) {
+      throw new Error(`download of ${artifactName} failed: HTTP ${response.status} redirect without a Location header from ${current}`);
     }
-    if (response.status !== 200 || !response.body) {
-      await response.body?.cancel();
-      throw new Error(`download of ${artifactName} failed: HTTP ${response.status} ${response.statusText} from ${current}`.trimEnd());
+    if (hops >= options.maxRedirects) {
+      throw new Error(`download of ${artifactName} failed: more than ${options.maxRedirects} redirects starting at ${url}`);
     }
-    return Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
+    current = new URL(location, current).toString();
   }
+}
+
+/** Opens an artifact URL as a byte stream; anything but HTTP 200 fails naming the status and URL. */
+export async function openDownload(url: string, artifactName: string, options: DownloadOptions): Promise<Readable> {
+  const { response, url: finalUrl } = await request(url, artifactName, options, {});
+  if (response.status !== 200 || !response.body) {
+    await response.body?.cancel();
+    throw new Error(`download of ${artifactName} failed: HTTP ${response.status} ${response.statusText} from ${finalUrl}`.trimEnd());
+  }
+  return Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
+}
+
+/** Checksum files and release descriptions are small; a larger answer is not what was asked for. */
+const MAX_TEXT_BYTES = 1024 * 1024;
+
+/**
+ * Reads a small text resource (a checksum file, a release description). Returns undefined on
+ * HTTP 404, so that the caller can try the next checksum file; any other failure throws.
+ */
+export async function fetchText(url: string, artifactName: string, options: DownloadOptions, headers: Record<string, string> = {}): Promise<string | undefined> {
+  const { response, url: finalUrl } = await request(url, artifactName, options, headers);
+  if (response.status === 404) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new Error(`reading ${url} for ${artifactName} failed: HTTP ${response.status} ${response.statusText} from ${finalUrl}`.trimEnd());
+  }
+  const text = await response.text();
+  if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new Error(`reading ${url} for ${artifactName} failed: more than ${MAX_TEXT_BYTES} bytes`);
+  return text;
 }

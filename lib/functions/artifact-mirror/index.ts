@@ -4,7 +4,8 @@ import { createLogger } from '../shared/logger';
 import { CustomResourceEvent, CustomResourceResult, parseProperties } from '../shared/custom-resource';
 import { loadConfig } from './config';
 import { Deadline } from './deadline';
-import { MirrorContext, MirrorTarget, mirrorArtifact, removeArtifact } from './mirror';
+import { assembleBundle } from './bundle';
+import { MirrorContext, MirrorOutcome, MirrorTarget, mirrorArtifact, removeObject } from './mirror';
 import { MirrorProperties, mirrorPropertiesSchema } from './properties';
 
 const config = loadConfig(process.env);
@@ -36,15 +37,15 @@ async function onDelete(event: CustomResourceEvent, context: Pick<Context, 'getR
   }
   const physicalResourceId = event.PhysicalResourceId ?? physicalIdFor(properties);
   if (!properties.DeleteOnRemove) {
-    logger.info('Leaving mirrored artifacts in the retained bucket', { bucket: properties.Bucket, keys: properties.Artifacts.map((a) => a.key) });
+    logger.info('Leaving mirrored artifacts in the retained bucket', { bucket: properties.Bucket, keys: [...properties.Artifacts, ...properties.Bundles].map((a) => a.key) });
     return { PhysicalResourceId: physicalResourceId };
   }
   const deadline = new Deadline(context.getRemainingTimeInMillis() - config.deadlineSafetyMarginMs, TIMEOUT_HINT);
   const target: MirrorTarget = { bucket: properties.Bucket, kmsKeyArn: properties.KmsKeyArn };
   try {
-    for (const artifact of properties.Artifacts) {
-      await removeArtifact(artifact, target, contextFor(deadline));
-      logger.info('Removed mirrored artifact', { name: artifact.name, key: artifact.key });
+    for (const entry of [...properties.Bundles, ...properties.Artifacts]) {
+      await removeObject(entry.key, target, contextFor(deadline));
+      logger.info('Removed mirrored artifact', { name: entry.name, key: entry.key });
     }
   } catch (error) {
     throw deadline.expired ? deadline.error : error;
@@ -59,18 +60,39 @@ async function onCreateOrUpdate(event: CustomResourceEvent, context: Pick<Contex
   const target: MirrorTarget = { bucket: properties.Bucket, kmsKeyArn: properties.KmsKeyArn };
   const deadline = new Deadline(context.getRemainingTimeInMillis() - config.deadlineSafetyMarginMs, TIMEOUT_HINT);
   const data: Record<string, string> = {};
+  const outcomes = new Map<string, MirrorOutcome>();
+  const mirrorContext = contextFor(deadline);
   try {
     for (const artifact of properties.Artifacts) {
       const startedAt = Date.now();
-      const outcome = await mirrorArtifact(artifact, target, contextFor(deadline));
-      logger.info(outcome.action === 'mirrored' ? 'Mirrored artifact' : 'Artifact already mirrored with the pinned checksum', {
+      const outcome = await mirrorArtifact(artifact, target, mirrorContext);
+      outcomes.set(artifact.name, outcome);
+      if (!artifact.sha256) logger.warn('Artifact has no pin in jobs/artifacts.lock.json; verified against its published checksum only', { name: artifact.name });
+      if (!outcome.verifiedWith.some((digest) => digest.origin === 'published')) {
+        logger.warn('Publisher publishes no checksum for this artifact; verified against its pin only', { name: artifact.name });
+      }
+      logger.info(outcome.action === 'mirrored' ? 'Mirrored artifact' : 'Artifact already mirrored with the verified checksum', {
         name: outcome.name,
         key: outcome.key,
         bytes: outcome.bytes,
+        verifiedWith: outcome.verifiedWith.map((digest) => `${digest.algorithm} ${digest.source}`),
         durationMs: Date.now() - startedAt,
       });
-      data[`${artifact.name}.Key`] = artifact.key;
-      data[`${artifact.name}.S3Uri`] = `s3://${properties.Bucket}/${artifact.key}`;
+    }
+    const artifactsByName = new Map(properties.Artifacts.map((artifact) => [artifact.name, artifact]));
+    for (const bundle of properties.Bundles) {
+      const startedAt = Date.now();
+      const outcome = await assembleBundle(bundle, artifactsByName, outcomes, target, mirrorContext);
+      logger.info(outcome.action === 'assembled' ? 'Assembled bundle' : 'Bundle already assembled from the same verified parts', {
+        name: outcome.name,
+        key: outcome.key,
+        entries: outcome.entries,
+        durationMs: Date.now() - startedAt,
+      });
+    }
+    for (const entry of [...properties.Artifacts, ...properties.Bundles]) {
+      data[`${entry.name}.Key`] = entry.key;
+      data[`${entry.name}.S3Uri`] = `s3://${properties.Bucket}/${entry.key}`;
     }
   } catch (error) {
     // An S3 call cut off by the deadline fails with a bare AbortError; report what ran out of time instead.
@@ -82,10 +104,11 @@ async function onCreateOrUpdate(event: CustomResourceEvent, context: Pick<Contex
 }
 
 /**
- * Custom resource (behind the CDK Provider framework) that puts pinned third-party artifacts into
- * the artifacts bucket, verified against their checksums. Create and Update mirror whatever is
- * missing or stale and skip objects already verified against the same pins, so retries and
- * unrelated stack updates cost one HeadObject per artifact.
+ * Custom resource (behind the CDK Provider framework) that puts third-party artifacts into the
+ * artifacts bucket, each verified against the checksum its publisher publishes and against its
+ * pin where the lock file has one, then assembles bundles (ZIPs) from them. Create and Update
+ * mirror whatever is missing or stale and skip objects already verified against the same
+ * digests, so retries and unrelated stack updates cost a checksum read and a HeadObject per artifact.
  */
 export async function handler(event: CustomResourceEvent, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<CustomResourceResult> {
   logger.info('Artifact mirror request', { requestType: event.RequestType, logicalResourceId: event.LogicalResourceId });

@@ -20,3 +20,10 @@ export function contentTypeFor(key: string): string {
   if (lower.endsWith('.tar.gz') || lower.endsWith('.tgz')) return 'application/gzip';
   return 'application/octet-stream';
 }
+
+/** Without s3:ListBucket (deliberately not granted) S3 answers 403 rather than 404 for a missing key. */
+export function isMissingObject(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const name = (error as { name?: string }).name;
+  return name === 'NotFound' || name === 'NoSuchKey' || status === 404 || status === 403;
+}

@@ -7,7 +7,7 @@ import {
   readZip,
   renamed,
   writeZip,
-} from './zip-archive';
+} from '../shared/zip-archive';
 
 /**
  * Builds the code package a Managed Flink Python application runs from. The service reads exactly

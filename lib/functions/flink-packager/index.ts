@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import { createLogger } from '../shared/logger';
 import { parseProperties, PermanentError, type CustomResourceEvent, type CustomResourceResult } from '../shared/custom-resource';
 import { buildApplicationZip, mergeJars } from './application-package';
-import { ZipFormatError } from './zip-archive';
+import { ZipFormatError } from '../shared/zip-archive';
 
 /**
  * Flink application packager custom resource (its own function: the starter's cold start must

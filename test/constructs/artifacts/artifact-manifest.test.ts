@@ -1,120 +1,143 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  ArtifactSpec,
-  DEFAULT_ARTIFACT_MANIFEST_PATH,
-  loadArtifactManifest,
-  parseArtifactManifest,
-  selectArtifacts,
-} from '../../../lib/constructs/artifacts/artifact-manifest';
+import { applyPins, loadArtifactLock, parseArtifactLock } from '../../../lib/constructs/artifacts/artifact-lock';
+import { DEFAULT_ARTIFACT_MANIFEST_PATH, loadArtifactManifest, mavenUrl, parseArtifactManifest, parseMavenCoordinates } from '../../../lib/constructs/artifacts/artifact-manifest';
+import { FLINK_RUNTIME } from '../../../lib/constructs/flink/flink-application';
 
-const entry = (overrides: Record<string, unknown> = {}) => ({
-  name: 'flink-sql-connector-kafka',
-  version: '3.3.0-1.20',
-  url: 'https://repo1.maven.org/maven2/org/apache/flink/flink-sql-connector-kafka/3.3.0-1.20/flink-sql-connector-kafka-3.3.0-1.20.jar',
-  sha512: 'f'.repeat(128),
-  checksumSource: 'test fixture',
-  key: 'artifacts/flink-sql-connector-kafka/3.3.0-1.20/flink-sql-connector-kafka-3.3.0-1.20.jar',
-  purpose: 'Flink Kafka source and sink',
-  ...overrides,
-});
+const runtimes = { flink: '1.20', spark: '3.5.5', scala: '2.12' };
+const manifest = (artifacts: unknown[], extra: Record<string, unknown> = {}) => ({ runtimes, artifacts, ...extra });
+const maven = (name: string, coordinates: string, usedBy = ['flink']) => ({ name, maven: coordinates, usedBy, purpose: 'test' });
 
-describe('the checked-in manifest (jobs/artifacts.json)', () => {
-  const artifacts = loadArtifactManifest();
+describe('the checked-in manifest (jobs/artifacts.json) and lock file', () => {
+  const { artifacts, bundles, runtimes: declared } = loadArtifactManifest();
+  const byName = new Map(artifacts.map((artifact) => [artifact.name, artifact]));
 
-  it('loads, and every entry is pinned by a checksum and says where the checksum came from', () => {
+  it('is built for Managed Flink 1.20 and the Spark 3.5.5 / Scala 2.12 of EMR 7.9.0', () => {
     expect(DEFAULT_ARTIFACT_MANIFEST_PATH).toBe(path.resolve(__dirname, '..', '..', '..', 'jobs', 'artifacts.json'));
-    expect(artifacts.length).toBeGreaterThan(0);
+    expect(FLINK_RUNTIME).toBe(`FLINK-${declared.flink.replace('.', '_')}`);
+    expect(declared).toEqual({ flink: '1.20', spark: '3.5.5', scala: '2.12' });
+  });
+
+  it('resolves Maven coordinates to Maven Central URLs and keys under artifacts/<name>/<version>/', () => {
+    expect(byName.get('spark-sql-kafka')).toMatchObject({
+      url: 'https://repo1.maven.org/maven2/org/apache/spark/spark-sql-kafka-0-10_2.12/3.5.5/spark-sql-kafka-0-10_2.12-3.5.5.jar',
+      key: 'artifacts/spark-sql-kafka/3.5.5/spark-sql-kafka-0-10_2.12-3.5.5.jar',
+      published: { kind: 'sidecar' },
+      source: 'maven:org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.5',
+    });
+    expect(byName.get('debezium-connector-sqlserver')?.url).toBe(
+      'https://repo1.maven.org/maven2/io/debezium/debezium-connector-sqlserver/2.7.3.Final/debezium-connector-sqlserver-2.7.3.Final-plugin.tar.gz',
+    );
     for (const artifact of artifacts) {
-      expect(artifact.sha256 ?? artifact.sha512).toMatch(/^[0-9a-f]{64}([0-9a-f]{64})?$/);
-      expect(artifact.checksumSource.length).toBeGreaterThan(20);
       expect(new URL(artifact.url).protocol).toBe('https:');
       expect(artifact.key.startsWith(`artifacts/${artifact.name}/${artifact.version}/`)).toBe(true);
     }
   });
 
-  it('pins the MSK config provider that resolves ${secretsmanager:...} in connector configurations', () => {
-    expect(selectArtifacts(artifacts, ['msk-config-providers'])[0]).toMatchObject({
-      version: '0.4.0',
-      url: 'https://github.com/aws-samples/msk-config-providers/releases/download/r0.4.0/msk-config-providers-0.4.0-all.jar',
-      key: 'artifacts/msk-config-providers/0.4.0/msk-config-providers-0.4.0-all.jar',
+  it('reads the shaded aws-msk-iam-auth jar from its GitHub release and its digest from the REST API', () => {
+    expect(byName.get('aws-msk-iam-auth')).toMatchObject({
+      url: 'https://github.com/aws/aws-msk-iam-auth/releases/download/v2.3.6/aws-msk-iam-auth-2.3.6-all.jar',
+      published: { kind: 'github-release', releaseUrl: 'https://api.github.com/repos/aws/aws-msk-iam-auth/releases/tags/v2.3.6', asset: 'aws-msk-iam-auth-2.3.6-all.jar' },
+      usedBy: ['flink', 'spark-streaming'],
     });
+  });
+
+  it('lists the Flink jars connector first, then the kafka-clients it is built against', () => {
+    expect(artifacts.filter((a) => a.usedBy.includes('flink')).map((a) => `${a.name}@${a.version}`)).toEqual([
+      'flink-connector-kafka@3.4.0-1.20',
+      'flink-kafka-clients@3.4.0',
+      'aws-msk-iam-auth@2.3.6',
+    ]);
+    expect(artifacts.filter((a) => a.usedBy.includes('spark-streaming')).map((a) => `${a.name}@${a.version}`)).toEqual([
+      'spark-sql-kafka@3.5.5',
+      'spark-token-provider-kafka@3.5.5',
+      'spark-kafka-clients@3.4.1',
+      'commons-pool2@2.11.1',
+      'aws-msk-iam-auth@2.3.6',
+    ]);
+  });
+
+  it('assembles the Debezium plugin from the connector archive and the config providers, for Debezium only', () => {
+    expect(bundles).toEqual([
+      expect.objectContaining({
+        name: 'debezium-sqlserver-plugin',
+        key: 'artifacts/debezium-sqlserver-plugin/2.7.3.Final+0.4.0/debezium-sqlserver-plugin-2.7.3.Final+0.4.0.zip',
+        parts: [{ artifact: 'debezium-connector-sqlserver', unpack: 'tar.gz' }, { artifact: 'msk-config-providers', directory: 'msk-config-providers/' }],
+        usedBy: ['debezium'],
+      }),
+    ]);
+    expect(byName.get('msk-config-providers')?.usedBy).toEqual(['debezium']);
+  });
+
+  it('has a lock file whose pins (if any) match the manifest', () => {
+    expect(() => applyPins(artifacts, loadArtifactLock())).not.toThrow();
+  });
+});
+
+describe('Maven coordinates', () => {
+  it('parses group:artifact:version[:classifier][@extension] into the Maven 2 repository layout', () => {
+    const coordinates = parseMavenCoordinates('io.debezium:debezium-connector-sqlserver:2.7.3.Final:plugin@tar.gz');
+    expect(coordinates).toEqual({ groupId: 'io.debezium', artifactId: 'debezium-connector-sqlserver', version: '2.7.3.Final', classifier: 'plugin', extension: 'tar.gz' });
+    expect(mavenUrl('https://nexus.example.com/maven/', coordinates).url).toBe(
+      'https://nexus.example.com/maven/io/debezium/debezium-connector-sqlserver/2.7.3.Final/debezium-connector-sqlserver-2.7.3.Final-plugin.tar.gz',
+    );
+    expect(mavenUrl('https://r', parseMavenCoordinates('a.b:c:1')).fileName).toBe('c-1.jar');
+  });
+
+  it('rejects anything else, naming the entry', () => {
+    expect(() => parseArtifactManifest(manifest([maven('bad', 'org.apache.kafka/kafka-clients/3.4.0')]))).toThrow(
+      'artifacts[0] (bad).maven: must be Maven coordinates group:artifact:version[:classifier][@extension]',
+    );
   });
 });
 
 describe('parseArtifactManifest', () => {
-  it('returns the entries without null checksums', () => {
-    const [artifact] = parseArtifactManifest({ artifacts: [entry({ sha256: null })] });
-    expect(artifact).toEqual<ArtifactSpec>({
-      name: 'flink-sql-connector-kafka',
-      version: '3.3.0-1.20',
-      url: entry().url,
-      sha512: 'f'.repeat(128),
-      checksumSource: 'test fixture',
-      key: entry().key,
-      purpose: 'Flink Kafka source and sink',
+  it('fails when a Spark artifact is not built for the declared Spark and Scala versions', () => {
+    expect(() => parseArtifactManifest(manifest([maven('s', 'org.apache.spark:spark-sql-kafka-0-10_2.13:3.5.4', ['spark-streaming'])]))).toThrow(
+      /version 3\.5\.4 differs from runtimes\.spark 3\.5\.5[\s\S]*spark-sql-kafka-0-10_2\.13 is not built for Scala 2\.12/,
+    );
+  });
+
+  it('fails when a Flink connector is not built for the declared Flink version', () => {
+    expect(() => parseArtifactManifest(manifest([maven('f', 'org.apache.flink:flink-connector-kafka:3.4.0-1.19')]))).toThrow(
+      'artifacts[0] (f).maven: version 3.4.0-1.19 is not built for Flink 1.20',
+    );
+  });
+
+  it('rejects duplicate names, unknown bundle parts and a bundle part used by fewer parts of the platform', () => {
+    const raw = manifest([maven('a', 'g:a:1'), maven('a', 'g:b:1'), maven('z', 'g:z:1@tar.gz', ['flink'])], {
+      bundles: [{ name: 'b', parts: [{ artifact: 'missing' }, { artifact: 'z', unpack: 'tar.gz' }], usedBy: ['debezium'], purpose: 'test' }],
     });
+    expect(() => parseArtifactManifest(raw)).toThrow(/duplicates 'a'[\s\S]*'missing' is not an artifact of the manifest[\s\S]*artifact z must be used by debezium too/);
   });
 
-  it('rejects an entry without any checksum, naming it', () => {
-    expect(() => parseArtifactManifest({ artifacts: [entry({ sha512: undefined, sha256: null })] }, 'jobs/artifacts.json')).toThrow(
-      'Invalid jobs/artifacts.json:\n  - artifacts[0] (flink-sql-connector-kafka).sha256: has no sha256 or sha512: pin the checksum its publisher publishes',
-    );
-  });
-
-  it.each([
-    [{ sha256: 'ABC' }, 'artifacts[0] (flink-sql-connector-kafka).sha256: must be 64 lower-case hex characters'],
-    [{ sha512: 'F'.repeat(128) }, 'artifacts[0] (flink-sql-connector-kafka).sha512: must be 128 lower-case hex characters'],
-    [{ url: 'http://repo1.maven.org/x.jar' }, 'artifacts[0] (flink-sql-connector-kafka).url: must be an https:// URL'],
-    [{ key: '/artifacts/x.jar' }, 'artifacts[0] (flink-sql-connector-kafka).key: must be a relative object key under artifacts/'],
-    [{ key: 'artifacts/../secrets/x.jar' }, 'artifacts[0] (flink-sql-connector-kafka).key: must not contain . or .. segments'],
-    [{ name: 'Flink_Kafka' }, 'artifacts[0] (Flink_Kafka).name: must be kebab-case'],
-    [{ checksumSource: '' }, 'artifacts[0] (flink-sql-connector-kafka).checksumSource: must say where the checksum was published'],
-    [{ extra: true }, 'Unrecognized key'],
-  ])('rejects %j', (overrides, message) => {
-    expect(() => parseArtifactManifest({ artifacts: [entry(overrides)] })).toThrow(message);
-  });
-
-  it('rejects duplicate names and keys', () => {
-    expect(() => parseArtifactManifest({ artifacts: [entry(), entry({ version: 'other' })] })).toThrow(
-      /artifacts\[1\] \(flink-sql-connector-kafka\)\.name: duplicates artifacts\[0\]\.name 'flink-sql-connector-kafka'[\s\S]*artifacts\[1\] \(flink-sql-connector-kafka\)\.key: duplicates artifacts\[0\]\.key/,
-    );
+  it('requires usedBy from the known parts of the platform', () => {
+    expect(() => parseArtifactManifest(manifest([maven('a', 'g:a:1', ['nifi'])]))).toThrow('artifacts[0] (a).usedBy.0');
   });
 });
 
-describe('loadArtifactManifest', () => {
-  const write = (content: string) => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'manifest-')), 'artifacts.json');
-    fs.writeFileSync(file, content);
-    return file;
-  };
+describe('lock file', () => {
+  const [artifact] = parseArtifactManifest(manifest([maven('a', 'g:a:1')])).artifacts;
+  const pin = { source: 'maven:g:a:1', sha256: 'c'.repeat(64), verifiedWith: 'sha512 published at https://r/a-1.jar.sha512' };
 
-  it('names the file when it is not JSON', () => {
-    const file = write('{ "artifacts": [ }');
-    expect(() => loadArtifactManifest(file)).toThrow(`Artifact manifest ${file} is not valid JSON`);
+  it('adds the pinned SHA-256 to the artifact', () => {
+    expect(applyPins([artifact], parseArtifactLock({ pins: { a: pin } }))[0].sha256).toBe('c'.repeat(64));
   });
 
-  it('names the file when it is missing', () => {
-    expect(() => loadArtifactManifest('/nonexistent/artifacts.json')).toThrow('Cannot read artifact manifest /nonexistent/artifacts.json');
-  });
-
-  it('validates what it reads', () => {
-    const file = write(JSON.stringify({ artifacts: [entry({ sha512: null })] }));
-    expect(() => loadArtifactManifest(file)).toThrow(`Invalid artifact manifest ${file}:`);
-  });
-});
-
-describe('selectArtifacts', () => {
-  const artifacts = parseArtifactManifest({ artifacts: [entry(), entry({ name: 'other', key: 'artifacts/other/1/o.jar' })] });
-
-  it('returns the named artifacts in the order asked', () => {
-    expect(selectArtifacts(artifacts, ['other', 'flink-sql-connector-kafka']).map((a) => a.name)).toEqual(['other', 'flink-sql-connector-kafka']);
-  });
-
-  it('fails on an unknown name with the list of known ones', () => {
-    expect(() => selectArtifacts(artifacts, ['debezium-connector-sqlserver'])).toThrow(
-      'Unknown artifact(s) debezium-connector-sqlserver: the manifest pins flink-sql-connector-kafka, other',
+  it('fails on a pin recorded for another version, and on a pin for an artifact the manifest no longer has', () => {
+    expect(() => applyPins([artifact], parseArtifactLock({ pins: { a: { ...pin, source: 'maven:g:a:0.9' }, gone: pin } }))).toThrow(
+      /pins\.gone: the manifest has no artifact 'gone'[\s\S]*pins\.a: recorded for maven:g:a:0\.9, but the manifest now says maven:g:a:1[\s\S]*npm run artifacts:lock/,
     );
+  });
+
+  it('rejects a malformed pin', () => {
+    expect(() => parseArtifactLock({ pins: { a: { ...pin, sha256: 'xyz' } } })).toThrow('pins.a.sha256: must be 64 lower-case hex characters');
+  });
+
+  it('reads a file and names it when it is not JSON', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lock-')), 'artifacts.lock.json');
+    fs.writeFileSync(file, '{');
+    expect(() => loadArtifactLock(file)).toThrow(`Artifact lock file ${file} is not valid JSON`);
   });
 });

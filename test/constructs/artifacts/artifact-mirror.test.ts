@@ -3,26 +3,37 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { ArtifactSpec } from '../../../lib/constructs/artifacts/artifact-manifest';
+import { ArtifactSpec, BundleSpec } from '../../../lib/constructs/artifacts/artifact-manifest';
 import { ArtifactMirror, ArtifactMirrorProps } from '../../../lib/constructs/artifacts/artifact-mirror';
 import { Finding, formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
 
 const PLUGIN: ArtifactSpec = {
   name: 'connector-plugin',
   version: '1.0.0',
-  url: 'https://repo1.maven.org/maven2/example/connector-plugin-1.0.0.zip',
-  sha512: 'e'.repeat(128),
-  checksumSource: 'test fixture',
-  key: 'artifacts/connector-plugin/1.0.0/connector-plugin-1.0.0.zip',
+  source: 'maven:example:connector-plugin:1.0.0:plugin@tar.gz',
+  url: 'https://repo1.maven.org/maven2/example/connector-plugin/1.0.0/connector-plugin-1.0.0-plugin.tar.gz',
+  published: { kind: 'sidecar' },
+  key: 'artifacts/connector-plugin/1.0.0/connector-plugin-1.0.0-plugin.tar.gz',
+  usedBy: ['debezium'],
   purpose: 'test',
 };
 const JAR: ArtifactSpec = {
   name: 'client-jar',
   version: '2.0.0',
-  url: 'https://github.com/example/releases/download/v2.0.0/client-2.0.0-all.jar',
+  source: 'github:example/client@v2.0.0/client-2.0.0-all.jar',
+  url: 'https://github.com/example/client/releases/download/v2.0.0/client-2.0.0-all.jar',
+  published: { kind: 'github-release', releaseUrl: 'https://api.github.com/repos/example/client/releases/tags/v2.0.0', asset: 'client-2.0.0-all.jar' },
   sha256: 'a'.repeat(64),
-  checksumSource: 'test fixture',
   key: 'artifacts/client-jar/2.0.0/client-2.0.0-all.jar',
+  usedBy: ['debezium'],
+  purpose: 'test',
+};
+const BUNDLE: BundleSpec = {
+  name: 'plugin-zip',
+  version: '1.0.0+2.0.0',
+  key: 'artifacts/plugin-zip/1.0.0+2.0.0/plugin-zip-1.0.0+2.0.0.zip',
+  parts: [{ artifact: PLUGIN.name, unpack: 'tar.gz' }, { artifact: JAR.name, directory: 'client/' }],
+  usedBy: ['debezium'],
   purpose: 'test',
 };
 
@@ -44,6 +55,7 @@ function build(extra: Partial<ArtifactMirrorProps> = {}): Scenario {
     bucket,
     bucketKey,
     artifacts: [PLUGIN, JAR],
+    bundles: [BUNDLE],
     encryptionKey: logsKey,
     logRetention: logs.RetentionDays.ONE_MONTH,
     ...extra,
@@ -68,26 +80,35 @@ describe('ArtifactMirror downloading from URLs', () => {
     scenario = build();
   });
 
-  it('passes every artifact with its URL and pinned checksum to the custom resource', () => {
+  it('passes every artifact with its URL, where its checksum is published and its pin, and the bundles, to the custom resource', () => {
     scenario.template.hasResourceProperties('Custom::ArtifactMirror', {
       Bucket: { Ref: Match.stringLikeRegexp('^Artifacts') },
       KmsKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BucketKey'), 'Arn'] },
       DeleteOnRemove: 'false',
       Artifacts: JSON.stringify([
-        { name: PLUGIN.name, key: PLUGIN.key, url: PLUGIN.url, sha512: PLUGIN.sha512 },
-        { name: JAR.name, key: JAR.key, url: JAR.url, sha256: JAR.sha256 },
+        { name: PLUGIN.name, key: PLUGIN.key, url: PLUGIN.url, published: 'sidecar' },
+        {
+          name: JAR.name,
+          key: JAR.key,
+          url: JAR.url,
+          published: 'github-release',
+          releaseUrl: 'https://api.github.com/repos/example/client/releases/tags/v2.0.0',
+          asset: 'client-2.0.0-all.jar',
+          sha256: JAR.sha256,
+        },
       ]),
+      Bundles: JSON.stringify([{ name: BUNDLE.name, key: BUNDLE.key, parts: BUNDLE.parts }]),
     });
   });
 
-  it('lets the function write exactly the artifact keys, and nothing else in the bucket', () => {
+  it('lets the function write exactly the artifact and bundle keys, and nothing else in the bucket', () => {
     const statements = statementsOfMirrorRole(scenario.template);
     const s3Statement = statements.find((statement) => statement.Sid === 'WriteMirroredArtifacts');
     expect(sorted(s3Statement?.Action)).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject']);
-    expect(s3Statement?.Resource).toHaveLength(2);
+    expect(s3Statement?.Resource).toHaveLength(3);
     expect(s3Statement?.Resource).toEqual(
       expect.arrayContaining(
-        [PLUGIN.key, JAR.key].map((key) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Artifacts/), 'Arn'] }, `/${key}`]] })),
+        [PLUGIN.key, JAR.key, BUNDLE.key].map((key) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Artifacts/), 'Arn'] }, `/${key}`]] })),
       ),
     );
     expect(JSON.stringify(statements)).not.toContain('s3:DeleteObject');
@@ -107,7 +128,7 @@ describe('ArtifactMirror downloading from URLs', () => {
 
   it('runs the handler on Node 24 ARM64 with a bounded timeout and encrypted logs', () => {
     scenario.template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('Mirrors pinned third-party artifacts'),
+      Description: Match.stringLikeRegexp('Mirrors third-party artifacts'),
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Timeout: 600,
@@ -121,7 +142,10 @@ describe('ArtifactMirror downloading from URLs', () => {
     expect(resolved).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Mirror/), `${PLUGIN.name}.Key`] });
     expect(JSON.stringify(scenario.stack.resolve(scenario.mirror.s3Uri(JAR.name)))).toContain(`${JAR.name}.Key`);
     expect(JSON.stringify(scenario.stack.resolve(scenario.mirror.objectArn(JAR.name)))).toContain(`/${JAR.key}`);
-    expect(() => scenario.mirror.objectKey('unknown')).toThrow("does not mirror 'unknown'; it mirrors connector-plugin, client-jar");
+    expect(JSON.stringify(scenario.stack.resolve(scenario.mirror.objectKey(BUNDLE.name)))).toContain(`${BUNDLE.name}.Key`);
+    expect(scenario.mirror.artifactsUsedBy('debezium')).toEqual([PLUGIN.name, JAR.name]);
+    expect(() => scenario.mirror.artifactsUsedBy('flink')).toThrow('mirrors no artifact used by flink');
+    expect(() => scenario.mirror.objectKey('unknown')).toThrow("does not mirror 'unknown'; it mirrors connector-plugin, client-jar, plugin-zip");
   });
 
   it('has no unacknowledged cdk-nag findings', () => {
@@ -139,19 +163,28 @@ describe('ArtifactMirror copying from an S3 mirror', () => {
     scenario.template.hasResourceProperties('Custom::ArtifactMirror', {
       DeleteOnRemove: 'true',
       Artifacts: JSON.stringify([
-        { name: PLUGIN.name, key: PLUGIN.key, sourceS3Uri: `s3://corp-mirror/lakestream/${PLUGIN.key}`, sha512: PLUGIN.sha512 },
-        { name: JAR.name, key: JAR.key, sourceS3Uri: `s3://corp-mirror/lakestream/${JAR.key}`, sha256: JAR.sha256 },
+        { name: PLUGIN.name, key: PLUGIN.key, sourceS3Uri: `s3://corp-mirror/lakestream/${PLUGIN.key}`, published: 'sidecar' },
+        {
+          name: JAR.name,
+          key: JAR.key,
+          sourceS3Uri: `s3://corp-mirror/lakestream/${JAR.key}`,
+          published: 'github-release',
+          releaseUrl: 'https://api.github.com/repos/example/client/releases/tags/v2.0.0',
+          asset: 'client-2.0.0-all.jar',
+          sha256: JAR.sha256,
+        },
       ]),
     });
   });
 
-  it('may read exactly the source objects and delete exactly the mirrored ones', () => {
+  it('may read exactly the source objects and their checksum files, and delete exactly the mirrored ones', () => {
     const statements = statementsOfMirrorRole(scenario.template);
     const read = statements.find((statement) => statement.Sid === 'ReadArtifactSourceCopies');
     expect(read?.Action).toBe('s3:GetObject');
-    expect(read?.Resource).toHaveLength(2);
+    const keys = [PLUGIN.key, JAR.key].flatMap((key) => ['', '.sha512', '.sha256', '.sha1'].map((suffix) => `${key}${suffix}`));
+    expect(read?.Resource).toHaveLength(8);
     expect(read?.Resource).toEqual(
-      expect.arrayContaining([PLUGIN.key, JAR.key].map((key) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::corp-mirror/lakestream/${key}`]] }))),
+      expect.arrayContaining(keys.map((key) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::corp-mirror/lakestream/${key}`]] }))),
     );
     const write = statements.find((statement) => statement.Sid === 'WriteMirroredArtifacts');
     expect(sorted(write?.Action)).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']);
@@ -172,7 +205,6 @@ describe('ArtifactMirror validation', () => {
 
   it.each([
     [[], 'ArtifactMirror needs at least one artifact'],
-    [[{ ...JAR, sha256: undefined }], 'Artifact client-jar has no pinned sha256 or sha512; unpinned artifacts are never mirrored'],
     [[JAR, { ...PLUGIN, key: JAR.key }], `Artifact key ${JAR.key} is used twice`],
     [[JAR, { ...JAR }], 'Artifact name client-jar is listed twice'],
   ] as Array<[ArtifactSpec[], string]>)('rejects %j', (artifacts, message) => {
@@ -180,6 +212,13 @@ describe('ArtifactMirror validation', () => {
     expect(
       () => new ArtifactMirror(stack, 'M', { bucket, bucketKey: key, artifacts, encryptionKey: key, logRetention: logs.RetentionDays.ONE_DAY }),
     ).toThrow(message);
+  });
+
+  it('rejects a bundle whose parts it does not mirror', () => {
+    const { stack, key, bucket } = stackWithPrereqs();
+    expect(
+      () => new ArtifactMirror(stack, 'M', { bucket, bucketKey: key, artifacts: [JAR], bundles: [BUNDLE], encryptionKey: key, logRetention: logs.RetentionDays.ONE_DAY }),
+    ).toThrow('Bundle plugin-zip needs artifact(s) connector-plugin, which this mirror does not mirror');
   });
 
   it('rejects a timeout the Provider framework would cut short', () => {

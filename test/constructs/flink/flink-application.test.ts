@@ -59,7 +59,7 @@ function build(overrides: (fixture: Fixture) => Partial<FlinkApplicationProps> =
     codeAsset: asset,
     connectorJars: {
       bucket: artifacts,
-      keys: ['artifacts/flink-connector-kafka/3.4.0-1.20/flink-connector-kafka-3.4.0-1.20.jar', 'artifacts/aws-msk-iam-auth/2.3.2/aws-msk-iam-auth-2.3.2-all.jar'],
+      keys: ['artifacts/flink-connector-kafka/3.4.0-1.20/flink-connector-kafka-3.4.0-1.20.jar', 'artifacts/aws-msk-iam-auth/2.3.6/aws-msk-iam-auth-2.3.6-all.jar'],
     },
     vpc,
     logsKey,
@@ -158,7 +158,7 @@ describe('FlinkApplication', () => {
       CodeFolder: 'job',
       EntryPoint: 'main.py',
       JarBucket: { 'Fn::ImportValue': Match.stringLikeRegexp('Artifacts') },
-      JarKeys: ['artifacts/flink-connector-kafka/3.4.0-1.20/flink-connector-kafka-3.4.0-1.20.jar', 'artifacts/aws-msk-iam-auth/2.3.2/aws-msk-iam-auth-2.3.2-all.jar'],
+      JarKeys: ['artifacts/flink-connector-kafka/3.4.0-1.20/flink-connector-kafka-3.4.0-1.20.jar', 'artifacts/aws-msk-iam-auth/2.3.6/aws-msk-iam-auth-2.3.6-all.jar'],
       JarPath: 'lib/lakestream-connectors.jar',
       TargetPrefix: `flink-applications/${APP_NAME}/`,
     });
@@ -286,7 +286,7 @@ describe('FlinkApplication', () => {
     expect(read.Action).toBe('s3:GetObject');
     const readResources = JSON.stringify(read.Resource);
     expect(readResources).toContain('flink-connector-kafka-3.4.0-1.20.jar');
-    expect(readResources).toContain('aws-msk-iam-auth-2.3.2-all.jar');
+    expect(readResources).toContain('aws-msk-iam-auth-2.3.6-all.jar');
     expect(readResources).toContain('.zip');
     const write = statements.find((statement) => statement.Sid === 'WriteApplicationPackages')!;
     expect([write.Action].flat().sort()).toEqual(['s3:DeleteObject', 's3:PutObject']);

@@ -1,9 +1,10 @@
 import * as zlib from 'node:zlib';
 
 /**
- * Just enough of the ZIP format to repackage jars and code archives in memory: read the central
- * directory (ZIP64 included), copy entries without recompressing them, and write a new archive.
- * Jars are ZIP files, so the same code merges connector jars and builds the application zip.
+ * Just enough of the ZIP format to repackage jars and code archives: read the central directory
+ * (ZIP64 included), copy entries without recompressing them, and write a new archive, in memory
+ * or streamed. Jars are ZIP files, so the same code merges the Flink connector jars, builds the
+ * Flink application zip and assembles MSK Connect plugin ZIPs in the artifact mirror.
  */
 
 const LOCAL_HEADER = 0x04034b50;
@@ -202,80 +203,93 @@ export function renamed(entry: ZipEntry, name: string): ZipEntry {
 }
 
 /**
- * Writes a ZIP archive. Entries keep their compressed data; names are written as UTF-8. Uses a
- * ZIP64 end record when there are more than 65,535 entries (merged jars can have that many).
+ * The fields local and central headers share, in the same order: version needed, flags, method,
+ * time, date, CRC, sizes and name length (the extra-field length after them stays 0).
  */
-export function writeZip(entries: readonly ZipEntry[]): Buffer {
-  const chunks: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const entry of entries) {
-    if (entry.compressedSize > UINT32_MAX - 1 || entry.uncompressedSize > UINT32_MAX - 1 || offset > UINT32_MAX - 1) {
+function writeEntryFields(header: Buffer, at: number, entry: ZipEntry, nameLength: number): void {
+  header.writeUInt16LE(20, at);
+  header.writeUInt16LE(FLAG_UTF8, at + 2);
+  header.writeUInt16LE(entry.method, at + 4);
+  header.writeUInt16LE(entry.dosTime, at + 6);
+  header.writeUInt16LE(entry.dosDate, at + 8);
+  header.writeUInt32LE(entry.crc32, at + 10);
+  header.writeUInt32LE(entry.compressedSize, at + 14);
+  header.writeUInt32LE(entry.uncompressedSize, at + 18);
+  header.writeUInt16LE(nameLength, at + 22);
+}
+
+/**
+ * Writes a ZIP archive one entry at a time, so that an archive can be streamed out while only
+ * the current entry is in memory. Entries keep their compressed data; names are written as
+ * UTF-8. Uses a ZIP64 end record when there are more than 65,535 entries (merged jars can have
+ * that many); archives over 4 GiB are refused.
+ */
+export class ZipWriter {
+  private offset = 0;
+  private readonly central: Buffer[] = [];
+  private count = 0;
+
+  /** The local header and data of one entry, to be written next. */
+  public add(entry: ZipEntry): Buffer[] {
+    if (entry.compressedSize > UINT32_MAX - 1 || entry.uncompressedSize > UINT32_MAX - 1 || this.offset > UINT32_MAX - 1) {
       throw new ZipFormatError(`entry ${entry.name} would need ZIP64 sizes (archives over 4 GiB are not supported)`);
     }
     const name = Buffer.from(entry.name, 'utf8');
     const local = Buffer.alloc(30);
     local.writeUInt32LE(LOCAL_HEADER, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(FLAG_UTF8, 6);
-    local.writeUInt16LE(entry.method, 8);
-    local.writeUInt16LE(entry.dosTime, 10);
-    local.writeUInt16LE(entry.dosDate, 12);
-    local.writeUInt32LE(entry.crc32, 14);
-    local.writeUInt32LE(entry.compressedSize, 18);
-    local.writeUInt32LE(entry.uncompressedSize, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    writeEntryFields(local, 4, entry, name.length);
 
     const header = Buffer.alloc(46);
     header.writeUInt32LE(CENTRAL_HEADER, 0);
     header.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, so the mode bits in the external attributes apply
-    header.writeUInt16LE(20, 6);
-    header.writeUInt16LE(FLAG_UTF8, 8);
-    header.writeUInt16LE(entry.method, 10);
-    header.writeUInt16LE(entry.dosTime, 12);
-    header.writeUInt16LE(entry.dosDate, 14);
-    header.writeUInt32LE(entry.crc32, 16);
-    header.writeUInt32LE(entry.compressedSize, 20);
-    header.writeUInt32LE(entry.uncompressedSize, 24);
-    header.writeUInt16LE(name.length, 28);
+    writeEntryFields(header, 6, entry, name.length);
     header.writeUInt32LE(entry.externalAttributes >>> 0, 38);
-    header.writeUInt32LE(offset, 42);
-    central.push(header, name);
-
-    chunks.push(local, name, entry.compressedData);
-    offset += local.length + name.length + entry.compressedData.length;
+    header.writeUInt32LE(this.offset, 42);
+    this.central.push(header, name);
+    this.count++;
+    this.offset += local.length + name.length + entry.compressedData.length;
+    return [local, name, entry.compressedData];
   }
 
-  const directorySize = central.reduce((sum, chunk) => sum + chunk.length, 0);
-  const directoryOffset = offset;
-  if (directoryOffset + directorySize > UINT32_MAX - 1) {
-    throw new ZipFormatError('the archive would exceed 4 GiB, which needs ZIP64 offsets (not supported)');
+  /** The central directory and end records, written last. */
+  public finish(): Buffer[] {
+    const directorySize = this.central.reduce((sum, chunk) => sum + chunk.length, 0);
+    const directoryOffset = this.offset;
+    if (directoryOffset + directorySize > UINT32_MAX - 1) {
+      throw new ZipFormatError('the archive would exceed 4 GiB, which needs ZIP64 offsets (not supported)');
+    }
+    const trailer: Buffer[] = [];
+    const needsZip64 = this.count >= UINT16_MAX;
+    if (needsZip64) {
+      const zip64 = Buffer.alloc(56);
+      zip64.writeUInt32LE(ZIP64_END_OF_CENTRAL_DIRECTORY, 0);
+      zip64.writeBigUInt64LE(44n, 4);
+      zip64.writeUInt16LE((3 << 8) | 45, 12);
+      zip64.writeUInt16LE(45, 14);
+      zip64.writeBigUInt64LE(BigInt(this.count), 24);
+      zip64.writeBigUInt64LE(BigInt(this.count), 32);
+      zip64.writeBigUInt64LE(BigInt(directorySize), 40);
+      zip64.writeBigUInt64LE(BigInt(directoryOffset), 48);
+      const locator = Buffer.alloc(20);
+      locator.writeUInt32LE(ZIP64_LOCATOR, 0);
+      locator.writeBigUInt64LE(BigInt(directoryOffset + directorySize), 8);
+      locator.writeUInt32LE(1, 16);
+      trailer.push(zip64, locator);
+    }
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(END_OF_CENTRAL_DIRECTORY, 0);
+    end.writeUInt16LE(needsZip64 ? UINT16_MAX : this.count, 8);
+    end.writeUInt16LE(needsZip64 ? UINT16_MAX : this.count, 10);
+    end.writeUInt32LE(directorySize, 12);
+    end.writeUInt32LE(directoryOffset, 16);
+    trailer.push(end);
+    return [...this.central, ...trailer];
   }
-  const trailer: Buffer[] = [];
-  const needsZip64 = entries.length >= UINT16_MAX;
-  if (needsZip64) {
-    const zip64 = Buffer.alloc(56);
-    zip64.writeUInt32LE(ZIP64_END_OF_CENTRAL_DIRECTORY, 0);
-    zip64.writeBigUInt64LE(44n, 4);
-    zip64.writeUInt16LE((3 << 8) | 45, 12);
-    zip64.writeUInt16LE(45, 14);
-    zip64.writeBigUInt64LE(BigInt(entries.length), 24);
-    zip64.writeBigUInt64LE(BigInt(entries.length), 32);
-    zip64.writeBigUInt64LE(BigInt(directorySize), 40);
-    zip64.writeBigUInt64LE(BigInt(directoryOffset), 48);
-    const locator = Buffer.alloc(20);
-    locator.writeUInt32LE(ZIP64_LOCATOR, 0);
-    locator.writeBigUInt64LE(BigInt(directoryOffset + directorySize), 8);
-    locator.writeUInt32LE(1, 16);
-    trailer.push(zip64, locator);
-  }
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(END_OF_CENTRAL_DIRECTORY, 0);
-  end.writeUInt16LE(needsZip64 ? UINT16_MAX : entries.length, 8);
-  end.writeUInt16LE(needsZip64 ? UINT16_MAX : entries.length, 10);
-  end.writeUInt32LE(directorySize, 12);
-  end.writeUInt32LE(directoryOffset, 16);
-  trailer.push(end);
-  return Buffer.concat([...chunks, ...central, ...trailer]);
+}
+
+/** Writes a whole ZIP archive in memory (see ZipWriter). */
+export function writeZip(entries: readonly ZipEntry[]): Buffer {
+  const writer = new ZipWriter();
+  const chunks = entries.flatMap((entry) => writer.add(entry));
+  return Buffer.concat([...chunks, ...writer.finish()]);
 }
