@@ -108,10 +108,26 @@ test('refuses to pin what its publisher publishes no checksum for', async () => 
   expect(fs.existsSync(options().lockPath)).toBe(false);
 });
 
+test('pins an artifact without a published checksum only when the operator names it, and says so in the lock file', async () => {
+  routes.set('/api/repos/aws/aws-msk-iam-auth/releases/tags/v2.3.2', JSON.stringify({ assets: [{ name: 'aws-msk-iam-auth-2.3.2-all.jar', digest: null }] }));
+  await expect(lockArtifacts({ ...options(), trustUnpublished: ['flink-kafka-clients'] })).rejects.toThrow('--trust-unpublished aws-msk-iam-auth');
+  await expect(lockArtifacts({ ...options(), trustUnpublished: ['no-such-artifact'] })).rejects.toThrow('--trust-unpublished names no artifact of the manifest: no-such-artifact');
+  await lockArtifacts({ ...options(), trustUnpublished: ['aws-msk-iam-auth'] });
+  const pins = loadArtifactLock(options().lockPath).pins;
+  expect(pins['aws-msk-iam-auth']).toEqual({
+    source: 'github:aws/aws-msk-iam-auth@v2.3.2/aws-msk-iam-auth-2.3.2-all.jar',
+    sha256: hex('sha256', shaded),
+    verifiedWith: `trust on first use: no published checksum; downloaded from ${base}/gh/aws/aws-msk-iam-auth/releases/download/v2.3.2/aws-msk-iam-auth-2.3.2-all.jar by artifacts:lock --trust-unpublished aws-msk-iam-auth`,
+  });
+  // Artifacts with a published checksum are still verified against it.
+  expect(pins['flink-kafka-clients'].verifiedWith).toMatch(/^sha1 published at /);
+});
+
 test('takes the repository base URLs and file paths from the command line', () => {
   expect(parseArguments(['--maven-repository', 'https://nexus.example/maven', '--lock', '/tmp/x.json'])).toMatchObject({
     lockPath: '/tmp/x.json',
     repositories: { maven: 'https://nexus.example/maven', github: 'https://github.com', githubApi: 'https://api.github.com' },
   });
+  expect(parseArguments(['--trust-unpublished', 'a', '--trust-unpublished', 'b']).trustUnpublished).toEqual(['a', 'b']);
   expect(() => parseArguments(['--mirror', 'x'])).toThrow('Unknown or incomplete option --mirror');
 });

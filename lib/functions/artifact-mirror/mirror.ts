@@ -37,7 +37,8 @@ export class UnverifiableArtifactError extends Error {
   constructor(artifact: MirroredArtifact) {
     super(
       `refusing to mirror ${artifact.name}: its publisher publishes no checksum (looked for ${publishedChecksumLocations(artifact)}) ` +
-        'and jobs/artifacts.lock.json has no pin for it',
+        `and jobs/artifacts.lock.json has no pin for it; where there is internet access, check the file's origin and run ` +
+        `\`npm run artifacts:lock -- --trust-unpublished ${artifact.name}\`, then commit the lock file`,
     );
     this.name = 'UnverifiableArtifactError';
   }
