@@ -19,6 +19,7 @@ from lakestream_spark.contract import (
     validate_login_bytes,
     validate_login_record,
 )
+from lakestream_spark.contract_validator import _JS_WHITESPACE
 from lakestream_spark.layout import partition_values
 
 # Extensions (any letter case) of the files the job reads. Files are decoded here, not by Spark's
@@ -53,9 +54,9 @@ QUARANTINE_PARTITIONS: Tuple[str, ...] = ("landed_on",)
 DAY_PARTITION = "landed_on"
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
-# A line the glue skips as blank: empty after JavaScript's String.prototype.trim (ECMAScript
-# WhiteSpace and LineTerminator, the set contract_validator uses for `\s`).
-_JS_BLANK = re.compile("[\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*")
+# A line the glue skips as blank: empty after JavaScript's String.prototype.trim, which strips
+# ECMAScript WhiteSpace and LineTerminator, the set the validator translates `\s` to.
+_JS_BLANK = re.compile(f"[{_JS_WHITESPACE}]*")
 BRONZE_COLUMNS: Tuple[str, ...] = ("event_id", "user_id", "event_time", "source", "schema_version", "source_file")
 QUARANTINE_COLUMNS: Tuple[str, ...] = ("reject_code", "reject_detail", "raw_record", "source_file")
 
