@@ -57,6 +57,8 @@ UTF8_BOM = b"\xef\xbb\xbf"
 # A line the glue skips as blank: empty after JavaScript's String.prototype.trim, which strips
 # ECMAScript WhiteSpace and LineTerminator, the set the validator translates `\s` to.
 _JS_BLANK = re.compile(f"[{_JS_WHITESPACE}]*")
+# What open_text's surrogateescape makes of a byte that is not UTF-8.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 BRONZE_COLUMNS: Tuple[str, ...] = ("event_id", "user_id", "event_time", "source", "schema_version", "source_file")
 QUARANTINE_COLUMNS: Tuple[str, ...] = ("reject_code", "reject_detail", "raw_record", "source_file")
 
@@ -118,9 +120,10 @@ def open_bytes(content: bytes) -> io.BufferedIOBase:
 
 
 def open_text(content: bytes) -> io.TextIOBase:
-    """The file's text (for CSV): UTF-8 with or without a byte-order mark, undecodable bytes replaced
-    (the row then fails validation)."""
-    return io.TextIOWrapper(open_bytes(content), encoding="utf-8-sig", errors="replace", newline="")
+    """The file's text (for CSV): UTF-8 with or without a byte-order mark. Undecodable bytes become
+    lone surrogates U+DC80-U+DCFF (surrogateescape), so the row holding them can be rejected, as the
+    glue rejects a line with invalid UTF-8; replacing them with U+FFFD would let it pass."""
+    return io.TextIOWrapper(open_bytes(content), encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 def _csv_records(text: io.TextIOBase) -> Iterator[Dict[str, object]]:
@@ -132,6 +135,9 @@ def _csv_records(text: io.TextIOBase) -> Iterator[Dict[str, object]]:
     index = {column: position for position, column in enumerate(header)}
     for values in reader:
         if not values or all(not value.strip() for value in values):
+            continue
+        if any(_ESCAPED_BYTE.search(value) for value in values):
+            yield {CORRUPT_RECORD_COLUMN: "not valid UTF-8: " + ",".join(values).encode("utf-8", "surrogateescape").decode("utf-8", "replace")}
             continue
         if len(values) != len(header):
             yield {CORRUPT_RECORD_COLUMN: f"{len(values)} values for {len(header)} header columns: " + ",".join(values)}

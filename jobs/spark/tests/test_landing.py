@@ -147,6 +147,17 @@ class RowsOfFileTest(unittest.TestCase):
         self.assertIn("not valid UTF-8", row["reject_detail"])
         self.assertIn("al\ufffd", row["raw_record"])
 
+    def test_csv_rows_with_invalid_utf8_are_rejected_not_replaced(self):
+        content = (self.HEADER_A + self.ROW_A).encode() + f"{UUID},al".encode() + b"\xe9" + b",2024-01-07T10:00:00Z,ga4,1\n"
+        processed = rows("s3://l/a.csv", content)
+        self.assertEqual([r["is_valid"] for r in processed], [True, False])
+        self.assertEqual(processed[1]["reject_code"], "malformed_record")
+        self.assertIn("not valid UTF-8", processed[1]["reject_detail"])
+        self.assertIn("al\ufffd", json.loads(processed[1]["raw_record"])["_corrupt_record"])
+        # A real U+FFFD that was sent as valid UTF-8 is just a character.
+        genuine = rows("s3://l/b.csv", (self.HEADER_A + f"{UUID},al\ufffd,2024-01-07T10:00:00Z,ga4,1\n").encode())
+        self.assertEqual([(r["is_valid"], r["user_id"]) for r in genuine], [(True, "al\ufffd")])
+
     def test_lines_are_split_like_the_glue_splits_them(self):
         # "\n" only: a lone "\r" between JSON tokens stays inside the line; CRLF loses its "\r"; a BOM
         # is dropped at the start of the file; blank lines (JavaScript trim) are skipped.
