@@ -2,9 +2,11 @@
 
 Reads CSV (with a header) and JSON-lines files, gzip-compressed or plain, with any letter case in
 their extension, that landed under --landing-uri on one UTC day (--landed-on, default yesterday).
-Each file is decoded on its own (lakestream_spark.landing.records_of_file): CSV columns are matched by
+Each file is decoded on its own (lakestream_spark.landing.rows_of_file): CSV columns are matched by
 that file's header, gzip is recognised by content. Every row is validated against the login
-contract (lakestream_spark.contract) and written to:
+contract with the shared validator (lakestream_spark.contract): a JSON line as the text it is (so
+`"user_id": 42` is rejected, as the glue, Flink and streaming jobs reject it), a CSV row as the
+glue's CSV reader maps it. Rows are written to:
   bronze      <bronze>/landing/<dataset>/landed_on=/dt=/hr=/        valid events, de-duplicated by event_id
   quarantine  <bronze>/quarantine/landing/<dataset>/landed_on=/     rejected rows with code, detail and raw record
 Each output's landed_on=<day>/ folder is replaced whole (static overwrite), also when the day has no
@@ -16,7 +18,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from lakestream_spark.cli import prefix_uri, iso_date, yesterday_utc
 from lakestream_spark.landing import (
@@ -25,10 +27,10 @@ from lakestream_spark.landing import (
     LANDING_EXTENSIONS,
     PROCESSED_COLUMNS,
     QUARANTINE_COLUMNS,
+    ProcessedRow,
     glob_filter,
     landed_window,
-    process_partition,
-    records_of_file,
+    rows_of_file,
 )
 from lakestream_spark.layout import day_folder_uri, landing_dataset_uri, quarantine_uri
 
@@ -54,6 +56,15 @@ def file_source_options(args: argparse.Namespace) -> List[Tuple[str, str]]:
         ("modifiedAfter", modified_after),
         ("modifiedBefore", modified_before),
     ]
+
+
+def file_rows(now: datetime) -> Callable[[Mapping[str, Any]], Iterator[ProcessedRow]]:
+    """flatMap body over the binaryFile rows (path, content as bytearray): the file's processed rows."""
+
+    def rows(file: Mapping[str, Any]) -> Iterator[ProcessedRow]:
+        return rows_of_file(str(file["path"]), bytes(file["content"]), now)
+
+    return rows
 
 
 def day_outputs(args: argparse.Namespace) -> List[DayOutput]:
@@ -129,14 +140,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         reader = reader.option(key, value)
     try:
         files = reader.load(args.landing_uri).select("path", "content")
-        records = files.rdd.flatMap(lambda row: records_of_file(row["path"], bytes(row["content"])))
+        processed_rows = files.rdd.flatMap(file_rows(now))
     except Exception as error:  # AnalysisException when the landing prefix does not exist yet
         if "Path does not exist" not in str(error):
             raise
         print(f"No landing folder {args.landing_uri}; the day's outputs are emptied.")
-        records = spark.sparkContext.emptyRDD()
+        processed_rows = spark.sparkContext.emptyRDD()
 
-    processed = spark.createDataFrame(records.mapPartitions(lambda rows: process_partition(rows, now)), processed_schema)
+    processed = spark.createDataFrame(processed_rows, processed_schema)
     processed.cache()
     for output in day_outputs(args):
         rows = processed.where("is_valid" if output.valid else "NOT is_valid")

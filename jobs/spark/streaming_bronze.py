@@ -13,6 +13,10 @@ failed batch with the same id and the same offsets after a restart, so the retry
 (dt, hr, batch_id) folders and replaces whatever the failed attempt left there. Spark writes into
 `.spark-staging-*` first, a folder Athena and Spark skip (leading dot).
 
+The logins topic is checked against the login contract by a Python UDF (lakestream_spark.kafka_source
+.parse_login_value, the shared validator) over each record's raw bytes, so streaming bronze accepts
+exactly what the landing job, the ingestion glue and the Flink job accept.
+
 Needs on the classpath: spark-sql-kafka-0-10 (with kafka-clients, commons-pool2) and aws-msk-iam-auth,
 e.g. `--jars s3://<artifacts>/jars/...` from the artifact mirror.
 """
@@ -22,12 +26,16 @@ import argparse
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from lakestream_spark.cli import prefix_uri, positive_int
+from lakestream_spark.cli import bounded_int, prefix_uri, positive_int
 from lakestream_spark.kafka_source import (
+    DEFAULT_MAX_FUTURE_SKEW_SECONDS,
+    MAX_FUTURE_SKEW_SECONDS_RANGE,
     BronzeProjection,
+    UdfRegistration,
     finishing_columns,
     kafka_source_options,
     login_projection,
+    login_udf_registration,
     record_projection,
 )
 from lakestream_spark.layout import (
@@ -105,6 +113,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help=f"bound on records per micro-batch per topic (default: {DEFAULT_MAX_OFFSETS_PER_TRIGGER})",
     )
     parser.add_argument(
+        "--max-future-skew-seconds",
+        type=bounded_int(*MAX_FUTURE_SKEW_SECONDS_RANGE),
+        default=DEFAULT_MAX_FUTURE_SKEW_SECONDS,
+        help="a login whose event_time is further ahead of its Kafka timestamp is invalid "
+        f"(default: {DEFAULT_MAX_FUTURE_SKEW_SECONDS}, the Flink job's default)",
+    )
+    parser.add_argument(
         "--fail-on-data-loss",
         action="store_true",
         help="stop when offsets expired before they were read (default: continue, because a restart "
@@ -150,6 +165,11 @@ def source_options(args: argparse.Namespace, plan: StreamPlan) -> Dict[str, str]
     )
 
 
+def login_udf(args: argparse.Namespace) -> UdfRegistration:
+    """The contract UDF main() registers before the queries start (login_projection calls it by name)."""
+    return login_udf_registration(args.max_future_skew_seconds)
+
+
 def output_expressions(plan: StreamPlan) -> Tuple[str, ...]:
     """Final selectExpr of a query: the shared schema's columns, then the dt/hr partition values."""
     partitions = tuple(f"{expression} AS {name}" for name, expression in SPARK_PARTITION_EXPRESSIONS.items())
@@ -170,6 +190,7 @@ def batch_writer(plan: StreamPlan):
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     from pyspark.sql import SparkSession
+    from pyspark.sql.functions import udf
 
     args = parse_args(argv)
     spark = (
@@ -178,6 +199,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
+    contract = login_udf(args)
+    spark.udf.register(contract.name, udf(contract.function, contract.return_type, useArrow=contract.use_arrow))
     for plan in plan_streams(args):
         options = source_options(args, plan)
         rows = (

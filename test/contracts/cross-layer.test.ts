@@ -1,8 +1,10 @@
 /**
- * One fixture set, three validators: the TypeScript glue (file replay and GA4 ingest parse with
- * JSON.parse and check with isLoginEvent/explainLoginEvent), the Flink job's record logic and the
- * Spark jobs' parsing (both through the Python validator generated from the same JSON Schema,
- * run here with the system python3). Every fixture must get the contract's verdict in all three.
+ * One fixture set, every layer that validates login events: the TypeScript glue (file replay and GA4
+ * ingest parse with JSON.parse and check with isLoginEvent/explainLoginEvent), and the per-record
+ * functions the jobs run, given the fixture's bytes (jobs/contracts/cross_layer_verdicts.py, run here
+ * with the system python3): the Flink job's UDF, the Spark streaming job's UDF and the Spark landing
+ * job's JSON-line parse, all three through the Python validator generated from the same JSON Schema.
+ * Every fixture must get the contract's verdict in every layer.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -34,10 +36,13 @@ function glueVerdict(text: string): boolean {
   return accepted;
 }
 
+const PYTHON_LAYERS = ['flink', 'spark_streaming', 'spark_landing'] as const;
+type PythonLayer = (typeof PYTHON_LAYERS)[number];
+
 describe('login-event verdicts across layers', () => {
   const python = JSON.parse(
     execFileSync('python3', ['-m', 'jobs.contracts.cross_layer_verdicts', FIXTURES], { cwd: ROOT, encoding: 'utf8' }),
-  ) as Record<string, { flink: boolean; spark: boolean }>;
+  ) as Record<string, Record<PythonLayer, boolean>>;
 
   it('covers valid and invalid events of every kind', () => {
     expect(fixtures.filter((fixture) => fixture.valid).length).toBeGreaterThan(10);
@@ -46,7 +51,8 @@ describe('login-event verdicts across layers', () => {
   });
 
   it.each(fixtures.map((fixture) => [fixture.name, fixture] as const))('%s', (_name, fixture) => {
-    const verdicts = { glue: glueVerdict(fixture.text), flink: python[fixture.name]?.flink, spark: python[fixture.name]?.spark };
-    expect(verdicts).toEqual({ glue: fixture.valid, flink: fixture.valid, spark: fixture.valid });
+    const verdicts = { glue: glueVerdict(fixture.text), ...python[fixture.name] };
+    const expected = Object.fromEntries(['glue', ...PYTHON_LAYERS].map((layer) => [layer, fixture.valid]));
+    expect(verdicts).toEqual(expected);
   });
 });

@@ -9,7 +9,8 @@ in test/contracts/cross-layer.test.ts). The constants below are read from the sc
     event_time      RFC 3339 date-time in UTC ("...Z"), optional fraction of a second
     source          one of SOURCES
     schema_version  1 (CSV and string-typed readers give "1", accepted as the number, as the glue's CSV reader does)
-Spark's own rule on top: event_time at most MAX_CLOCK_SKEW ahead of the job's clock.
+Spark's own rule on top: event_time at most a skew bound ahead of a reference clock (the landing job's
+clock with MAX_CLOCK_SKEW; in streaming, the record's Kafka timestamp with the Flink job's bound).
 Fields outside the contract (e.g. `attributes`) are not carried into bronze.
 """
 from __future__ import annotations
@@ -131,8 +132,11 @@ def _violation(problem: str) -> Rejection:
     return Rejection(_VIOLATION_CODES.get(field, "contract_violation"), problem)
 
 
-def validate_login_event(document: Any, now: datetime) -> Union[LoginEvent, Rejection]:
-    """Checks one parsed event (a JSON value) against the contract, then the clock-skew bound."""
+def validate_login_event(
+    document: Any, now: Optional[datetime], max_clock_skew: timedelta = MAX_CLOCK_SKEW
+) -> Union[LoginEvent, Rejection]:
+    """Checks one parsed event (a JSON value) against the contract, then the clock-skew bound
+    (event_time at most `max_clock_skew` after `now`; no bound when `now` is None)."""
     if not isinstance(document, dict):
         return Rejection("malformed_record", f"expected a JSON object, got {type(document).__name__}")
     missing = [field for field in LOGIN_FIELDS if document.get(field) is None]
@@ -142,19 +146,36 @@ def validate_login_event(document: Any, now: datetime) -> Union[LoginEvent, Reje
     if problem is not None:
         return _violation(problem)
     event_time = parse_event_time(document["event_time"])
-    if event_time > now + MAX_CLOCK_SKEW:
+    if now is not None and event_time > now + max_clock_skew:
         return Rejection("event_time_in_future", f"{event_time.isoformat()} is after {now.isoformat()}")
     return LoginEvent(document["event_id"], document["user_id"], event_time, document["source"], int(document["schema_version"]))
 
 
-def validate_login_json(text: str, now: datetime) -> Union[LoginEvent, Rejection]:
+def validate_login_json(
+    text: str, now: Optional[datetime], max_clock_skew: timedelta = MAX_CLOCK_SKEW
+) -> Union[LoginEvent, Rejection]:
     """One JSON line as it was written: the verdict the glue and the Flink job give the same text.
     (Spark's JSON reader with a STRING schema turns 42 into "42", so typed checks need the text.)"""
     try:
         document = parse_json(text)
     except ValueError as error:
         return Rejection("malformed_record", f"not valid JSON: {str(error)[:200]}")
-    return validate_login_event(document, now)
+    return validate_login_event(document, now, max_clock_skew)
+
+
+def validate_login_bytes(
+    raw: Optional[bytes], now: Optional[datetime], max_clock_skew: timedelta = MAX_CLOCK_SKEW
+) -> Union[LoginEvent, Rejection]:
+    """One record as the bytes that were sent (a Kafka value, a landing line): strict UTF-8, then
+    validate_login_json. The glue and the Flink job reject invalid UTF-8 instead of replacing it
+    with U+FFFD (which a contract check of the decoded text would let through)."""
+    if raw is None or len(raw) == 0:
+        return Rejection("malformed_record", "empty record (no value)")
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Rejection("malformed_record", f"not valid UTF-8 ({error.reason} at byte {error.start})")
+    return validate_login_json(text, now, max_clock_skew)
 
 
 def validate_login_record(record: Mapping[str, object], now: datetime) -> Union[LoginEvent, Rejection]:

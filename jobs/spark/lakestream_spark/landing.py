@@ -5,13 +5,21 @@ import csv
 import fnmatch
 import gzip
 import io
-import json
 import re
 import zlib
 from datetime import date, datetime, timedelta
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
-from lakestream_spark.contract import CORRUPT_RECORD_COLUMN, LOGIN_FIELDS, LoginEvent, raw_record_json, validate_login_record
+from lakestream_spark.contract import (
+    CORRUPT_RECORD_COLUMN,
+    LOGIN_FIELDS,
+    LoginEvent,
+    Rejection,
+    raw_record_json,
+    validate_login_bytes,
+    validate_login_record,
+)
+from lakestream_spark.contract_validator import _JS_WHITESPACE
 from lakestream_spark.layout import partition_values
 
 # Extensions (any letter case) of the files the job reads. Files are decoded here, not by Spark's
@@ -45,6 +53,12 @@ BRONZE_PARTITIONS: Tuple[str, ...] = ("landed_on", "dt", "hr")
 QUARANTINE_PARTITIONS: Tuple[str, ...] = ("landed_on",)
 DAY_PARTITION = "landed_on"
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
+# A line the glue skips as blank: empty after JavaScript's String.prototype.trim, which strips
+# ECMAScript WhiteSpace and LineTerminator, the set the validator translates `\s` to.
+_JS_BLANK = re.compile(f"[{_JS_WHITESPACE}]*")
+# What open_text's surrogateescape makes of a byte that is not UTF-8.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 BRONZE_COLUMNS: Tuple[str, ...] = ("event_id", "user_id", "event_time", "source", "schema_version", "source_file")
 QUARANTINE_COLUMNS: Tuple[str, ...] = ("reject_code", "reject_detail", "raw_record", "source_file")
 
@@ -100,11 +114,16 @@ def csv_column_mapping(header: Sequence[str]) -> List[Tuple[str, Optional[str]]]
     return [(field, by_name.get(field)) for field in LOGIN_FIELDS]
 
 
+def open_bytes(content: bytes) -> io.BufferedIOBase:
+    """The file's bytes, gunzipped when they start with the gzip magic bytes (whatever the file's name)."""
+    return gzip.GzipFile(fileobj=io.BytesIO(content)) if content[:2] == GZIP_MAGIC else io.BytesIO(content)
+
+
 def open_text(content: bytes) -> io.TextIOBase:
-    """The file's text: gunzipped when it starts with the gzip magic bytes (whatever its name), UTF-8
-    with or without a byte-order mark, undecodable bytes replaced (the row then fails validation)."""
-    raw = gzip.GzipFile(fileobj=io.BytesIO(content)) if content[:2] == GZIP_MAGIC else io.BytesIO(content)
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+    """The file's text (for CSV): UTF-8 with or without a byte-order mark. Undecodable bytes become
+    lone surrogates U+DC80-U+DCFF (surrogateescape), so the row holding them can be rejected, as the
+    glue rejects a line with invalid UTF-8; replacing them with U+FFFD would let it pass."""
+    return io.TextIOWrapper(open_bytes(content), encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 def _csv_records(text: io.TextIOBase) -> Iterator[Dict[str, object]]:
@@ -117,57 +136,74 @@ def _csv_records(text: io.TextIOBase) -> Iterator[Dict[str, object]]:
     for values in reader:
         if not values or all(not value.strip() for value in values):
             continue
+        if any(_ESCAPED_BYTE.search(value) for value in values):
+            yield {CORRUPT_RECORD_COLUMN: "not valid UTF-8: " + ",".join(values).encode("utf-8", "surrogateescape").decode("utf-8", "replace")}
+            continue
         if len(values) != len(header):
             yield {CORRUPT_RECORD_COLUMN: f"{len(values)} values for {len(header)} header columns: " + ",".join(values)}
             continue
         yield {field: (values[index[column]] if column is not None else None) for field, column in mapping}
 
 
-def _json_records(text: io.TextIOBase) -> Iterator[Dict[str, object]]:
-    for line in text:
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError:
-            yield {CORRUPT_RECORD_COLUMN: line.rstrip("\r\n")}
-            continue
-        if not isinstance(value, dict):
-            yield {CORRUPT_RECORD_COLUMN: line.rstrip("\r\n")}
-            continue
-        # Values stay as they arrived (a number stays a number), as Spark's string-typed reader would not.
-        yield {field: value.get(field) for field in LOGIN_FIELDS}
+def json_lines(raw: io.BufferedIOBase) -> Iterator[bytes]:
+    """The lines of a JSON-lines file as the glue splits them (lib/functions/file-replay): at "\n"
+    only, one trailing "\r" removed, a UTF-8 byte-order mark removed at the start of the file."""
+    for index, line in enumerate(raw):
+        if line.endswith(b"\n"):
+            line = line[:-1]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if index == 0 and line.startswith(UTF8_BOM):
+            line = line[len(UTF8_BOM):]
+        yield line
 
 
-def records_of_file(path: str, content: bytes) -> Iterator[Dict[str, object]]:
-    """Every raw record of one landing file (contract fields or the corrupt-line column), with
-    source_file. CSV columns are matched by this file's own header. A file that cannot be decompressed
-    yields one corrupt record naming the error, so it is quarantined instead of failing the day."""
+def process_json_line(line: bytes, source_file: str, now: datetime) -> Optional[ProcessedRow]:
+    """One JSON line -> one processed row, or None for a blank line (skipped, as the glue skips it).
+
+    The line's own text is validated (lakestream_spark.contract.validate_login_bytes: strict UTF-8,
+    JSON with the glue's number and duplicate-key rules, the contract, nothing dropped or coerced),
+    so a landed line gets the verdict the glue, the Flink job and the streaming job give it.
+    """
+    text = line.decode("utf-8", errors="replace")
+    if _JS_BLANK.fullmatch(text):
+        return None
+    return processed_row(validate_login_bytes(line, now), text, source_file)
+
+
+def rows_of_file(path: str, content: bytes, now: datetime) -> Iterator[ProcessedRow]:
+    """Every processed row of one landing file (the job's flatMap body). CSV rows are mapped by this
+    file's own header and checked like the glue's CSV reader (validate_login_record); JSON lines are
+    checked as the text they are (process_json_line). A file that cannot be decompressed yields one
+    quarantined row naming the error instead of failing the day."""
     file_format = landing_format(path)
     if file_format is None:
         return
-    parse = _csv_records if file_format == "csv" else _json_records
     try:
-        for record in parse(open_text(content)):
-            yield {**record, "source_file": path}
+        if file_format == "csv":
+            for record in _csv_records(open_text(content)):
+                yield process_record(record, path, now)
+        else:
+            for line in json_lines(open_bytes(content)):
+                row = process_json_line(line, path, now)
+                if row is not None:
+                    yield row
     except (OSError, EOFError, zlib.error, csv.Error) as error:
-        yield {CORRUPT_RECORD_COLUMN: f"unreadable file: {error}", "source_file": path}
+        yield process_record({CORRUPT_RECORD_COLUMN: f"unreadable file: {error}"}, path, now)
 
 
-def process_record(record: Mapping[str, object], source_file: str, now: datetime) -> ProcessedRow:
-    """One raw landing record -> one processed row (see PROCESSED_COLUMNS)."""
-    outcome = validate_login_record(record, now)
+def processed_row(outcome: Union[LoginEvent, Rejection], raw_record: str, source_file: str) -> ProcessedRow:
+    """A validation outcome as a processed row (see PROCESSED_COLUMNS): a bronze event or a quarantined record."""
     if isinstance(outcome, LoginEvent):
         dt, hr = partition_values(outcome.event_time)
         return (
             True, outcome.event_id, outcome.user_id, outcome.event_time, outcome.source, outcome.schema_version,
             dt, hr, None, None, None, source_file,
         )
-    return (False, None, None, None, None, None, None, None, outcome.code, outcome.detail, raw_record_json(record), source_file)
+    return (False, None, None, None, None, None, None, None, outcome.code, outcome.detail, raw_record, source_file)
 
 
-def process_partition(rows: Iterable[Mapping[str, object]], now: datetime) -> Iterator[ProcessedRow]:
-    """mapPartitions body: rows carry the contract fields, the corrupt-record column and source_file."""
-    for row in rows:
-        record = {field: row.get(field) for field in (*LOGIN_FIELDS, CORRUPT_RECORD_COLUMN)}
-        yield process_record(record, str(row.get("source_file") or ""), now)
+def process_record(record: Mapping[str, object], source_file: str, now: datetime) -> ProcessedRow:
+    """One raw CSV record (contract fields as strings, or the corrupt-line column) -> one processed row."""
+    return processed_row(validate_login_record(record, now), raw_record_json(record), source_file)
+

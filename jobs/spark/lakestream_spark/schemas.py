@@ -13,7 +13,7 @@ from typing import Tuple
 
 Column = Tuple[str, str]
 
-# lakestream_spark.kafka_source: KAFKA_METADATA_COLUMNS, the parsed contract fields, finishing_columns.
+# lakestream_spark.kafka_source: KAFKA_METADATA_COLUMNS, the contract UDF's fields, finishing_columns.
 KAFKA_METADATA: Tuple[Column, ...] = (
     ("topic", "STRING"),
     ("kafka_partition", "INT"),
@@ -31,6 +31,9 @@ KAFKA_LOGIN_COLUMNS: Tuple[Column, ...] = (
     ("event_time", "TIMESTAMP"),
     ("ingested_at", "TIMESTAMP"),
     ("is_valid", "BOOLEAN"),
+    # Why a record failed the contract (lakestream_spark.kafka_source.parse_login_value); NULL when valid.
+    ("reject_code", "STRING"),
+    ("reject_detail", "STRING"),
 )
 KAFKA_RECORD_COLUMNS: Tuple[Column, ...] = (*KAFKA_METADATA, ("event_time", "TIMESTAMP"), ("ingested_at", "TIMESTAMP"))
 # Partition folders of a streamed dataset: dt=/hr=/batch_id=. batch_id is the micro-batch that wrote

@@ -14,7 +14,7 @@ import sys
 from datetime import date
 from typing import Dict, List, Sequence
 
-from lakestream_spark.kafka_source import LOGIN_JSON_SCHEMA_DDL, finishing_columns
+from lakestream_spark.kafka_source import LOGIN_PARSE_TYPE, finishing_columns
 from lakestream_spark.report_sql import TOP_N_RANGE, TREND_DAYS_RANGE, render_all, report_parameters
 from lakestream_spark.schemas import (
     KAFKA_LOGIN_COLUMNS,
@@ -51,7 +51,7 @@ def sql_texts() -> Dict[str, str]:
         texts[f"{plan.query_name} finish"] = _select(finishing_columns(plan.has_login_contract), "projected")
         texts[f"{plan.query_name} output"] = _select(streaming_bronze.output_expressions(plan), "finished")
         texts[f"{plan.query_name} batch"] = _select(("*", f"CAST({LARGEST_BATCH_ID} AS BIGINT) AS {streaming_bronze.BATCH_ID_COLUMN}"), "micro_batch")
-    texts["login JSON schema"] = f"CREATE TABLE login_json ({LOGIN_JSON_SCHEMA_DDL}) USING json"
+    texts["login contract UDF return type"] = f"SELECT CAST(NULL AS {LOGIN_PARSE_TYPE}) AS login FROM kafka_source"
 
     for read in daily_report.bronze_reads(daily_report.parse_args(["--bronze-uri", "s3://b-bucket", "--gold-uri", "s3://g-bucket"])):
         texts[f"schema {read.relation}"] = f"CREATE TABLE {read.relation} ({read.schema_ddl}) USING parquet"

@@ -18,6 +18,7 @@ from lakestream_spark.contract import (
     validate_login_json,
     validate_login_record,
 )
+from lakestream_spark.kafka_source import LOGIN_PARSE_FIELDS, MAX_REJECT_DETAIL_CHARS, parse_login_value
 
 NOW = datetime(2024, 1, 7, 12, 0, tzinfo=timezone.utc)
 UUID = "0b5c7a52-2f1e-4c43-9a7e-3d6a1e9b8c10"
@@ -148,6 +149,49 @@ class ValidateLoginJsonTest(unittest.TestCase):
         self.assertEqual(validate_login_json(line.replace(": 1}", ': "1"}'), NOW).code, "unsupported_schema_version")
         self.assertEqual(validate_login_json("{not json", NOW).code, "malformed_record")
         self.assertEqual(validate_login_json("[]", NOW).code, "malformed_record")
+
+
+class StreamingParseTest(unittest.TestCase):
+    """lakestream_spark.kafka_source.parse_login_value: the streaming job's UDF body."""
+
+    FIELDS = tuple(name for name, _ in LOGIN_PARSE_FIELDS)
+    SENT = int(datetime(2024, 1, 7, 10, 15, 30, tzinfo=timezone.utc).timestamp() * 1000)
+
+    def parse(self, value, millis=SENT):
+        result = parse_login_value(value, millis)
+        self.assertEqual(len(result), len(self.FIELDS))
+        return dict(zip(self.FIELDS, result))
+
+    def test_accepted_record_carries_its_fields_and_event_time_in_microseconds(self):
+        value = json.dumps({**record(schema_version=1), "event_time": "2024-01-07T10:15:30.1234567Z"}).encode()
+        parsed = self.parse(bytearray(value))
+        self.assertEqual(
+            parsed,
+            {
+                "event_id": UUID, "user_id": "alice", "event_time_micros": 1704622530123456, "source": "ga4",
+                "schema_version": 1, "reject_code": None, "reject_detail": None,
+            },
+        )
+
+    def test_rejected_record_carries_only_the_reason(self):
+        parsed = self.parse(json.dumps(record(schema_version=1, source="email")).encode())
+        self.assertEqual(parsed["reject_code"], "invalid_source")
+        self.assertEqual({k: v for k, v in parsed.items() if not k.startswith("reject_")}, dict.fromkeys(self.FIELDS[:5]))
+        long_value = json.dumps(record(schema_version=1, user_id="u" * 100_000)).encode()
+        self.assertLessEqual(len(self.parse(long_value)["reject_detail"]), MAX_REJECT_DETAIL_CHARS)
+
+    def test_tombstones_and_empty_values_are_rejected(self):
+        for value in (None, b"", bytearray()):
+            with self.subTest(value=value):
+                self.assertEqual(self.parse(value)["reject_code"], "malformed_record")
+
+    def test_skew_is_measured_from_the_kafka_timestamp(self):
+        value = json.dumps(record(schema_version=1)).encode()
+        five_minutes = 300_000
+        self.assertIsNone(self.parse(value, self.SENT - five_minutes)["reject_code"])
+        self.assertEqual(self.parse(value, self.SENT - five_minutes - 1)["reject_code"], "event_time_in_future")
+        self.assertIsNone(self.parse(value, None)["reject_code"])
+        self.assertEqual(parse_login_value(value, self.SENT - 2000, 1)[5], "event_time_in_future")
 
 
 class RawRecordJsonTest(unittest.TestCase):

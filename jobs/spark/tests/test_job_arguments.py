@@ -7,7 +7,14 @@ from types import SimpleNamespace
 import daily_report
 import landing_to_bronze
 import streaming_bronze
-from lakestream_spark.kafka_source import LOGIN_JSON_SCHEMA_DDL, MSK_IAM_OPTIONS, contract_check_sql, finishing_columns, kafka_source_options
+from lakestream_spark.kafka_source import (
+    LOGIN_PARSE_FIELDS,
+    LOGIN_PARSE_TYPE,
+    LOGIN_UDF_NAME,
+    MSK_IAM_OPTIONS,
+    finishing_columns,
+    kafka_source_options,
+)
 from lakestream_spark.schemas import KAFKA_LOGIN_COLUMNS
 
 
@@ -28,6 +35,7 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
         self.assertEqual((args.trigger_seconds, args.starting_offsets), (60, "earliest"))
         # A new checkpoint starts at the earliest retained offset: the first batch must be bounded.
         self.assertEqual(args.max_offsets_per_trigger, streaming_bronze.DEFAULT_MAX_OFFSETS_PER_TRIGGER)
+        self.assertEqual(args.max_future_skew_seconds, 300)
         self.assertFalse(args.fail_on_data_loss)
 
     def test_overrides(self):
@@ -47,6 +55,8 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
         self.assertIn("positive integer", fails(streaming_bronze.parse_args, self.BASE + ["--trigger-seconds", "0"]))
         self.assertIn("invalid choice", fails(streaming_bronze.parse_args, self.BASE + ["--starting-offsets", "now"]))
         self.assertIn("listed once", fails(streaming_bronze.parse_args, self.BASE + ["--record-topic", "logins.raw"]))
+        self.assertIn("from 0 to 86400", fails(streaming_bronze.parse_args, self.BASE + ["--max-future-skew-seconds", "86401"]))
+        self.assertIn("from 0 to 86400", fails(streaming_bronze.parse_args, self.BASE + ["--max-future-skew-seconds", "-1"]))
 
     def test_plans_one_query_per_topic(self):
         plans = streaming_bronze.plan_streams(streaming_bronze.parse_args(self.BASE))
@@ -58,9 +68,13 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
             ["s3://lake-bronze/_checkpoints/kafka/logins_raw/", "s3://lake-bronze/_checkpoints/kafka/logins_counts/"],
         )
         self.assertEqual([p.has_login_contract for p in plans], [True, False])
-        self.assertIn(f"from_json(CAST(value AS STRING), '{LOGIN_JSON_SCHEMA_DDL}') AS login", plans[0].projection.parse)
-        self.assertIn("CAST(login.schema_version AS INT) AS schema_version", plans[0].projection.project)
-        self.assertNotIn("login", " ".join(plans[1].projection.parse))
+        # The contract UDF gets the Kafka value's bytes and the record's timestamp in epoch milliseconds.
+        self.assertEqual(plans[0].projection.parse, ("*", "lakestream_login_contract(value, unix_millis(timestamp)) AS login"))
+        self.assertIn("timestamp_micros(login.event_time_micros) AS parsed_event_time", plans[0].projection.project)
+        self.assertIn("login.reject_code AS reject_code", plans[0].projection.project)
+        self.assertIn("CAST(value AS STRING) AS value", plans[0].projection.project)
+        self.assertEqual(plans[1].projection.parse, ("*",))
+        self.assertNotIn("login", " ".join(plans[1].projection.project))
 
     def test_kafka_source_receives_the_per_trigger_bound(self):
         # The exact options main() passes to spark.readStream.format("kafka").options(...).
@@ -79,7 +93,7 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
         )
         self.assertEqual(
             streaming_bronze.output_expressions(logins)[-3:],
-            ("CAST(is_valid AS BOOLEAN) AS is_valid", "date_format(event_time, 'yyyy-MM-dd') AS dt", "date_format(event_time, 'HH') AS hr"),
+            ("CAST(reject_detail AS STRING) AS reject_detail", "date_format(event_time, 'yyyy-MM-dd') AS dt", "date_format(event_time, 'HH') AS hr"),
         )
         self.assertEqual([c for c, _ in counts.columns], ["topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "key", "value", "event_time", "ingested_at"])
         self.assertEqual(logins.columns, KAFKA_LOGIN_COLUMNS)
@@ -121,14 +135,34 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
         )
 
     def test_validity_column_only_for_the_contract_topic(self):
-        self.assertIn(f"({contract_check_sql()}) AS is_valid", finishing_columns(True))
-        self.assertEqual(
-            contract_check_sql(),
-            "coalesce(event_id IS NOT NULL AND user_id IS NOT NULL AND parsed_event_time IS NOT NULL"
-            " AND length(user_id) BETWEEN 1 AND 128 AND source IN ('ga4', 'replay', 'cdc', 'test') AND schema_version IN (1), false)",
-        )
+        self.assertIn("(reject_code IS NULL AND event_id IS NOT NULL) AS is_valid", finishing_columns(True))
         self.assertFalse(any("AS is_valid" in c for c in finishing_columns(False)))
         self.assertIn("coalesce(parsed_event_time, kafka_timestamp) AS event_time", finishing_columns(False))
+
+    def test_the_contract_udf_main_registers(self):
+        # main(): spark.udf.register(name, udf(function, return_type, useArrow=use_arrow)).
+        registration = streaming_bronze.login_udf(streaming_bronze.parse_args(self.BASE + ["--max-future-skew-seconds", "60"]))
+        self.assertEqual(registration.name, LOGIN_UDF_NAME)
+        self.assertFalse(registration.use_arrow)
+        self.assertEqual(
+            registration.return_type,
+            "STRUCT<event_id: STRING, user_id: STRING, event_time_micros: BIGINT, source: STRING, schema_version: INT, "
+            "reject_code: STRING, reject_detail: STRING>",
+        )
+        self.assertEqual(registration.return_type, LOGIN_PARSE_TYPE)
+        # The registered function is the pure per-record check, bound to the configured skew bound,
+        # and takes what a pickled UDF receives: the value as a bytearray, the timestamp as an int.
+        sent_at = 1704621600000  # 2024-01-07T10:00:00Z
+        event = b'{"event_id": "0b5c7a52-2f1e-4c43-9a7e-3d6a1e9b8c10", "user_id": "u", "event_time": "2024-01-07T10:01:00Z", "source": "ga4", "schema_version": 1}'
+        accepted = dict(zip((n for n, _ in LOGIN_PARSE_FIELDS), registration.function(bytearray(event), sent_at)))
+        self.assertEqual(accepted["reject_code"], None)
+        self.assertEqual(accepted["event_time_micros"], (sent_at + 60_000) * 1000)
+        early = dict(zip((n for n, _ in LOGIN_PARSE_FIELDS), registration.function(bytearray(event), sent_at - 1)))
+        self.assertEqual(early["reject_code"], "event_time_in_future")
+        # Every field the projection reads from the UDF's struct is one the struct declares.
+        plan = streaming_bronze.plan_streams(streaming_bronze.parse_args(self.BASE))[0]
+        read = {expression.split(".", 1)[1].split(" ", 1)[0].rstrip(")") for expression in plan.projection.project if "login." in expression}
+        self.assertEqual(read, {n for n, _ in LOGIN_PARSE_FIELDS})
 
 
 class KafkaOptionsTest(unittest.TestCase):
@@ -204,7 +238,7 @@ class DailyReportArgumentsTest(unittest.TestCase):
             kafka.schema_ddl,
             "topic STRING, kafka_partition INT, kafka_offset BIGINT, kafka_timestamp TIMESTAMP, key STRING, value STRING, "
             "event_id STRING, user_id STRING, source STRING, schema_version INT, event_time TIMESTAMP, ingested_at TIMESTAMP, "
-            "is_valid BOOLEAN, dt STRING, hr STRING, batch_id BIGINT",
+            "is_valid BOOLEAN, reject_code STRING, reject_detail STRING, dt STRING, hr STRING, batch_id BIGINT",
         )
         self.assertEqual(
             landing.schema_ddl,

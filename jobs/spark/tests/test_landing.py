@@ -1,22 +1,37 @@
 import fnmatch
 import gzip
+import io
+import json
 import unittest
 from datetime import date, datetime, timezone
 
+import landing_to_bronze
 from lakestream_spark.landing import (
     PROCESSED_COLUMNS,
-    records_of_file,
     csv_column_mapping,
     expand_braces,
     glob_filter,
+    json_lines,
     landed_window,
     landing_format,
-    process_partition,
+    process_json_line,
     process_record,
+    rows_of_file,
 )
 
 NOW = datetime(2024, 1, 8, 1, 0, tzinfo=timezone.utc)
 UUID = "0b5c7a52-2f1e-4c43-9a7e-3d6a1e9b8c10"
+
+
+def rows(path, content):
+    """The processed rows the job makes of one file, as dicts."""
+    return [dict(zip(PROCESSED_COLUMNS, row)) for row in rows_of_file(path, content, NOW)]
+
+
+def event_line(**overrides):
+    event = {"event_id": UUID, "user_id": "alice", "event_time": "2024-01-07T10:00:00Z", "source": "ga4", "schema_version": 1}
+    event.update(overrides)
+    return json.dumps(event).encode()
 
 
 class LandingFilesTest(unittest.TestCase):
@@ -67,46 +82,98 @@ class LandingFilesTest(unittest.TestCase):
         )
 
 
-class RecordsOfFileTest(unittest.TestCase):
+class RowsOfFileTest(unittest.TestCase):
     HEADER_A = "event_id,user_id,event_time,source,schema_version\n"
     ROW_A = f"{UUID},alice,2024-01-07T10:00:00Z,ga4,1\n"
 
     def test_each_csv_file_is_mapped_by_its_own_header(self):
         # Two files with their columns in a different order: Spark's CSV reader would map the second
         # by the first file's header (by position); here each file's header decides.
-        first = list(records_of_file("s3://l/a.csv", (self.HEADER_A + self.ROW_A).encode()))
-        second = list(records_of_file("s3://l/b.csv", f"schema_version,source,event_time,user_id,event_id\n1,cdc,2024-01-07T11:00:00Z,bob,{UUID}\n".encode()))
-        self.assertEqual(first[0]["user_id"], "alice")
+        first = rows("s3://l/a.csv", (self.HEADER_A + self.ROW_A).encode())
+        second = rows("s3://l/b.csv", f"schema_version,source,event_time,user_id,event_id\n1,cdc,2024-01-07T11:00:00Z,bob,{UUID}\n".encode())
+        self.assertEqual([(r["is_valid"], r["user_id"]) for r in first], [(True, "alice")])
         self.assertEqual(
-            second,
-            [{"event_id": UUID, "user_id": "bob", "event_time": "2024-01-07T11:00:00Z", "source": "cdc", "schema_version": "1", "source_file": "s3://l/b.csv"}],
+            [(r["is_valid"], r["user_id"], r["source"], r["schema_version"], r["source_file"]) for r in second],
+            [(True, "bob", "cdc", 1, "s3://l/b.csv")],
         )
-        missing = list(records_of_file("s3://l/c.csv", b"USER_ID,event_id\ncarol,x\n"))
-        self.assertEqual(missing[0]["user_id"], "carol")
-        self.assertIsNone(missing[0]["event_time"])
+        missing = rows("s3://l/c.csv", b"USER_ID,event_id\ncarol,x\n")
+        self.assertEqual((missing[0]["reject_code"], missing[0]["reject_detail"]), ("missing_field", "event_time, source, schema_version"))
+        self.assertIn('"user_id": "carol"', missing[0]["raw_record"])
 
     def test_upper_case_gzip_extension_is_decompressed(self):
         content = gzip.compress((self.HEADER_A + self.ROW_A).encode("utf-8-sig"))
-        records = list(records_of_file("s3://l/part-1.CSV.GZ", content))
-        self.assertEqual([r["user_id"] for r in records], ["alice"])
-        self.assertEqual(records[0]["source_file"], "s3://l/part-1.CSV.GZ")
-        rows = [dict(zip(PROCESSED_COLUMNS, row)) for row in process_partition(records, NOW)]
-        self.assertEqual([r["is_valid"] for r in rows], [True])
+        processed = rows("s3://l/part-1.CSV.GZ", content)
+        self.assertEqual([(r["is_valid"], r["user_id"], r["source_file"]) for r in processed], [(True, "alice", "s3://l/part-1.CSV.GZ")])
 
-    def test_malformed_lines_and_files_become_corrupt_records(self):
-        csv_records = list(records_of_file("a.csv", (self.HEADER_A + "only,three,values\n\n" + self.ROW_A).encode()))
-        self.assertEqual(len(csv_records), 2)
-        self.assertIn("3 values for 5 header columns", csv_records[0]["_corrupt_record"])
-        json_records = list(records_of_file("b.jsonl", b'{"event_id": "x", "schema_version": 1}\n[1, 2]\n{oops\n\n'))
-        self.assertEqual(json_records[0]["schema_version"], 1)
-        self.assertEqual([r.get("_corrupt_record") for r in json_records[1:]], ["[1, 2]", "{oops"])
-        broken = list(records_of_file("c.json.gz", gzip.compress(b'{"a": 1}\n')[:-6]))
-        self.assertIn("unreadable file", broken[-1]["_corrupt_record"])
+    def test_malformed_lines_and_files_are_quarantined(self):
+        csv_rows = rows("a.csv", (self.HEADER_A + "only,three,values\n\n" + self.ROW_A).encode())
+        self.assertEqual([r["is_valid"] for r in csv_rows], [False, True])
+        self.assertIn("3 values for 5 header columns", csv_rows[0]["reject_detail"])
+        json_rows = rows("b.jsonl", b'{"event_id": "x", "schema_version": 1}\n[1, 2]\n{oops\n\n')
+        self.assertEqual([r["reject_code"] for r in json_rows], ["missing_field", "malformed_record", "malformed_record"])
+        self.assertEqual([r["raw_record"] for r in json_rows], ['{"event_id": "x", "schema_version": 1}', "[1, 2]", "{oops"])
+        broken = rows("c.json.gz", gzip.compress(b'{"a": 1}\n')[:-6])
+        self.assertIn("unreadable file", broken[-1]["reject_detail"])
 
     def test_empty_and_ignored_files_yield_nothing(self):
-        self.assertEqual(list(records_of_file("a.csv", b"")), [])
-        self.assertEqual(list(records_of_file("a.csv", b"event_id,user_id\n")), [])
-        self.assertEqual(list(records_of_file("a.parquet", b"PAR1")), [])
+        self.assertEqual(rows("a.csv", b""), [])
+        self.assertEqual(rows("a.csv", b"event_id,user_id\n"), [])
+        self.assertEqual(rows("a.jsonl", b""), [])
+        self.assertEqual(rows("a.parquet", b"PAR1"), [])
+
+    def test_json_lines_are_checked_as_the_text_they_are(self):
+        # A string-typed reader turned 42 into "42" and let it pass; the glue, Flink and the streaming
+        # job reject it. So does the landing job, and equally "1" for schema_version, unknown
+        # fields (the contract is closed) and an empty user_id (no "empty means absent" for JSON).
+        cases = {
+            event_line(user_id=42): "invalid_user_id",
+            event_line(schema_version="1"): "unsupported_schema_version",
+            event_line(extra="x"): "unexpected_field",
+            event_line(user_id=""): "invalid_user_id",
+            event_line(attributes={"country": 1}): "invalid_attributes",
+            b'{"event_id": "x", "event_id": "' + UUID.encode() + b'", "user_id": "a", "event_time": "2024-01-07T10:00:00Z", "source": "ga4", "schema_version": 1}': None,
+        }
+        processed = rows("s3://l/e.jsonl", b"\n".join(cases))
+        self.assertEqual([r["reject_code"] for r in processed], list(cases.values()))
+        self.assertEqual(processed[0]["raw_record"], event_line(user_id=42).decode())
+        self.assertEqual(processed[-1]["event_id"], UUID)  # duplicate keys: the last one wins, as in JSON.parse
+
+    def test_invalid_utf8_is_rejected_not_replaced(self):
+        # The glue rejects a line with invalid UTF-8; decoding with replacement would have accepted
+        # a user_id holding U+FFFD.
+        line = event_line(user_id="al\u00e9").replace("al\\u00e9".encode(), b"al\xe9")
+        [row] = rows("s3://l/e.jsonl", line)
+        self.assertEqual(row["reject_code"], "malformed_record")
+        self.assertIn("not valid UTF-8", row["reject_detail"])
+        self.assertIn("al\ufffd", row["raw_record"])
+
+    def test_csv_rows_with_invalid_utf8_are_rejected_not_replaced(self):
+        content = (self.HEADER_A + self.ROW_A).encode() + f"{UUID},al".encode() + b"\xe9" + b",2024-01-07T10:00:00Z,ga4,1\n"
+        processed = rows("s3://l/a.csv", content)
+        self.assertEqual([r["is_valid"] for r in processed], [True, False])
+        self.assertEqual(processed[1]["reject_code"], "malformed_record")
+        self.assertIn("not valid UTF-8", processed[1]["reject_detail"])
+        self.assertIn("al\ufffd", json.loads(processed[1]["raw_record"])["_corrupt_record"])
+        # A real U+FFFD that was sent as valid UTF-8 is just a character.
+        genuine = rows("s3://l/b.csv", (self.HEADER_A + f"{UUID},al\ufffd,2024-01-07T10:00:00Z,ga4,1\n").encode())
+        self.assertEqual([(r["is_valid"], r["user_id"]) for r in genuine], [(True, "al\ufffd")])
+
+    def test_lines_are_split_like_the_glue_splits_them(self):
+        # "\n" only: a lone "\r" between JSON tokens stays inside the line; CRLF loses its "\r"; a BOM
+        # is dropped at the start of the file; blank lines (JavaScript trim) are skipped.
+        content = b"\xef\xbb\xbf" + event_line() + b"\r\n \t\n\xc2\xa0\n" + event_line(user_id="bob").replace(b", ", b",\r ") + b"\n"
+        self.assertEqual(len(list(json_lines(io.BytesIO(content)))), 4)
+        processed = rows("s3://l/e.JSONL", content)
+        self.assertEqual([(r["is_valid"], r["user_id"]) for r in processed], [(True, "alice"), (True, "bob")])
+        self.assertIsNone(process_json_line(b"\xef\xbb\xbf", "f", NOW))  # a BOM alone is blank to JavaScript's trim
+        self.assertEqual(process_json_line(b"\x1c", "f", NOW)[8], "malformed_record")  # Python's isspace, not JavaScript's
+
+    def test_job_wiring_passes_each_binary_file_to_rows_of_file(self):
+        # landing_to_bronze.main: files.rdd.flatMap(file_rows(now)) over binaryFile rows, whose content is a bytearray.
+        body = landing_to_bronze.file_rows(NOW)
+        processed = list(body({"path": "s3://l/x.ndjson.gz", "content": bytearray(gzip.compress(event_line() + b"\n" + event_line(source="email")))}))
+        self.assertEqual([row[0] for row in processed], [True, False])
+        self.assertEqual([row[-1] for row in processed], ["s3://l/x.ndjson.gz"] * 2)
 
 
 class ProcessRecordTest(unittest.TestCase):
@@ -134,16 +201,11 @@ class ProcessRecordTest(unittest.TestCase):
         self.assertEqual(values["raw_record"], '{"event_id": "ga4:2", "event_time": "bad", "schema_version": "1", "source": "ga4"}')
         self.assertIsNone(values["dt"])
 
-    def test_partition_keeps_only_contract_fields_and_the_corrupt_line(self):
-        rows = [
-            {"event_id": UUID, "user_id": "u", "event_time": "2024-01-07T10:00:00Z", "source": "replay", "schema_version": "1", "source_file": "a", "noise": "x"},
-            {"_corrupt_record": "{oops", "source_file": "b"},
-        ]
-        processed = [dict(zip(PROCESSED_COLUMNS, row)) for row in process_partition(rows, NOW)]
-        self.assertEqual([p["is_valid"] for p in processed], [True, False])
-        self.assertEqual(processed[1]["reject_code"], "malformed_record")
-        self.assertEqual(processed[1]["raw_record"], '{"_corrupt_record": "{oops"}')
-        self.assertEqual([p["source_file"] for p in processed], ["a", "b"])
+    def test_corrupt_csv_record_is_quarantined_with_its_text(self):
+        values = dict(zip(PROCESSED_COLUMNS, process_record({"_corrupt_record": "{oops"}, "b", NOW)))
+        self.assertEqual((values["is_valid"], values["reject_code"]), (False, "malformed_record"))
+        self.assertEqual(values["raw_record"], '{"_corrupt_record": "{oops"}')
+        self.assertEqual(values["source_file"], "b")
 
 
 if __name__ == "__main__":
