@@ -210,7 +210,7 @@ export class ProcessingStack extends Stack {
           '--trigger-seconds', String(config.emr.streamingTriggerSeconds),
           '--max-offsets-per-trigger', String(config.emr.streamingMaxOffsetsPerTrigger),
         ],
-        sparkSubmitParameters: `${pyFiles} --jars ${sparkJars.map((name) => mirror().s3Uri(name)).join(',')} ${sparkSizeConf(config.emr.jobs.streaming)}`,
+        sparkSubmitParameters: `${pyFiles} --jars ${sparkJars.map((name) => mirror().s3UriFor(this, name)).join(',')} ${sparkSizeConf(config.emr.jobs.streaming)}`,
         checkInterval: Duration.minutes(config.emr.supervisorIntervalMinutes),
         encryptionKey: keys.logs,
         logRetention,
@@ -226,7 +226,7 @@ export class ProcessingStack extends Stack {
       this.flink = new FlinkApplication(this, 'LoginCounts', {
         applicationName: `${config.qualifier}-login-counts`,
         codeAsset: FlinkApplication.codeAsset(this, 'LoginCountsCode', path.join(FLINK_JOBS_DIR, 'login_counts')),
-        connectorJars: { bucket: lake.artifacts, keys: flinkJars.map((name) => mirror().objectKey(name)), encryptionKey: keys.lake },
+        connectorJars: { bucket: lake.artifacts, keys: flinkJars.map((name) => mirror().objectKeyFor(this, name)), encryptionKey: keys.lake },
         vpc: network.vpc,
         subnets: network.computeSubnets,
         securityGroup: network.kafkaClientSecurityGroup,

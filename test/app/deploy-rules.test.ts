@@ -201,3 +201,36 @@ describe('vended log groups', () => {
     expect(seen.size).toBeGreaterThan(0);
   });
 });
+
+describe('cross-stack exports', () => {
+  /** Exports whose value is an attribute of a resource of one of `types`, as `stack: output`. */
+  function exportsOfAttributes(t: (typeof templates)[number], types: string[]): string[] {
+    const outputs = (t.template as { Outputs?: Record<string, { Value: Json; Export?: Json }> }).Outputs ?? {};
+    return Object.entries(outputs)
+      .filter(([, output]) => output.Export !== undefined)
+      .filter(([, output]) => [...walk(output.Value)].some(([path, v]) => path.at(-2) === 'Fn::GetAtt' && path.at(-1) === '0' && types.includes(t.template.Resources[v as string]?.Type)))
+      .map(([id]) => `${t.env}/${t.stack}: ${id}`);
+  }
+
+  it('detects an export of a mirrored artifact key', () => {
+    const template = { Resources: { M: { Type: 'Custom::ArtifactMirror' } }, Outputs: { O: { Value: { 'Fn::GetAtt': ['M', 'x.Key'] }, Export: { Name: 'n' } } } };
+    expect(exportsOfAttributes({ env: 'e', stack: 's', stackName: 'n', qualifier: 'q', template }, ['Custom::ArtifactMirror'])).toEqual(['e/s: O']);
+  });
+
+  // CloudFormation refuses to change or delete an export another stack imports. A mirrored key
+  // carries its version, so a version bump (or turning Flink or the Spark streaming job off) would
+  // fail the streaming stack's update.
+  it('no stack exports a mirrored artifact key (its value changes with the version)', () => {
+    expect(templates.flatMap((t) => exportsOfAttributes(t, ['Custom::ArtifactMirror']))).toEqual([]);
+  });
+
+  it.each(ENVIRONMENTS)('%s: the processing stack names the mirrored jars literally and deploys after the streaming stack', (env) => {
+    const stage = result.stages.find((s) => s.stageName === env)!;
+    const processing = stage.node.findChild('Processing') as Stack;
+    expect(processing.dependencies.map((s) => s.node.id)).toContain('Streaming');
+    const text = JSON.stringify(templates.find((t) => t.env === env && t.stack === 'Processing')!.template);
+    for (const name of ['flink-connector-kafka', 'spark-sql-kafka', 'aws-msk-iam-auth']) {
+      expect(text).toMatch(new RegExp(`artifacts/${name}/[^/"]+/${name}-`));
+    }
+  });
+});

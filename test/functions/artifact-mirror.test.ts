@@ -123,6 +123,13 @@ beforeAll(async () => {
       case '/loop':
         response.writeHead(302, { location: '/loop' }).end();
         return;
+      case '/repos/owner/limited/releases/tags/v1.0':
+        // GitHub's answer once the unauthenticated primary rate limit is used up.
+        response.writeHead(403, 'rate limit exceeded', { 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1893456000' }).end('{"message":"API rate limit exceeded"}');
+        return;
+      case '/repos/owner/forbidden/releases/tags/v1.0':
+        response.writeHead(403, 'Forbidden').end('{"message":"Forbidden"}');
+        return;
       case '/hang':
         return; // never answers: the response timeout must end the request
       case '/trickle':
@@ -319,6 +326,25 @@ describe('published checksums', () => {
       );
       await handler(event('Create', [fromRelease({ sha256: sha256(smallJar) })]), lambdaContext());
       expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(1);
+    });
+
+    it('fails on a rate-limited GitHub API with what to do, and verifies a pinned asset against its pin instead', async () => {
+      const limited = (extra: Record<string, unknown> = {}) => fromRelease({ releaseUrl: `${baseUrl}/repos/owner/limited/releases/tags/v1.0`, ...extra });
+      await expect(handler(event('Create', [limited()]), lambdaContext())).rejects.toThrow(
+        `tool: the GitHub REST API refused ${baseUrl}/repos/owner/limited/releases/tags/v1.0 (HTTP 403, rate limit until 2030-01-01T00:00:00.000Z). ` +
+          'Unauthenticated requests get 60 an hour per source IP address',
+      );
+      expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+      await expect(handler(event('Create', [limited({ sha256: 'e'.repeat(64) })]), lambdaContext())).rejects.toThrow(`checksum mismatch for tool: expected sha256 ${'e'.repeat(64)} (pin`);
+      expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+      await handler(event('Create', [limited({ sha256: sha256(smallJar) })]), lambdaContext());
+      expect(s3Mock.commandCalls(PutObjectCommand)[0].args[0].input.Metadata).toEqual({ sha256: sha256(smallJar) });
+    });
+
+    it('still fails on any other refusal of the GitHub API, pinned or not', async () => {
+      const forbidden = fromRelease({ releaseUrl: `${baseUrl}/repos/owner/forbidden/releases/tags/v1.0`, sha256: sha256(smallJar) });
+      await expect(handler(event('Create', [forbidden]), lambdaContext())).rejects.toThrow(`failed: HTTP 403 Forbidden from ${baseUrl}/repos/owner/forbidden/releases/tags/v1.0`);
+      expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
     });
 
     it('fails naming the asset when the release does not have it', async () => {

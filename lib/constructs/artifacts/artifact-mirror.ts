@@ -1,4 +1,4 @@
-import { Aws, CustomResource, Duration } from 'aws-cdk-lib';
+import { Aws, CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -169,6 +169,27 @@ export class ArtifactMirror extends Construct {
   /** `s3://bucket/key` of an artifact (also waits for the copy). */
   public s3Uri(name: string): string {
     return `s3://${this.bucket.bucketName}/${this.objectKey(name)}`;
+  }
+
+  /**
+   * Object key of an artifact as a construct in `scope` must read it. In the mirror's own stack it
+   * is `objectKey(name)`. In another stack it is the literal key plus a dependency on the mirror's
+   * stack: an attribute read across stacks becomes an export, and CloudFormation refuses to update
+   * or delete an export while another stack imports it, so a version bump (the key carries the
+   * version) or turning a component off would fail the mirror's stack update. The dependency keeps
+   * the order (the mirror's stack, and so the copy, completes first); Update never deletes old keys.
+   */
+  public objectKeyFor(scope: Construct, name: string): string {
+    const consumer = Stack.of(scope);
+    const own = Stack.of(this);
+    if (consumer === own) return this.objectKey(name);
+    consumer.addStackDependency(own, `reads mirrored artifact ${name}`);
+    return this.artifact(name).key;
+  }
+
+  /** `s3://bucket/key` of an artifact as a construct in `scope` must read it (see `objectKeyFor`). */
+  public s3UriFor(scope: Construct, name: string): string {
+    return `s3://${this.bucket.bucketName}/${this.objectKeyFor(scope, name)}`;
   }
 
   /** ARN of the artifact's object, for IAM statements of its readers. */

@@ -77,6 +77,18 @@ export async function openDownload(url: string, artifactName: string, options: D
   return Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
 }
 
+/** An answer other than 200 or 404 to a text request, with what a caller needs to tell rate limits apart. */
+export class HttpStatusError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly headers: Headers,
+  ) {
+    super(message);
+    this.name = 'HttpStatusError';
+  }
+}
+
 /** Checksum files and release descriptions are small; a larger answer is not what was asked for. */
 const MAX_TEXT_BYTES = 1024 * 1024;
 
@@ -92,7 +104,7 @@ export async function fetchText(url: string, artifactName: string, options: Down
   }
   if (response.status !== 200) {
     await response.body?.cancel();
-    throw new Error(`reading ${url} for ${artifactName} failed: HTTP ${response.status} ${response.statusText} from ${finalUrl}`.trimEnd());
+    throw new HttpStatusError(`reading ${url} for ${artifactName} failed: HTTP ${response.status} ${response.statusText} from ${finalUrl}`.trimEnd(), response.status, response.headers);
   }
   const text = await response.text();
   if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new Error(`reading ${url} for ${artifactName} failed: more than ${MAX_TEXT_BYTES} bytes`);

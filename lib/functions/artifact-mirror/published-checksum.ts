@@ -1,6 +1,6 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ExpectedDigest, HEX_LENGTH, PUBLISHED_ALGORITHMS, type ChecksumAlgorithm } from './checksum';
-import { DownloadOptions, fetchText } from './download';
+import { DownloadOptions, HttpStatusError, fetchText } from './download';
 import type { MirroredArtifact } from './properties';
 import { isMissingObject, parseS3Uri } from './s3-location';
 
@@ -47,10 +47,38 @@ async function sidecarChecksum(artifact: MirroredArtifact, context: PublishedChe
   return undefined;
 }
 
+/**
+ * Undefined unless the error is GitHub's primary (x-ratelimit-remaining: 0) or secondary
+ * (retry-after) rate limit, both answered with 403 or 429; else when it ends, for the message.
+ */
+function githubRateLimit(error: unknown): string | undefined {
+  if (!(error instanceof HttpStatusError) || (error.status !== 403 && error.status !== 429)) return undefined;
+  const reset = Number(error.headers.get('x-ratelimit-reset'));
+  if (error.headers.get('x-ratelimit-remaining') === '0') {
+    return Number.isFinite(reset) && reset > 0 ? ` until ${new Date(reset * 1000).toISOString()}` : '';
+  }
+  const retryAfter = error.headers.get('retry-after');
+  return retryAfter === null ? undefined : `; retry after ${retryAfter} s`;
+}
+
 /** The `digest` GitHub computes for a release asset (`sha256:<hex>`; null for assets it has not hashed). */
 async function githubReleaseChecksum(artifact: MirroredArtifact, context: PublishedChecksumContext): Promise<ExpectedDigest | undefined> {
   const releaseUrl = artifact.releaseUrl as string;
-  const text = await fetchText(releaseUrl, artifact.name, context.download, GITHUB_API_HEADERS);
+  let text: string | undefined;
+  try {
+    text = await fetchText(releaseUrl, artifact.name, context.download, GITHUB_API_HEADERS);
+  } catch (error) {
+    const limit = githubRateLimit(error);
+    if (limit === undefined) throw error;
+    // The pin was recorded by `npm run artifacts:lock` after it matched this same digest, so it alone still verifies the download.
+    if (artifact.sha256) return undefined;
+    throw new Error(
+      `${artifact.name}: the GitHub REST API refused ${releaseUrl} (HTTP ${(error as HttpStatusError).status}, rate limit${limit}). ` +
+        'Unauthenticated requests get 60 an hour per source IP address, and a Lambda function shares its address with other AWS customers. ' +
+        'Pin the artifact with `npm run artifacts:lock` (a pinned artifact is then verified against its pin when the API is rate-limited), ' +
+        'mirror from artifacts.sourceBucketUri, or deploy again later.',
+    );
+  }
   if (text === undefined) throw new Error(`${artifact.name}: no GitHub release at ${releaseUrl}`);
   let release: { assets?: Array<{ name?: string; digest?: string | null }> };
   try {

@@ -148,6 +148,15 @@ describe('ArtifactMirror downloading from URLs', () => {
     expect(() => scenario.mirror.objectKey('unknown')).toThrow("does not mirror 'unknown'; it mirrors connector-plugin, client-jar, plugin-zip");
   });
 
+  it('gives another stack the literal key and a dependency, never an export (an export in use cannot change)', () => {
+    const stage = Stage.of(scenario.stack)!;
+    const consumer = new Stack(stage, `Consumer${Date.now()}`, { env: { account: '111111111111', region: 'eu-west-1' } });
+    expect(scenario.mirror.objectKeyFor(consumer, JAR.name)).toBe(JAR.key);
+    expect(consumer.resolve(scenario.mirror.s3UriFor(consumer, JAR.name))).toMatchObject({ 'Fn::Join': ['', expect.arrayContaining([`/${JAR.key}`])] });
+    expect(consumer.dependencies).toEqual([scenario.stack]);
+    expect(scenario.stack.resolve(scenario.mirror.objectKeyFor(scenario.stack, JAR.name))).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Mirror/), `${JAR.name}.Key`] });
+  });
+
   it('has no unacknowledged cdk-nag findings', () => {
     expect(formatFindings(scenario.findings)).toBe('');
   });
