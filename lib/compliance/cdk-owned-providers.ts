@@ -9,6 +9,7 @@ const CDK_OWNED_PROVIDERS: Record<string, string> = {
   'Custom::S3AutoDeleteObjectsCustomResourceProvider': 'empties dev buckets before CloudFormation deletes them',
   'Custom::VpcRestrictDefaultSGCustomResourceProvider': 'removes all rules from the VPC default security group',
   BucketNotificationsHandler050a0587b7544547bf325f094a3db834: 'turns on EventBridge notifications of the landing bucket',
+  AWS679f53fac002430cb0da5b7982bd2287: 'reads the id of the S3 prefix list for the Kafka-client security group',
 };
 
 export function acknowledgeCdkOwnedProviders(stack: Stack): void {

@@ -411,8 +411,8 @@ describe('Flink and the Spark streaming job (built by default)', () => {
 
   test('the execution role may write kafka/ and _checkpoints/ in bronze and read exactly the five jars', () => {
     const text = flatten(executionRoleStatements(plain.template));
-    expect(text).toContain('/kafka*');
-    expect(text).toContain('/_checkpoints*');
+    expect(text).toContain('/kafka/*');
+    expect(text).toContain('/_checkpoints/*');
     const jarStatement = executionRoleStatements(plain.template).find((s) => s.Sid === 'ReadKafkaConnectorJars')!;
     expect(asList(jarStatement.Resource)).toHaveLength(5);
     expect(flatten(jarStatement.Resource)).toContain('/artifacts/commons-pool2/2.11.1/commons-pool2-2.11.1.jar');
