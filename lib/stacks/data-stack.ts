@@ -62,5 +62,14 @@ export class DataStack extends Stack {
     });
     // The client group lives in the network stack, which the data stack already depends on: keep the rule here.
     this.kafka.securityGroup.addIngressRule(props.network.kafkaClientSecurityGroup, ec2.Port.tcp(IAM_TLS_PORT), 'Kafka clients (SASL/IAM over TLS)');
+    // The client group's egress to the brokers lives here, beside the brokers' group: in the network stack it would depend on this one.
+    new ec2.CfnSecurityGroupEgress(this, 'KafkaClientsToBrokers', {
+      groupId: props.network.kafkaClientSecurityGroup.securityGroupId,
+      destinationSecurityGroupId: this.kafka.securityGroup.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: IAM_TLS_PORT,
+      toPort: IAM_TLS_PORT,
+      description: 'MSK brokers (SASL/IAM over TLS)',
+    });
   }
 }

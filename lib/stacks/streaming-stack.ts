@@ -133,6 +133,7 @@ export class StreamingStack extends Stack {
         vpc: network.vpc,
         subnets: network.computeSubnets,
         securityGroup: network.kafkaClientSecurityGroup,
+        internetSecurityGroup: network.internetEgressSecurityGroup,
         bootstrapBrokers: this.brokers.bootstrapBrokers,
         rawTopic: this.topics.topic(TOPIC_NAMES.loginsRaw),
         dlqTopic: this.topics.topic(TOPIC_NAMES.loginsRawDlq),

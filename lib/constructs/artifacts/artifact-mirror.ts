@@ -90,6 +90,8 @@ export class ArtifactMirror extends Construct {
       memorySize: 512,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
+      outsideVpcReason:
+        'The artifact mirror downloads from public repositories on the internet (Maven, GitHub) and writes to S3; outside the VPC it needs no NAT path, and it reaches no VPC-only resource.',
     });
 
     const objectArns = [...props.artifacts, ...bundles].map((entry) => props.bucket.arnForObjects(entry.key));

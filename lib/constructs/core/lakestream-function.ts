@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { LAMBDA_BUNDLE_ALIASES } from '../../functions/shared/lambda-bundle-aliases';
 
 /** Folder holding every TypeScript handler: lib/functions/<handler>/index.ts. */
@@ -45,6 +46,11 @@ export interface LakestreamFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   /** Dead-letter queue for asynchronous invocations. @default none */
   readonly deadLetterQueue?: import('aws-cdk-lib/aws-sqs').IQueue;
+  /**
+   * Why the function runs outside the VPC (when `vpc` is unset), recorded as the reason of the
+   * LambdaInsideVPC acknowledgement. @default reaches only public AWS service endpoints
+   */
+  readonly outsideVpcReason?: string;
   /** Ephemeral /tmp storage. @default 512 MiB */
   readonly ephemeralStorageSize?: import('aws-cdk-lib').Size;
 }
@@ -75,14 +81,6 @@ export class LakestreamFunction extends Construct {
       description: `Execution role of ${props.handlerDir}`,
     });
     this.logGroup.grantWrite(this.role);
-    if (props.vpc) {
-      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason: `${props.handlerDir} runs in the VPC; Lambda's ENI actions (ec2:CreateNetworkInterface, DescribeNetworkInterfaces...) accept only Resource * and AWS maintains this policy for exactly them.`,
-      });
-    }
-
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       role: this.role,
       entry: path.join(FUNCTIONS_ROOT, props.handlerDir, 'index.ts'),
@@ -123,10 +121,12 @@ export class LakestreamFunction extends Construct {
       },
     });
 
-    if (!props.vpc) {
+    if (props.vpc) {
+      this.grantNetworkInterfaces(props.vpc, props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
+    } else {
       Validations.of(this.function).acknowledge({
         id: 'NIST.800.53.R5-LambdaInsideVPC',
-        reason: `${props.handlerDir} calls only AWS control-plane APIs (no VPC-only resources), so it runs outside the VPC.`,
+        reason: props.outsideVpcReason ?? `${props.handlerDir} reaches only public AWS service endpoints and no VPC-only resource, so it runs outside the VPC.`,
       });
     }
     if (props.reservedConcurrentExecutions === undefined) {
@@ -141,5 +141,46 @@ export class LakestreamFunction extends Construct {
         reason: `${props.handlerDir} failures surface to its caller (CloudFormation, Step Functions) or, for scheduled runs, in its error alarm, and the next scheduled run retries.`,
       });
     }
+  }
+
+  /**
+   * What Lambda needs to attach the function to the VPC, instead of AWSLambdaVPCAccessExecutionRole
+   * (which also grants log writes to every log group and ENI changes account-wide): creating
+   * interfaces only in the function's subnets with its security groups, and deleting or re-addressing
+   * interfaces of this account and region. The Lambda developer guide documents that
+   * DescribeNetworkInterfaces works only on Resource *; DescribeSubnets is wildcard-only in the IAM
+   * Service Authorization Reference.
+   */
+  private grantNetworkInterfaces(vpc: ec2.IVpc, subnets: ec2.SubnetSelection): void {
+    const stack = Stack.of(this);
+    const ec2Arn = (resource: string, resourceName: string) => stack.formatArn({ service: 'ec2', resource, resourceName });
+    const interfaces = ec2Arn('network-interface', '*');
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'CreateFunctionInterfaces',
+        actions: ['ec2:CreateNetworkInterface'],
+        resources: [
+          interfaces,
+          ...vpc.selectSubnets(subnets).subnetIds.map((id) => ec2Arn('subnet', id)),
+          ...this.function.connections.securityGroups.map((sg) => ec2Arn('security-group', sg.securityGroupId)),
+        ],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ManageFunctionInterfaces',
+        actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: [interfaces],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'DescribeNetwork', actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], resources: ['*'] }),
+    );
+    const wildcards = new WildcardAcknowledgements(this.role);
+    wildcards.add(interfaces, 'Lambda names the interfaces it creates; creation is limited to the function\'s subnets and security groups by the same statement.');
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support only Resource * (no resource-level permissions); Lambda calls them to manage the function\'s interfaces.',
+    });
   }
 }

@@ -58,8 +58,13 @@ export interface Ga4IngestProps {
    * @default private subnets with egress
    */
   readonly subnets?: ec2.SubnetSelection;
-  /** Security group allowing egress to the brokers (9098) and to HTTPS (443). */
+  /** Security group allowing egress to the brokers (9098) and to the AWS endpoints. */
   readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * Security group allowing HTTPS to the internet (the GA4 Data API and Google's OAuth endpoint are
+   * outside AWS). @default none: `securityGroup` must allow it
+   */
+  readonly internetSecurityGroup?: ec2.ISecurityGroup;
   /**
    * The IAM bootstrap broker string (`host:9098,...`), e.g. `KafkaBrokerDiscovery.bootstrapBrokers`
    * of this stack; it becomes the BOOTSTRAP_BROKERS variable. Never an SSM dynamic reference:
@@ -141,7 +146,7 @@ export class Ga4Ingest extends Construct {
       memorySize: props.memorySize ?? 512,
       vpc: props.vpc,
       vpcSubnets: props.subnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      securityGroups: [props.securityGroup],
+      securityGroups: [props.securityGroup, ...(props.internetSecurityGroup ? [props.internetSecurityGroup] : [])],
       deadLetterQueue: this.deadLetterQueue,
       environment: {
         GA4_PROPERTY_ID: props.propertyId,

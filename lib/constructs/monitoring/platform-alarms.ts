@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -302,6 +302,8 @@ export class PlatformAlarms extends Construct {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        // Only for this account's alarms and workspaces (confused-deputy protection).
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
       true,
     );

@@ -217,6 +217,8 @@ export class PrometheusMonitoring extends Construct {
         principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        // Only for this account's alarms and workspaces (confused-deputy protection).
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
       true,
     );

@@ -1,7 +1,9 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 
 /** A VPC created by Lakestream. */
@@ -68,14 +70,27 @@ export class PlatformNetwork extends Construct {
   public readonly computeSubnets: ec2.SubnetSelection;
   /** Where the MSK brokers live: no route to the internet needed. */
   public readonly dataSubnets: ec2.SubnetSelection;
-  /** Attached to every Kafka client; the MSK cluster admits it on the IAM listener. */
+  /**
+   * Attached to every Kafka client; the MSK cluster admits it on the IAM listener. Egress: HTTPS to
+   * the interface endpoints and to S3 (its gateway prefix list); the data stack adds the brokers.
+   */
   public readonly kafkaClientSecurityGroup: ec2.SecurityGroup;
+  /**
+   * HTTPS to the internet (through NAT), for the functions that call services outside AWS (GA4).
+   * Only where compute subnets have internet egress.
+   */
+  public readonly internetEgressSecurityGroup?: ec2.SecurityGroup;
   /** Whether compute subnets can reach the internet (NAT). */
   public readonly hasInternetEgress: boolean;
   public readonly flowLogGroup?: logs.LogGroup;
 
+  private readonly logsKey: kms.IKey;
+  private readonly flowLogRetention: logs.RetentionDays;
+
   constructor(scope: Construct, id: string, props: PlatformNetworkProps) {
     super(scope, id);
+    this.logsKey = props.logsKey;
+    this.flowLogRetention = props.flowLogRetention;
     const options = props.vpc;
     let createEndpoints = true;
     let createFlowLogs = true;
@@ -141,6 +156,12 @@ export class PlatformNetwork extends Construct {
       });
     }
 
+    this.kafkaClientSecurityGroup = new ec2.SecurityGroup(this, 'KafkaClientSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Kafka clients (Lambdas, Flink, Spark, MSK Connect): admitted by the MSK cluster on its IAM listener',
+      allowAllOutbound: false,
+    });
+
     if (createEndpoints) {
       // One shared endpoint group admitting HTTPS from the VPC's own (literal) CIDR only.
       const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
@@ -150,17 +171,66 @@ export class PlatformNetwork extends Construct {
       });
       endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(options.mode === 'create' ? options.cidr : options.vpcCidrBlock), ec2.Port.tcp(443), 'HTTPS from the VPC');
       const allSubnets = options.mode === 'create' ? [{ subnets: this.vpc.isolatedSubnets }, ...(this.hasInternetEgress ? [{ subnets: this.vpc.privateSubnets }] : [])] : [this.computeSubnets];
-      this.vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: allSubnets });
+      const s3Endpoint = this.vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: allSubnets });
+      // Only this account's buckets through the gateway: a stolen credential cannot copy data out to another account's bucket.
+      s3Endpoint.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ThisAccountsBuckets',
+          principals: [new iam.AnyPrincipal()],
+          actions: ['s3:*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:ResourceAccount': Aws.ACCOUNT_ID } },
+        }),
+      );
       for (const [name, service] of Object.entries(props.interfaceEndpoints ?? DEFAULT_INTERFACE_ENDPOINTS)) {
-        this.vpc.addInterfaceEndpoint(`${name}Endpoint`, { service, subnets: this.computeSubnets, privateDnsEnabled: true, open: false, securityGroups: [endpointSecurityGroup] });
+        const endpoint = this.vpc.addInterfaceEndpoint(`${name}Endpoint`, { service, subnets: this.computeSubnets, privateDnsEnabled: true, open: false, securityGroups: [endpointSecurityGroup] });
+        // Only this account's principals may call AWS through the endpoint (aws:PrincipalAccount is a global key every service evaluates).
+        endpoint.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'ThisAccountsPrincipals',
+            principals: [new iam.AnyPrincipal()],
+            actions: ['*'],
+            resources: ['*'],
+            conditions: { StringEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID } },
+          }),
+        );
       }
+      this.kafkaClientSecurityGroup.addEgressRule(endpointSecurityGroup, ec2.Port.tcp(443), 'HTTPS to the interface endpoints');
+      this.kafkaClientSecurityGroup.addEgressRule(ec2.Peer.prefixList(this.s3PrefixListId()), ec2.Port.tcp(443), 'HTTPS to S3 through the gateway endpoint');
+    } else {
+      // The owners of an imported VPC route AWS API traffic; Lakestream cannot name the destinations.
+      this.kafkaClientSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs through the routing of the imported VPC');
     }
 
-    this.kafkaClientSecurityGroup = new ec2.SecurityGroup(this, 'KafkaClientSecurityGroup', {
-      vpc: this.vpc,
-      description: 'Kafka clients (Lambdas, Flink, Spark, MSK Connect): admitted by the MSK cluster on its IAM listener',
-      allowAllOutbound: true,
-    });
+    if (this.hasInternetEgress) {
+      this.internetEgressSecurityGroup = new ec2.SecurityGroup(this, 'InternetEgressSecurityGroup', {
+        vpc: this.vpc,
+        description: 'HTTPS to the internet through NAT, for functions that call services outside AWS (GA4)',
+        allowAllOutbound: false,
+      });
+      this.internetEgressSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to services outside AWS');
+    }
   }
 
+  /**
+   * The id of the region's S3 prefix list (com.amazonaws.<region>.s3), which security groups need
+   * to name the gateway endpoint's destinations. CloudFormation exposes it on no resource, so a
+   * deploy-time lookup reads it (DescribeManagedPrefixLists answers only on Resource *).
+   */
+  private s3PrefixListId(): string {
+    const lookup = new cr.AwsCustomResource(this, 'S3PrefixList', {
+      onUpdate: {
+        service: 'EC2',
+        action: 'describeManagedPrefixLists',
+        parameters: { Filters: [{ Name: 'prefix-list-name', Values: [`com.amazonaws.${Aws.REGION}.s3`] }] },
+        physicalResourceId: cr.PhysicalResourceId.of(`com.amazonaws.${Aws.REGION}.s3`),
+        outputPaths: ['PrefixLists.0.PrefixListId'],
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ec2:DescribeManagedPrefixLists'], resources: ['*'] })]),
+      installLatestAwsSdk: false,
+      logGroup: new logs.LogGroup(this, 'S3PrefixListLogs', { encryptionKey: this.logsKey, retention: this.flowLogRetention, removalPolicy: RemovalPolicy.DESTROY }),
+    });
+    Validations.of(lookup).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ec2:DescribeManagedPrefixLists supports only Resource * (no resource-level permissions).' });
+    return lookup.getResponseField('PrefixLists.0.PrefixListId');
+  }
 }

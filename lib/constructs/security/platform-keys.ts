@@ -15,7 +15,7 @@ export const KEY_ADMIN_ACTIONS = [
 /** Cryptographic use of a key by a service on a caller's behalf. */
 export const KEY_USE_ACTIONS = [
   'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext',
-  'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:CreateGrant', 'kms:ListGrants', 'kms:RetireGrant',
+  'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:ListGrants', 'kms:RetireGrant',
 ];
 
 export interface PlatformKeysProps {
@@ -48,7 +48,8 @@ export class PlatformKeys extends Construct {
     ]);
     this.logs = this.createKey('LogsKey', props, pendingWindow, 'logs', 'Logs: CloudWatch Logs, Lambda environment variables, alarm notifications', ['logs', 'lambda', 'sns', 'sqs', 'states']);
 
-    // CloudWatch Logs encrypts with the key itself; the condition limits it to this account's log groups.
+    // CloudWatch Logs encrypts with the key itself. Its documented condition is the encryption context, the
+    // log group ARN: limiting it to this account's and region's log groups is the source-ARN condition here.
     this.logs.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchLogsUse',
@@ -74,6 +75,7 @@ export class PlatformKeys extends Construct {
 
   private createKey(id: string, props: PlatformKeysProps, pendingWindow: Duration, name: string, description: string, services: string[]): kms.Key {
     const accountRoot = new iam.AccountRootPrincipal();
+    const viaServices = { 'kms:CallerAccount': Aws.ACCOUNT_ID, 'kms:ViaService': services.map((s) => `${s}.${Aws.REGION}.amazonaws.com`) };
     const policy = new iam.PolicyDocument({
       statements: [
         // Keeps the key manageable by the account (and so never orphaned), without granting data access.
@@ -83,9 +85,16 @@ export class PlatformKeys extends Construct {
           principals: [accountRoot],
           actions: KEY_USE_ACTIONS,
           resources: ['*'],
-          conditions: {
-            StringEquals: { 'kms:CallerAccount': Aws.ACCOUNT_ID, 'kms:ViaService': services.map((s) => `${s}.${Aws.REGION}.amazonaws.com`) },
-          },
+          conditions: { StringEquals: viaServices },
+        }),
+        // Services create grants to use the key for a resource they manage (MSK, Secrets Manager...); never a
+        // principal for itself, which would outlive every policy change.
+        new iam.PolicyStatement({
+          sid: 'GrantsForAwsResourcesOnly',
+          principals: [accountRoot],
+          actions: ['kms:CreateGrant'],
+          resources: ['*'],
+          conditions: { StringEquals: viaServices, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
         }),
       ],
     });

@@ -49,8 +49,9 @@ export interface SparkApplicationProps {
   /** Subnets for the workers (private; they reach S3, Glue and MSK through the VPC). @default private subnets with egress */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
-   * Security groups added to the one this construct creates, e.g. the Kafka client group that the
-   * brokers admit. @default only the application's own group (no inbound, all outbound)
+   * Security groups added to the one this construct creates, which allows no traffic: these give the
+   * workers their egress (S3, Glue, STS, CloudWatch endpoints, MSK), e.g. the Kafka client group that
+   * the brokers admit. @default only the application's own group: workers reach nothing
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
   /** Upper bound on everything the application's running jobs may use together. */
@@ -112,8 +113,8 @@ export class SparkApplication extends Construct {
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
-      description: 'EMR Serverless Spark workers: no inbound; outbound to S3, Glue, STS, CloudWatch and MSK',
-      allowAllOutbound: true,
+      description: 'EMR Serverless Spark workers: no inbound, no outbound of its own (egress comes from the groups passed in securityGroups)',
+      allowAllOutbound: false,
     });
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
@@ -234,19 +235,24 @@ export class SparkApplication extends Construct {
   }
 
   /**
-   * `objectActions` on the keys starting with `prefix`, and listing of that prefix. The pattern is
-   * `<prefix without trailing slash>*` because Hadoop's S3 clients also HEAD the folder key itself
-   * (`a/b` for `s3://bucket/a/b/`), which must answer 404 rather than 403.
+   * `objectActions` on the keys under `prefix` (`a/b/*`, with the trailing slash, so that `a/b` never
+   * matches `a/b-x/`), and listing of that prefix. Hadoop's S3 clients also HEAD the folder key itself
+   * (`a/b` for `s3://bucket/a/b/`), which must answer 404 rather than 403: that one exact key gets
+   * s3:GetObject (which authorizes HEAD) and may be listed.
    */
   private grantPrefixActions(bucket: s3.IBucket, prefix: string, objectActions: string[], purpose: string): void {
-    const keyPattern = `${prefix.replace(/\/$/, '')}*`;
+    const keyPattern = `${prefix}*`;
     const objectsArn = bucket.arnForObjects(keyPattern);
     this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: objectActions, resources: [objectsArn] }));
+    const folderKey = prefix.replace(/\/$/, '');
+    if (folderKey !== '') {
+      this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(folderKey)] }));
+    }
     this.executionRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: prefix === '' ? undefined : { StringLike: { 's3:prefix': [keyPattern] } },
+        conditions: prefix === '' ? undefined : { StringLike: { 's3:prefix': [keyPattern, folderKey] } },
       }),
     );
     this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [bucket.bucketArn] }));

@@ -155,18 +155,24 @@ describe('SparkApplication', () => {
     const find = (action: string) => flat.filter((s) => s.actions.includes(action));
     // Logs: the prefix in the logs bucket, the log group, the key.
     expect(find('s3:PutObject').map((s) => s.resources)).toEqual(
-      expect.arrayContaining([[expect.stringMatching(/^<Logs\w+\.Arn>\/emr-serverless\*$/)]]),
+      expect.arrayContaining([[expect.stringMatching(/^<Logs\w+\.Arn>\/emr-serverless\/\*$/)]]),
     );
     expect(find('logs:PutLogEvents')[0].resources).toEqual([expect.stringMatching(/^<SparkLogGroup\w+\.Arn>$/)]);
     expect(find('logs:DescribeLogGroups')[0].resources).toEqual(['arn:aws:logs:eu-west-1:111111111111:log-group:*']);
     // Data: bronze read-only under its prefix, gold read-write under its prefix, through cross-stack imports.
-    const bronzeRead = find('s3:GetObject').find((s) => s.resources[0].includes('Bronze'));
-    expect(bronzeRead?.resources).toEqual([expect.stringMatching(/^Test-Data:ExportsOutputFnGetAttBronze\w+Arn\w+\/kafka\/logins_raw\*$/)]);
+    const bronzeRead = find('s3:GetObject').find((s) => s.resources.some((r: string) => r.includes('Bronze') && r.endsWith('/*')));
+    // The prefix (with its trailing slash) and the folder key itself, nothing else of bronze.
+    expect([...(bronzeRead?.resources ?? [])].filter((r: string) => r.includes('Bronze')).sort()).toEqual([
+      expect.stringMatching(/^Test-Data:ExportsOutputFnGetAttBronze\w+Arn\w+\/kafka\/logins_raw$/),
+      expect.stringMatching(/^Test-Data:ExportsOutputFnGetAttBronze\w+Arn\w+\/kafka\/logins_raw\/\*$/),
+    ]);
     expect(bronzeRead?.actions).toEqual(['s3:GetObject']);
     const goldWrite = find('s3:DeleteObject')[0];
-    expect(goldWrite.resources).toEqual([expect.stringMatching(/Gold\w+\/reports\*$/)]);
+    expect(goldWrite.resources).toEqual([expect.stringMatching(/Gold\w+\/reports\/\*$/)]);
     const bronzeList = find('s3:ListBucket').find((s) => s.resources[0].includes('Bronze'));
-    expect(bronzeList?.condition).toEqual({ StringLike: { 's3:prefix': ['kafka/logins_raw*'] } });
+    expect(bronzeList?.condition).toEqual({ StringLike: { 's3:prefix': ['kafka/logins_raw/*', 'kafka/logins_raw'] } });
+    // The folder key itself (Hadoop HEADs it) is readable, exactly that one key.
+    expect(find('s3:GetObject').flatMap((s) => s.resources)).toContainEqual(expect.stringMatching(/Bronze\w+Arn\w+\/kafka\/logins_raw$/));
     // KMS: explicit actions on the lake key (decrypt only for the read-only bucket is covered by the gold grant).
     // The logs key is used by CloudWatch Logs itself, not by the job role (encryptLogsWithJobRole is off).
     expect(find('kms:GenerateDataKey').flatMap((s) => s.resources)).toEqual([expect.stringMatching(/LakeKey/)]);
