@@ -104,7 +104,7 @@ const MiB = 1024 * 1024;
  * workers that run out of time, and one place to see a file's run. (An inline Map suffices: a 50 GB
  * file is 200 ranges; a Distributed Map becomes worth it past thousands of ranges.)
  *
- *   S3 "Object Created" (EventBridge) ─► state machine:
+ *   S3 "Object Created" (EventBridge) ─► starter (execution name = hash of bucket, key, ETag, version) ─► state machine:
  *     Plan (HEAD, format, CSV header, ranges) ─► Map over ranges (MaxConcurrency):
  *         Worker ─► done? ─no─► Worker (resumes from its S3 checkpoint) ...
  *     ─► Summarize (log + EMF metrics)
@@ -115,6 +115,8 @@ export class FileReplay extends Construct {
   public readonly planFunction: LakestreamFunction;
   public readonly workerFunction: LakestreamFunction;
   public readonly summaryFunction: LakestreamFunction;
+  /** Starts one execution per object version; the trigger's target. */
+  public readonly starterFunction: LakestreamFunction;
   /** Receives S3 events that could not start an execution, and status events of failed executions. */
   public readonly deadLetterQueue: sqs.Queue;
   /** The EventBridge rule that starts a replay for each new object under the prefix. */
@@ -211,13 +213,26 @@ export class FileReplay extends Construct {
         detail: { bucket: { name: [props.landingBucket.bucketName] }, object: { key: events.Match.prefix(keyPrefix) } },
       },
     });
+    // The rule invokes a starter, not the state machine: EventBridge cannot name executions, and a
+    // name derived from the object version is what makes a repeated event start nothing.
+    this.starterFunction = new LakestreamFunction(this, 'Starter', {
+      encryptionKey: props.logsKey,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      handlerDir: 'file-replay-starter',
+      description: 'File replay: starts one execution per landing object version (duplicate events start nothing)',
+      timeout: Duration.seconds(30),
+      deadLetterQueue: this.deadLetterQueue,
+      environment: { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
+    });
+    this.stateMachine.grantStartExecution(this.starterFunction.function);
+    // Lambda writes failed asynchronous events to the KMS-encrypted queue with the function's role.
+    this.starterFunction.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.queueEncryptionKey.keyArn] }),
+    );
+    this.starterFunction.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
     this.trigger.addTarget(
-      new targets.SfnStateMachine(this.stateMachine, {
-        input: events.RuleTargetInput.fromObject({
-          bucket: events.EventField.fromPath('$.detail.bucket.name'),
-          key: events.EventField.fromPath('$.detail.object.key'),
-          etag: events.EventField.fromPath('$.detail.object.etag'),
-        }),
+      new targets.LambdaFunction(this.starterFunction.function, {
         deadLetterQueue: this.deadLetterQueue,
         retryAttempts: 8,
         maxEventAge: Duration.hours(24),

@@ -93,7 +93,7 @@ describe('FileReplay', () => {
     });
   });
 
-  it('starts the state machine for objects created under incoming/, with retries and a dead-letter queue', () => {
+  it('invokes the starter for objects created under incoming/, with retries and a dead-letter queue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.s3'],
@@ -102,14 +102,25 @@ describe('FileReplay', () => {
       },
       Targets: [
         Match.objectLike({
-          Arn: { Ref: logicalId('AWS::StepFunctions::StateMachine', 'Replay') },
+          Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'ReplayStarter'), 'Arn'] },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'DeadLetterQueue'), 'Arn'] } },
           RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
-          InputTransformer: Match.objectLike({
-            InputPathsMap: { 'detail-bucket-name': '$.detail.bucket.name', 'detail-object-key': '$.detail.object.key', 'detail-object-etag': '$.detail.object.etag' },
-          }),
         }),
       ],
+    });
+    // No path starts an execution without going through the deterministic name.
+    const targets = Object.values(template.findResources('AWS::Events::Rule')).flatMap((rule) => rule.Properties.Targets ?? []);
+    expect(JSON.stringify(targets)).not.toContain(logicalId('AWS::StepFunctions::StateMachine', 'Replay'));
+  });
+
+  it('lets the starter start executions of this state machine only, and dead-letters its failed events', () => {
+    const starter = statementsOf(template, 'ReplayStarter');
+    const start = starter.filter((s) => actionsOf([s]).includes('states:StartExecution'));
+    expect(start).toHaveLength(1);
+    expect(start[0].Resource).toEqual({ Ref: logicalId('AWS::StepFunctions::StateMachine', 'Replay') });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: logicalId('AWS::StepFunctions::StateMachine', 'Replay') } }) },
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'DeadLetterQueue'), 'Arn'] } },
     });
   });
 
