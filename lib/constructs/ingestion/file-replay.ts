@@ -15,6 +15,7 @@ import { vendedLogGroupNameFor } from '../core/vended-logs';
 import { routeOrExposeAlarms } from '../core/alarm-routing';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { REPLAY_DEFAULTS } from '../../functions/file-replay/config';
+import { replayBatchBytes } from '../../functions/file-replay/batch-limits';
 import { FILE_REPLAY_METRICS, emfDimensions } from '../../contracts/metrics';
 import { METRICS_NAMESPACE, RECORDS_REJECTED_METRIC } from '../../functions/file-replay/metric-names';
 import { CHECKPOINT_PREFIX, QUARANTINE_PREFIX } from '../../functions/file-replay/storage-keys';
@@ -80,10 +81,15 @@ export interface FileReplayProps {
   readonly workerTimeout?: Duration;
   /** Records per Kafka batch (and per checkpoint). @default 5000 */
   readonly maxBatchRecords?: number;
-  /** Envelope bytes per Kafka batch, before compression. @default 1 MiB */
+  /** Encoded bytes (keys, values, record framing) per Kafka batch, capped by what the topic accepts. @default 1 MiB */
   readonly maxBatchBytes?: number;
-  /** Longest line accepted; longer lines are quarantined. @default 512 KiB */
+  /** Longest line accepted; longer lines are quarantined. Must fit a batch of its own. @default 512 KiB */
   readonly maxLineBytes?: number;
+  /**
+   * The topic's `max.message.bytes` (the broker's `message.max.bytes` unless the topic sets it):
+   * no batch the worker sends encodes to more. @default 1048588 (MSK's default)
+   */
+  readonly topicMaxMessageBytes?: number;
   /** Upper bound on one file's replay. @default 24 hours */
   readonly executionTimeout?: Duration;
   /** Rejected records per 5 minutes that raise the alarm. @default 1 */
@@ -134,6 +140,16 @@ export class FileReplay extends Construct {
       throw new Error(`${this.node.path}: rangeSizeBytes = ${rangeSizeBytes} is not allowed (allowed: an integer of at least ${MiB} bytes)`);
     }
     const maxConcurrency = props.maxConcurrency ?? 8;
+    const batchLimits = {
+      MAX_BATCH_BYTES: props.maxBatchBytes ?? REPLAY_DEFAULTS.maxBatchBytes,
+      MAX_LINE_BYTES: props.maxLineBytes ?? REPLAY_DEFAULTS.maxLineBytes,
+      TOPIC_MAX_MESSAGE_BYTES: props.topicMaxMessageBytes ?? REPLAY_DEFAULTS.topicMaxMessageBytes,
+    };
+    try {
+      replayBatchBytes(batchLimits);
+    } catch (error) {
+      throw new Error(`${this.node.path}: ${(error as Error).message.replace('MAX_LINE_BYTES', 'maxLineBytes')}`);
+    }
     const workerTimeout = props.workerTimeout ?? Duration.minutes(15);
     this.metricsServiceName = props.metricsServiceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }).toLowerCase();
 
@@ -173,8 +189,9 @@ export class FileReplay extends Construct {
         // The value itself: the worker needs no SSM client (smaller bundle, faster cold start) nor SSM grant.
         BOOTSTRAP_BROKERS: props.bootstrapBrokers,
         MAX_BATCH_RECORDS: String(props.maxBatchRecords ?? REPLAY_DEFAULTS.maxBatchRecords),
-        MAX_BATCH_BYTES: String(props.maxBatchBytes ?? REPLAY_DEFAULTS.maxBatchBytes),
-        MAX_LINE_BYTES: String(props.maxLineBytes ?? REPLAY_DEFAULTS.maxLineBytes),
+        MAX_BATCH_BYTES: String(batchLimits.MAX_BATCH_BYTES),
+        MAX_LINE_BYTES: String(batchLimits.MAX_LINE_BYTES),
+        TOPIC_MAX_MESSAGE_BYTES: String(batchLimits.TOPIC_MAX_MESSAGE_BYTES),
         STOP_BEFORE_TIMEOUT_MS: String(Math.min(120_000, Math.floor(workerTimeout.toMilliseconds() / 4))),
         POWERTOOLS_SERVICE_NAME: this.metricsServiceName,
       },

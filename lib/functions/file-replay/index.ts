@@ -9,6 +9,7 @@ import { S3ByteSource } from './byte-source';
 import { S3CheckpointStore } from './checkpoint';
 import { parseEnv, planEnvSchema, workerEnvSchema, type PlanEnv, type WorkerEnv } from './config';
 import { createReplayProducer, KafkaRecordSink } from './kafka-sink';
+import { replayBatchBytes } from './batch-limits';
 import {
   BYTES_READ_METRIC,
   METRICS_NAMESPACE,
@@ -71,7 +72,7 @@ export async function handler(event: WorkerInput, context: Context): Promise<Wor
       quarantine: new S3QuarantineStore(s3, env.LANDING_BUCKET),
       settings: {
         maxBatchRecords: env.MAX_BATCH_RECORDS,
-        maxBatchBytes: env.MAX_BATCH_BYTES,
+        maxBatchBytes: replayBatchBytes(env),
         maxLineBytes: env.MAX_LINE_BYTES,
         maxRejectBytes: env.MAX_REJECT_BYTES,
       },
