@@ -42,7 +42,7 @@ export class RunStats {
   /** Rows GA4 reported with fewer logins than were already sent (cannot be unsent). */
   countsRevisedDown = 0;
   passesDeferred = 0;
-  /** Read minutes since the newest minute with a login; undefined until anything was read. */
+  /** Read minutes since the newest minute with a login (or, before any, since the passes started). */
   emptyMinutes: number | undefined;
   quotaTokensPerHourRemaining: number | undefined;
 }
@@ -80,12 +80,17 @@ class DeadlineError extends Error {
  * the pass's cursor. Any failure leaves the current pass's cursor, so the next run reads it again.
  */
 export async function runIngestion(config: Ga4IngestConfig, deps: IngestDeps, stats: RunStats): Promise<RunSummary> {
-  const mark = await deps.markStore.read();
+  const read = await deps.markStore.read();
   const now = deps.hooks.now();
-  const start = initialCursor(mark, now, config);
-  const due = config.passAgesMs.map((ageMs) => ({ ageMs, cursor: cursorOf(mark, ageMs, start) })).filter((p) => passWindow(p.cursor, p.ageMs, now, config));
-  stats.emptyMinutes = emptyMinutes(mark, config, start);
+  // Every pass starts where the first run started (or at a v1 mark): fixed once, so later passes
+  // read exactly the minutes the first one did, however long they wait.
+  const start = initialCursor(read, now, config);
+  const initialized = Object.fromEntries(config.passAgesMs.map((ageMs) => [String(ageMs / MINUTE_MS), read.passes[String(ageMs / MINUTE_MS)] ?? new Date(start).toISOString()]));
+  const mark: MarkState = { ...read, legacyThrough: undefined, passes: initialized };
+  const due = config.passAgesMs.filter((ageMs) => passWindow(cursorOf(mark, ageMs), ageMs, now, config));
+  stats.emptyMinutes = emptyMinutes(mark, config);
   if (due.length === 0) {
+    if (Object.keys(read.passes).length !== config.passAgesMs.length) await deps.markStore.write(serializeMark(mark, { eventsSent: 0, rowsRejected: 0, rowsRead: 0 }, now));
     deps.logger.info('No pass has a whole hour to read yet; nothing to do', { passes: mark.passes });
     return { outcome: 'nothing-to-do', passes: [], eventsSent: 0, rowsRejected: 0, timeZone: mark.timeZone };
   }
@@ -106,19 +111,19 @@ export async function runIngestion(config: Ga4IngestConfig, deps: IngestDeps, st
   const sink = deadlineSink(lazySink(deps.openSink), deps);
   const passes: PassSummary[] = [];
   try {
-    for (const { ageMs } of due) {
+    for (const ageMs of due) {
       const remaining = stats.quotaTokensPerHourRemaining;
       if (remaining !== undefined && remaining < config.minHourlyQuotaTokens) {
         stats.passesDeferred += due.length - passes.length;
         deps.logger.warn('Hourly Data API tokens are nearly spent; later passes wait for the next run', { remaining, reserve: config.minHourlyQuotaTokens });
         break;
       }
-      const window = passWindow(cursorOf(state, ageMs, start), ageMs, now, config)!;
+      const window = passWindow(cursorOf(state, ageMs), ageMs, now, config)!;
       const { summary, next } = await runPass(api, state, ageMs, window, sink, ageMs !== config.passAgesMs[0]);
       passes.push(summary);
       state = next;
       await writeMark(deps, state, stats, summary);
-      stats.emptyMinutes = emptyMinutes(state, config, start);
+      stats.emptyMinutes = emptyMinutes(state, config);
     }
   } finally {
     // Sends resolve only after acks, so a failing disconnect loses nothing; it must not mask a send error.
@@ -137,21 +142,19 @@ interface ApiAccess {
   readonly stats: RunStats;
 }
 
-const cursorOf = (mark: MarkState, ageMs: number, start: number) => {
-  const cursor = mark.passes[String(ageMs / MINUTE_MS)];
-  return cursor ? Date.parse(cursor) : start;
-};
+const cursorOf = (mark: MarkState, ageMs: number) => Date.parse(mark.passes[String(ageMs / MINUTE_MS)]!);
 
 /**
  * How long the newest read minutes have been empty: from the newest minute with a login to the
  * first pass's cursor (the newest minute read). The first pass reads a minute only after GA4's
  * documented intraday delay, so a large value is a window still empty after that delay.
  */
-function emptyMinutes(state: MarkState, config: Ga4IngestConfig, start: number): number | undefined {
-  const readThrough = state.passes[String(config.passAgesMs[0] / MINUTE_MS)];
-  if (!readThrough) return undefined;
-  const since = state.lastDataMinute ? Date.parse(state.lastDataMinute) + MINUTE_MS : start;
-  return Math.max(0, (Date.parse(readThrough) - since) / MINUTE_MS);
+function emptyMinutes(state: MarkState, config: Ga4IngestConfig): number | undefined {
+  const firstPass = String(config.passAgesMs[0] / MINUTE_MS);
+  const readThrough = Date.parse(state.passes[firstPass]!);
+  // Never a login yet: empty since the oldest cursor, which every pass started from.
+  const since = state.lastDataMinute ? Date.parse(state.lastDataMinute) + MINUTE_MS : Math.min(...Object.values(state.passes).map(Date.parse));
+  return Math.max(0, (readThrough - since) / MINUTE_MS);
 }
 
 async function runPass(
