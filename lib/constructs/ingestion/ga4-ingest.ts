@@ -155,6 +155,7 @@ export class Ga4Ingest extends Construct {
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      // The queue's key: the function already holds kms:Decrypt and GenerateDataKey on it (EncryptDeadLetters).
       encryptionKey: props.queueEncryptionKey,
       timeToLiveAttribute: 'expiresAt',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
