@@ -126,6 +126,7 @@ describe('planHandler', () => {
       object: { bucket: BUCKET, key: KEY, etag: ETAG, size: content.length, format: 'jsonl', compression: 'none' },
       ranges: [{ index: 0, start: 0, end: content.length, firstLineNumber: 1 }],
       skippedReason: null,
+      needsStaging: false,
     });
     expect(s3.commandCalls(HeadObjectCommand)[0].args[0].input).toMatchObject({ Bucket: BUCKET, Key: KEY, IfMatch: `"${ETAG}"` });
     expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toMatchObject({ Range: `bytes=0-${content.length - 1}`, IfMatch: `"${ETAG}"` });

@@ -164,7 +164,10 @@ describe('FileReplay', () => {
     const definition = JSON.parse(machine.Properties.DefinitionString['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : 'REF')).join(''));
     const states = definition.States;
     expect(definition.StartAt).toBe('PlanRanges');
-    expect(states.PlanRanges).toMatchObject({ Next: 'ReplayRanges', ResultPath: '$.plan', Retry: [{ ErrorEquals: ['PermanentError'], MaxAttempts: 0 }, expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' })] });
+    expect(states.NeedsStaging).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.plan.needsStaging', BooleanEquals: true, Next: 'StageGzip' }], Default: 'ReplayRanges' });
+    expect(states.StageGzip).toMatchObject({ Next: 'ReplayRanges', InputPath: '$.plan', ResultPath: '$.plan' });
+    expect(states.StageGzip.Parameters).toBeUndefined();
+    expect(states.PlanRanges).toMatchObject({ Next: 'NeedsStaging', ResultPath: '$.plan', Retry: [{ ErrorEquals: ['PermanentError'], MaxAttempts: 0 }, expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' })] });
     expect(states.ReplayRanges).toMatchObject({
       Type: 'Map',
       MaxConcurrency: 8,
@@ -230,7 +233,7 @@ describe('FileReplay', () => {
     expect(worker).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Action: 's3:ListBucket', Resource: bucketArn }),
-        expect.objectContaining({ Action: 's3:GetObject', Resource: objects('incoming/') }),
+        expect.objectContaining({ Action: 's3:GetObject', Resource: [objects('_replay/staging/'), objects('incoming/')] }),
         expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('_replay/checkpoints/') }),
         expect.objectContaining({ Action: 's3:PutObject', Resource: objects('quarantine/') }),
         expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'LandingKey'), 'Arn'] } }),
@@ -248,12 +251,27 @@ describe('FileReplay', () => {
     expect(actionsOf(statementsOf(template, 'ReplaySummary')).filter(ownLogs)).toEqual([]);
   });
 
-  it('lets the state machine invoke only its three functions', () => {
+  it('lets the stage step read incoming/ and write only staging copies', () => {
+    const stage = statementsOf(template, 'ReplayStage');
+    const bucketArn = { 'Fn::GetAtt': [logicalId('AWS::S3::Bucket', 'Landing'), 'Arn'] };
+    const objects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}*`]] });
+    expect(stage).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 's3:GetObject', Resource: objects('incoming/') }),
+        expect.objectContaining({ Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: objects('_replay/staging/') }),
+      ]),
+    );
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'ExpireReplayStaging', Prefix: '_replay/staging/', ExpirationInDays: 2, Status: 'Enabled' })]) },
+    });
+  });
+
+  it('lets the state machine invoke only its four functions', () => {
     const machine = statementsOf(template, 'ReplayStateMachineRole');
     const invoked = machine.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction')).flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
-    const functions = ['ReplayPlan', 'ReplayWorker', 'ReplaySummary'].map((part) => logicalId('AWS::Lambda::Function', part));
+    const functions = ['ReplayPlan', 'ReplayWorker', 'ReplaySummary', 'ReplayStage'].map((part) => logicalId('AWS::Lambda::Function', part));
     for (const fn of functions) expect(JSON.stringify(invoked)).toContain(fn);
-    expect(JSON.stringify(invoked).match(/Fn::GetAtt/g)?.length).toBe(6);
+    expect(JSON.stringify(invoked).match(/Fn::GetAtt/g)?.length).toBe(8);
   });
 
   it('alarms on failed executions, worker and plan errors, rejected records (EMF) and dead letters', () => {
