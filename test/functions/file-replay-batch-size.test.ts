@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { replayBatchBytes } from '../../lib/functions/file-replay/batch-limits';
 import type { RecordBatch } from '../../lib/functions/file-replay/batcher';
 import { FileByteSource } from '../../lib/functions/file-replay/byte-source';
-import type { CheckpointStore, RangeCheckpoint } from '../../lib/functions/file-replay/checkpoint';
+import { MemoryCheckpointStore } from '../helpers/replay';
 import { REPLAY_DEFAULTS } from '../../lib/functions/file-replay/config';
 import type { RecordSink } from '../../lib/functions/file-replay/record-sink';
 import { replayRange } from '../../lib/functions/file-replay/replay-range';
@@ -38,15 +38,6 @@ class EncodingSink implements RecordSink {
   async flush(): Promise<void> {}
 }
 
-class MemoryCheckpoints implements CheckpointStore {
-  private readonly saved = new Map<string, RangeCheckpoint>();
-  async load(key: string) {
-    return this.saved.get(key);
-  }
-  async save(key: string, checkpoint: RangeCheckpoint) {
-    this.saved.set(key, checkpoint);
-  }
-}
 
 const TOPIC_MAX_MESSAGE_BYTES = 256 * 1024;
 
@@ -85,7 +76,7 @@ describe('file replay batches at the Kafka limit', () => {
       {
         source: new FileByteSource(file),
         sink,
-        checkpoints: new MemoryCheckpoints(),
+        checkpoints: new MemoryCheckpointStore(),
         quarantine: { write: async () => undefined },
         settings: { ...REPLAY_DEFAULTS, maxBatchRecords: 10_000, maxBatchBytes, maxLineBytes: settings.MAX_LINE_BYTES },
         shouldStop: () => false,

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { RecordBatch } from '../../lib/functions/file-replay/batcher';
 import { FileByteSource, type ByteSource } from '../../lib/functions/file-replay/byte-source';
-import type { CheckpointStore, RangeCheckpoint } from '../../lib/functions/file-replay/checkpoint';
+import { MemoryCheckpointStore } from '../helpers/replay';
 import { REPLAY_DEFAULTS } from '../../lib/functions/file-replay/config';
 import { planRanges } from '../../lib/functions/file-replay/plan';
 import { replayRange } from '../../lib/functions/file-replay/replay-range';
@@ -43,15 +43,6 @@ class FileStagingTarget implements StagingTarget {
   }
 }
 
-class Checkpoints implements CheckpointStore {
-  private readonly saved = new Map<string, RangeCheckpoint>();
-  async load(key: string) {
-    return this.saved.get(key);
-  }
-  async save(key: string, checkpoint: RangeCheckpoint) {
-    this.saved.set(key, checkpoint);
-  }
-}
 
 class Sink {
   readonly offsets: number[] = [];
@@ -84,7 +75,7 @@ function loginLines(count: number): { content: Buffer; offsets: number[] } {
 
 /** Replays every range, each invocation stopping after `batchesPerInvocation` batches (resumes). */
 async function replayAll(plan: PlanResult, source: ByteSource, sink: Sink, batchesPerInvocation: number): Promise<number> {
-  const checkpoints = new Checkpoints();
+  const checkpoints = new MemoryCheckpointStore();
   let invocations = 0;
   for (const range of plan.ranges) {
     for (;;) {

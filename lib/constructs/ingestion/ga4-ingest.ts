@@ -278,15 +278,18 @@ export class Ga4Ingest extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // The function's own metrics, named by the metric contract (the handler emits the same set).
+    const emitted = (metric: keyof typeof GA4_INGEST_METRICS.metrics, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: GA4_INGEST_METRICS.namespace,
+        metricName: GA4_INGEST_METRICS.metrics[metric],
+        dimensionsMap: emfDimensions(GA4_INGEST_METRICS, { FunctionName: fn.functionName }),
+        statistic,
+        period: interval,
+      });
     const rejected = new cloudwatch.Alarm(this, 'RejectedRowsAlarm', {
       alarmDescription: `GA4 rows of property ${props.propertyId} were rejected to topic ${props.dlqTopic.topicName} (user id not set, (other), oversized counts).`,
-      metric: new cloudwatch.Metric({
-        namespace: GA4_INGEST_METRICS.namespace,
-        metricName: GA4_INGEST_METRICS.metrics.rowsRejected,
-        dimensionsMap: emfDimensions(GA4_INGEST_METRICS, { FunctionName: fn.functionName }),
-        statistic: cloudwatch.Stats.SUM,
-        period: interval,
-      }),
+      metric: emitted('rowsRejected', cloudwatch.Stats.SUM),
       threshold: props.rejectedRowsAlarmThreshold ?? 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -305,13 +308,7 @@ export class Ga4Ingest extends Construct {
       alarmDescription:
         `GA4 property ${props.propertyId} has reported no login for ${quiet.toHumanString()} of read time, although each minute is read only after GA4's ` +
         'documented intraday delay: collection, the login event name or the user id dimension may be broken.',
-      metric: new cloudwatch.Metric({
-        namespace: GA4_INGEST_METRICS.namespace,
-        metricName: GA4_INGEST_METRICS.metrics.emptyMinutes,
-        dimensionsMap: emfDimensions(GA4_INGEST_METRICS, { FunctionName: fn.functionName }),
-        statistic: cloudwatch.Stats.MAXIMUM,
-        period: interval,
-      }),
+      metric: emitted('emptyMinutes', cloudwatch.Stats.MAXIMUM),
       threshold: quiet.toMinutes(),
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

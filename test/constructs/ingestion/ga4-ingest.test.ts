@@ -30,7 +30,7 @@ interface Scenario {
   secret: secretsmanager.Secret;
 }
 
-function build(overrides: Partial<Ga4IngestProps> = {}, app: App = newCompliantTestApp()): Scenario {
+function build(overrides: Partial<Ga4IngestProps> | ((stack: Stack) => Partial<Ga4IngestProps>) = {}, app: App = newCompliantTestApp()): Scenario {
   const stage = new Stage(app, 'Test');
   const stack = new Stack(stage, 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
   const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
@@ -49,7 +49,7 @@ function build(overrides: Partial<Ga4IngestProps> = {}, app: App = newCompliantT
     logsKey: key,
     logRetention: logs.RetentionDays.ONE_MONTH,
     queueEncryptionKey: key,
-    ...overrides,
+    ...(typeof overrides === 'function' ? overrides(stack) : overrides),
   });
   return { app, stack, construct, secret };
 }
@@ -230,25 +230,14 @@ describe('Ga4Ingest', () => {
 
 describe('Ga4Ingest with an imported secret under a customer-managed key and a daily schedule', () => {
   it('grants kms:Decrypt on the given key through Secrets Manager, and caps event ages at what Lambda and EventBridge accept', () => {
-    const app = new App();
-    const stage = new Stage(app, 'Test');
-    const stack = new Stack(stage, 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
-    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
-    new Ga4Ingest(stack, 'Ga4', {
-      propertyId: '123456789',
-      credentialsSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Imported', 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf'),
-      credentialsKey: kms.Key.fromKeyArn(stack, 'SecretKey', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
-      scheduleInterval: Duration.hours(24),
-      vpc,
-      securityGroup: new ec2.SecurityGroup(stack, 'Sg', { vpc }),
-      bootstrapBrokers: BROKERS,
-      rawTopic: fakeTopic('logins.raw'),
-      dlqTopic: fakeTopic('logins.raw.dlq'),
-      logsKey: key,
-      logRetention: logs.RetentionDays.ONE_MONTH,
-      queueEncryptionKey: key,
-    });
+    const { stack } = build(
+      (scope) => ({
+        credentialsSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'Imported', 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf'),
+        credentialsKey: kms.Key.fromKeyArn(scope, 'SecretKey', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+        scheduleInterval: Duration.hours(24),
+      }),
+      new App(),
+    );
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
