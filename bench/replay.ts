@@ -11,6 +11,7 @@ import { REPLAY_DEFAULTS } from '../lib/functions/file-replay/config';
 import { planRanges } from '../lib/functions/file-replay/plan';
 import type { RecordSink } from '../lib/functions/file-replay/record-sink';
 import { replayRange } from '../lib/functions/file-replay/replay-range';
+import { planStaged, stageGzip, type StagingTarget } from '../lib/functions/file-replay/stage';
 import type { Compression, ReplayObject } from '../lib/functions/file-replay/types';
 import { loginLine } from './lib/login-lines';
 
@@ -35,12 +36,18 @@ import { loginLine } from './lib/login-lines';
  *
  * Environment: REPLAY_BENCH_SIZES_MB (default "100,1000"), REPLAY_BENCH_REPEAT, REPLAY_BENCH_DIR
  * (reuse generated files there instead of a fresh temp dir that is removed afterwards).
+ *
+ * Gzip resume cost (REPLAY_BENCH_GZIP_RESUME=1): for each gzip file, the total CPU of replaying it
+ * through invocations that each stop after REPLAY_BENCH_INVOCATION_MB of content (default 50, a
+ * stand-in for a Lambda's time budget), two ways: unstaged (each invocation decompresses from the
+ * top and skips what is committed: quadratic) and staged (decompress once into a plain copy, then
+ * plain ranges that resume by ranged reads: linear). Sizes then default to "100,400".
  */
 const MB = 1_000_000;
 const RATIO_TARGET = 0.7;
 const RSS_GROWTH_LIMIT = 1.1;
 
-type Mode = 'baseline' | 'replay';
+type Mode = 'baseline' | 'replay' | 'gzip-unstaged' | 'gzip-staged';
 
 interface ChildRequest {
   readonly mode: Mode;
@@ -63,6 +70,7 @@ interface BenchFile {
 }
 
 async function main(): Promise<void> {
+  if (process.env.REPLAY_BENCH_GZIP_RESUME === '1') return gzipResume();
   const sizes = (process.env.REPLAY_BENCH_SIZES_MB ?? '100,1000').split(',').map((size) => Number(size.trim()));
   const repeat = Math.max(1, Number(process.env.REPLAY_BENCH_REPEAT ?? 2));
   const keep = process.env.REPLAY_BENCH_DIR !== undefined;
@@ -109,6 +117,99 @@ async function main(): Promise<void> {
     }
   } finally {
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Total CPU of replaying gzip files with resumes, unstaged versus staged (see the header). */
+async function gzipResume(): Promise<void> {
+  const sizes = (process.env.REPLAY_BENCH_SIZES_MB ?? '100,400').split(',').map((size) => Number(size.trim()));
+  const keep = process.env.REPLAY_BENCH_DIR !== undefined;
+  const dir = process.env.REPLAY_BENCH_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-replay-bench-'));
+  fs.mkdirSync(dir, { recursive: true });
+  try {
+    console.log(`gzip resume benchmark: node ${process.version}, ${INVOCATION_MB} MB of content per invocation`);
+    console.log(pad(['file', 'records', 'gzip MB', 'unstaged cpu', 'staged cpu', 'unstaged/MB', 'staged/MB']));
+    for (const sizeMb of sizes) {
+      const file = (await generate(dir, sizeMb)).find((f) => f.compression === 'gzip')!;
+      const unstaged = await measure({ mode: 'gzip-unstaged', file: file.file, compression: 'gzip' });
+      const staged = await measure({ mode: 'gzip-staged', file: file.file, compression: 'gzip' });
+      for (const m of [unstaged, staged]) if (m.records !== file.records) throw new Error(`saw ${m.records} records, generated ${file.records}`);
+      const gzipMb = fs.statSync(file.file).size / MB;
+      console.log(
+        pad([
+          `${sizeMb} MB gzip`,
+          String(file.records),
+          gzipMb.toFixed(1),
+          `${unstaged.cpuSeconds.toFixed(1)} s`,
+          `${staged.cpuSeconds.toFixed(1)} s`,
+          `${((unstaged.cpuSeconds / sizeMb) * 1000).toFixed(0)} ms`,
+          `${((staged.cpuSeconds / sizeMb) * 1000).toFixed(0)} ms`,
+        ]),
+      );
+    }
+  } finally {
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const INVOCATION_MB = Number(process.env.REPLAY_BENCH_INVOCATION_MB ?? 50);
+
+/** Replays every range through invocations of at most INVOCATION_MB of content each; returns records sent. */
+async function replayInInvocations(source: FileByteSource, object: ReplayObject, ranges: ReturnType<typeof planRanges>): Promise<number> {
+  const sink = new CountingSink();
+  const checkpoints = new MemoryCheckpoints();
+  for (const range of ranges) {
+    for (;;) {
+      const startBytes = sink.bytes;
+      const outcome = await replayRange(
+        { object, range },
+        {
+          source,
+          sink,
+          checkpoints,
+          quarantine: { write: async () => undefined },
+          settings: REPLAY_DEFAULTS,
+          shouldStop: () => sink.bytes - startBytes >= INVOCATION_MB * MB,
+        },
+      );
+      if (outcome.done) break;
+    }
+  }
+  return sink.records;
+}
+
+async function gzipResumeChild(request: ChildRequest): Promise<number> {
+  const size = fs.statSync(request.file).size;
+  const object: ReplayObject = { bucket: 'bench-landing', key: path.basename(request.file), etag: 'bench', size, format: 'jsonl', compression: 'gzip' };
+  const gzipRanges = planRanges({ compression: 'gzip', size, contentStart: 0, firstLineNumber: 1, rangeSizeBytes: REPLAY_DEFAULTS.rangeSizeBytes, maxRanges: REPLAY_DEFAULTS.maxRanges });
+  if (request.mode === 'gzip-unstaged') return replayInInvocations(new FileByteSource(request.file), object, gzipRanges);
+  const stagedFile = `${request.file}.staged-${process.pid}`;
+  try {
+    const target = new LocalStagingTarget(stagedFile);
+    const staged = await stageGzip(new FileByteSource(request.file), object, target, { partBytes: 64 * 1024 * 1024, shouldStop: () => false });
+    const plan = planStaged({ object, ranges: gzipRanges, skippedReason: null, needsStaging: true }, staged, 'staged', { rangeSizeBytes: REPLAY_DEFAULTS.rangeSizeBytes, maxRanges: REPLAY_DEFAULTS.maxRanges });
+    return await replayInInvocations(new FileByteSource(stagedFile), plan.object!, plan.ranges);
+  } finally {
+    fs.rmSync(stagedFile, { force: true });
+  }
+}
+
+/** Appends parts to a local file, as the multipart upload assembles them in S3. */
+class LocalStagingTarget implements StagingTarget {
+  private fd = -1;
+  constructor(private readonly file: string) {}
+  async begin(): Promise<void> {
+    this.fd = fs.openSync(this.file, 'w');
+  }
+  async uploadPart(_partNumber: number, body: Buffer): Promise<void> {
+    fs.writeSync(this.fd, body);
+  }
+  async complete(): Promise<string> {
+    fs.closeSync(this.fd);
+    return 'staged';
+  }
+  async abort(): Promise<void> {
+    if (this.fd >= 0) fs.closeSync(this.fd);
   }
 }
 
@@ -188,6 +289,14 @@ function best(current: Measurement | undefined, candidate: Measurement): Measure
 const WARMUP_RECORDS = 100_000;
 
 async function runChild(request: ChildRequest): Promise<void> {
+  if (request.mode === 'gzip-unstaged' || request.mode === 'gzip-staged') {
+    const cpuBefore = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    const records = await gzipResumeChild(request);
+    const cpu = process.cpuUsage(cpuBefore);
+    process.send?.({ records, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024 } satisfies Measurement);
+    return;
+  }
   if (request.mode === 'baseline') await baseline(request, WARMUP_RECORDS);
   else await replay(request, WARMUP_RECORDS);
   const cpuBefore = process.cpuUsage();

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { SUPPORTED_KAFKA_VERSIONS } from '../constructs/kafka/kafka-cluster';
 import { describeBudget, speedLatencyBudget } from './speed-latency';
+import { passAgeProblems } from '../functions/ga4-ingest/passes';
+import { userIdDimensionProblems } from '../functions/ga4-ingest/user-id-dimension';
 import { capacityProblem, jobSizeProblems } from '../constructs/spark/spark-job-size';
 
 /**
@@ -249,12 +251,27 @@ const ga4Schema = z
     propertyId: z.string().regex(/^\d{6,12}$/, 'must be the numeric GA4 property id'),
     /** Secrets Manager secret holding the Google service-account JSON key. */
     credentialsSecretArn: z.string().regex(SECRET_ARN, 'must be a Secrets Manager secret ARN'),
+    /** Customer-managed KMS key of that secret, if any: the function gets kms:Decrypt on it (via Secrets Manager only). */
+    credentialsKeyArn: z.string().regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)').optional(),
+    /** Every run reads each pass's new whole hours; 5 minutes to 24 hours. */
     scheduleMinutes: z.number().int().min(5).max(1440),
     loginEventName: z.string().min(1).max(40),
-    /** GA4 dimension that carries the user id, e.g. customUser:user_id. */
+    /** GA4 custom dimension that carries the user id: customEvent:<event parameter> or customUser:<user property> (not user_id: reserved). */
     userIdDimension: z.string().min(1).max(100),
+    /** Longest user id the application sends; must fit GA4's truncation length (100 event parameter, 36 user property). */
+    userIdMaxLength: z.number().int().min(1).max(128).optional(),
+    /** Ages in minutes at which each minute is read (ascending); default 480, 2160, 4320. */
+    passAgesMinutes: z.array(z.number().int()).optional(),
+    /** Read minutes without any login that raise the empty-window alarm; default 360. */
+    maxQuietMinutes: z.number().int().min(60).max(7 * 24 * 60).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((g, ctx) => {
+    for (const message of userIdDimensionProblems(g.userIdDimension, g.userIdMaxLength ?? 100)) {
+      ctx.addIssue({ code: 'custom', path: [message.startsWith('userIdMaxLength') ? 'userIdMaxLength' : 'userIdDimension'], message });
+    }
+    if (g.passAgesMinutes) for (const message of passAgeProblems(g.passAgesMinutes)) ctx.addIssue({ code: 'custom', path: ['passAgesMinutes'], message });
+  });
 
 const observabilitySchema = z
   .object({

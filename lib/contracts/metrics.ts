@@ -52,7 +52,20 @@ export const GA4_INGEST_METRICS = {
   namespace: LAKESTREAM_NAMESPACE,
   service: 'ga4-ingest',
   dimensions: ['service', 'FunctionName'],
-  metrics: { eventsSent: 'Ga4EventsSent', rowsRejected: 'Ga4RowsRejected', apiRetries: 'Ga4ApiRetries' },
+  metrics: {
+    eventsSent: 'Ga4EventsSent',
+    rowsRejected: 'Ga4RowsRejected',
+    apiRetries: 'Ga4ApiRetries',
+    /** Logins a re-read pass found that earlier passes had not: GA4 reported them late. */
+    lateEventsSent: 'Ga4LateEventsSent',
+    /** Rows GA4 now reports with fewer logins than were sent. */
+    countsRevisedDown: 'Ga4CountsRevisedDown',
+    /** Passes not started because the hourly Data API tokens ran low. */
+    passesDeferred: 'Ga4PassesDeferred',
+    /** Minutes from the newest login read to the newest minute read (the empty-window alarm's metric). */
+    emptyMinutes: 'Ga4EmptyMinutes',
+    quotaTokensPerHourRemaining: 'Ga4QuotaTokensPerHourRemaining',
+  },
 } as const satisfies EmfEmitter;
 
 /** lib/functions/streaming-job-supervisor: one flush per check; JobName is the supervised job's run name. */

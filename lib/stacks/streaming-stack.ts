@@ -1,4 +1,5 @@
 import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { retentionOf } from '../config/cdk-values';
@@ -130,6 +131,10 @@ export class StreamingStack extends Stack {
         scheduleInterval: Duration.minutes(config.ga4.scheduleMinutes),
         loginEventName: config.ga4.loginEventName,
         userIdDimension: config.ga4.userIdDimension,
+        userIdMaxLength: config.ga4.userIdMaxLength,
+        credentialsKey: config.ga4.credentialsKeyArn ? kms.Key.fromKeyArn(this, 'Ga4SecretKey', config.ga4.credentialsKeyArn) : undefined,
+        passAges: config.ga4.passAgesMinutes?.map((minutes) => Duration.minutes(minutes)),
+        maxQuietPeriod: config.ga4.maxQuietMinutes === undefined ? undefined : Duration.minutes(config.ga4.maxQuietMinutes),
         vpc: network.vpc,
         subnets: network.computeSubnets,
         securityGroup: network.kafkaClientSecurityGroup,

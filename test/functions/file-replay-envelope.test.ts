@@ -1,4 +1,4 @@
-import { Batcher } from '../../lib/functions/file-replay/batcher';
+import { Batcher, encodedRecordBytes } from '../../lib/functions/file-replay/batcher';
 import { EnvelopeEncoder } from '../../lib/functions/file-replay/envelope';
 
 const object = { bucket: 'landing', key: 'in/logins "2024".jsonl', etag: 'abc123' };
@@ -58,6 +58,23 @@ describe('Batcher', () => {
     expect(batches.map((batch) => batch.records.map((r) => r.key))).toEqual([['k0', 'k1', 'k2'], ['k3', 'k4', 'k5'], ['k6', 'k7']]);
     expect(batches.flatMap((batch) => batch.records.map((r) => r.value))).toEqual(texts.map((text, i) => encoder.wrap(i * 10, text)));
     expect(batches.map((batch) => [batch.nextOffset, batch.nextLineNumber])).toEqual([[30, 4], [60, 7], [80, 9]]);
-    expect(batches.map((batch) => batch.bytes)).toEqual([[0, 1, 2], [3, 4, 5], [6, 7]].map((ids) => ids.reduce((sum, i) => sum + encoder.byteLength(i * 10, texts[i].length), 0)));
+    // Encoded size: key, value and record framing of each record.
+    expect(batches.map((batch) => batch.bytes)).toEqual(
+      [[0, 1, 2], [3, 4, 5], [6, 7]].map((ids) => ids.reduce((sum, i) => sum + encodedRecordBytes(`k${i}`.length, encoder.byteLength(i * 10, texts[i].length)), 0)),
+    );
+  });
+
+  it('seals a batch before the record that would take it past the byte limit', () => {
+    const encoder = new EnvelopeEncoder(object, replayedAt);
+    const texts = Array.from({ length: 5 }, (_, i) => `{"n":${i}}`);
+    const one = encodedRecordBytes(2, encoder.byteLength(0, texts[0].length));
+    const batcher = new Batcher({ maxRecords: 100, maxBytes: 2 * one + 1, maxRejectBytes: 1_000_000 }, encoder, 0, 1);
+    texts.forEach((text, i) => batcher.addRecord(`k${i}`, text, text.length, i, i + 1, i + 1));
+    batcher.seal();
+    const batches = batcher.takeSealed();
+    expect(batches.map((batch) => batch.records.length)).toEqual([2, 2, 1]);
+    for (const batch of batches) expect(batch.bytes).toBeLessThanOrEqual(2 * one + 1);
+    // The second batch starts at the line whose record did not fit the first.
+    expect(batches.map((batch) => batch.nextOffset)).toEqual([2, 4, 5]);
   });
 });

@@ -13,7 +13,7 @@ import { createMskIamKafka } from '../../lib/functions/shared/kafka';
  */
 
 const producerConfigs: unknown[] = [];
-const sends: Array<{ topic: string; acks: number; compression: number; messages: Array<{ key: string; value: string }> }> = [];
+const sends: Array<{ topic: string; acks: number; timeout?: number; compression: number; messages: Array<{ key: string; value: string }> }> = [];
 let failNextSend = false;
 const disconnects: number[] = [];
 
@@ -126,6 +126,7 @@ describe('planHandler', () => {
       object: { bucket: BUCKET, key: KEY, etag: ETAG, size: content.length, format: 'jsonl', compression: 'none' },
       ranges: [{ index: 0, start: 0, end: content.length, firstLineNumber: 1 }],
       skippedReason: null,
+      needsStaging: false,
     });
     expect(s3.commandCalls(HeadObjectCommand)[0].args[0].input).toMatchObject({ Bucket: BUCKET, Key: KEY, IfMatch: `"${ETAG}"` });
     expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toMatchObject({ Range: `bytes=0-${content.length - 1}`, IfMatch: `"${ETAG}"` });
@@ -144,6 +145,9 @@ describe('handler (range worker)', () => {
     expect(result).toEqual<WorkerResult>({ done: true, rangeIndex: 0, nextOffset: content.length, totals: { records: 4, rejected: 2, bytes: content.length } });
     expect(producerConfigs[0]).toMatchObject({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     expect(jest.mocked(createMskIamKafka)).toHaveBeenCalledWith({ brokers: ['b-1.example:9098', 'b-2.example:9098'], region: 'eu-west-1', clientId: 'lakestream-file-replay' });
+    // The broker's ack wait ends before the client's request timeout: a slow ISR answers instead of costing a retry.
+    const { KAFKA_REQUEST_TIMEOUT_MS } = jest.requireActual('../../lib/functions/shared/kafka');
+    for (const s of sends) expect(s.timeout).toBeLessThan(KAFKA_REQUEST_TIMEOUT_MS);
     expect(sends.map((s) => [s.topic, s.acks, s.compression, s.messages.map((m) => m.key)])).toEqual([
       ['files.replay', -1, CompressionTypes.GZIP, ['user-1', 'user-2']],
       ['files.replay', -1, CompressionTypes.GZIP, ['user-3', 'user-5']],

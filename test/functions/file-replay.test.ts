@@ -470,7 +470,7 @@ describe('CSV', () => {
 
 describe('planning', () => {
   it('skips an object that was deleted or overwritten since its event', async () => {
-    expect(await plan('incoming/gone.jsonl', 1024)).toEqual({ object: null, ranges: [], skippedReason: 'object no longer exists' });
+    expect(await plan('incoming/gone.jsonl', 1024)).toEqual({ object: null, ranges: [], skippedReason: 'object no longer exists', needsStaging: false });
     writeFile('incoming/overwritten.jsonl', Buffer.from('{}\n'));
     const result = await planReplay({ bucket: BUCKET, key: 'incoming/overwritten.jsonl', etag: 'older-etag' }, s3 as unknown as S3Client, { rangeSizeBytes: 1024, maxRanges: 10 });
     expect(result.skippedReason).toContain('overwritten');

@@ -2,7 +2,9 @@ import { createVerify, generateKeyPairSync } from 'node:crypto';
 import { loadConfig } from '../../lib/functions/ga4-ingest/config';
 import { extractRows, fetchAllRows, MAX_PAGING_RESTARTS, type RunReportResponse } from '../../lib/functions/ga4-ingest/data-api';
 import { createJwtAssertion, parseServiceAccountKey } from '../../lib/functions/ga4-ingest/google-auth';
-import { computeWindow, dateRangeFor, parseMark } from '../../lib/functions/ga4-ingest/high-water-mark';
+import { parseMark, passWindow, reportSliceFor } from '../../lib/functions/ga4-ingest/high-water-mark';
+import { parseUserIdDimension, userIdDimensionProblems } from '../../lib/functions/ga4-ingest/user-id-dimension';
+import { passAgeProblems } from '../../lib/functions/ga4-ingest/passes';
 import { GA4_EVENT_ID_PREFIX as CONTRACT_GA4_PREFIX, loginEventKey as contractLoginEventKey, type LoginEvent } from '../../lib/contracts';
 import { GA4_EVENT_ID_PREFIX, loginEventId, loginEventKey, mapRow } from '../../lib/functions/ga4-ingest/mapping';
 import { backoffDelayMs, Ga4AuthError, HttpError, withRetry, type RetryHooks } from '../../lib/functions/ga4-ingest/retry';
@@ -131,29 +133,51 @@ describe('time zones', () => {
   });
 });
 
-describe('high-water mark window', () => {
-  const settings = { settleDelayMs: 30 * MIN, initialLookbackMs: 24 * 60 * MIN, maxWindowMs: 6 * 60 * MIN };
+describe('pass windows', () => {
+  const settings = { initialLookbackMs: 24 * 60 * MIN, maxWindowMs: 6 * 60 * MIN };
   const now = Date.parse('2024-05-01T12:00:30Z');
 
-  it('starts initialLookback ago on the first run, capped by maxWindow', () => {
-    const w = computeWindow({}, now, settings)!;
+  it('reads from the cursor to the last whole hour at least the pass age old, at most maxWindow', () => {
+    const w = passWindow(Date.parse('2024-04-30T12:00:00Z'), 8 * 60 * MIN, now, settings)!;
     expect([iso(w.start), iso(w.end)]).toEqual(['2024-04-30T12:00:00.000Z', '2024-04-30T18:00:00.000Z']);
+    const caughtUp = passWindow(Date.parse('2024-05-01T02:00:00Z'), 8 * 60 * MIN, now, settings)!;
+    expect([iso(caughtUp.start), iso(caughtUp.end)]).toEqual(['2024-05-01T02:00:00.000Z', '2024-05-01T04:00:00.000Z']);
+    expect(passWindow(Date.parse('2024-05-01T04:00:00Z'), 8 * 60 * MIN, now, settings)).toBeUndefined();
   });
-  it('continues exactly from the mark and stops settleDelay before now', () => {
-    const w = computeWindow({ through: '2024-05-01T10:00:00.000Z' }, now, settings)!;
-    expect([iso(w.start), iso(w.end)]).toEqual(['2024-05-01T10:00:00.000Z', '2024-05-01T11:30:00.000Z']);
-    expect(computeWindow({ through: '2024-05-01T11:30:00.000Z' }, now, settings)).toBeUndefined();
-  });
-  it('queries the property-local days of the window, or a day either side while the zone is unknown', () => {
+  it('turns a window into the property-local days and hour prefixes, also for half-hour zones', () => {
     const w = { start: Date.parse('2024-05-01T21:00:00Z'), end: Date.parse('2024-05-01T23:00:00Z') };
-    expect(dateRangeFor(w, 'Europe/Paris')).toEqual({ startDate: '2024-05-01', endDate: '2024-05-02' });
-    expect(dateRangeFor(w, undefined)).toEqual({ startDate: '2024-04-30', endDate: '2024-05-02' });
+    expect(reportSliceFor(w, 'Europe/Paris')).toEqual({ startDate: '2024-05-01', endDate: '2024-05-02', hourPrefixes: ['2024050123', '2024050200'] });
+    // India is UTC+5:30: two UTC hours touch three local hours.
+    expect(reportSliceFor(w, 'Asia/Kolkata').hourPrefixes).toEqual(['2024050202', '2024050203', '2024050204']);
   });
-  it('parses the initial value and refuses unaligned or unknown marks', () => {
-    expect(parseMark('{"version":1}', 'p')).toEqual({ through: undefined, timeZone: undefined });
-    expect(() => parseMark('{"version":1,"through":"2024-05-01T10:00:30.000Z"}', 'p')).toThrow('through must be on a whole minute');
-    expect(() => parseMark('{"version":1,"timeZone":"Mars/Olympus"}', 'p')).toThrow('timeZone: must be an IANA time zone');
+  it('parses v1 and v2 marks and refuses unaligned or unknown ones', () => {
+    expect(parseMark('{"version":1}', 'p')).toEqual({ passes: {}, legacyThrough: undefined, timeZone: undefined });
+    expect(parseMark('{"version":1,"through":"2024-05-01T10:00:00.000Z"}', 'p')).toMatchObject({ legacyThrough: '2024-05-01T10:00:00.000Z' });
+    expect(parseMark('{"version":2,"passes":{"480":"2024-05-01T10:00:00.000Z"}}', 'p')).toMatchObject({ passes: { '480': '2024-05-01T10:00:00.000Z' } });
+    expect(() => parseMark('{"version":1,"through":"2024-05-01T10:00:30.000Z"}', 'p')).toThrow('cursors must be on a whole minute');
+    expect(() => parseMark('{"version":2,"passes":{},"timeZone":"Mars/Olympus"}', 'p')).toThrow('must be an IANA time zone');
     expect(() => parseMark('', 'p')).toThrow('High-water mark p is not JSON');
+  });
+  it('accepts ascending pass ages up to a week', () => {
+    expect(passAgeProblems([480, 2160, 4320])).toEqual([]);
+    expect(passAgeProblems([2160, 480])).toEqual(['pass ages must increase: 480 follows 2160']);
+    expect(passAgeProblems([20_000])[0]).toMatch(/pass age 20000 minutes is not allowed \(allowed: whole minutes from 0 to 10080\)/);
+  });
+});
+
+describe('user id dimension', () => {
+  it('refuses customUser:user_id, which GA4 reserves, naming what works instead', () => {
+    expect(userIdDimensionProblems('customUser:user_id', 36)).toEqual([
+      expect.stringMatching(/^userIdDimension 'customUser:user_id' cannot exist: 'user_id' is a reserved user-property name .* \(e\.g\. customEvent:login_user_id\)/),
+    ]);
+    expect(userIdDimensionProblems('customUser:ga_uid', 36)[0]).toMatch(/the prefix 'ga_' is reserved/);
+    expect(userIdDimensionProblems('userId', 36)[0]).toMatch(/use customEvent:<event parameter>/);
+  });
+  it('refuses a declared id length above what GA4 keeps of the scope, so truncated ids cannot collide', () => {
+    expect(userIdDimensionProblems('customUser:app_user_id', 40)).toEqual([expect.stringMatching(/userIdMaxLength 40 is not allowed with customUser:app_user_id: GA4 truncates user property values to 36 characters.*allowed: 1 to 36/)]);
+    expect(userIdDimensionProblems('customUser:app_user_id', 36)).toEqual([]);
+    expect(userIdDimensionProblems('customEvent:login_user_id', 100)).toEqual([]);
+    expect(userIdDimensionProblems('customEvent:login_user_id', 101)[0]).toMatch(/allowed: 1 to 100/);
   });
 });
 
@@ -198,7 +222,7 @@ describe('paging', () => {
 });
 
 describe('mapping', () => {
-  const ctx = { propertyId: '42', timeZone: 'UTC', maxEventsPerRow: 10 };
+  const ctx = { propertyId: '42', timeZone: 'UTC', maxEventsPerRow: 10, userId: parseUserIdDimension('customEvent:login_user_id', 100) };
   it('gives each login of a row its own stable id', () => {
     const first = mapRow({ dateHourMinute: '202405010900', userId: 'u1', eventCount: '3' }, ctx);
     const again = mapRow({ dateHourMinute: '202405010900', userId: 'u1', eventCount: '3' }, ctx);
@@ -219,11 +243,17 @@ describe('mapping', () => {
     expect(mapRow({ dateHourMinute: '202405010900', userId: 'jane doe', eventCount: '2' }, ctx)).toEqual({ kind: 'rejected', reason: 'not a valid login event: user_id: no spaces' });
     expect(mapRow({ dateHourMinute: '202405010900', userId: 'jane', eventCount: '0' }, ctx)).toEqual({ kind: 'events', events: [] });
   });
-  it('accepts user ids up to the contract limit of 128 characters and rejects longer ones', () => {
-    const mapped = mapRow({ dateHourMinute: '202405010900', userId: 'x'.repeat(128), eventCount: '1' }, ctx);
-    expect(mapped.kind).toBe('events');
-    const tooLong = mapRow({ dateHourMinute: '202405010900', userId: 'x'.repeat(129), eventCount: '1' }, ctx);
-    expect(tooLong).toEqual({ kind: 'rejected', reason: 'user id is 129 characters, the contract allows 128' });
+  it('accepts user ids up to the declared length and rejects longer ones, calling values at GA4\'s cut-off possibly truncated', () => {
+    expect(mapRow({ dateHourMinute: '202405010900', userId: 'x'.repeat(100), eventCount: '1' }, ctx).kind).toBe('events');
+    const userScoped = { ...ctx, userId: parseUserIdDimension('customUser:app_user_id', 20) };
+    expect(mapRow({ dateHourMinute: '202405010900', userId: 'x'.repeat(21), eventCount: '1' }, userScoped)).toEqual({
+      kind: 'rejected',
+      reason: 'user id is 21 characters, above the declared userIdMaxLength 20',
+    });
+    expect(mapRow({ dateHourMinute: '202405010900', userId: 'x'.repeat(36), eventCount: '1' }, userScoped)).toEqual({
+      kind: 'rejected',
+      reason: 'user id is 36 characters, above the declared userIdMaxLength 20: GA4 truncates user property values to 36 characters, so this may be several users',
+    });
   });
   it('keeps the zod-free copies of the contract constants equal to the contract', () => {
     expect(GA4_EVENT_ID_PREFIX).toBe(CONTRACT_GA4_PREFIX);
@@ -236,6 +266,22 @@ describe('configuration', () => {
   it('names each invalid variable', () => {
     expect(() => loadConfig({ GA4_PROPERTY_ID: 'G-XYZ', GA4_API_BASE_URL: 'http://analyticsdata.googleapis.com' })).toThrow(
       /GA4_PROPERTY_ID: must be the numeric GA4 property id.*GA4_CREDENTIALS_SECRET_ARN.*GA4_API_BASE_URL: must be an https URL/,
+    );
+  });
+  it('refuses a reserved user-id dimension and unordered passes', () => {
+    const valid = {
+      GA4_PROPERTY_ID: '123456789',
+      GA4_CREDENTIALS_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:k-AbCdEf',
+      HIGH_WATER_MARK_PARAMETER: '/m',
+      GA4_SENT_COUNTS_TABLE: 't',
+      BOOTSTRAP_BROKERS: 'b-1:9098',
+      RAW_TOPIC: 'logins.raw',
+      DLQ_TOPIC: 'logins.raw.dlq',
+      AWS_REGION: 'eu-west-1',
+    };
+    expect(loadConfig(valid).userIdDimension).toBe('customEvent:login_user_id');
+    expect(() => loadConfig({ ...valid, GA4_USER_ID_DIMENSION: 'customUser:user_id', GA4_USER_ID_MAX_LENGTH: '36', GA4_PASS_AGES_MINUTES: '60,30' })).toThrow(
+      /'user_id' is a reserved user-property name.*GA4_PASS_AGES_MINUTES: pass ages must increase: 30 follows 60/,
     );
   });
 });

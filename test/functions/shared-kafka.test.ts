@@ -20,3 +20,16 @@ describe('bootstrap brokers from the environment', () => {
     expect(() => bootstrapBrokersFromEnvironment({ BOOTSTRAP_BROKERS: ' , ' })).toThrow(/^BOOTSTRAP_BROKERS is empty: .*has the bootstrap-brokers resource run\?/);
   });
 });
+
+describe('Kafka timeouts', () => {
+  it('builds clients whose request timeout outlasts the brokers\' ack wait', () => {
+    const configs: Array<{ requestTimeout?: number }> = [];
+    jest.isolateModules(() => {
+      jest.doMock('kafkajs', () => ({ ...jest.requireActual('kafkajs'), Kafka: jest.fn((config: { requestTimeout?: number }) => configs.push(config)) }));
+      const { PRODUCE_ACK_TIMEOUT_MS, createMskIamKafka } = require('../../lib/functions/shared/kafka') as typeof import('../../lib/functions/shared/kafka');
+      createMskIamKafka({ brokers: ['b-1:9098'], region: 'eu-west-1', clientId: 't' });
+      expect(configs[0].requestTimeout).toBeGreaterThan(PRODUCE_ACK_TIMEOUT_MS);
+    });
+    expect(configs).toHaveLength(1);
+  });
+});

@@ -31,7 +31,7 @@ const VARIANTS: Record<string, EnvironmentEntry> = {
       },
       ga4: {
         propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf',
-        scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customUser:user_id',
+        scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customEvent:login_user_id',
       },
     },
   },

@@ -15,9 +15,10 @@ import { vendedLogGroupNameFor } from '../core/vended-logs';
 import { routeOrExposeAlarms } from '../core/alarm-routing';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { REPLAY_DEFAULTS } from '../../functions/file-replay/config';
+import { replayBatchBytes } from '../../functions/file-replay/batch-limits';
 import { FILE_REPLAY_METRICS, emfDimensions } from '../../contracts/metrics';
 import { METRICS_NAMESPACE, RECORDS_REJECTED_METRIC } from '../../functions/file-replay/metric-names';
-import { CHECKPOINT_PREFIX, QUARANTINE_PREFIX } from '../../functions/file-replay/storage-keys';
+import { CHECKPOINT_PREFIX, QUARANTINE_PREFIX, STAGING_PREFIX } from '../../functions/file-replay/storage-keys';
 import { LakestreamFunction } from '../core/lakestream-function';
 
 /**
@@ -80,10 +81,15 @@ export interface FileReplayProps {
   readonly workerTimeout?: Duration;
   /** Records per Kafka batch (and per checkpoint). @default 5000 */
   readonly maxBatchRecords?: number;
-  /** Envelope bytes per Kafka batch, before compression. @default 1 MiB */
+  /** Encoded bytes (keys, values, record framing) per Kafka batch, capped by what the topic accepts. @default 1 MiB */
   readonly maxBatchBytes?: number;
-  /** Longest line accepted; longer lines are quarantined. @default 512 KiB */
+  /** Longest line accepted; longer lines are quarantined. Must fit a batch of its own. @default 512 KiB */
   readonly maxLineBytes?: number;
+  /**
+   * The topic's `max.message.bytes` (the broker's `message.max.bytes` unless the topic sets it):
+   * no batch the worker sends encodes to more. @default 1048588 (MSK's default)
+   */
+  readonly topicMaxMessageBytes?: number;
   /** Upper bound on one file's replay. @default 24 hours */
   readonly executionTimeout?: Duration;
   /** Rejected records per 5 minutes that raise the alarm. @default 1 */
@@ -104,8 +110,9 @@ const MiB = 1024 * 1024;
  * workers that run out of time, and one place to see a file's run. (An inline Map suffices: a 50 GB
  * file is 200 ranges; a Distributed Map becomes worth it past thousands of ranges.)
  *
- *   S3 "Object Created" (EventBridge) ─► state machine:
- *     Plan (HEAD, format, CSV header, ranges) ─► Map over ranges (MaxConcurrency):
+ *   S3 "Object Created" (EventBridge) ─► starter (execution name = hash of bucket, key, ETag, version) ─► state machine:
+ *     Plan (HEAD, format, CSV header, ranges) ─► [gzip: Stage (decompress once to a plain copy, plain ranges)]
+ *     ─► Map over ranges (MaxConcurrency):
  *         Worker ─► done? ─no─► Worker (resumes from its S3 checkpoint) ...
  *     ─► Summarize (log + EMF metrics)
  *   Failed deliveries and failed, timed-out or aborted executions ─► SQS dead-letter queue.
@@ -115,6 +122,10 @@ export class FileReplay extends Construct {
   public readonly planFunction: LakestreamFunction;
   public readonly workerFunction: LakestreamFunction;
   public readonly summaryFunction: LakestreamFunction;
+  /** Decompresses a gzip object once into a plain staging object (linear replay of gzip). */
+  public readonly stageFunction: LakestreamFunction;
+  /** Starts one execution per object version; the trigger's target. */
+  public readonly starterFunction: LakestreamFunction;
   /** Receives S3 events that could not start an execution, and status events of failed executions. */
   public readonly deadLetterQueue: sqs.Queue;
   /** The EventBridge rule that starts a replay for each new object under the prefix. */
@@ -132,6 +143,16 @@ export class FileReplay extends Construct {
       throw new Error(`${this.node.path}: rangeSizeBytes = ${rangeSizeBytes} is not allowed (allowed: an integer of at least ${MiB} bytes)`);
     }
     const maxConcurrency = props.maxConcurrency ?? 8;
+    const batchLimits = {
+      MAX_BATCH_BYTES: props.maxBatchBytes ?? REPLAY_DEFAULTS.maxBatchBytes,
+      MAX_LINE_BYTES: props.maxLineBytes ?? REPLAY_DEFAULTS.maxLineBytes,
+      TOPIC_MAX_MESSAGE_BYTES: props.topicMaxMessageBytes ?? REPLAY_DEFAULTS.topicMaxMessageBytes,
+    };
+    try {
+      replayBatchBytes(batchLimits);
+    } catch (error) {
+      throw new Error(`${this.node.path}: ${(error as Error).message.replace('MAX_LINE_BYTES', 'maxLineBytes')}`);
+    }
     const workerTimeout = props.workerTimeout ?? Duration.minutes(15);
     this.metricsServiceName = props.metricsServiceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }).toLowerCase();
 
@@ -171,9 +192,24 @@ export class FileReplay extends Construct {
         // The value itself: the worker needs no SSM client (smaller bundle, faster cold start) nor SSM grant.
         BOOTSTRAP_BROKERS: props.bootstrapBrokers,
         MAX_BATCH_RECORDS: String(props.maxBatchRecords ?? REPLAY_DEFAULTS.maxBatchRecords),
-        MAX_BATCH_BYTES: String(props.maxBatchBytes ?? REPLAY_DEFAULTS.maxBatchBytes),
-        MAX_LINE_BYTES: String(props.maxLineBytes ?? REPLAY_DEFAULTS.maxLineBytes),
+        MAX_BATCH_BYTES: String(batchLimits.MAX_BATCH_BYTES),
+        MAX_LINE_BYTES: String(batchLimits.MAX_LINE_BYTES),
+        TOPIC_MAX_MESSAGE_BYTES: String(batchLimits.TOPIC_MAX_MESSAGE_BYTES),
         STOP_BEFORE_TIMEOUT_MS: String(Math.min(120_000, Math.floor(workerTimeout.toMilliseconds() / 4))),
+        POWERTOOLS_SERVICE_NAME: this.metricsServiceName,
+      },
+    });
+    this.stageFunction = new LakestreamFunction(this, 'Stage', {
+      ...common,
+      handlerName: 'stageHandler',
+      description: `File replay: decompresses a gzip object once into ${STAGING_PREFIX} so its ranges replay in parallel`,
+      // gunzip is CPU-bound and Lambda gives CPU in proportion to memory; two 64 MiB parts are in memory at once.
+      memorySize: 2048,
+      timeout: Duration.minutes(15),
+      environment: {
+        LANDING_BUCKET: props.landingBucket.bucketName,
+        RANGE_SIZE_BYTES: String(rangeSizeBytes),
+        MAX_RANGES: String(REPLAY_DEFAULTS.maxRanges),
         POWERTOOLS_SERVICE_NAME: this.metricsServiceName,
       },
     });
@@ -211,13 +247,26 @@ export class FileReplay extends Construct {
         detail: { bucket: { name: [props.landingBucket.bucketName] }, object: { key: events.Match.prefix(keyPrefix) } },
       },
     });
+    // The rule invokes a starter, not the state machine: EventBridge cannot name executions, and a
+    // name derived from the object version is what makes a repeated event start nothing.
+    this.starterFunction = new LakestreamFunction(this, 'Starter', {
+      encryptionKey: props.logsKey,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      handlerDir: 'file-replay-starter',
+      description: 'File replay: starts one execution per landing object version (duplicate events start nothing)',
+      timeout: Duration.seconds(30),
+      deadLetterQueue: this.deadLetterQueue,
+      environment: { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
+    });
+    this.stateMachine.grantStartExecution(this.starterFunction.function);
+    // Lambda writes failed asynchronous events to the KMS-encrypted queue with the function's role.
+    this.starterFunction.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.queueEncryptionKey.keyArn] }),
+    );
+    this.starterFunction.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
     this.trigger.addTarget(
-      new targets.SfnStateMachine(this.stateMachine, {
-        input: events.RuleTargetInput.fromObject({
-          bucket: events.EventField.fromPath('$.detail.bucket.name'),
-          key: events.EventField.fromPath('$.detail.object.key'),
-          etag: events.EventField.fromPath('$.detail.object.etag'),
-        }),
+      new targets.LambdaFunction(this.starterFunction.function, {
         deadLetterQueue: this.deadLetterQueue,
         retryAttempts: 8,
         maxEventAge: Duration.hours(24),
@@ -252,12 +301,22 @@ export class FileReplay extends Construct {
     this.workerFunction.function.addToRolePolicy(statement(['s3:GetObject', 's3:PutObject'], [objects(CHECKPOINT_PREFIX)]));
     this.workerFunction.function.addToRolePolicy(statement(['s3:PutObject'], [objects(QUARANTINE_PREFIX)]));
     this.workerFunction.function.addToRolePolicy(statement(['kms:GenerateDataKey'], [props.landingKey.keyArn]));
+    // The stage step reads the gzip object and writes its decompressed copy (multipart upload); workers read the copy.
+    this.stageFunction.function.addToRolePolicy(statement(['s3:GetObject'], [objects(keyPrefix)]));
+    this.stageFunction.function.addToRolePolicy(statement(['s3:PutObject', 's3:AbortMultipartUpload'], [objects(STAGING_PREFIX)]));
+    this.stageFunction.function.addToRolePolicy(statement(['kms:Decrypt', 'kms:GenerateDataKey'], [props.landingKey.keyArn]));
+    this.workerFunction.function.addToRolePolicy(statement(['s3:GetObject'], [objects(STAGING_PREFIX)]));
+    if (bucket instanceof s3.Bucket) {
+      // Staging copies are only needed while their replay runs (at most the execution timeout).
+      bucket.addLifecycleRule({ id: 'ExpireReplayStaging', prefix: STAGING_PREFIX, expiration: Duration.days(2), abortIncompleteMultipartUploadAfter: Duration.days(1) });
+    }
     props.topic.grantWrite(this.workerFunction.function);
 
     wildcards.add(objects(keyPrefix), `Replay reads the objects that land under ${keyPrefix}; their names are not known in advance.`);
     wildcards.add(objects(CHECKPOINT_PREFIX), 'Replay checkpoints are one object per file version and range, named at run time.');
     wildcards.add(objects(QUARANTINE_PREFIX), 'Quarantined lines are written per file version, range and batch, named at run time.');
-    for (const fn of [this.planFunction, this.workerFunction, this.summaryFunction]) {
+    wildcards.add(objects(STAGING_PREFIX), 'Decompressed staging copies are one object per gzip file version, named at run time.');
+    for (const fn of [this.planFunction, this.workerFunction, this.summaryFunction, this.stageFunction]) {
       const role = fn.function.role;
       if (!role) continue;
       Validations.of(role).acknowledge({
@@ -309,6 +368,18 @@ export class FileReplay extends Construct {
     });
     ranges.itemProcessor(work.next(rangeDone));
 
+    // Gzip: decompress once into a staging object, whose plan (plain ranges over the copy) replaces the planner's.
+    const stage = new tasks.LambdaInvoke(this, 'StageGzip', {
+      lambdaFunction: this.stageFunction.function,
+      // The plan alone is the function's input (with payloadResponseOnly and no payload, the state input is).
+      inputPath: '$.plan',
+      payloadResponseOnly: true,
+      resultPath: '$.plan',
+      retryOnServiceExceptions: false,
+    });
+    stage.addRetry(noRetry).addRetry({ ...transientRetry, maxAttempts: 2 });
+    const staged = new sfn.Choice(this, 'NeedsStaging').when(sfn.Condition.booleanEquals('$.plan.needsStaging', true), stage.next(ranges)).otherwise(ranges);
+
     const summarize = new tasks.LambdaInvoke(this, 'Summarize', {
       lambdaFunction: this.summaryFunction.function,
       payload: sfn.TaskInput.fromObject({
@@ -321,6 +392,7 @@ export class FileReplay extends Construct {
       retryOnServiceExceptions: false,
     });
     summarize.addRetry(transientRetry);
+    ranges.next(summarize);
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from outgrowing its size limit.
@@ -330,7 +402,7 @@ export class FileReplay extends Construct {
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
     const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(ranges).next(summarize)),
+      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(staged)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: props.executionTimeout ?? Duration.hours(24),
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
@@ -347,7 +419,7 @@ export class FileReplay extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'CloudWatch Logs vended log delivery (logs:CreateLogDelivery, PutResourcePolicy, ...) accepts only Resource *; Step Functions needs it to write the execution log.',
     });
-    for (const fn of [this.planFunction, this.workerFunction, this.summaryFunction]) {
+    for (const fn of [this.planFunction, this.workerFunction, this.summaryFunction, this.stageFunction]) {
       Validations.of(stateMachine).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.function.node.defaultChild as CfnElement)}.Arn>:*]`,
         reason: `The state machine invokes versions of ${fn.function.node.path} only (":*" is the version qualifier).`,

@@ -1,5 +1,6 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -14,6 +15,8 @@ import { Construct } from 'constructs';
 import { routeOrExposeAlarms } from '../core/alarm-routing';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { GA4_INGEST_METRICS, emfDimensions } from '../../contracts/metrics';
+import { DEFAULT_PASS_AGES_MINUTES, passAgeProblems } from '../../functions/ga4-ingest/passes';
+import { DEFAULT_USER_ID_DIMENSION, userIdDimensionProblems } from '../../functions/ga4-ingest/user-id-dimension';
 
 /** A Kafka topic the function may produce to; grantWrite adds the MSK IAM data-plane permissions. */
 export interface Ga4IngestTopic {
@@ -29,20 +32,35 @@ export interface Ga4IngestProps {
    * account needs the Viewer role on the property. Only the secret's ARN reaches the template.
    */
   readonly credentialsSecret: secretsmanager.ISecret;
+  /**
+   * Customer-managed KMS key the secret is encrypted with. A secret imported by ARN does not know
+   * its key, and without kms:Decrypt on it GetSecretValue fails. @default the secret's own key if it has one, else the AWS managed key (no grant needed)
+   */
+  readonly credentialsKey?: kms.IKey;
   /** How often to pull; a whole number of minutes. @default Duration.minutes(5) */
   readonly scheduleInterval?: Duration;
   /** GA4 event name of a login. @default 'login' */
   readonly loginEventName?: string;
-  /** Data API dimension holding the user id (a user-scoped custom dimension). @default 'customUser:user_id' */
+  /**
+   * Data API custom dimension holding the user id: `customEvent:<event parameter>` or
+   * `customUser:<user property>` (never `customUser:user_id`: reserved). @default 'customEvent:login_user_id'
+   */
   readonly userIdDimension?: string;
   /**
-   * Minutes younger than this are left for a later run: GA4 adds late hits to recent minutes and
-   * each minute is read once, so hits arriving later than this are not ingested. @default Duration.minutes(30)
+   * Longest user id the application sends. Must fit GA4's truncation length of the dimension's
+   * scope (100 for event parameters, 36 for user properties), so distinct ids never collide. @default 100
    */
-  readonly settleDelay?: Duration;
+  readonly userIdMaxLength?: number;
+  /**
+   * When each minute is read, as its age: the first pass sends what GA4 has then, later passes
+   * send only what GA4 added. @default 8 h, 36 h, 72 h (see lib/functions/ga4-ingest/config.ts)
+   */
+  readonly passAges?: Duration[];
+  /** Read minutes without any login that raise the empty-window alarm. @default Duration.hours(6) */
+  readonly maxQuietPeriod?: Duration;
   /** How far back the very first run starts. @default Duration.days(1) */
   readonly initialLookback?: Duration;
-  /** Longest window one run reads, so catching up after an outage fits the timeout. @default Duration.days(1) */
+  /** Longest window one pass reads in one run (whole hours), so catching up after an outage fits the timeout. @default Duration.hours(6) */
   readonly maxWindow?: Duration;
   /** Rows per runReport page (the API allows up to 250,000). @default 10000 */
   readonly pageSize?: number;
@@ -98,6 +116,8 @@ export interface Ga4IngestProps {
 export class Ga4Ingest extends Construct {
   public readonly function: lambda.IFunction;
   public readonly highWaterMark: ssm.StringParameter;
+  /** Logins sent per (minute, user) row, so that re-reads send only what is new. */
+  public readonly sentCounts: dynamodb.Table;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly rule: events.Rule;
   public readonly alarms: cloudwatch.Alarm[];
@@ -115,6 +135,15 @@ export class Ga4Ingest extends Construct {
     if (timeout.toSeconds() >= interval.toSeconds()) {
       throw new Error(`Ga4Ingest: timeout (${timeout.toHumanString()}) must be shorter than scheduleInterval (${interval.toHumanString()}) so runs never overlap`);
     }
+    const userIdDimension = props.userIdDimension ?? DEFAULT_USER_ID_DIMENSION;
+    const userIdMaxLength = props.userIdMaxLength ?? 100;
+    const passAges = (props.passAges ?? DEFAULT_PASS_AGES_MINUTES.map((m) => Duration.minutes(m))).map((age) => age.toMinutes({ integral: false }));
+    const problems = [...userIdDimensionProblems(userIdDimension, userIdMaxLength), ...passAgeProblems(passAges).map((p) => `passAges: ${p}`)];
+    if (problems.length > 0) throw new Error(`Ga4Ingest: ${problems.join('; ')}`);
+    const maxWindow = props.maxWindow ?? Duration.hours(6);
+    if (maxWindow.toMinutes({ integral: false }) % 60 !== 0 || maxWindow.toHours() < 1 || maxWindow.toHours() > 24) {
+      throw new Error(`Ga4Ingest: maxWindow must be 1 to 24 whole hours, got ${maxWindow.toHumanString()}`);
+    }
     const pageSize = props.pageSize ?? 10_000;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 250_000) throw new Error(`Ga4Ingest: pageSize must be 1..250000, got ${pageSize}`);
 
@@ -124,6 +153,23 @@ export class Ga4Ingest extends Construct {
       // because this template value does not change.
       stringValue: JSON.stringify({ version: 1 }),
       tier: ssm.ParameterTier.STANDARD,
+    });
+
+    this.sentCounts = new dynamodb.Table(this, 'SentCounts', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      // The queue's key: the function already holds kms:Decrypt and GenerateDataKey on it (EncryptDeadLetters).
+      encryptionKey: props.queueEncryptionKey,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Losing it loses no login: the next reads re-send rows with the same event ids.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.sentCounts).acknowledge({
+      id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+      reason: 'Sent counts expire within days and point-in-time recovery is on; without them re-reads repeat events with the same ids, which downstream de-duplicates.',
     });
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -152,10 +198,12 @@ export class Ga4Ingest extends Construct {
         GA4_PROPERTY_ID: props.propertyId,
         GA4_CREDENTIALS_SECRET_ARN: props.credentialsSecret.secretArn,
         GA4_LOGIN_EVENT_NAME: props.loginEventName ?? 'login',
-        GA4_USER_ID_DIMENSION: props.userIdDimension ?? 'customUser:user_id',
-        GA4_SETTLE_DELAY_MINUTES: String((props.settleDelay ?? Duration.minutes(30)).toMinutes()),
+        GA4_USER_ID_DIMENSION: userIdDimension,
+        GA4_USER_ID_MAX_LENGTH: String(userIdMaxLength),
+        GA4_PASS_AGES_MINUTES: passAges.join(','),
+        GA4_SENT_COUNTS_TABLE: this.sentCounts.tableName,
         GA4_INITIAL_LOOKBACK_MINUTES: String((props.initialLookback ?? Duration.days(1)).toMinutes()),
-        GA4_MAX_WINDOW_MINUTES: String((props.maxWindow ?? Duration.days(1)).toMinutes()),
+        GA4_MAX_WINDOW_MINUTES: String(maxWindow.toMinutes()),
         GA4_PAGE_SIZE: String(pageSize),
         HIGH_WATER_MARK_PARAMETER: this.highWaterMark.parameterName,
         // Resolved at deploy time: the function reads no broker parameter, so it needs no grant for it.
@@ -167,14 +215,15 @@ export class Ga4Ingest extends Construct {
     this.function = fn.function;
     // A failed run needs no retry: the mark did not move, so the next scheduled run reads the same
     // window. A Lambda retry could instead overlap that run and send the window twice.
-    fn.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: interval });
+    // Lambda allows maxEventAge up to 6 hours and EventBridge up to 24: longer schedules (the schema allows 24 h) are capped.
+    fn.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: capped(interval, Duration.hours(6)) });
 
     this.grantAccess(fn.function, props);
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: `Runs the GA4 login ingest of property ${props.propertyId} every ${interval.toHumanString()}`,
       schedule: events.Schedule.rate(interval),
-      targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 2, maxEventAge: interval })],
+      targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 2, maxEventAge: capped(interval, Duration.hours(24)) })],
     });
 
     this.alarms = this.createAlarms(fn.function, interval, props);
@@ -192,7 +241,19 @@ export class Ga4Ingest extends Construct {
         resources: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
       }),
     );
-    secret.encryptionKey?.grantDecrypt(fn);
+    // Secrets Manager decrypts with the caller's permissions: a customer-managed key needs kms:Decrypt, through Secrets Manager only.
+    const secretKey = props.credentialsKey ?? secret.encryptionKey;
+    if (secretKey) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptGa4Credentials',
+          actions: ['kms:Decrypt'],
+          resources: [secretKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+    }
+    this.sentCounts.grant(fn, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadWriteHighWaterMark',
@@ -222,15 +283,18 @@ export class Ga4Ingest extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // The function's own metrics, named by the metric contract (the handler emits the same set).
+    const emitted = (metric: keyof typeof GA4_INGEST_METRICS.metrics, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: GA4_INGEST_METRICS.namespace,
+        metricName: GA4_INGEST_METRICS.metrics[metric],
+        dimensionsMap: emfDimensions(GA4_INGEST_METRICS, { FunctionName: fn.functionName }),
+        statistic,
+        period: interval,
+      });
     const rejected = new cloudwatch.Alarm(this, 'RejectedRowsAlarm', {
       alarmDescription: `GA4 rows of property ${props.propertyId} were rejected to topic ${props.dlqTopic.topicName} (user id not set, (other), oversized counts).`,
-      metric: new cloudwatch.Metric({
-        namespace: GA4_INGEST_METRICS.namespace,
-        metricName: GA4_INGEST_METRICS.metrics.rowsRejected,
-        dimensionsMap: emfDimensions(GA4_INGEST_METRICS, { FunctionName: fn.functionName }),
-        statistic: cloudwatch.Stats.SUM,
-        period: interval,
-      }),
+      metric: emitted('rowsRejected', cloudwatch.Stats.SUM),
       threshold: props.rejectedRowsAlarmThreshold ?? 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -244,8 +308,24 @@ export class Ga4Ingest extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    const alarms = [errors, rejected, dlqDepth];
+    const quiet = props.maxQuietPeriod ?? Duration.hours(6);
+    const empty = new cloudwatch.Alarm(this, 'EmptyWindowAlarm', {
+      alarmDescription:
+        `GA4 property ${props.propertyId} has reported no login for ${quiet.toHumanString()} of read time, although each minute is read only after GA4's ` +
+        'documented intraday delay: collection, the login event name or the user id dimension may be broken.',
+      metric: emitted('emptyMinutes', cloudwatch.Stats.MAXIMUM),
+      threshold: quiet.toMinutes(),
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const alarms = [errors, rejected, dlqDepth, empty];
     routeOrExposeAlarms(alarms, props.alarmAction, 'Ga4Ingest');
     return alarms;
   }
+}
+
+/** The schedule interval as an event age, within what the service accepts. */
+function capped(interval: Duration, max: Duration): Duration {
+  return interval.toSeconds() > max.toSeconds() ? max : interval;
 }

@@ -26,6 +26,11 @@ export const REPLAY_DEFAULTS = {
    * (measured: 2 MiB batches replay ~5% slower than 1 MiB ones).
    */
   maxBatchBytes: MiB,
+  /**
+   * MSK's default message.max.bytes (1,048,588), which a topic inherits unless it sets
+   * max.message.bytes. Batches are bounded by their encoded size against it (batcher.ts).
+   */
+  topicMaxMessageBytes: 1_048_588,
   maxLineBytes: 512 * 1024,
   maxRejectBytes: MiB,
   rangeSizeBytes: 256 * MiB,
@@ -51,6 +56,8 @@ export const workerEnvSchema = z.object({
   AWS_REGION: required(),
   MAX_BATCH_RECORDS: integer(REPLAY_DEFAULTS.maxBatchRecords, 1),
   MAX_BATCH_BYTES: integer(REPLAY_DEFAULTS.maxBatchBytes, 64 * 1024, 64 * MiB),
+  /** The topic's max.message.bytes: no batch may encode to more (see batcher.ts for the bound). */
+  TOPIC_MAX_MESSAGE_BYTES: integer(REPLAY_DEFAULTS.topicMaxMessageBytes, 64 * 1024, 64 * MiB),
   MAX_LINE_BYTES: integer(REPLAY_DEFAULTS.maxLineBytes, 1024, 8 * MiB),
   MAX_REJECT_BYTES: integer(REPLAY_DEFAULTS.maxRejectBytes, 1),
   /** Stop taking new batches when less than this is left of the invocation (send, commit and return must fit). */

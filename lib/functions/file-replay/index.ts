@@ -9,6 +9,7 @@ import { S3ByteSource } from './byte-source';
 import { S3CheckpointStore } from './checkpoint';
 import { parseEnv, planEnvSchema, workerEnvSchema, type PlanEnv, type WorkerEnv } from './config';
 import { createReplayProducer, KafkaRecordSink } from './kafka-sink';
+import { replayBatchBytes } from './batch-limits';
 import {
   BYTES_READ_METRIC,
   METRICS_NAMESPACE,
@@ -25,7 +26,8 @@ import { planReplay } from './plan';
 import { S3QuarantineStore } from './quarantine';
 import { replayRange } from './replay-range';
 import { summarizeRun, type RunSummary, type SummaryInput } from './summary';
-import type { PlanInput, PlanResult, WorkerInput, WorkerResult } from './types';
+import { contentOf, type PlanInput, type PlanResult, type WorkerInput, type WorkerResult } from './types';
+import { planStaged, S3StagingTarget, stageGzip, stagingKey } from './stage';
 
 /**
  * File replay, three steps of one Step Functions state machine sharing this bundle:
@@ -65,13 +67,13 @@ export async function handler(event: WorkerInput, context: Context): Promise<Wor
   let outcome;
   try {
     outcome = await replayRange(event, {
-      source: new S3ByteSource(s3, event.object.bucket, event.object.key, event.object.etag),
+      source: new S3ByteSource(s3, event.object.bucket, contentOf(event.object).key, contentOf(event.object).etag),
       sink,
       checkpoints: new S3CheckpointStore(s3, env.LANDING_BUCKET),
       quarantine: new S3QuarantineStore(s3, env.LANDING_BUCKET),
       settings: {
         maxBatchRecords: env.MAX_BATCH_RECORDS,
-        maxBatchBytes: env.MAX_BATCH_BYTES,
+        maxBatchBytes: replayBatchBytes(env),
         maxLineBytes: env.MAX_LINE_BYTES,
         maxRejectBytes: env.MAX_REJECT_BYTES,
       },
@@ -89,6 +91,25 @@ export async function handler(event: WorkerInput, context: Context): Promise<Wor
   metrics.addMetric(BYTES_READ_METRIC, MetricUnit.Bytes, outcome.invocation.bytes);
   metrics.publishStoredMetrics();
   return { done: outcome.done, rangeIndex: outcome.rangeIndex, nextOffset: outcome.nextOffset, totals: outcome.totals };
+}
+
+/** Decompresses a gzip object once into its staging object and plans plain ranges over that copy. */
+export async function stageHandler(event: PlanResult, context: Context): Promise<PlanResult> {
+  planEnv ??= parseEnv(planEnvSchema);
+  const env = planEnv;
+  const object = event.object;
+  if (!event.needsStaging || !object) return event;
+  assertLandingBucket(object.bucket, env.LANDING_BUCKET);
+  const key = stagingKey(object);
+  const started = Date.now();
+  const staged = await stageGzip(new S3ByteSource(s3, object.bucket, object.key, object.etag), object, new S3StagingTarget(s3, env.LANDING_BUCKET, key), {
+    partBytes: 64 * 1024 * 1024,
+    // Completing the upload and returning must fit in what is left.
+    shouldStop: () => context.getRemainingTimeInMillis() < 60_000,
+  });
+  const plan = planStaged(event, staged, key, { rangeSizeBytes: env.RANGE_SIZE_BYTES, maxRanges: env.MAX_RANGES });
+  logger.info('gzip staged', { key: object.key, stagingKey: key, size: staged.size, parts: staged.parts, seconds: (Date.now() - started) / 1000, ranges: plan.ranges.length });
+  return plan;
 }
 
 export async function summaryHandler(event: SummaryInput): Promise<RunSummary> {

@@ -1,4 +1,5 @@
 import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import { PRODUCE_ACK_TIMEOUT_MS } from '../shared/kafka';
 import type { RecordBatch } from './batcher';
 import type { RecordSink } from './record-sink';
 
@@ -41,6 +42,8 @@ export class KafkaRecordSink implements RecordSink {
       topic: this.topic,
       messages: batch.records as Message[],
       acks: -1,
+      // Shorter than the client's request timeout (shared/kafka.ts): the broker answers first.
+      timeout: PRODUCE_ACK_TIMEOUT_MS,
       compression: CompressionTypes.GZIP,
     });
   }

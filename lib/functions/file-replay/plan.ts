@@ -61,7 +61,8 @@ export interface RangePlanParameters {
 
 export function planRanges(p: RangePlanParameters): ReplayRange[] {
   if (p.compression === 'gzip') {
-    // One range: a deflate stream can only be read from its start (see replay-range.ts).
+    // One range: a deflate stream can only be read from its start. The state machine stages it
+    // (stage.ts) and replaces this range with plain ranges over the decompressed copy.
     return p.size === 0 ? [] : [{ index: 0, start: p.contentStart, end: null, firstLineNumber: p.firstLineNumber }];
   }
   const span = p.size - p.contentStart;
@@ -87,13 +88,13 @@ export async function planReplay(input: PlanInput, s3: S3Client, settings: PlanS
     head = await s3.send(new HeadObjectCommand({ Bucket: input.bucket, Key: input.key, IfMatch: ifMatch }));
   } catch (error) {
     const skipped = skippedReason(error);
-    if (skipped) return { object: null, ranges: [], skippedReason: skipped };
+    if (skipped) return { object: null, ranges: [], skippedReason: skipped, needsStaging: false };
     throw error;
   }
   const size = head.ContentLength ?? 0;
   const etag = normalizeEtag(head.ETag ?? input.etag ?? '');
   if (!etag) throw new PermanentError(`s3://${input.bucket}/${input.key} has no ETag`);
-  if (size === 0) return { object: null, ranges: [], skippedReason: 'empty object' };
+  if (size === 0) return { object: null, ranges: [], skippedReason: 'empty object', needsStaging: false };
 
   const response = await s3.send(
     new GetObjectCommand({ Bucket: input.bucket, Key: input.key, Range: `bytes=0-${Math.min(size, headBytes) - 1}`, IfMatch: `"${etag}"` }),
@@ -123,6 +124,7 @@ export async function planReplay(input: PlanInput, s3: S3Client, settings: PlanS
     object: { bucket: input.bucket, key: input.key, etag, size, format, compression, ...(csvColumns ? { csvColumns } : {}) },
     ranges,
     skippedReason: null,
+    needsStaging: compression === 'gzip' && ranges.length > 0,
   };
 }
 

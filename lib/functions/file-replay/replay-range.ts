@@ -10,7 +10,7 @@ import { LineSplitter } from './line-splitter';
 import type { QuarantineStore } from './quarantine';
 import type { RecordSink } from './record-sink';
 import { checkpointKey, quarantineKey } from './storage-keys';
-import { addTotals, type RangeTotals, type ReplayObject, type ReplayRange, type WorkerInput, type WorkerResult, ZERO_TOTALS } from './types';
+import { addTotals, contentOf, type RangeTotals, type ReplayObject, type ReplayRange, type WorkerInput, type WorkerResult, ZERO_TOTALS } from './types';
 
 export interface ReplaySettings {
   /** Records per Kafka batch. */
@@ -49,11 +49,11 @@ export interface RangeReplayOutcome extends WorkerResult {
  * checkpoint and is sent again by the next run.
  *
  * Gzip cannot be entered mid-stream (a deflate position depends on the 32 KiB window before it,
- * and zlib in Node cannot restore one), so a gzip checkpoint stores the decompressed offset and
- * line reached, and a continuation re-reads and decompresses from the top, skipping lines before
- * the checkpoint without parsing them. Each continuation therefore pays for decompressing what
- * came before it: fine for the few continuations a file of tens of GB needs, and the reason the
- * planner splits plain files by byte range instead.
+ * and zlib in Node cannot restore one). The state machine therefore decompresses a gzip file once
+ * into a plain staging object (stage.ts) and replays that in plain ranges (`object.staged`). An
+ * object given here still compressed is read from the top, skipping lines before the checkpoint:
+ * each continuation then pays for decompressing what came before it, quadratic over many
+ * continuations, which is why the state machine never does that (the benchmark measures both).
  */
 export async function replayRange(input: WorkerInput, deps: ReplayDependencies): Promise<RangeReplayOutcome> {
   const started = Date.now();
@@ -131,11 +131,12 @@ interface ReadLayout {
 }
 
 function readLayout(object: ReplayObject, range: ReplayRange, from: number, fromLineNumber: number | null, maxLineBytes: number): ReadLayout {
-  if (object.compression === 'gzip') {
+  const content = contentOf(object);
+  if (content.compression === 'gzip') {
     // Decompression starts at the top every time, so line numbers are always known.
     return { empty: object.size === 0, baseOffset: 0, endOffset: range.end ?? Number.POSITIVE_INFINITY, readStart: 0, readEnd: object.size, lineNumberBase: 1 };
   }
-  const end = Math.min(range.end ?? object.size, object.size);
+  const end = Math.min(range.end ?? content.size, content.size);
   // One byte before `from` tells whether `from` starts a line (that byte is a newline) or falls inside one.
   const baseOffset = from > 0 ? from - 1 : 0;
   const lineNumberBase = fromLineNumber === null ? undefined : from > 0 ? fromLineNumber - 1 : fromLineNumber;
@@ -145,14 +146,14 @@ function readLayout(object: ReplayObject, range: ReplayRange, from: number, from
     endOffset: end,
     readStart: baseOffset,
     // Past the end by at most one line: the last line that starts in the range is ours to finish.
-    readEnd: Math.min(object.size, end + maxLineBytes + 1),
+    readEnd: Math.min(content.size, end + maxLineBytes + 1),
     lineNumberBase,
   };
 }
 
 async function openContent(source: ByteSource, object: ReplayObject, layout: ReadLayout): Promise<Readable> {
   const raw = await source.open(layout.readStart, layout.readEnd);
-  if (object.compression !== 'gzip') return raw;
+  if (contentOf(object).compression !== 'gzip') return raw;
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   raw.on('error', (error) => gunzip.destroy(error));
   gunzip.on('close', () => raw.destroy());

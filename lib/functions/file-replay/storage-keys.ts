@@ -7,6 +7,8 @@ import type { ReplayObject, ReplayRange } from './types';
  */
 export const CHECKPOINT_PREFIX = '_replay/checkpoints/';
 export const QUARANTINE_PREFIX = 'quarantine/';
+/** Decompressed copies of gzip files, replayed in parallel plain ranges (stage.ts). */
+export const STAGING_PREFIX = '_replay/staging/';
 
 const MAX_S3_KEY_BYTES = 1024;
 
@@ -26,6 +28,11 @@ export function checkpointKey(object: Pick<ReplayObject, 'key' | 'etag'>, range:
  */
 export function quarantineKey(object: Pick<ReplayObject, 'key' | 'etag'>, range: Pick<ReplayRange, 'index'>, firstOffset: number): string {
   return readableKey(QUARANTINE_PREFIX, object.key, `${object.etag}/range-${range.index}/${firstOffset}.jsonl`);
+}
+
+/** `_replay/staging/<source key>/<etag>.plain`: the decompressed content of one gzip object version. */
+export function stagingKey(object: Pick<ReplayObject, 'key' | 'etag'>): string {
+  return readableKey(STAGING_PREFIX, object.key, `${object.etag}.plain`);
 }
 
 /** Keeps the source key readable in the path unless the result would exceed S3's key limit. */

@@ -17,6 +17,16 @@ export interface ReplayObject {
   readonly compression: Compression;
   /** CSV columns from the header line (the planner reads it once for all ranges). */
   readonly csvColumns?: string[];
+  /**
+   * For gzip: the decompressed copy the ranges read (plain, same offsets). Records still name the
+   * source object; only the bytes come from here.
+   */
+  readonly staged?: { readonly key: string; readonly etag: string; readonly size: number };
+}
+
+/** Where a worker reads the content of an object: the staged copy of a gzip file, or the object itself. */
+export function contentOf(object: ReplayObject): { key: string; etag: string; size: number; compression: Compression } {
+  return object.staged ? { ...object.staged, compression: 'none' } : { key: object.key, etag: object.etag, size: object.size, compression: object.compression };
 }
 
 /**
@@ -60,6 +70,8 @@ export interface PlanResult {
   readonly object: ReplayObject | null;
   readonly ranges: ReplayRange[];
   readonly skippedReason: string | null;
+  /** True for gzip: the state machine decompresses it once into a staging object before the ranges run. */
+  readonly needsStaging: boolean;
 }
 
 export interface WorkerInput {

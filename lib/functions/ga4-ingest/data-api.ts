@@ -17,16 +17,26 @@ export interface ReportQuery {
   readonly userIdDimension: string;
   readonly startDate: string;
   readonly endDate: string;
+  /**
+   * Local hours (YYYYMMDDHH) to read: the report is filtered to dateHourMinute values beginning
+   * with one of them, so a run reads its window's hours and not whole days. Empty: whole days.
+   */
+  readonly hourPrefixes: readonly string[];
 }
 
+/**
+ * The report request: login events only, and (with hour prefixes) only the window's hours, so
+ * cost, memory and quota grow with the window and not with the time of day.
+ */
 export function buildRunReportRequest(query: ReportQuery, offset: number, limit: number): Record<string, unknown> {
+  const eventFilter = { filter: { fieldName: 'eventName', stringFilter: { matchType: 'EXACT', value: query.loginEventName, caseSensitive: true } } };
+  const hours = query.hourPrefixes.map((prefix) => ({ filter: { fieldName: DATE_HOUR_MINUTE, stringFilter: { matchType: 'BEGINS_WITH', value: prefix } } }));
   return {
     dateRanges: [{ startDate: query.startDate, endDate: query.endDate }],
     dimensions: [{ name: DATE_HOUR_MINUTE }, { name: query.userIdDimension }],
     metrics: [{ name: EVENT_COUNT }],
-    dimensionFilter: {
-      filter: { fieldName: 'eventName', stringFilter: { matchType: 'EXACT', value: query.loginEventName, caseSensitive: true } },
-    },
+    dimensionFilter: hours.length === 0 ? eventFilter : { andGroup: { expressions: [eventFilter, { orGroup: { expressions: hours } }] } },
+    // Both dimensions, so that limit/offset pages partition a fixed order.
     orderBys: [
       { dimension: { dimensionName: DATE_HOUR_MINUTE, orderType: 'ALPHANUMERIC' } },
       { dimension: { dimensionName: query.userIdDimension, orderType: 'ALPHANUMERIC' } },

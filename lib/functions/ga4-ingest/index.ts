@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -8,10 +9,12 @@ import { loadConfig } from './config';
 import { SsmMarkStore } from './high-water-mark';
 import { runIngestion, RunStats, type RunSummary } from './ingest';
 import { realRetryHooks } from './retry';
+import { DynamoSentCountStore } from './sent-counts';
 
 /**
- * Scheduled GA4 login ingest: Data API rows since the high-water mark → raw login events on
- * Kafka (rejected rows to the DLQ topic) → mark advanced. See README.md in this folder.
+ * Scheduled GA4 login ingest: for each read pass, Data API rows of the pass's window → logins
+ * beyond the counts already sent → raw login events on Kafka (rejected rows to the DLQ topic) →
+ * counts recorded → pass cursor advanced. See README.md in this folder.
  */
 
 export const METRICS_NAMESPACE = GA4_INGEST_METRICS.namespace;
@@ -25,6 +28,9 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE
 const ssm = new SSMClient({});
 const secretsManager = new SecretsManagerClient({});
 const markStore = new SsmMarkStore(ssm, config.highWaterMarkParameter);
+/** Sent counts are kept a week past the last pass: long enough for any catch-up, then they expire. */
+const SENT_COUNT_RETENTION_MS = config.passAgesMs[config.passAgesMs.length - 1] + 7 * 24 * 60 * 60_000;
+const sentCounts = new DynamoSentCountStore(new DynamoDBClient({}), config.sentCountsTable, config.propertyId, SENT_COUNT_RETENTION_MS);
 
 export async function handler(event: ScheduledEvent, context: Context): Promise<RunSummary> {
   logger.addContext(context);
@@ -37,6 +43,7 @@ export async function handler(event: ScheduledEvent, context: Context): Promise<
       {
         readSecret: async () => (await secretsManager.send(new GetSecretValueCommand({ SecretId: config.credentialsSecretArn }))).SecretString,
         markStore,
+        sentCounts,
         openSink: async () => {
           const { connectKafkaSink } = await import('./kafka-sink');
           return connectKafkaSink({ brokers: config.bootstrapBrokers, region: config.region, clientId: `${SERVICE_NAME}-${config.propertyId}` });
@@ -54,6 +61,13 @@ export async function handler(event: ScheduledEvent, context: Context): Promise<
     metrics.addMetric(GA4_INGEST_METRICS.metrics.eventsSent, MetricUnit.Count, stats.eventsSent);
     metrics.addMetric(GA4_INGEST_METRICS.metrics.rowsRejected, MetricUnit.Count, stats.rowsRejected);
     metrics.addMetric(GA4_INGEST_METRICS.metrics.apiRetries, MetricUnit.Count, stats.apiRetries);
+    metrics.addMetric(GA4_INGEST_METRICS.metrics.lateEventsSent, MetricUnit.Count, stats.lateEventsSent);
+    metrics.addMetric(GA4_INGEST_METRICS.metrics.countsRevisedDown, MetricUnit.Count, stats.countsRevisedDown);
+    metrics.addMetric(GA4_INGEST_METRICS.metrics.passesDeferred, MetricUnit.Count, stats.passesDeferred);
+    if (stats.emptyMinutes !== undefined) metrics.addMetric(GA4_INGEST_METRICS.metrics.emptyMinutes, MetricUnit.Count, stats.emptyMinutes);
+    if (stats.quotaTokensPerHourRemaining !== undefined) {
+      metrics.addMetric(GA4_INGEST_METRICS.metrics.quotaTokensPerHourRemaining, MetricUnit.Count, stats.quotaTokensPerHourRemaining);
+    }
     metrics.publishStoredMetrics();
   }
 }

@@ -1,5 +1,5 @@
 import { CompressionTypes } from 'kafkajs';
-import { createMskIamKafka } from '../shared/kafka';
+import { createMskIamKafka, PRODUCE_ACK_TIMEOUT_MS } from '../shared/kafka';
 import type { MessageSink } from './producer';
 
 export interface KafkaSinkOptions {
@@ -16,11 +16,13 @@ export interface KafkaSinkOptions {
  */
 export async function connectKafkaSink(options: KafkaSinkOptions): Promise<MessageSink> {
   const kafka = createMskIamKafka({ brokers: options.brokers, region: options.region, clientId: options.clientId });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  // Bounded retries (kafkajs retries an idempotent producer without limit by default): a broken
+  // cluster fails the run, the cursor stays, and the next run sends the same events again.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 } });
   await producer.connect();
   return {
     async send(topic, messages) {
-      await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: messages.map((m) => ({ ...m })) });
+      await producer.send({ topic, acks: -1, timeout: PRODUCE_ACK_TIMEOUT_MS, compression: CompressionTypes.GZIP, messages: messages.map((m) => ({ ...m })) });
     },
     async close() {
       await producer.disconnect();

@@ -6,11 +6,13 @@ import { explainLoginEvent } from '../../contracts/login-event-validator';
 import { GA4_EVENT_ID_PREFIX, LOGIN_EVENT_SCHEMA_VERSION, loginEventKey } from '../../contracts/versions';
 import type { ReportRow } from './data-api';
 import { localMinuteToUtc } from './time';
+import { userIdValueProblem, type UserIdDimension } from './user-id-dimension';
 
 export interface MappingContext {
   readonly propertyId: string;
   readonly timeZone: string;
   readonly maxEventsPerRow: number;
+  readonly userId: UserIdDimension;
 }
 
 export type RowMapping =
@@ -25,7 +27,6 @@ const PLACEHOLDER_USER_IDS = new Map([
   ['(not set)', 'user id dimension is (not set): the login event was sent without the user id parameter'],
   ['(other)', 'row aggregated into (other): the user id dimension exceeded GA4 cardinality limits'],
 ]);
-const MAX_USER_ID_LENGTH = 128;
 
 /**
  * A stable id for the index-th login of a user in a minute. Re-reading the same minute yields
@@ -38,14 +39,16 @@ export function loginEventId(propertyId: string, dateHourMinute: string, userId:
 
 /**
  * One aggregate row becomes eventCount login events stamped with the start of their minute
- * (GA4 does not report finer times). Rows that cannot become valid events are rejected with a
- * reason, never dropped silently.
+ * (GA4 does not report finer times), indexes 0..eventCount-1; the caller sends those beyond the
+ * count already sent. Rows that cannot become valid events are rejected with a reason, never
+ * dropped silently.
  */
 export function mapRow(row: ReportRow, ctx: MappingContext): RowMapping {
   const placeholder = PLACEHOLDER_USER_IDS.get(row.userId);
   if (placeholder) return { kind: 'rejected', reason: placeholder };
   if (row.userId.trim() === '') return { kind: 'rejected', reason: 'user id is empty' };
-  if (row.userId.length > MAX_USER_ID_LENGTH) return { kind: 'rejected', reason: `user id is ${row.userId.length} characters, the contract allows ${MAX_USER_ID_LENGTH}` };
+  const userIdProblem = userIdValueProblem(row.userId, ctx.userId);
+  if (userIdProblem) return { kind: 'rejected', reason: userIdProblem };
   if (!/^\d+$/.test(row.eventCount)) return { kind: 'rejected', reason: `eventCount ${JSON.stringify(row.eventCount)} is not a whole number` };
   const count = Number(row.eventCount);
   if (count > ctx.maxEventsPerRow) {

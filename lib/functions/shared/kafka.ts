@@ -36,6 +36,19 @@ export function bootstrapBrokersFromEnvironment(env: { readonly [BOOTSTRAP_BROKE
   return brokers;
 }
 
+/**
+ * How long a broker may wait for the in-sync replicas before answering a produce request with
+ * acks=all (the produce request's `timeout`, kafkajs's default). Producers pass it explicitly.
+ */
+export const PRODUCE_ACK_TIMEOUT_MS = 30_000;
+
+/**
+ * Client request timeout: longer than the ack timeout, so that a broker still waiting for its
+ * replicas (e.g. during a rolling patch) answers before the client gives up on the request and
+ * spends a retry on a produce that may well succeed.
+ */
+export const KAFKA_REQUEST_TIMEOUT_MS = PRODUCE_ACK_TIMEOUT_MS + 15_000;
+
 export interface MskIamKafkaOptions {
   /** host:port list of the IAM (9098) listener. */
   readonly brokers: string[];
@@ -45,7 +58,7 @@ export interface MskIamKafkaOptions {
   readonly clientId: string;
   /** Connection timeout; kept short so a misconfigured network fails fast, not at the Lambda timeout. */
   readonly connectionTimeoutMs?: number;
-  /** Request timeout. */
+  /** Request timeout; keep it above PRODUCE_ACK_TIMEOUT_MS. @default KAFKA_REQUEST_TIMEOUT_MS */
   readonly requestTimeoutMs?: number;
 }
 
@@ -63,7 +76,7 @@ export function createMskIamKafka(options: MskIamKafkaOptions): Kafka {
       },
     },
     connectionTimeout: options.connectionTimeoutMs ?? 5_000,
-    requestTimeout: options.requestTimeoutMs ?? 15_000,
+    requestTimeout: options.requestTimeoutMs ?? KAFKA_REQUEST_TIMEOUT_MS,
     retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 5_000 },
     logLevel: logLevel.WARN,
   };

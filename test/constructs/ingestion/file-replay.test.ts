@@ -93,7 +93,7 @@ describe('FileReplay', () => {
     });
   });
 
-  it('starts the state machine for objects created under incoming/, with retries and a dead-letter queue', () => {
+  it('invokes the starter for objects created under incoming/, with retries and a dead-letter queue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.s3'],
@@ -102,14 +102,25 @@ describe('FileReplay', () => {
       },
       Targets: [
         Match.objectLike({
-          Arn: { Ref: logicalId('AWS::StepFunctions::StateMachine', 'Replay') },
+          Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'ReplayStarter'), 'Arn'] },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'DeadLetterQueue'), 'Arn'] } },
           RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
-          InputTransformer: Match.objectLike({
-            InputPathsMap: { 'detail-bucket-name': '$.detail.bucket.name', 'detail-object-key': '$.detail.object.key', 'detail-object-etag': '$.detail.object.etag' },
-          }),
         }),
       ],
+    });
+    // No path starts an execution without going through the deterministic name.
+    const targets = Object.values(template.findResources('AWS::Events::Rule')).flatMap((rule) => rule.Properties.Targets ?? []);
+    expect(JSON.stringify(targets)).not.toContain(logicalId('AWS::StepFunctions::StateMachine', 'Replay'));
+  });
+
+  it('lets the starter start executions of this state machine only, and dead-letters its failed events', () => {
+    const starter = statementsOf(template, 'ReplayStarter');
+    const start = starter.filter((s) => actionsOf([s]).includes('states:StartExecution'));
+    expect(start).toHaveLength(1);
+    expect(start[0].Resource).toEqual({ Ref: logicalId('AWS::StepFunctions::StateMachine', 'Replay') });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: logicalId('AWS::StepFunctions::StateMachine', 'Replay') } }) },
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'DeadLetterQueue'), 'Arn'] } },
     });
   });
 
@@ -153,7 +164,10 @@ describe('FileReplay', () => {
     const definition = JSON.parse(machine.Properties.DefinitionString['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : 'REF')).join(''));
     const states = definition.States;
     expect(definition.StartAt).toBe('PlanRanges');
-    expect(states.PlanRanges).toMatchObject({ Next: 'ReplayRanges', ResultPath: '$.plan', Retry: [{ ErrorEquals: ['PermanentError'], MaxAttempts: 0 }, expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' })] });
+    expect(states.NeedsStaging).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.plan.needsStaging', BooleanEquals: true, Next: 'StageGzip' }], Default: 'ReplayRanges' });
+    expect(states.StageGzip).toMatchObject({ Next: 'ReplayRanges', InputPath: '$.plan', ResultPath: '$.plan' });
+    expect(states.StageGzip.Parameters).toBeUndefined();
+    expect(states.PlanRanges).toMatchObject({ Next: 'NeedsStaging', ResultPath: '$.plan', Retry: [{ ErrorEquals: ['PermanentError'], MaxAttempts: 0 }, expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' })] });
     expect(states.ReplayRanges).toMatchObject({
       Type: 'Map',
       MaxConcurrency: 8,
@@ -219,7 +233,7 @@ describe('FileReplay', () => {
     expect(worker).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Action: 's3:ListBucket', Resource: bucketArn }),
-        expect.objectContaining({ Action: 's3:GetObject', Resource: objects('incoming/') }),
+        expect.objectContaining({ Action: 's3:GetObject', Resource: [objects('_replay/staging/'), objects('incoming/')] }),
         expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('_replay/checkpoints/') }),
         expect.objectContaining({ Action: 's3:PutObject', Resource: objects('quarantine/') }),
         expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'LandingKey'), 'Arn'] } }),
@@ -238,12 +252,27 @@ describe('FileReplay', () => {
     expect(actionsOf(statementsOf(template, 'ReplaySummary')).filter(ownLogs)).toEqual([]);
   });
 
-  it('lets the state machine invoke only its three functions', () => {
+  it('lets the stage step read incoming/ and write only staging copies', () => {
+    const stage = statementsOf(template, 'ReplayStage');
+    const bucketArn = { 'Fn::GetAtt': [logicalId('AWS::S3::Bucket', 'Landing'), 'Arn'] };
+    const objects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}*`]] });
+    expect(stage).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 's3:GetObject', Resource: objects('incoming/') }),
+        expect.objectContaining({ Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: objects('_replay/staging/') }),
+      ]),
+    );
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'ExpireReplayStaging', Prefix: '_replay/staging/', ExpirationInDays: 2, Status: 'Enabled' })]) },
+    });
+  });
+
+  it('lets the state machine invoke only its four functions', () => {
     const machine = statementsOf(template, 'ReplayStateMachineRole');
     const invoked = machine.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction')).flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
-    const functions = ['ReplayPlan', 'ReplayWorker', 'ReplaySummary'].map((part) => logicalId('AWS::Lambda::Function', part));
+    const functions = ['ReplayPlan', 'ReplayWorker', 'ReplaySummary', 'ReplayStage'].map((part) => logicalId('AWS::Lambda::Function', part));
     for (const fn of functions) expect(JSON.stringify(invoked)).toContain(fn);
-    expect(JSON.stringify(invoked).match(/Fn::GetAtt/g)?.length).toBe(6);
+    expect(JSON.stringify(invoked).match(/Fn::GetAtt/g)?.length).toBe(8);
   });
 
   it('alarms on failed executions, worker and plan errors, rejected records (EMF) and dead letters', () => {

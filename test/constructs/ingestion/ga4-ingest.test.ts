@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Ga4Ingest, type Ga4IngestProps, type Ga4IngestTopic } from '../../../lib/constructs/ingestion/ga4-ingest';
 import { formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
+import { GA4_INGEST_METRICS } from '../../../lib/contracts/metrics';
 
 /** Like KafkaBrokerDiscovery.bootstrapBrokers once resolved. */
 const BROKERS = 'b-1.lakestream-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,b-2.lakestream-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098';
@@ -29,7 +30,7 @@ interface Scenario {
   secret: secretsmanager.Secret;
 }
 
-function build(overrides: Partial<Ga4IngestProps> = {}, app: App = newCompliantTestApp()): Scenario {
+function build(overrides: Partial<Ga4IngestProps> | ((stack: Stack) => Partial<Ga4IngestProps>) = {}, app: App = newCompliantTestApp()): Scenario {
   const stage = new Stage(app, 'Test');
   const stack = new Stack(stage, 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
   const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
@@ -48,7 +49,7 @@ function build(overrides: Partial<Ga4IngestProps> = {}, app: App = newCompliantT
     logsKey: key,
     logRetention: logs.RetentionDays.ONE_MONTH,
     queueEncryptionKey: key,
-    ...overrides,
+    ...(typeof overrides === 'function' ? overrides(stack) : overrides),
   });
   return { app, stack, construct, secret };
 }
@@ -90,7 +91,11 @@ describe('Ga4Ingest', () => {
     expect(props.Environment.Variables).toMatchObject({
       GA4_PROPERTY_ID: '123456789',
       GA4_LOGIN_EVENT_NAME: 'login',
-      GA4_USER_ID_DIMENSION: 'customUser:user_id',
+      GA4_USER_ID_DIMENSION: 'customEvent:login_user_id',
+      GA4_USER_ID_MAX_LENGTH: '100',
+      GA4_PASS_AGES_MINUTES: '480,2160,4320',
+      GA4_MAX_WINDOW_MINUTES: '360',
+      GA4_SENT_COUNTS_TABLE: { Ref: logicalId('AWS::DynamoDB::Table', 'Ga4SentCounts') },
       RAW_TOPIC: 'logins.raw',
       DLQ_TOPIC: 'logins.raw.dlq',
       BOOTSTRAP_BROKERS: BROKERS,
@@ -142,17 +147,23 @@ describe('Ga4Ingest', () => {
         }),
       ]),
     );
-    // The four above plus: own logs, the DLQ send, decrypting the secret's key, and the three
-    // network-interface statements of a function in the VPC. No SSM read of the brokers: they reach
-    // the environment as a value.
-    expect(statements).toHaveLength(10);
+    // The four above plus: own logs, the DLQ send, decrypting the secret's key through Secrets
+    // Manager, the sent-counts table, and the three network-interface statements of a function in the
+    // VPC. No SSM read of the brokers: they reach the environment as a value.
     expect(statements.filter((s: { Sid?: string }) => ['CreateFunctionInterfaces', 'ManageFunctionInterfaces', 'DescribeNetwork'].includes(s.Sid ?? ''))).toHaveLength(3);
     expect(statements).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'Ga4DeadLetterQueue'), 'Arn'] } }),
-        expect.objectContaining({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] } }),
+        expect.objectContaining({
+          Sid: 'DecryptGa4Credentials',
+          Action: 'kms:Decrypt',
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] },
+          Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+        }),
+        expect.objectContaining({ Action: ['dynamodb:BatchWriteItem', 'dynamodb:Query'], Resource: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Ga4SentCounts'), 'Arn'] } }),
       ]),
     );
+    expect(statements).toHaveLength(11);
     for (const statement of statements) {
       const actions = ([] as string[]).concat(statement.Action);
       expect(actions.filter((a) => a === '*' || a.endsWith(':*'))).toEqual([]);
@@ -165,8 +176,29 @@ describe('Ga4Ingest', () => {
     expect(statements.filter((s) => ([] as string[]).concat(s.Action).some((a) => a.startsWith('ssm:')))).toHaveLength(1);
   });
 
-  it('exposes alarms on errors, rejected rows and dead-letter depth', () => {
-    expect(scenario.construct.alarms).toHaveLength(3);
+  it('keeps sent counts in a CMK-encrypted, point-in-time-recoverable table whose items expire', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] } },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('alarms when read minutes stay without a login longer than the quiet period, on the emitted metric', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: GA4_INGEST_METRICS.namespace,
+      MetricName: GA4_INGEST_METRICS.metrics.emptyMinutes,
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId('AWS::Lambda::Function', 'Ga4Function') } }, { Name: 'service', Value: 'ga4-ingest' }],
+      Statistic: 'Maximum',
+      Threshold: 360,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('exposes alarms on errors, rejected rows, dead-letter depth and empty windows', () => {
+    expect(scenario.construct.alarms).toHaveLength(4);
     const fnId = logicalId('AWS::Lambda::Function', 'Ga4Function');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
@@ -199,7 +231,42 @@ describe('Ga4Ingest', () => {
   });
 });
 
+describe('Ga4Ingest with an imported secret under a customer-managed key and a daily schedule', () => {
+  it('grants kms:Decrypt on the given key through Secrets Manager, and caps event ages at what Lambda and EventBridge accept', () => {
+    const { stack } = build(
+      (scope) => ({
+        credentialsSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'Imported', 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf'),
+        credentialsKey: kms.Key.fromKeyArn(scope, 'SecretKey', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+        scheduleInterval: Duration.hours(24),
+      }),
+      new App(),
+    );
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'DecryptGa4Credentials',
+            Action: 'kms:Decrypt',
+            Resource: 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+          }),
+        ]),
+      },
+    });
+    // Lambda's maximum event age is 6 hours, EventBridge's 24; the schema allows a 24-hour schedule.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 6 * 3600 });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 day)', Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 86400 } })] });
+  });
+});
+
 describe('Ga4Ingest validation', () => {
+  it('refuses the reserved customUser:user_id and an id length GA4 would truncate', () => {
+    expect(() => build({ userIdDimension: 'customUser:user_id', userIdMaxLength: 36 }, new App())).toThrow(/'user_id' is a reserved user-property name/);
+    expect(() => build({ userIdDimension: 'customUser:app_user_id' }, new App())).toThrow(/userIdMaxLength 100 is not allowed with customUser:app_user_id: GA4 truncates user property values to 36 characters/);
+    expect(() => build({ passAges: [Duration.hours(36), Duration.hours(8)] }, new App())).toThrow(/passAges: pass ages must increase: 480 follows 2160/);
+    expect(() => build({ maxWindow: Duration.minutes(90) }, new App())).toThrow(/maxWindow must be 1 to 24 whole hours, got 1 hour 30 minutes/);
+  });
   it('rejects a timeout that would let runs overlap', () => {
     expect(() => build({ timeout: Duration.minutes(5) }, new App())).toThrow(/timeout \(5 minutes\) must be shorter than scheduleInterval \(5 minutes\)/);
   });
