@@ -33,6 +33,8 @@ export class DataStack extends Stack {
       encryptionKey: props.keys.lake,
       lifecycle: config.lake,
       noncurrentVersionExpirationDays: config.lake.noncurrentVersionExpirationDays,
+      queryResultsExpirationDays: config.lake.queryResultsExpirationDays,
+      erasureWorkExpirationDays: config.gdpr.erasureDeadlineDays,
       abortIncompleteMultipartUploadDays: config.lake.abortIncompleteMultipartUploadDays,
       removalPolicy,
       autoDeleteObjects: config.autoDeleteObjects,

@@ -243,6 +243,7 @@ export class ProcessingStack extends Stack {
             'consumer.group.id': FLINK_CONSUMER_GROUP,
             'window.minutes': String(config.flink.windowMinutes),
             'lateness.seconds': String(config.flink.allowedLatenessSeconds),
+            'state.ttl.hours': String(config.gdpr.flinkStateTtlHours),
           },
         },
         logsKey: keys.logs,
