@@ -1,4 +1,4 @@
-import { PERSONAL_DATA_TOPICS, TOPIC_NAMES, defaultPlatformTopics, maxRecordAgeMs } from '../constructs/kafka/topic-spec';
+import { KAFKA_DEFAULT_SEGMENT_MS, PERSONAL_DATA_TOPICS, TOPIC_NAMES, defaultPlatformTopics, maxRecordAgeMs } from '../constructs/kafka/topic-spec';
 import type { EnvironmentConfig } from './schema';
 
 /**
@@ -65,13 +65,13 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
   const deadline = config.gdpr.erasureDeadlineDays;
   const problems: RetentionProblem[] = [];
   const noncurrent = config.lake.noncurrentVersionExpirationDays;
-  const because = `so that personal data is gone within gdpr.erasureDeadlineDays (${deadline})`;
+  const because = `so that personal data is gone within gdpr.erasureDeadlineDays (${deadline} days)`;
 
   for (const tier of ['landing', 'bronze', 'silver', 'gold'] as const) {
     if (config.lake[tier].expirationDays === undefined) {
       problems.push({
         path: ['lake', tier, 'expirationDays'],
-        message: `lake.${tier}.expirationDays = (missing) is not allowed (allowed: a number of days; the ${tier} tier holds personal data and every store of personal data needs a maximum age)`,
+        message: `must be set (allowed: a number of days): the ${tier} tier holds personal data, and every store of personal data needs a maximum age`,
       });
     }
   }
@@ -79,8 +79,8 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
     problems.push({
       path: ['lake', 'noncurrentVersionExpirationDays'],
       message:
-        `lake.noncurrentVersionExpirationDays = ${noncurrent} is not allowed (allowed: at most ${deadline - S3_LIFECYCLE_LAG_DAYS}, ${because}: ` +
-        `old versions the erasure workflow did not delete itself expire only by lifecycle, which may lag ${S3_LIFECYCLE_LAG_DAYS} days)`,
+        `must be at most ${deadline - S3_LIFECYCLE_LAG_DAYS} ${because}: ` +
+        `old versions the erasure workflow did not delete itself expire only by lifecycle, which may lag ${S3_LIFECYCLE_LAG_DAYS} days`,
     });
   }
   const expiring = [
@@ -93,15 +93,15 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
       problems.push({
         path,
         message:
-          `${path.join('.')} = ${days} is not allowed (allowed: at most ${allowed}, ${because}: ${what}, and an expired object stays ` +
-          `lake.noncurrentVersionExpirationDays (${noncurrent}) more as a noncurrent version, each step with ${S3_LIFECYCLE_LAG_DAYS} days of lifecycle lag)`,
+          `must be at most ${allowed} ${because}: ${what}, and an expired object stays ` +
+          `lake.noncurrentVersionExpirationDays (${noncurrent}) more as a noncurrent version, each step with ${S3_LIFECYCLE_LAG_DAYS} days of lifecycle lag`,
       });
     }
   }
   if (config.gdpr.countsRetentionDays + 1 > deadline) {
     problems.push({
       path: ['gdpr', 'countsRetentionDays'],
-      message: `gdpr.countsRetentionDays = ${config.gdpr.countsRetentionDays} is not allowed (allowed: at most ${deadline - 1}, ${because}: Kafka deletes a record up to one segment (1 day) after its retention)`,
+      message: `must be at most ${deadline - 1} ${because}: Kafka deletes a record up to one segment (1 day) after its retention`,
     });
   }
   for (const topic of personalDataTopics(config).filter((t) => t.name !== TOPIC_NAMES.loginsCounts)) {
@@ -110,8 +110,8 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
       problems.push({
         path: ['gdpr', 'erasureDeadlineDays'],
         message:
-          `topic ${topic.name}: retention.ms = ${topic.retentionMs} with cleanup.policy ${topic.cleanupPolicy} and segment.ms ${topic.configs?.['segment.ms'] ?? 'default'} is not allowed ` +
-          `(allowed: retention.ms plus segment.ms at most ${deadline * DAY_MS} ms, ${because}; see lib/constructs/kafka/topic-spec.ts)`,
+          `must be at least ${Math.ceil((ageMs ?? Number.POSITIVE_INFINITY) / DAY_MS)} while topic ${topic.name} keeps records up to retention.ms (${topic.retentionMs}) ` +
+          `plus segment.ms (${topic.configs?.['segment.ms'] ?? KAFKA_DEFAULT_SEGMENT_MS}) with cleanup.policy ${topic.cleanupPolicy} (lib/constructs/kafka/topic-spec.ts)`,
       });
     }
   }
@@ -120,8 +120,8 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
     problems.push({
       path: ['gdpr', 'flinkStateTtlHours'],
       message:
-        `gdpr.flinkStateTtlHours = ${config.gdpr.flinkStateTtlHours} is not allowed (allowed: at most ${Math.floor(deadline * 24 - (flinkDays * 24 - config.gdpr.flinkStateTtlHours))}, ` +
-        `${because}: a user's state lives the TTL plus one checkpoint interval, one window and the allowed lateness)`,
+        `must be at most ${Math.floor(deadline * 24 - (flinkDays * 24 - config.gdpr.flinkStateTtlHours))} ` +
+        `${because}: a user's state lives the TTL plus one checkpoint interval, one window and the allowed lateness`,
     });
   }
   const sweepDays = sweepDelayHours(config) / 24;
@@ -129,8 +129,8 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
     problems.push({
       path: ['gdpr', 'erasureDeadlineDays'],
       message:
-        `gdpr.erasureDeadlineDays = ${deadline} is not allowed (allowed: at least ${Math.ceil(sweepDays + SWEEP_ALLOWANCE_DAYS)}: the workflow's second pass runs ` +
-        `${sweepDays.toFixed(1)} days after the request, once landing files, raw topics and Flink state have aged out, and may take ${SWEEP_ALLOWANCE_DAYS} day)`,
+        `must be at least ${Math.ceil(sweepDays + SWEEP_ALLOWANCE_DAYS)}: the erasure workflow's second pass runs ` +
+        `${sweepDays.toFixed(1)} days after the request, once landing files, raw topics and Flink state have aged out, and may take ${SWEEP_ALLOWANCE_DAYS} day`,
     });
   }
   return problems;

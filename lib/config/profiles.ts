@@ -118,7 +118,7 @@ export const PROD_PROFILE: ProfileDefaults = {
   },
   lake: {
     // Landing holds raw files that erasure does not rewrite: gone (with their noncurrent version) within the deadline.
-    landing: { transitionToIntelligentTieringDays: 0, expirationDays: 14 },
+    landing: { transitionToIntelligentTieringDays: 0, expirationDays: 12 },
     bronze: { transitionToIntelligentTieringDays: 0, expirationDays: 730 },
     silver: { transitionToIntelligentTieringDays: 0, expirationDays: 730 },
     // Gold holds per-user reports: bounded like the tiers it is derived from.
