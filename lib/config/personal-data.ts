@@ -135,3 +135,27 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
   }
   return problems;
 }
+
+/** What the erasure workflow needs from the configuration (lib/constructs/gdpr/erasure-workflow.ts). */
+export function erasureWorkflowSettings(config: RetentionInput) {
+  const counts = personalDataTopics(config).find((t) => t.name === TOPIC_NAMES.loginsCounts)!;
+  // Window keys can exist as long as a counts record can: retention plus a segment, plus the window and its lateness.
+  const keyHorizonHours = Math.ceil(((maxRecordAgeMs(counts) ?? 0) / DAY_MS) * 24 + config.flink.windowMinutes / 60 + config.flink.allowedLatenessSeconds / 3600);
+  const noncurrent = config.lake.noncurrentVersionExpirationDays;
+  const lag = S3_LIFECYCLE_LAG_DAYS;
+  return {
+    windowMinutes: config.flink.windowMinutes,
+    keyHorizonHours,
+    sweepDelayHours: sweepDelayHours(config),
+    deadlineDays: config.gdpr.erasureDeadlineDays,
+    boundedStores: [
+      { store: 's3-landing (raw files)', maxAgeDays: expiringObjectDays(config.lake.landing.expirationDays ?? 0, noncurrent) },
+      { store: 's3-query-results (Athena)', maxAgeDays: expiringObjectDays(config.lake.queryResultsExpirationDays, noncurrent) },
+      { store: 's3-noncurrent-versions (lake tiers)', maxAgeDays: noncurrent + lag },
+      ...personalDataTopics(config)
+        .filter((t) => t.name !== TOPIC_NAMES.loginsCounts)
+        .map((t) => ({ store: `kafka ${t.name}`, maxAgeDays: Math.ceil((maxRecordAgeMs(t) ?? 0) / DAY_MS) })),
+      { store: 'flink keyed state (state TTL)', maxAgeDays: Math.ceil(flinkStateDays(config)) },
+    ],
+  };
+}
