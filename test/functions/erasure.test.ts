@@ -80,9 +80,9 @@ describe('Flink snapshots', () => {
     const before = new Date('2024-01-07T10:00:00Z');
     flinkMock
       .on(ListApplicationSnapshotsCommand, { ApplicationName: 'app', NextToken: undefined })
-      .resolves({ SnapshotSummaries: [{ SnapshotName: 'old-1', SnapshotStatus: 'READY', SnapshotCreationTimestamp: new Date('2024-01-01T00:00:00Z') }], NextToken: 't' })
+      .resolves({ SnapshotSummaries: [{ SnapshotName: 'old-1', SnapshotStatus: 'READY', ApplicationVersionId: 1, SnapshotCreationTimestamp: new Date('2024-01-01T00:00:00Z') }], NextToken: 't' })
       .on(ListApplicationSnapshotsCommand, { ApplicationName: 'app', NextToken: 't' })
-      .resolves({ SnapshotSummaries: [{ SnapshotName: 'new-1', SnapshotStatus: 'READY', SnapshotCreationTimestamp: new Date('2024-01-08T00:00:00Z') }] });
+      .resolves({ SnapshotSummaries: [{ SnapshotName: 'new-1', SnapshotStatus: 'READY', ApplicationVersionId: 1, SnapshotCreationTimestamp: new Date('2024-01-08T00:00:00Z') }] });
     flinkMock.on(DeleteApplicationSnapshotCommand).resolves({});
     expect(await deleteSnapshotsBefore(new KinesisAnalyticsV2Client({ region: 'eu-west-1' }), 'app', before)).toEqual(['old-1']);
     expect(flinkMock.commandCalls(DeleteApplicationSnapshotCommand).map((c) => c.args[0].input.SnapshotName)).toEqual(['old-1']);
