@@ -78,6 +78,7 @@ export class LakestreamStage extends Stage {
       catalog: this.data.catalog,
       topics: this.streaming.topics,
       artifacts: this.streaming.artifacts,
+      erasureReceipts: this.data.erasureReceipts,
     });
     this.observability = new ObservabilityStack(this, 'Observability', {
       stackName: stackName('observability'),

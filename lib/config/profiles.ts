@@ -55,6 +55,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     gold: { expirationDays: 90 },
     logs: { expirationDays: 30 },
     noncurrentVersionExpirationDays: 1,
+    queryResultsExpirationDays: 7,
     abortIncompleteMultipartUploadDays: 1,
   },
   observability: {
@@ -63,6 +64,8 @@ export const DEV_PROFILE: ProfileDefaults = {
     thresholds: { brokerDiskUsedRatio: 0.85, brokerCpuUtilisationRatio: 0.9, produceLatencyMs: 500, fetchConsumerLatencyMs: 3000, flinkConsumerLagMessages: 100000 },
   },
   serving: { maxLatencySeconds: 120, batchDays: 90 },
+  // Governance-mode receipts: a sandbox can be torn down by a principal allowed to bypass governance retention.
+  gdpr: { erasureDeadlineDays: 30, countsRetentionDays: 7, flinkStateTtlHours: 168, receipts: { retentionDays: 30, lockMode: 'GOVERNANCE' } },
   artifacts: { requirePins: false },
   tags: {},
 };
@@ -114,12 +117,17 @@ export const PROD_PROFILE: ProfileDefaults = {
     streamingJobEnabled: true,
   },
   lake: {
-    landing: { transitionToIntelligentTieringDays: 0, expirationDays: 30 },
+    // Landing holds raw files that erasure does not rewrite: gone (with their noncurrent version) within the deadline.
+    landing: { transitionToIntelligentTieringDays: 0, expirationDays: 12 },
     bronze: { transitionToIntelligentTieringDays: 0, expirationDays: 730 },
     silver: { transitionToIntelligentTieringDays: 0, expirationDays: 730 },
-    gold: { transitionToIntelligentTieringDays: 0 },
+    // Gold holds per-user reports: bounded like the tiers it is derived from.
+    gold: { transitionToIntelligentTieringDays: 0, expirationDays: 730 },
     logs: { transitionToGlacierDays: 90, expirationDays: 400 },
-    noncurrentVersionExpirationDays: 30,
+    // Recovery window for overwritten or deleted objects; also the longest an erased row survives in
+    // an old version the erasure workflow did not delete itself (checked against gdpr.erasureDeadlineDays).
+    noncurrentVersionExpirationDays: 14,
+    queryResultsExpirationDays: 7,
     abortIncompleteMultipartUploadDays: 7,
   },
   observability: {
@@ -128,6 +136,8 @@ export const PROD_PROFILE: ProfileDefaults = {
     thresholds: { brokerDiskUsedRatio: 0.75, brokerCpuUtilisationRatio: 0.6, produceLatencyMs: 200, fetchConsumerLatencyMs: 1500, flinkConsumerLagMessages: 10000 },
   },
   serving: { maxLatencySeconds: 120, batchDays: 90 },
+  // Compliance-mode receipts for six years: the proof of erasure survives any principal, root included.
+  gdpr: { erasureDeadlineDays: 30, countsRetentionDays: 7, flinkStateTtlHours: 168, receipts: { retentionDays: 2190, lockMode: 'COMPLIANCE' } },
   artifacts: { requirePins: false },
   tags: {},
 };

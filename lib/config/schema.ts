@@ -4,6 +4,7 @@ import { describeBudget, speedLatencyBudget } from './speed-latency';
 import { passAgeProblems } from '../functions/ga4-ingest/passes';
 import { userIdDimensionProblems } from '../functions/ga4-ingest/user-id-dimension';
 import { capacityProblem, jobSizeProblems } from '../constructs/spark/spark-job-size';
+import { retentionProblems } from './personal-data';
 
 /**
  * The typed, validated shape of one Lakestream environment. Every field is checked at synth so a
@@ -224,6 +225,11 @@ const lakeSchema = z
     logs: tierLifecycleSchema,
     /** Days to keep noncurrent object versions (GDPR erasure also needs old versions gone). */
     noncurrentVersionExpirationDays: z.number().int().min(1).max(3650),
+    /**
+     * Days Athena query results are kept. Results can hold personal data that erasure cannot find,
+     * so together with noncurrent versions they must be gone within gdpr.erasureDeadlineDays.
+     */
+    queryResultsExpirationDays: positiveInt,
     abortIncompleteMultipartUploadDays: z.number().int().min(1).max(30),
   })
   .strict();
@@ -306,6 +312,36 @@ const observabilitySchema = z
     }
   });
 
+/** Erasure of one data subject, and the bounds that make it complete (lib/config/personal-data.ts). */
+const gdprSchema = z
+  .object({
+    /**
+     * Days from an erasure request until the person's data is physically gone from every store
+     * (GDPR Art. 12(3): one month, so at most 30). Synth refuses any retention that outlives it.
+     */
+    erasureDeadlineDays: z.number().int().min(3).max(30),
+    /** retention.ms of the compacted logins.counts topic (compact plus delete), in days. */
+    countsRetentionDays: z.number().int().min(1).max(30),
+    /**
+     * Flink state TTL (table.exec.state.ttl) of the per-user running counts, in hours: a user's
+     * count is dropped after this long without a new login, so it cannot outlive the deadline.
+     */
+    flinkStateTtlHours: z.number().int().min(1).max(720),
+    /** The erasure receipts: S3 Object Lock default retention of each receipt. */
+    receipts: z
+      .object({
+        /** Days each receipt is locked (and then expires). */
+        retentionDays: z.number().int().min(1).max(3650),
+        /**
+         * COMPLIANCE: nobody, root included, can delete or shorten a receipt before retentionDays;
+         * GOVERNANCE: principals with s3:BypassGovernanceRetention can (sandboxes that are torn down).
+         */
+        lockMode: z.enum(['COMPLIANCE', 'GOVERNANCE']),
+      })
+      .strict(),
+  })
+  .strict();
+
 const servingSchema = z
   .object({
     /**
@@ -375,6 +411,7 @@ export const environmentConfigSchema = z
     artifactSourceBucketUri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[\w!\-.*'()/]*)?$/, 'must be an s3://bucket[/prefix] URI').optional(),
     observability: observabilitySchema,
     serving: servingSchema,
+    gdpr: gdprSchema,
     /** Extra tags on every resource. */
     tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256)),
   })
@@ -414,6 +451,7 @@ export const environmentConfigSchema = z
           `above serving.maxLatencySeconds (${c.serving.maxLatencySeconds}): shorten the window or the trigger, or raise the budget`,
       });
     }
+    for (const problem of retentionProblems(c)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
     if (c.ga4 && c.network.mode === 'create' && c.network.natGateways === 0) {
       ctx.addIssue({ code: 'custom', path: ['ga4'], message: 'needs internet egress to reach Google: set network.natGateways to at least 1' });
     }
@@ -422,3 +460,4 @@ export const environmentConfigSchema = z
 export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
 export type NetworkConfig = EnvironmentConfig['network'];
 export type TierLifecycle = z.infer<typeof tierLifecycleSchema>;
+export type GdprConfig = z.infer<typeof gdprSchema>;

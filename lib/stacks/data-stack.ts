@@ -6,6 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { IAM_TLS_PORT, KafkaCluster } from '../constructs/kafka/kafka-cluster';
 import { LakeCatalog } from '../constructs/lake/lake-catalog';
 import { LakeStorage } from '../constructs/lake/lake-storage';
+import { ErasureReceipts } from '../constructs/gdpr/erasure-receipts';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
 import type { PlatformNetwork } from '../constructs/network/platform-network';
 
@@ -24,6 +25,8 @@ export class DataStack extends Stack {
   public readonly lake: LakeStorage;
   public readonly catalog: LakeCatalog;
   public readonly kafka: KafkaCluster;
+  /** Write-once erasure receipts and the digest key (GDPR). */
+  public readonly erasureReceipts: ErasureReceipts;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -33,9 +36,16 @@ export class DataStack extends Stack {
       encryptionKey: props.keys.lake,
       lifecycle: config.lake,
       noncurrentVersionExpirationDays: config.lake.noncurrentVersionExpirationDays,
+      queryResultsExpirationDays: config.lake.queryResultsExpirationDays,
+      erasureWorkExpirationDays: config.gdpr.erasureDeadlineDays,
       abortIncompleteMultipartUploadDays: config.lake.abortIncompleteMultipartUploadDays,
       removalPolicy,
       autoDeleteObjects: config.autoDeleteObjects,
+    });
+    this.erasureReceipts = new ErasureReceipts(this, 'ErasureReceipts', {
+      retentionDays: config.gdpr.receipts.retentionDays,
+      lockMode: config.gdpr.receipts.lockMode,
+      accessLogsBucket: this.lake.accessLogs,
     });
     this.catalog = new LakeCatalog(this, 'Catalog', {
       qualifier: config.qualifier,

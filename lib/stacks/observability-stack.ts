@@ -6,6 +6,7 @@ import type { KafkaBrokerDiscovery } from '../constructs/kafka/kafka-broker-disc
 import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
 import type { LakeCatalog } from '../constructs/lake/lake-catalog';
 import type { LakeStorage } from '../constructs/lake/lake-storage';
+import { bronzeTableSpecs } from '../constructs/lake/lake-tables';
 import { GrafanaWorkspace } from '../constructs/monitoring/grafana-workspace';
 import { PlatformAlarms } from '../constructs/monitoring/platform-alarms';
 import { PrometheusMonitoring } from '../constructs/monitoring/prometheus-monitoring';
@@ -81,7 +82,12 @@ export class ObservabilityStack extends Stack {
         databaseNames: [props.catalog.databaseNames.gold, props.catalog.databaseNames.bronze],
         resultsBucket: props.lake.queryResults,
         resultsPrefix: props.catalog.resultsPrefix,
-        dataBuckets: [props.lake.gold, props.lake.bronze],
+        // Gold reports and serving views whole; of bronze only the counts table the speed view reads: no raw logins, no quarantine.
+        tableNames: { [props.catalog.databaseNames.bronze]: [SPEED_VIEW_SOURCE.name] },
+        dataLocations: [
+          { bucket: props.lake.gold, prefixes: ['reports/'] },
+          { bucket: props.lake.bronze, prefixes: [SPEED_VIEW_SOURCE.prefix] },
+        ],
         lakeKey: props.keys.lake,
       },
       logsKey: props.keys.logs,
@@ -110,6 +116,9 @@ export class ObservabilityStack extends Stack {
     props.kafka.allowMetricsScrapingFrom(this.prometheus.scraperSecurityGroup);
   }
 }
+
+/** The one bronze table Grafana reads: per-user counts behind the speed view, not raw logins. */
+const SPEED_VIEW_SOURCE = bronzeTableSpecs('NOW').find((t) => t.name === 'kafka_logins_counts')!;
 
 /**
  * The values the dashboards' variables take in this environment: names and ids of what the other

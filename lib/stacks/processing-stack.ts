@@ -29,6 +29,9 @@ import { SparkApplication } from '../constructs/spark/spark-application';
 import { SparkBatchJob } from '../constructs/spark/spark-job';
 import { sparkSizeConf } from '../constructs/spark/spark-job-size';
 import { StreamingJobSupervisor } from '../constructs/spark/streaming-job-supervisor';
+import type { ErasureReceipts } from '../constructs/gdpr/erasure-receipts';
+import { ErasureWorkflow } from '../constructs/gdpr/erasure-workflow';
+import { erasureWorkflowSettings } from '../config/personal-data';
 
 /** jobs/spark: entry scripts at the root, the `lakestream_spark` package and `sql/` beside them. */
 export const SPARK_JOBS_DIR = path.join(__dirname, '..', '..', 'jobs', 'spark');
@@ -61,6 +64,8 @@ export interface ProcessingStackProps extends StackProps {
   readonly topics: KafkaTopics;
   /** The mirror of third-party jars; required while Flink or the Spark streaming job is enabled. */
   readonly artifacts?: ArtifactMirror;
+  /** Receipts bucket and digest key of the erasure workflow (data stack). */
+  readonly erasureReceipts: ErasureReceipts;
 }
 
 /**
@@ -82,6 +87,8 @@ export class ProcessingStack extends Stack {
   public readonly tables: LakeTables;
   /** Athena views of the serving layer (speed, batch, merged) over the tables above. */
   public readonly servingViews: ServingViews;
+  /** GDPR erasure of data subjects from every store (lib/constructs/gdpr). */
+  public readonly erasure: ErasureWorkflow;
   /** Failure alarms of the batch jobs and the streaming job, without actions: route them to the alarm topic. */
   public readonly alarms: cloudwatch.Alarm[];
 
@@ -243,6 +250,7 @@ export class ProcessingStack extends Stack {
             'consumer.group.id': FLINK_CONSUMER_GROUP,
             'window.minutes': String(config.flink.windowMinutes),
             'lateness.seconds': String(config.flink.allowedLatenessSeconds),
+            'state.ttl.hours': String(config.gdpr.flinkStateTtlHours),
           },
         },
         logsKey: keys.logs,
@@ -255,7 +263,33 @@ export class ProcessingStack extends Stack {
       this.flink.node.addDependency(topics.resource);
     }
 
-    this.alarms = [landingToBronze.failureAlarm, dailyReport.failureAlarm, ...(this.supervisor ? [this.supervisor.failureAlarm] : [])];
+    // ---- GDPR erasure -------------------------------------------------------------------------
+    const eraseScript = entryPoint('EraseSubjectsScript', 'erase_subjects.py');
+    this.grantReadObject(eraseScript);
+    this.erasure = new ErasureWorkflow(this, 'Erasure', {
+      ...erasureWorkflowSettings(config),
+      stateMachineName: `${config.qualifier}-erasure`,
+      environmentName: config.stageName,
+      parameterName: `/${config.namePrefix}/${config.stageName}/erasure`,
+      spark: this.spark,
+      entryPoint: eraseScript.s3ObjectUrl,
+      sparkSubmitParameters: `${pyFiles} ${sparkSizeConf(jobs.landingToBronze)}`,
+      bronze: lake.bronze,
+      gold: lake.gold,
+      lakeKey: keys.lake,
+      receipts: props.erasureReceipts,
+      countsTopic: topics.topic(TOPIC_NAMES.loginsCounts),
+      bootstrapBrokers: brokers.bootstrapBrokers,
+      vpc: network.vpc,
+      vpcSubnets: network.computeSubnets,
+      kafkaClientSecurityGroup: network.kafkaClientSecurityGroup,
+      flinkApplication: this.flink ? { name: this.flink.applicationName, arn: this.flink.applicationArn } : undefined,
+      logsKey: keys.logs,
+      logRetention,
+      logRemovalPolicy,
+    });
+
+    this.alarms = [landingToBronze.failureAlarm, this.erasure.eraseJob.failureAlarm, dailyReport.failureAlarm, ...(this.supervisor ? [this.supervisor.failureAlarm] : [])];
     routeOrExposeAlarms(this.alarms, undefined, 'ProcessingStack');
   }
 

@@ -337,8 +337,10 @@ describe('topic manager: Create', () => {
       configEntries: [
         { name: 'min.insync.replicas', value: '2' },
         { name: 'segment.ms', value: '86400000' },
-        { name: 'retention.ms', value: '-1' },
-        { name: 'cleanup.policy', value: 'compact' },
+        { name: 'max.compaction.lag.ms', value: '86400000' },
+        { name: 'delete.retention.ms', value: '86400000' },
+        { name: 'retention.ms', value: '604800000' },
+        { name: 'cleanup.policy', value: 'compact,delete' },
       ],
     });
     expect(cluster.topics.get(TOPIC_NAMES.cdcSchemaHistory)).toEqual({

@@ -96,12 +96,12 @@ describe('network stack', () => {
 describe('data stack', () => {
   const BUCKETS = ['LandingBucket', 'BronzeBucket', 'SilverBucket', 'GoldBucket', 'ArtifactsBucket', 'QueryResultsBucket'];
 
-  test('seven buckets: six SSE-KMS data buckets with bucket keys and one SSE-S3 access-log bucket', () => {
+  test('eight buckets: six SSE-KMS data buckets and the erasure receipts bucket with bucket keys, one SSE-S3 access-log bucket', () => {
     const t = result.template('dev', 'Data');
-    t.resourceCountIs('AWS::S3::Bucket', 7);
+    t.resourceCountIs('AWS::S3::Bucket', 8);
     const buckets = t.findResources('AWS::S3::Bucket');
     const kms = Object.entries(buckets).filter(([, b]) => b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm === 'aws:kms');
-    expect(kms).toHaveLength(6);
+    expect(kms).toHaveLength(7);
     for (const [, b] of kms) expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].BucketKeyEnabled).toBe(true);
     for (const id of BUCKETS) expect(Object.keys(buckets).some((k) => k.startsWith(`Lake${id}`))).toBe(true);
   });
@@ -116,7 +116,7 @@ describe('data stack', () => {
 
   test('bucket policies deny non-TLS and TLS below 1.2', () => {
     const policies = Object.values(result.template('dev', 'Data').findResources('AWS::S3::BucketPolicy'));
-    expect(policies.length).toBe(7);
+    expect(policies.length).toBe(8);
     for (const p of policies) {
       const statements = p.Properties.PolicyDocument.Statement as Array<{ Effect: string; Condition?: Record<string, Record<string, unknown>> }>;
       expect(statements.some((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toBe(true);
@@ -139,10 +139,11 @@ describe('data stack', () => {
     expect(rule('prod', 'LakeBronzeBucket')).toMatchObject({
       ExpirationInDays: 730,
       Transitions: [{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 0 }],
-      NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+      NoncurrentVersionExpiration: { NoncurrentDays: 14 },
       AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
     });
-    expect(rule('prod', 'LakeGoldBucket').ExpirationInDays).toBeUndefined();
+    // Gold holds per-user reports: bounded too (lib/config/personal-data.ts).
+    expect(rule('prod', 'LakeGoldBucket').ExpirationInDays).toBe(730);
     expect(rule('prod', 'LakeAccessLogsBucket')).toMatchObject({ ExpirationInDays: 400, Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }] });
   });
 
@@ -151,7 +152,10 @@ describe('data stack', () => {
     prod.allResources('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     prod.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
     const dev = result.template('dev', 'Data');
-    dev.allResources('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
+    // The receipts bucket is retained everywhere: a proof of erasure outlives the platform.
+    const devBuckets = Object.entries(dev.findResources('AWS::S3::Bucket'));
+    expect(devBuckets.filter(([id, b]) => !id.startsWith('ErasureReceipts') && b.DeletionPolicy !== 'Delete')).toEqual([]);
+    expect(devBuckets.filter(([id]) => id.startsWith('ErasureReceipts')).map(([, b]) => b.DeletionPolicy)).toEqual(['Retain']);
     dev.resourceCountIs('Custom::S3AutoDeleteObjects', 7);
   });
 
@@ -180,7 +184,7 @@ describe('data stack', () => {
   test('stateful logical ids are stable', () => {
     const ids = Object.keys(result.template('prod', 'Data').findResources('AWS::S3::Bucket')).sort();
     expect(ids).toEqual([
-      'LakeAccessLogsBucketD3286787', 'LakeArtifactsBucket1B9F5BC1', 'LakeBronzeBucket70BAB3F7', 'LakeGoldBucketFA6D7163',
+      'ErasureReceiptsBucket2B9A16F6', 'LakeAccessLogsBucketD3286787', 'LakeArtifactsBucket1B9F5BC1', 'LakeBronzeBucket70BAB3F7', 'LakeGoldBucketFA6D7163',
       'LakeLandingBucket6FF82E7F', 'LakeQueryResultsBucket72EF256C', 'LakeSilverBucket5C83FE02',
     ]);
   });
@@ -262,11 +266,15 @@ describe('serving views and the Grafana role', () => {
       const table = byName.get(relation);
       expect(table).toBeDefined();
       const [database] = relation.split('.');
-      expect(allowed('glue:GetTable')).toContain(`:table/${database}/*`);
+      // Whole gold database; of bronze only the named tables the views read (no raw logins, no quarantine).
+      expect(allowed('glue:GetTable')).toMatch(new RegExp(`:table/${database}/(\\*|${relation.split('.')[1]})(,| |$)`));
       if (table!.Properties.TableInput.TableType === 'VIRTUAL_VIEW') continue;
       // The location refers to the bucket by name (Ref), the grant by ARN (GetAtt): compare the bucket's logical id.
       const bucketId = /ExportsOutputRef(\w+Bucket[0-9A-F]{8})/.exec(text(table!.Properties.TableInput.StorageDescriptor.Location))![1];
       expect(allowed('s3:GetObject')).toContain(`ExportsOutputFnGetAtt${bucketId}Arn`);
+      // ...and only below the table's own prefix, not the whole bucket.
+      const prefix = /\/((?:kafka|reports)\/\w+\/)/.exec(text(table!.Properties.TableInput.StorageDescriptor.Location))![1];
+      expect(allowed('s3:GetObject')).toMatch(new RegExp(`/(${prefix}|reports/)\\*`));
     }
   });
 });

@@ -35,6 +35,7 @@ function build(config: ResolvedEnvironment): Scenario {
     catalog: data.catalog,
     topics: streaming.topics,
     artifacts: streaming.artifacts,
+    erasureReceipts: data.erasureReceipts,
   });
   const template = Template.fromStack(processing);
   const annotations = Annotations.fromStack(processing);
@@ -143,7 +144,8 @@ describe('batch jobs', () => {
     // Besides these three, the Provider frameworks of the Flink starter and the streaming supervisor wait with state machines of their own.
     const machines = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
     expect(machines.filter((id) => /^(LandingToBronze|DailyReport|DailyPipeline)/.test(id))).toHaveLength(3);
-    expect(machines.filter((id) => !/^(LandingToBronze|DailyReport|DailyPipeline)/.test(id)).every((id) => /Provider.*waiter/i.test(id))).toBe(true);
+    // Besides them: custom-resource waiters, and the erasure workflow with its Spark job (test/constructs/gdpr).
+    expect(machines.filter((id) => !/^(LandingToBronze|DailyReport|DailyPipeline|Erasure)/.test(id)).every((id) => /Provider.*waiter/i.test(id))).toBe(true);
     template.resourceCountIs('AWS::Scheduler::Schedule', 1);
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: config.emr.dailyReportSchedule,
@@ -329,7 +331,7 @@ describe('turned off', () => {
     noStreaming.template.resourceCountIs('Custom::StreamingJob', 0);
     noStreaming.template.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 1);
     expect(noStreaming.processing.supervisor).toBeUndefined();
-    expect(noStreaming.processing.alarms).toHaveLength(2);
+    expect(noStreaming.processing.alarms).toHaveLength(3);
   });
 });
 
@@ -356,6 +358,7 @@ describe('Flink and the Spark streaming job (built by default)', () => {
                 'consumer.group.id': FLINK_CONSUMER_GROUP,
                 'window.minutes': String(config.flink.windowMinutes),
                 'lateness.seconds': String(config.flink.allowedLatenessSeconds),
+                'state.ttl.hours': String(config.gdpr.flinkStateTtlHours),
               },
             },
           ]),
@@ -413,7 +416,7 @@ describe('Flink and the Spark streaming job (built by default)', () => {
     expect(job).toContain('--bootstrap-servers');
     expect(job).toMatch(/--bronze-uri\\",\\"s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\//);
     expect(job).toContain('streaming-bronze');
-    expect(plain.processing.alarms).toHaveLength(3);
+    expect(plain.processing.alarms).toHaveLength(4);
   });
 
   test('the execution role may write kafka/ and _checkpoints/ in bronze and read exactly the five jars', () => {

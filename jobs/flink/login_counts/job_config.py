@@ -15,6 +15,8 @@ reads the group `lakestream`:
     watermark.seconds        10    bounded out-of-orderness of event time, 0..3600
     idle.timeout.seconds     60    a partition silent this long stops holding back the watermark (0: never)
     max.future.skew.seconds  300   events claiming a time further ahead of the broker clock are rejected
+    state.ttl.hours          168   a user's running count is dropped after this long without a login
+                                   (table.exec.state.ttl), so no per-user state outlives the erasure deadline
 
 Unknown keys are errors: a typo must fail the start, not silently fall back to a default.
 """
@@ -50,6 +52,7 @@ class JobConfig:
     watermark_seconds: int = 10
     idle_timeout_seconds: int = 60
     max_future_skew_seconds: int = 300
+    state_ttl_hours: int = 168
 
     @property
     def bootstrap_servers_csv(self) -> str:
@@ -103,6 +106,7 @@ _FIELDS: Dict[str, Tuple[str, Callable[[str, str], object]]] = {
     "watermark.seconds": ("watermark_seconds", _integer(0, 3600)),
     "idle.timeout.seconds": ("idle_timeout_seconds", _integer(0, 3600)),
     "max.future.skew.seconds": ("max_future_skew_seconds", _integer(0, 86400)),
+    "state.ttl.hours": ("state_ttl_hours", _integer(1, 720)),
 }
 REQUIRED_KEYS = ("bootstrap.servers",)
 

@@ -340,6 +340,10 @@ def build_table_config(config: "JobConfig") -> Dict[str, str]:
         # The source is shared by the three INSERTs instead of being read three times.
         "table.optimizer.reuse-source-enabled": "true",
         "table.optimizer.reuse-sub-plan-enabled": "true",
+        # The running counts (GROUP BY user_id) would otherwise keep every user's state forever; idle
+        # state expires after the TTL, so personal data in state is bounded (GDPR). Windows clean
+        # their own state after window end plus lateness, well inside the TTL.
+        "table.exec.state.ttl": f"{config.state_ttl_hours} h",
     }
     if config.idle_timeout_seconds > 0:
         settings["table.exec.source.idle-timeout"] = f"{config.idle_timeout_seconds} s"

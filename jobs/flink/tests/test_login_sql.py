@@ -241,6 +241,7 @@ class RoutingAndAggregationTest(unittest.TestCase):
 class TableConfigTest(unittest.TestCase):
     def test_lateness_idle_timeout_and_utc(self):
         settings = build_table_config(CONFIG)
+        self.assertEqual(settings["table.exec.state.ttl"], f"{CONFIG.state_ttl_hours} h")
         self.assertEqual(settings["table.local-time-zone"], "UTC")
         self.assertEqual(settings["table.exec.emit.allow-lateness"], "120 s")
         self.assertEqual(settings["table.exec.emit.late-fire.enabled"], "true")

@@ -14,6 +14,7 @@ import sys
 from datetime import date
 from typing import Dict, List, Sequence
 
+from lakestream_spark.erasure import KEPT_SQL, MATCHING_SQL, TARGETS, render_erasure_sql
 from lakestream_spark.kafka_source import LOGIN_PARSE_TYPE, finishing_columns
 from lakestream_spark.report_sql import TOP_N_RANGE, TREND_DAYS_RANGE, render_all, report_parameters
 from lakestream_spark.schemas import (
@@ -57,6 +58,9 @@ def sql_texts() -> Dict[str, str]:
         texts[f"schema {read.relation}"] = f"CREATE TABLE {read.relation} ({read.schema_ddl}) USING parquet"
     texts["landing valid rows"] = "SELECT * FROM processed WHERE is_valid"
     texts["landing rejected rows"] = "SELECT * FROM processed WHERE NOT is_valid"
+    for target in TARGETS:
+        texts[f"erase {target.name} matching"] = render_erasure_sql(MATCHING_SQL, target)
+        texts[f"erase {target.name} kept"] = render_erasure_sql(KEPT_SQL, target)
     return texts
 
 

@@ -199,6 +199,35 @@ export interface DefaultPlatformTopicsOptions {
   readonly replicationFactor: number;
   /** Partitions of the high-volume topics (raw logins, counts, file replay). */
   readonly partitions: number;
+  /**
+   * retention.ms of the compacted counts topic (compact plus delete), so a user's counts do not
+   * outlive it even without a tombstone. @default 7 days
+   */
+  readonly countsRetentionMs?: number;
+}
+
+/**
+ * Kafka's default segment.ms (log.roll.hours = 168). Retention deletes whole segments, and only
+ * once the newest record of a segment is older than retention.ms, so a record can outlive its
+ * retention by up to one segment's span.
+ */
+export const KAFKA_DEFAULT_SEGMENT_MS = 7 * 24 * 3_600_000;
+
+/** Topics whose records carry a user id (raw events, counts, replayed records and their dead letters). */
+export const PERSONAL_DATA_TOPICS: readonly string[] = [
+  TOPIC_NAMES.loginsRaw,
+  TOPIC_NAMES.loginsCounts,
+  TOPIC_NAMES.filesReplay,
+  TOPIC_NAMES.loginsRawDlq,
+  TOPIC_NAMES.filesReplayDlq,
+  TOPIC_NAMES.loginsCountsDlq,
+];
+
+/** The longest a record can stay on a topic: retention plus one segment, or unbounded (undefined). */
+export function maxRecordAgeMs(topic: TopicSpec): number | undefined {
+  if (topic.retentionMs === -1 || !topic.cleanupPolicy.includes('delete')) return undefined;
+  const segmentMs = Number(topic.configs?.['segment.ms'] ?? KAFKA_DEFAULT_SEGMENT_MS);
+  return topic.retentionMs + segmentMs;
 }
 
 const HOUR_MS = 3_600_000;
@@ -210,6 +239,9 @@ export function defaultPlatformTopics(opts: DefaultPlatformTopicsOptions): Topic
   const partitions = requireInteger('defaultPlatformTopics partitions', opts.partitions, 1, MAX_PARTITIONS);
   // acks=all must keep working with one broker down, so one replica fewer than the factor (at most 2).
   const durability = { 'min.insync.replicas': String(Math.min(2, Math.max(1, replicationFactor - 1))) };
+  // Personal data: roll segments daily so retention (which deletes whole segments) bounds a record's age to retention + 1 day.
+  const personal = { ...durability, 'segment.ms': String(DAY_MS) };
+  const countsRetentionMs = requireInteger('defaultPlatformTopics countsRetentionMs', opts.countsRetentionMs ?? 7 * DAY_MS, HOUR_MS, 365 * DAY_MS);
   const deadLetter = (name: string): TopicSpec => ({
     name,
     // Dead letters are rare; one partition keeps them in arrival order for whoever triages them.
@@ -218,20 +250,28 @@ export function defaultPlatformTopics(opts: DefaultPlatformTopicsOptions): Topic
     // Two weeks so a failure on a Friday is still there after a long weekend.
     retentionMs: 14 * DAY_MS,
     cleanupPolicy: 'delete',
-    configs: durability,
+    configs: personal,
   });
   return [
-    { name: TOPIC_NAMES.loginsRaw, partitions, replicationFactor, retentionMs: 7 * DAY_MS, cleanupPolicy: 'delete', configs: durability },
+    { name: TOPIC_NAMES.loginsRaw, partitions, replicationFactor, retentionMs: 7 * DAY_MS, cleanupPolicy: 'delete', configs: personal },
     {
       name: TOPIC_NAMES.loginsCounts,
       partitions,
       replicationFactor,
-      retentionMs: -1,
-      cleanupPolicy: 'compact',
-      // Roll segments daily: the active segment is never compacted, so a week-long segment would keep every stale count for a week.
-      configs: { ...durability, 'segment.ms': String(DAY_MS) },
+      // Compaction keeps the latest count per key; delete bounds how long any count (and a user's
+      // window keys, which are never overwritten) lives. Erasure tombstones the keys before that.
+      retentionMs: countsRetentionMs,
+      cleanupPolicy: 'compact,delete',
+      configs: {
+        ...personal,
+        // The cleaner may leave a dirty segment alone while the log's dirty ratio is low; this makes
+        // a tombstoned value eligible for compaction within a day whatever the ratio.
+        'max.compaction.lag.ms': String(DAY_MS),
+        // Tombstones stay readable for a day, so consumers that lag (Spark, Flink) see the delete.
+        'delete.retention.ms': String(DAY_MS),
+      },
     },
-    { name: TOPIC_NAMES.filesReplay, partitions, replicationFactor, retentionMs: 7 * DAY_MS, cleanupPolicy: 'delete', configs: durability },
+    { name: TOPIC_NAMES.filesReplay, partitions, replicationFactor, retentionMs: 7 * DAY_MS, cleanupPolicy: 'delete', configs: personal },
     {
       name: TOPIC_NAMES.cdcSchemaHistory,
       // Debezium requires a single partition and infinite retention for its schema history.

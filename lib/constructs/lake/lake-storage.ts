@@ -7,6 +7,9 @@ import { Construct } from 'constructs';
 export const LAKE_TIERS = ['landing', 'bronze', 'silver', 'gold'] as const;
 export type LakeTier = (typeof LAKE_TIERS)[number];
 
+/** Bronze prefix of the erasure workflow's requests, staging files and Spark reports (not a table). */
+export const ERASURE_WORK_PREFIX = '_erasure/';
+
 /** Lifecycle of one bucket. */
 export interface BucketLifecycle {
   /** Days until current objects move to Intelligent-Tiering. @default never */
@@ -24,6 +27,18 @@ export interface LakeStorageProps {
   readonly lifecycle: Record<LakeTier, BucketLifecycle> & { readonly logs: BucketLifecycle };
   /** Days to keep noncurrent versions. */
   readonly noncurrentVersionExpirationDays: number;
+  /**
+   * Days to keep Athena query results (they can hold any row a query returned).
+   * @default `lifecycle.logs.expirationDays`
+   */
+  readonly queryResultsExpirationDays?: number;
+  /**
+   * Days after which objects under `ERASURE_WORK_PREFIX` in bronze expire: the erasure workflow's
+   * requests (which name the people to erase) and staging files, deleted by the workflow itself
+   * when it ends; this is the backstop for a workflow that never ended.
+   * @default no extra rule
+   */
+  readonly erasureWorkExpirationDays?: number;
   /** Days before incomplete multipart uploads are aborted. */
   readonly abortIncompleteMultipartUploadDays: number;
   /** RETAIN in prod. @default RemovalPolicy.RETAIN */
@@ -113,7 +128,21 @@ export class LakeStorage extends Construct {
     this.gold = dataBucket('GoldBucket', props.lifecycle.gold, 'gold');
     // Artifacts are code and pinned jars: kept until replaced, old versions expire with the lake's rule.
     this.artifacts = dataBucket('ArtifactsBucket', {}, 'artifacts');
-    this.queryResults = dataBucket('QueryResultsBucket', props.lifecycle.logs, 'query-results');
+    this.queryResults = dataBucket(
+      'QueryResultsBucket',
+      props.queryResultsExpirationDays === undefined ? props.lifecycle.logs : { expirationDays: props.queryResultsExpirationDays },
+      'query-results',
+    );
+    if (props.erasureWorkExpirationDays !== undefined) {
+      // Overlapping expiration rules: S3 applies the shorter one, so this bounds the prefix below bronze's own rule.
+      this.bronze.addLifecycleRule({
+        id: 'erasure-work',
+        enabled: true,
+        prefix: ERASURE_WORK_PREFIX,
+        expiration: Duration.days(props.erasureWorkExpirationDays),
+        noncurrentVersionExpiration: Duration.days(1),
+      });
+    }
   }
 
   /** The bucket of a lake tier. */

@@ -29,8 +29,17 @@ export interface GrafanaAthenaSource {
   readonly resultsBucket: s3.IBucket;
   /** Key prefix of the query results in `resultsBucket`, e.g. `athena/`. */
   readonly resultsPrefix: string;
-  /** Buckets holding the tables of `databaseNames` (read only). */
-  readonly dataBuckets: s3.IBucket[];
+  /**
+   * Where the readable tables keep their objects: each bucket with the key prefixes Grafana may read
+   * (read only). Only what dashboards query: aggregated gold reports and the serving views' sources,
+   * never raw bronze or quarantined records (GDPR: no raw personal data in dashboards).
+   */
+  readonly dataLocations: Array<{ readonly bucket: s3.IBucket; readonly prefixes: string[] }>;
+  /**
+   * Per database, the only tables Grafana may read; a database not listed here is readable whole.
+   * @default every table of every database
+   */
+  readonly tableNames?: Record<string, string[]>;
   /** Key encrypting the lake buckets and the query results. */
   readonly lakeKey: kms.IKey;
 }
@@ -151,7 +160,7 @@ export class GrafanaWorkspace extends Construct {
       resources: [
         stack.formatArn({ service: 'glue', resource: 'catalog' }),
         ...athena.databaseNames.map((db) => stack.formatArn({ service: 'glue', resource: 'database', resourceName: db })),
-        ...athena.databaseNames.map((db) => glueTableArns(stack, db)),
+        ...athena.databaseNames.flatMap((db) => glueTableArns(stack, db, athena.tableNames?.[db])),
       ],
     }));
     const resultsPrefix = athena.resultsPrefix.replace(/^\/+/, '');
@@ -159,9 +168,17 @@ export class GrafanaWorkspace extends Construct {
       actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
       resources: [athena.resultsBucket.arnForObjects(`${resultsPrefix}*`)],
     }));
-    const buckets = [athena.resultsBucket, ...athena.dataBuckets];
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation', 's3:ListBucket'], resources: buckets.map((b) => b.bucketArn) }));
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: athena.dataBuckets.map((b) => b.arnForObjects('*')) }));
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation', 's3:ListBucket'], resources: [athena.resultsBucket.bucketArn] }));
+    const dataObjects = athena.dataLocations.flatMap((l) => l.prefixes.map((p) => l.bucket.arnForObjects(`${p}*`)));
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: athena.dataLocations.map((l) => l.bucket.bucketArn) }));
+    for (const location of athena.dataLocations) {
+      role.addToPolicy(new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [location.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': location.prefixes.map((p) => `${p}*`) } },
+      }));
+    }
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: dataObjects }));
     role.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [athena.lakeKey.keyArn] }));
     if (props.notificationTopic) {
       role.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.notificationTopic.topicArn] }));
@@ -186,8 +203,10 @@ export class GrafanaWorkspace extends Construct {
     // Resolved after cross-stack references are rendered, so buckets in the data stack match too.
     const wildcards = new WildcardAcknowledgements(policy);
     wildcards.add(athena.resultsBucket.arnForObjects(`${resultsPrefix}*`), 'Athena writes query results under generated keys below the workgroup results prefix.');
-    for (const b of athena.dataBuckets) wildcards.add(b.arnForObjects('*'), "Athena reads the tables of the lake databases with the caller's credentials; their objects have generated keys.");
-    for (const db of athena.databaseNames) wildcards.add(glueTableArns(stack, db), `Grafana lists and reads every table of the ${db} database, whose tables are created by the jobs.`);
+    for (const arn of dataObjects) wildcards.add(arn, "Athena reads the dashboards' tables with the caller's credentials; their objects below this dataset prefix have generated keys.");
+    for (const db of athena.databaseNames) {
+      if (!athena.tableNames?.[db]) wildcards.add(glueTableArns(stack, db)[0]!, `Grafana lists and reads every table of the ${db} database (aggregated reports and serving views).`);
+    }
   }
 
   private createProvisioner(props: GrafanaWorkspaceProps): CustomResource {
@@ -269,7 +288,7 @@ export class GrafanaWorkspace extends Construct {
   }
 }
 
-function glueTableArns(stack: Stack, database: string): string {
-  return stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/*` });
+function glueTableArns(stack: Stack, database: string, tables?: string[]): string[] {
+  return (tables ?? ['*']).map((table) => stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${table}` }));
 }
 

@@ -241,7 +241,7 @@ describe('defaultPlatformTopics', () => {
   it('declares the platform topics under their fixed names', () => {
     expect(defaultPlatformTopics({ replicationFactor: 3, partitions: 12 }).map((t) => [t.name, t.partitions, t.retentionMs, t.cleanupPolicy])).toEqual([
       ['logins.raw', 12, 604_800_000, 'delete'],
-      ['logins.counts', 12, -1, 'compact'],
+      ['logins.counts', 12, 7 * 24 * 3_600_000, 'compact,delete'],
       ['files.replay', 12, 604_800_000, 'delete'],
       ['cdc.sqlserver.schema-history', 1, -1, 'delete'],
       ['logins.raw.dlq', 1, 1_209_600_000, 'delete'],

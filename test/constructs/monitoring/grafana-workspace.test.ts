@@ -33,7 +33,7 @@ function build(app = newCompliantTestApp(), overrides: Partial<GrafanaWorkspaceP
   const grafana = new GrafanaWorkspace(stack, 'Grafana', {
     name: 'lakestream-dev',
     prometheus: { workspaceArn: 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234', queryEndpoint: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/' },
-    athena: { workgroupName: 'lakestream-dev-analytics', databaseNames: ['lakestream_dev_gold'], resultsBucket: results, resultsPrefix: 'athena/', dataBuckets: [gold], lakeKey: key },
+    athena: { workgroupName: 'lakestream-dev-analytics', databaseNames: ['lakestream_dev_gold'], resultsBucket: results, resultsPrefix: 'athena/', dataLocations: [{ bucket: gold, prefixes: ['reports/'] }], lakeKey: key },
     logsKey: key,
     logRetention: logs.RetentionDays.ONE_MONTH,
     folderTitle: 'Lakestream dev',
