@@ -90,7 +90,9 @@ function uploadedBytes(): Buffer {
 beforeAll(async () => {
   process.env.ALLOW_INSECURE_HTTP_FOR_TESTS = 'true';
   process.env.DEADLINE_SAFETY_MARGIN_MS = String(SAFETY_MARGIN_MS);
-  process.env.RESPONSE_TIMEOUT_MS = '400';
+  // Long enough that a loaded CI machine answers a healthy local request in time (400 ms flaked),
+  // short enough for the hang test.
+  process.env.RESPONSE_TIMEOUT_MS = '2000';
   process.env.AWS_REGION = 'eu-west-1';
   process.env.POWERTOOLS_DEV = 'false';
   process.env.LOG_LEVEL = 'ERROR';
@@ -237,7 +239,7 @@ describe('Create/Update: downloading from a URL', () => {
   it('times out a server that never answers', async () => {
     published.set('/hang.sha512', sha512(smallJar));
     await expect(handler(event('Create', [fromUrl('slow', 'artifacts/s.jar', '/hang')]), lambdaContext())).rejects.toThrow(
-      `download of slow timed out: no response from ${baseUrl}/hang within 400 ms`,
+      `download of slow timed out: no response from ${baseUrl}/hang within 2000 ms`,
     );
   });
 
