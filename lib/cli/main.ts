@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { defaultDependencies, type CliDependencies } from './dependencies';
 import { CredentialsError, ExitCode, UsageError, type ExitCodeValue } from './common/exit-codes';
 import { registerPreflight } from './preflight/command';
+import { registerStatus } from './status/command';
 
 /**
  * The `lakestream` operator CLI. Each command lives in lib/cli/<command>/ and registers itself
@@ -15,6 +16,7 @@ export function createProgram(deps: CliDependencies, setExitCode: (code: ExitCod
     .exitOverride()
     .configureOutput({ writeOut: (text) => deps.stdout(text), writeErr: (text) => deps.stderr.write(text) });
   registerPreflight(program, deps, setExitCode);
+  registerStatus(program, deps, setExitCode);
   return program;
 }
 
