@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { defaultDependencies, type CliDependencies } from './dependencies';
 import { CredentialsError, ExitCode, UsageError, type ExitCodeValue } from './common/exit-codes';
 import { registerPreflight } from './preflight/command';
+import { registerReplay } from './replay/command';
 import { registerStatus } from './status/command';
 
 /**
@@ -17,6 +18,7 @@ export function createProgram(deps: CliDependencies, setExitCode: (code: ExitCod
     .configureOutput({ writeOut: (text) => deps.stdout(text), writeErr: (text) => deps.stderr.write(text) });
   registerPreflight(program, deps, setExitCode);
   registerStatus(program, deps, setExitCode);
+  registerReplay(program, deps, setExitCode);
   return program;
 }
 
