@@ -3,6 +3,7 @@ import { defaultDependencies, type CliDependencies } from './dependencies';
 import { CredentialsError, ExitCode, UsageError, type ExitCodeValue } from './common/exit-codes';
 import { registerPreflight } from './preflight/command';
 import { registerReplay } from './replay/command';
+import { registerSmoke } from './smoke/command';
 import { registerStatus } from './status/command';
 
 /**
@@ -19,6 +20,7 @@ export function createProgram(deps: CliDependencies, setExitCode: (code: ExitCod
   registerPreflight(program, deps, setExitCode);
   registerStatus(program, deps, setExitCode);
   registerReplay(program, deps, setExitCode);
+  registerSmoke(program, deps, setExitCode);
   return program;
 }
 
