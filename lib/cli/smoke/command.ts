@@ -74,6 +74,7 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
     if (!quiet) deps.stderr.write(`[${formatAge(context.now().getTime() - started.getTime())}] ${line}\n`);
   };
   let bucket = '';
+  let written = false;
   let pipelineOk = true;
 
   const timed = (id: string, title: string, permissions: string, body: () => Promise<Row>): Step => ({
@@ -95,6 +96,7 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
     timed('landing', 'Put synthetic logins into landing', 's3:PutObject on the landing bucket (and kms:GenerateDataKey on its key)', async () => {
       bucket = resources.get(map.landingBucket).physicalId;
       await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: events.map((e) => JSON.stringify(e)).join('\n') + '\n', ContentType: 'application/x-ndjson' }));
+      written = true;
       return row('landing', 'Put synthetic logins into landing', 'pass', `s3://${bucket}/${key}: ${events.length} logins of ${userId}`);
     }),
     timed('replay', 'Replay into Kafka', 'states:ListExecutions, DescribeExecution and GetExecutionHistory', async () => {
@@ -184,7 +186,7 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
     rows.push(pipelineOk ? await step.run() : row(step.id, step.title, 'fail', 'skipped: an earlier step failed'));
   }
   for (const step of facts) rows.push(await step.run());
-  if (bucket && !options.keep) {
+  if (written && !options.keep) {
     rows.push(
       await probe('cleanup', 'Clean up', 's3:DeleteObject on the landing bucket', async () => {
         await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
