@@ -1,5 +1,6 @@
 import type { ResolvedEnvironment } from '../config/load-config';
 import { createAwsClients, type AwsClients, type ClientRegions } from './common/aws-clients';
+import type { TemplateLike } from './cost/estimate';
 import type { DeploymentMap } from './common/deployment';
 import type { OpsClients } from './common/ops-clients';
 import type { PreflightRequirements } from './preflight/requirements';
@@ -18,6 +19,8 @@ export interface CliDependencies {
   readonly createOpsClients?: (region: string) => OpsClients;
   /** Names and logical ids of the deployed stage. @default constructs the stage in-process */
   readonly describeDeployment?: (config: ResolvedEnvironment) => DeploymentMap;
+  /** Templates of the stage, for `cost`. @default synthesizes the stage in-process */
+  readonly synthesizeTemplates?: (config: ResolvedEnvironment) => TemplateLike[];
   /** @default () => new Date() */
   readonly now?: () => Date;
   /** How polling waits. @default setTimeout */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { defaultDependencies, type CliDependencies } from './dependencies';
 import { CredentialsError, ExitCode, UsageError, type ExitCodeValue } from './common/exit-codes';
+import { registerCost } from './cost/command';
 import { registerPreflight } from './preflight/command';
 import { registerReplay } from './replay/command';
 import { registerSmoke } from './smoke/command';
@@ -21,6 +22,7 @@ export function createProgram(deps: CliDependencies, setExitCode: (code: ExitCod
   registerStatus(program, deps, setExitCode);
   registerReplay(program, deps, setExitCode);
   registerSmoke(program, deps, setExitCode);
+  registerCost(program, deps, setExitCode);
   return program;
 }
 
