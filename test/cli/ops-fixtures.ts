@@ -1,20 +1,11 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { AmpClient } from '@aws-sdk/client-amp';
-import { AthenaClient } from '@aws-sdk/client-athena';
-import { CloudFormationClient, ListStackResourcesCommand, type StackResourceSummary } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EMRServerlessClient } from '@aws-sdk/client-emr-serverless';
-import { GrafanaClient } from '@aws-sdk/client-grafana';
-import { KafkaClient } from '@aws-sdk/client-kafka';
-import { KinesisAnalyticsV2Client } from '@aws-sdk/client-kinesis-analytics-v2';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { ListStackResourcesCommand, type StackResourceSummary } from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { DeploymentMap, ResourceRef } from '../../lib/cli/common/deployment';
-import type { OpsClients } from '../../lib/cli/common/ops-clients';
+import { buildOpsClients, type OpsClients } from '../../lib/cli/common/ops-clients';
 import type { CliDependencies } from '../../lib/cli/dependencies';
 
 export const ACCOUNT = '123456789012';
@@ -75,22 +66,7 @@ export const PHYSICAL: Record<string, string> = {
 };
 
 export function mockedOpsClients(region = 'eu-west-1') {
-  const common = { region, credentials };
-  const clients: OpsClients = {
-    region,
-    sts: new STSClient(common),
-    cloudFormation: new CloudFormationClient(common),
-    kafka: new KafkaClient(common),
-    flink: new KinesisAnalyticsV2Client(common),
-    emrServerless: new EMRServerlessClient(common),
-    sfn: new SFNClient(common),
-    cloudWatch: new CloudWatchClient(common),
-    amp: new AmpClient(common),
-    grafana: new GrafanaClient(common),
-    s3: new S3Client(common),
-    athena: new AthenaClient(common),
-    credentials: async () => credentials,
-  };
+  const clients = buildOpsClients(region, async () => credentials, 1);
   const mocks = {
     sts: mockClient(clients.sts),
     cloudFormation: mockClient(clients.cloudFormation),

@@ -126,9 +126,7 @@ export function deploymentMapFromStage(stage: LakestreamStage): DeploymentMap {
  * reads the map. Loaded lazily by the commands: it pulls in the whole CDK app.
  */
 export function describeDeployment(config: ResolvedEnvironment): DeploymentMap {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createApp } = require('../../app/build-app') as typeof import('../../app/build-app');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { LakestreamStage: Stage } = require('../../app/lakestream-stage') as typeof import('../../app/lakestream-stage');
   const app = createApp({ context: { 'aws:cdk:bundling-stacks': [] } });
   return deploymentMapFromStage(new Stage(app, config.stageName, { config }));

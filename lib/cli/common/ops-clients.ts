@@ -31,12 +31,9 @@ export interface OpsClients {
   readonly credentials: CredentialsProvider;
 }
 
-/** Real clients with the default credential chain, in the environment's region. */
-export function createOpsClients(region: string): OpsClients {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { defaultProvider } = require('@aws-sdk/credential-provider-node') as typeof import('@aws-sdk/credential-provider-node');
-  const credentials = defaultProvider();
-  const common = { region, maxAttempts: 3, credentials };
+/** Clients in `region` signing with `credentials`; tests pass fixed credentials and replace `send` with mocks. */
+export function buildOpsClients(region: string, credentials: CredentialsProvider, maxAttempts = 3): OpsClients {
+  const common = { region, maxAttempts, credentials };
   return {
     region,
     sts: new STSClient(common),
@@ -52,4 +49,10 @@ export function createOpsClients(region: string): OpsClients {
     athena: new AthenaClient(common),
     credentials,
   };
+}
+
+/** Real clients with the default credential chain (profile, SSO, environment, instance role). */
+export function createOpsClients(region: string): OpsClients {
+  const { defaultProvider } = require('@aws-sdk/credential-provider-node') as typeof import('@aws-sdk/credential-provider-node');
+  return buildOpsClients(region, defaultProvider());
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { ResolvedEnvironment } from '../../config/load-config';
 import { describeAwsError, isAccessDenied, isCredentialsError } from '../common/aws-errors';
+import { callerAccount } from '../common/caller';
 import type { DeploymentMap } from '../common/deployment';
 import { resolveEnvironment, type EnvironmentOptions } from '../common/environment';
 import { CredentialsError, ExitCode, type ExitCodeValue } from '../common/exit-codes';
@@ -76,23 +76,6 @@ export function addEnvironmentOptions(command: Command): Command {
     .option('--owner <name>', 'personal sandbox owner (as -c owner=)')
     .option('--region <region>', 'region when the environment entry names none (as -c region=)')
     .option('--json', 'print a stable JSON document instead of the table');
-}
-
-async function callerAccount(clients: OpsClients, config: ResolvedEnvironment): Promise<string> {
-  let account: string | undefined;
-  try {
-    account = (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
-  } catch (error) {
-    if (isCredentialsError(error) || isAccessDenied(error)) {
-      throw new CredentialsError(`AWS credentials are missing or invalid (sts:GetCallerIdentity): ${describeAwsError(error)}. Set AWS_PROFILE or run aws sso login.`);
-    }
-    throw error;
-  }
-  if (!account) throw new CredentialsError('sts:GetCallerIdentity returned no account');
-  if (config.account && config.account !== account) {
-    throw new CredentialsError(`the credentials are for account ${account}, but environment ${config.stageName} deploys to ${config.account}: use a profile for ${config.account}`);
-  }
-  return account;
 }
 
 /** Loads the environment, its deployment map and clients, and checks the credentials' account. */
