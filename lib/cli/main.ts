@@ -1,8 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { defaultDependencies, type CliDependencies } from './dependencies';
 import { CredentialsError, ExitCode, UsageError, type ExitCodeValue } from './common/exit-codes';
+import { registerCost } from './cost/command';
 import { registerPreflight } from './preflight/command';
 import { registerErase } from './erase/command';
+import { registerReplay } from './replay/command';
+import { registerSmoke } from './smoke/command';
+import { registerStatus } from './status/command';
 
 /**
  * The `lakestream` operator CLI. Each command lives in lib/cli/<command>/ and registers itself
@@ -17,6 +21,10 @@ export function createProgram(deps: CliDependencies, setExitCode: (code: ExitCod
     .configureOutput({ writeOut: (text) => deps.stdout(text), writeErr: (text) => deps.stderr.write(text) });
   registerPreflight(program, deps, setExitCode);
   registerErase(program, deps, setExitCode);
+  registerStatus(program, deps, setExitCode);
+  registerReplay(program, deps, setExitCode);
+  registerSmoke(program, deps, setExitCode);
+  registerCost(program, deps, setExitCode);
   return program;
 }
 

@@ -1,10 +1,9 @@
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Command } from 'commander';
 import type { ResolvedEnvironment } from '../../config/load-config';
-import type { AwsClients, ClientRegions } from '../common/aws-clients';
-import { describeAwsError, isAccessDenied, isCredentialsError } from '../common/aws-errors';
+import type { ClientRegions } from '../common/aws-clients';
+import { callerAccount } from '../common/caller';
 import { resolveEnvironment, synthesizeEnvironment, type EnvironmentOptions } from '../common/environment';
-import { CredentialsError, ExitCode, type ExitCodeValue } from '../common/exit-codes';
+import { ExitCode, type ExitCodeValue } from '../common/exit-codes';
 import { jsonEnvelope, renderTable } from '../common/output';
 import { runWithProgress } from '../common/progress';
 import type { CliDependencies } from '../dependencies';
@@ -31,23 +30,6 @@ export function exitCodeFor(checks: readonly CheckResult[]): ExitCodeValue {
   if (checks.some((c) => c.status === 'error')) return ExitCode.USAGE_OR_CREDENTIALS;
   if (checks.some((c) => c.status === 'fail')) return ExitCode.FAILED;
   return ExitCode.OK;
-}
-
-async function callerAccount(clients: AwsClients, config: ResolvedEnvironment): Promise<string> {
-  let account: string | undefined;
-  try {
-    account = (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
-  } catch (error) {
-    if (isCredentialsError(error) || isAccessDenied(error)) {
-      throw new CredentialsError(`AWS credentials are missing or invalid (sts:GetCallerIdentity): ${describeAwsError(error)}. Set AWS_PROFILE or run aws sso login.`);
-    }
-    throw error;
-  }
-  if (!account) throw new CredentialsError('sts:GetCallerIdentity returned no account');
-  if (config.account && config.account !== account) {
-    throw new CredentialsError(`the credentials are for account ${account}, but environment ${config.stageName} deploys to ${config.account}: use a profile for ${config.account}`);
-  }
-  return account;
 }
 
 /** Runs preflight and returns the exit code; output goes through `deps`. */

@@ -133,11 +133,14 @@ export class FileReplay extends Construct {
   public readonly alarms: cloudwatch.Alarm[];
   /** `service` dimension of the replay's EMF metrics (namespace `Lakestream`). */
   public readonly metricsServiceName: string;
+  /** Key prefix under which new landing objects start a replay (the operator CLI's smoke test writes there). */
+  public readonly keyPrefix: string;
 
   constructor(scope: Construct, id: string, props: FileReplayProps) {
     super(scope, id);
     const keyPrefix = props.keyPrefix ?? 'incoming/';
     validatePrefix(keyPrefix, this);
+    this.keyPrefix = keyPrefix;
     const rangeSizeBytes = props.rangeSizeBytes ?? REPLAY_DEFAULTS.rangeSizeBytes;
     if (!Number.isInteger(rangeSizeBytes) || rangeSizeBytes < MiB) {
       throw new Error(`${this.node.path}: rangeSizeBytes = ${rangeSizeBytes} is not allowed (allowed: an integer of at least ${MiB} bytes)`);
