@@ -74,6 +74,6 @@ describe('Lambda bundles of the Kafka functions', () => {
     expect(packages('node_modules/@aws-sdk/nested-clients/')).toEqual([]);
     expect(inputs).toEqual(expect.arrayContaining([expect.stringContaining('lib/functions/shared/lambda-credential-providers.ts')]));
     // The classic zod API (zod/v4/classic) stays out except where a shared contract module still needs it.
-    expect(packages('node_modules/zod/v4/classic/').length > 0).toBe(name === 'topic-manager'); // lib/constructs/kafka/topic-spec.ts
+    expect(packages('node_modules/zod/v4/classic/').length > 0).toBe(name === 'topic-manager'); // lib/contracts/topic-spec.ts
   });
 });

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { KafkaTopics, type KafkaTopicsProps } from '../../../lib/constructs/kafka/kafka-topics';
-import { cdcTableTopicName, defaultPlatformTopics, TOPIC_NAMES, type TopicSpec } from '../../../lib/constructs/kafka/topic-spec';
+import { cdcTableTopicName, defaultPlatformTopics, TOPIC_NAMES, type TopicSpec } from '../../../lib/contracts/topic-spec';
 import { formatFindings, newCompliantTestApp, synthFindings, type Finding } from '../../helpers/compliance';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
