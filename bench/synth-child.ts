@@ -12,4 +12,4 @@ app.synth();
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const stacks = stages.reduce((n, s) => n + s.synth().stacks.length, 0);
 fs.rmSync(outdir, { recursive: true, force: true });
-process.stdout.write(JSON.stringify({ seconds, stacks, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n');
+process.stdout.write(`${JSON.stringify({ seconds, stacks, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);

@@ -16,8 +16,8 @@ const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-8])$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const ROUTE_TABLE_ID = /^rtb-[0-9a-f]{8,17}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
-const IAM_POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/[\w+=,.@\/-]+$/;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w\/+=.@-]+$/;
+const IAM_POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/;
 const CRON_OR_RATE = /^(cron\(([^()]+ ){5}[^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/;
 
 /** CloudWatch Logs accepts only these retention periods (days). */

@@ -166,7 +166,7 @@ describe('KafkaTopics, dev-like (deletion allowed, retired topics, cluster ARN t
       { Action: [...TOPIC_ADMIN_ACTIONS, 'kafka-cluster:DeleteTopic'].sort(), Effect: 'Allow', Resource: expect.arrayContaining(PLATFORM.map((t) => topicArn(t.name))) },
       { Action: ['kafka-cluster:DeleteTopic', 'kafka-cluster:DescribeTopic'], Effect: 'Allow', Resource: topicArn('logins.old') },
     ]);
-    expect((statements[2]?.Resource as unknown[]).length).toBe(PLATFORM.length);
+    expect((statements[2]!.Resource as unknown[]).length).toBe(PLATFORM.length);
     scenario.template.hasResourceProperties('Custom::KafkaTopics', { AllowDelete: 'true', RetiredTopics: '["logins.old"]' });
   });
 });
