@@ -10,10 +10,4 @@ if command -v black >/dev/null 2>&1 && command -v pyflakes3 >/dev/null 2>&1 && c
   exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO="sudo"
-fi
-
-$SUDO apt-get update
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends black pyflakes3 shellcheck
+bash "$(dirname "$0")/apt-install.sh" black pyflakes3 shellcheck
