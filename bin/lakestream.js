@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-
+'use strict';
 // The operator CLI is TypeScript under lib/cli; tsx (a devDependency, present after `npm ci`)
 // compiles it on load, so a fresh clone needs no build step. `npx lakestream --help`.
 require('tsx/cjs/api').register();

@@ -5,6 +5,7 @@
  * title or unittest gives, then `total: N passed, N failed, N skipped`, read from jest's JSON
  * report (.cache/jest-results.json) and unittest's verbose output.
  */
+'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
