@@ -8,12 +8,6 @@ if command -v promtool >/dev/null 2>&1; then
   exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO="sudo"
-fi
-
-$SUDO apt-get update
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+bash "$(dirname "$0")/apt-install.sh" prometheus
 
 promtool --version 2>&1 | head -n 1

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { LAMBDA_BUNDLE_ALIASES } from '../lib/functions/shared/lambda-bundle-aliases';
+import { LAMBDA_BUNDLE_OPTIONS } from '../lib/constructs/core/lambda-bundles';
 
 /**
  * Bundle size and cold module-load time of every Lambda handler, bundled exactly as
@@ -43,9 +43,7 @@ for (const name of fs.readdirSync(functionsDir).sort()) {
   if (!fs.existsSync(entry)) continue;
   const outfile = path.join(outRoot, name, 'index.js');
   const result = buildSync({
-    entryPoints: [entry], bundle: true, minify: true, platform: 'node', target: 'node22', format: 'cjs',
-    mainFields: ['module', 'main'], outfile, metafile: true, logLevel: 'silent',
-    alias: { ...LAMBDA_BUNDLE_ALIASES },
+    ...LAMBDA_BUNDLE_OPTIONS, entryPoints: [entry], outfile, metafile: true,
   });
   const bytes = fs.statSync(outfile).size;
   const usesKafka = Object.keys(result.metafile.inputs).some((input) => input.includes('node_modules/kafkajs/'));

@@ -10,7 +10,7 @@ runCli(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error) => {
-    process.stderr.write(`lakestream: ${error && error.stack ? error.stack : String(error)}\n`);
+    process.stderr.write(`lakestream: ${error?.stack ? error.stack : String(error)}\n`);
     process.exitCode = 2;
   },
 );

@@ -21,12 +21,10 @@ export function buildApp(app: App, options: Omit<LoadOptions, 'owner' | 'account
     account: contextString(app, 'account'),
     region: contextString(app, 'region'),
   };
-  const stages = names.map((name) => {
-    const config = loadEnvironment(name, loadOptions);
-    return new LakestreamStage(app, config.stageName, { config });
-  });
+  const configs = names.map((name) => loadEnvironment(name, loadOptions));
+  // Before the stages: template validation starts its engines now, alongside construction.
   applyCompliance(app);
-  return stages;
+  return configs.map((config) => new LakestreamStage(app, config.stageName, { config }));
 }
 
 /**

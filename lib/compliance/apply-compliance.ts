@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { acknowledgeCdkOwnedProviders } from './cdk-owned-providers';
+import { ParallelTemplateValidation } from './parallel-template-validation';
 
 /**
  * Runs the cdk-nag AwsSolutions and NIST 800-53 rev 5 packs over every stage of the app. Any
@@ -10,6 +11,12 @@ import { acknowledgeCdkOwnedProviders } from './cdk-owned-providers';
  */
 export function applyCompliance(app: App): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
+  // aws-cdk-lib's template validation, built on worker threads while the stages are constructed
+  // (call this before constructing them); same switches as the built-in one.
+  // LAKESTREAM_VALIDATION_WORKERS=0 leaves aws-cdk-lib's own plugin in place (same checks, on the main thread).
+  const builtIn = (app as unknown as { _builtinCloudFormationValidation?: boolean })._builtinCloudFormationValidation !== false;
+  const workers = process.env.LAKESTREAM_VALIDATION_WORKERS === undefined ? undefined : Number(process.env.LAKESTREAM_VALIDATION_WORKERS);
+  if (builtIn && process.env.CDK_VALIDATION !== 'false' && workers !== 0) Validations.of(app).addPlugins(new ParallelTemplateValidation(workers));
   installSynthHook();
 }
 

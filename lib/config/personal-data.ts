@@ -1,4 +1,4 @@
-import { KAFKA_DEFAULT_SEGMENT_MS, PERSONAL_DATA_TOPICS, TOPIC_NAMES, defaultPlatformTopics, maxRecordAgeMs } from '../constructs/kafka/topic-spec';
+import { KAFKA_DEFAULT_SEGMENT_MS, PERSONAL_DATA_TOPICS, TOPIC_NAMES, defaultPlatformTopics, maxRecordAgeMs } from '../contracts/topic-spec';
 import type { EnvironmentConfig } from './schema';
 
 /**
@@ -111,7 +111,7 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
         path: ['gdpr', 'erasureDeadlineDays'],
         message:
           `must be at least ${Math.ceil((ageMs ?? Number.POSITIVE_INFINITY) / DAY_MS)} while topic ${topic.name} keeps records up to retention.ms (${topic.retentionMs}) ` +
-          `plus segment.ms (${topic.configs?.['segment.ms'] ?? KAFKA_DEFAULT_SEGMENT_MS}) with cleanup.policy ${topic.cleanupPolicy} (lib/constructs/kafka/topic-spec.ts)`,
+          `plus segment.ms (${topic.configs?.['segment.ms'] ?? KAFKA_DEFAULT_SEGMENT_MS}) with cleanup.policy ${topic.cleanupPolicy} (lib/contracts/topic-spec.ts)`,
       });
     }
   }

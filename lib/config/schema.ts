@@ -3,6 +3,17 @@ import { SUPPORTED_KAFKA_VERSIONS } from '../constructs/kafka/kafka-cluster';
 import { describeBudget, speedLatencyBudget } from './speed-latency';
 import { passAgeProblems } from '../functions/ga4-ingest/passes';
 import { userIdDimensionProblems } from '../functions/ga4-ingest/user-id-dimension';
+import {
+  MAX_TAGS_PER_RESOURCE,
+  addressesNeeded,
+  availabilityZoneProblems,
+  parseIpv4Cidr,
+  scheduleExpressionProblems,
+  tagKeyProblems,
+  tagValueProblems,
+  vpcCidrProblems,
+  type SubnetGroup,
+} from './aws-rules';
 import { capacityProblem, jobSizeProblems } from '../constructs/spark/spark-job-size';
 import { retentionProblems } from './personal-data';
 
@@ -15,13 +26,34 @@ import { retentionProblems } from './personal-data';
 const NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const ACCOUNT = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
-const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-8])$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const ROUTE_TABLE_ID = /^rtb-[0-9a-f]{8,17}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
-const IAM_POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/[\w+=,.@\/-]+$/;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w\/+=.@-]+$/;
-const CRON_OR_RATE = /^(cron\(([^()]+ ){5}[^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/;
+const IAM_POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/;
+
+/** Attaches each problem a rule of aws-rules.ts finds to the field being checked. */
+function problems<T>(check: (value: T) => string[]) {
+  return (value: T, ctx: z.RefinementCtx) => {
+    for (const message of check(value)) ctx.addIssue({ code: 'custom', message });
+  };
+}
+
+const vpcCidr = z.string().superRefine(problems(vpcCidrProblems));
+
+/**
+ * Subnet groups of a created VPC (lib/constructs/network/platform-network.ts), one subnet per AZ
+ * each: the VPC CIDR block must hold them all.
+ */
+export function createdSubnetGroups(natGateways: number): SubnetGroup[] {
+  const data = { name: 'data', cidrMask: 24 };
+  return natGateways > 0 ? [{ name: 'public', cidrMask: 24 }, { name: 'compute', cidrMask: 20 }, data] : [data];
+}
+
+/** Tags the stage puts on every resource besides config.tags (lib/app/lakestream-stage.ts). */
+export const PLATFORM_TAG_KEYS = ['project', 'environment', 'owner', 'cost-centre', 'data-classification'] as const;
+/** Tags CDK itself adds to some resources (subnets: Name, aws-cdk:subnet-name, aws-cdk:subnet-type). */
+const CDK_TAGS_PER_RESOURCE = 3;
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -60,8 +92,8 @@ const networkSchema = z.discriminatedUnion('mode', [
   z
     .object({
       mode: z.literal('create'),
-      /** IPv4 CIDR of the new VPC (/16 to /28). */
-      cidr: z.string().regex(CIDR, 'must be an IPv4 CIDR block from /16 to /28, e.g. 10.40.0.0/16'),
+      /** IPv4 CIDR of the new VPC (/16 to /28, large enough for its subnets: checked below). */
+      cidr: vpcCidr,
       /** Availability zones to span. */
       azCount: z.number().int().min(2).max(3),
       /** NAT gateways (0 = no internet egress: isolated subnets only). */
@@ -74,7 +106,7 @@ const networkSchema = z.discriminatedUnion('mode', [
     .object({
       mode: z.literal('import'),
       vpcId: z.string().regex(VPC_ID, 'must be a VPC id like vpc-0123456789abcdef0'),
-      vpcCidrBlock: z.string().regex(CIDR, 'must be the VPC IPv4 CIDR block'),
+      vpcCidrBlock: vpcCidr,
       availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/)).min(2).max(3),
       /** Private subnets with egress, one per AZ, in the same order as availabilityZones. */
       privateSubnetIds: z.array(z.string().regex(SUBNET_ID, 'must be a subnet id like subnet-0123abcd')).min(2).max(3),
@@ -184,7 +216,7 @@ const emrSchema = z
       .strict()
       .optional(),
     /** When the daily report runs (EventBridge cron or rate expression, UTC). */
-    dailyReportSchedule: z.string().regex(CRON_OR_RATE, 'must be an EventBridge expression such as cron(0 3 * * ? *) or rate(1 day)'),
+    dailyReportSchedule: z.string().superRefine(problems(scheduleExpressionProblems)),
     /** How often the streaming supervisor checks the streaming job, in minutes. */
     supervisorIntervalMinutes: z.number().int().min(1).max(60),
     /** Micro-batch interval of the Spark streaming job (Kafka -> bronze), in seconds: part of the speed view's latency. */
@@ -369,7 +401,12 @@ export const environmentConfigSchema = z
     namePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, 'must be 2-16 lowercase letters, digits and dashes, starting with a letter'),
     /** Sandbox owner: suffixes every name and stack so personal copies never collide. */
     owner: z.string().regex(/^[a-z][a-z0-9]{0,11}$/, 'must be 1-12 lowercase letters and digits, starting with a letter').optional(),
-    costCentre: z.string().min(1).max(64),
+    /** Becomes the cost-centre tag: tag value characters only. */
+    costCentre: z
+      .string()
+      .min(1)
+      .max(64)
+      .superRefine(problems((v: string) => tagValueProblems('cost-centre', v))),
     dataClassification: z.enum(['public', 'internal', 'confidential', 'restricted']),
     /** retain: stateful resources survive stack deletion; destroy: everything goes (dev). */
     removalPolicy: z.enum(['retain', 'destroy']),
@@ -413,7 +450,19 @@ export const environmentConfigSchema = z
     serving: servingSchema,
     gdpr: gdprSchema,
     /** Extra tags on every resource. */
-    tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256)),
+    tags: z.record(z.string(), z.string()).superRefine((tags, ctx) => {
+      for (const [key, value] of Object.entries(tags)) {
+        for (const message of [...tagKeyProblems(key), ...tagValueProblems(key, value)]) ctx.addIssue({ code: 'custom', path: [key], message });
+      }
+      const keys = new Set([...PLATFORM_TAG_KEYS, ...Object.keys(tags)]);
+      const room = MAX_TAGS_PER_RESOURCE - CDK_TAGS_PER_RESOURCE;
+      if (keys.size > room) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `adds up to ${keys.size} tags with the platform's own ${PLATFORM_TAG_KEYS.join(', ')}; AWS allows ${MAX_TAGS_PER_RESOURCE} per resource and CDK adds up to ${CDK_TAGS_PER_RESOURCE}, so at most ${room}`,
+        });
+      }
+    }),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -430,8 +479,31 @@ export const environmentConfigSchema = z
     if (c.network.mode === 'create' && c.network.natGateways > c.network.azCount) {
       ctx.addIssue({ code: 'custom', path: ['network', 'natGateways'], message: `must not exceed azCount (${c.network.azCount})` });
     }
+    const zones = c.network.availabilityZones ?? [];
+    for (const message of availabilityZoneProblems(c.region, zones)) ctx.addIssue({ code: 'custom', path: ['network', 'availabilityZones'], message });
+    if (c.network.mode === 'create') {
+      const cidr = parseIpv4Cidr(c.network.cidr);
+      const groups = createdSubnetGroups(c.network.natGateways);
+      const needed = addressesNeeded(groups, c.network.azCount);
+      if (typeof cidr !== 'string' && needed > 2 ** (32 - cidr.prefix)) {
+        const prefix = 32 - Math.ceil(Math.log2(needed));
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network', 'cidr'],
+          message:
+            `holds ${2 ** (32 - cidr.prefix)} addresses, but ${c.network.azCount} zones of ${groups.map((g) => `${g.name} /${g.cidrMask}`).join(', ')} subnets ` +
+            `need ${needed} (aligned as CDK allocates them): use a /${prefix} or larger`,
+        });
+      }
+    }
     if (c.network.mode === 'import') {
       const n = c.network.availabilityZones.length;
+      // Route tables may be shared between subnets; subnets may not repeat.
+      const subnets = c.network.privateSubnetIds;
+      const repeated = subnets.filter((id, i) => subnets.indexOf(id) !== i);
+      if (repeated.length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['network', 'privateSubnetIds'], message: `lists ${repeated.join(', ')} more than once: one subnet per availability zone` });
+      }
       for (const key of ['privateSubnetIds', 'privateSubnetRouteTableIds'] as const) {
         if (c.network[key].length !== n) {
           ctx.addIssue({ code: 'custom', path: ['network', key], message: `must list one entry per availability zone (${n})` });

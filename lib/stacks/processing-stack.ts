@@ -18,7 +18,7 @@ import { FLINK_JOBS_DIR, FlinkApplication } from '../constructs/flink/flink-appl
 import { kafkaGroupArn } from '../constructs/kafka/kafka-access';
 import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
 import type { KafkaTopics } from '../constructs/kafka/kafka-topics';
-import { TOPIC_NAMES } from '../constructs/kafka/topic-spec';
+import { TOPIC_NAMES } from '../contracts/topic-spec';
 import type { LakeCatalog } from '../constructs/lake/lake-catalog';
 import type { LakeStorage } from '../constructs/lake/lake-storage';
 import { LakeTables } from '../constructs/lake/lake-tables';

@@ -11,7 +11,7 @@ import { DebeziumConnector } from '../constructs/kafka/debezium-connector';
 import type { KafkaBrokerDiscovery } from '../constructs/kafka/kafka-broker-discovery';
 import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
 import { KafkaTopics } from '../constructs/kafka/kafka-topics';
-import { CDC_TOPIC_PREFIX, TOPIC_NAMES, defaultPlatformTopics } from '../constructs/kafka/topic-spec';
+import { CDC_TOPIC_PREFIX, TOPIC_NAMES, defaultPlatformTopics } from '../contracts/topic-spec';
 import type { LakeStorage } from '../constructs/lake/lake-storage';
 import type { PlatformNetwork } from '../constructs/network/platform-network';
 import type { PlatformKeys } from '../constructs/security/platform-keys';

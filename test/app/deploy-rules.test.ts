@@ -161,11 +161,11 @@ describe('vended log groups', () => {
     for (const resource of Object.values(template.Resources)) {
       const p = resource.Properties ?? {};
       if (resource.Type === 'AWS::StepFunctions::StateMachine') {
-        for (const d of ((p.LoggingConfiguration as { Destinations?: Array<{ CloudWatchLogsLogGroup: { LogGroupArn: Json } }> }) ?? {}).Destinations ?? []) idOf(d.CloudWatchLogsLogGroup.LogGroupArn);
+        for (const d of (p.LoggingConfiguration as { Destinations?: Array<{ CloudWatchLogsLogGroup: { LogGroupArn: Json } }> })?.Destinations ?? []) idOf(d.CloudWatchLogsLogGroup.LogGroupArn);
       }
       if (resource.Type === 'AWS::APS::Workspace') idOf((p.LoggingConfiguration as { LogGroupArn?: Json } | undefined)?.LogGroupArn);
-      if (resource.Type === 'AWS::APS::Scraper') idOf(((p.ScraperLoggingConfiguration as Record<string, Record<string, Record<string, Json>>>) ?? {}).LoggingDestination?.CloudWatchLogs?.LogGroupArn);
-      if (resource.Type === 'AWS::MSK::Cluster') idOf(((p.LoggingInfo as Record<string, Record<string, Record<string, Json>>>) ?? {}).BrokerLogs?.CloudWatchLogs?.LogGroup);
+      if (resource.Type === 'AWS::APS::Scraper') idOf((p.ScraperLoggingConfiguration as Record<string, Record<string, Record<string, Json>>>)?.LoggingDestination?.CloudWatchLogs?.LogGroupArn);
+      if (resource.Type === 'AWS::MSK::Cluster') idOf((p.LoggingInfo as Record<string, Record<string, Record<string, Json>>>)?.BrokerLogs?.CloudWatchLogs?.LogGroup);
       if (resource.Type === 'AWS::KafkaConnect::Connector') idOf(JSON.parse(JSON.stringify(p)).LogDelivery?.WorkerLogDelivery?.CloudWatchLogs?.LogGroup);
     }
     return [...ids];

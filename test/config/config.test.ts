@@ -3,23 +3,9 @@ import { ConfigError, loadEnvironment, selectEnvironmentNames, validateEnvironme
 import { DEV_PROFILE, PROD_PROFILE } from '../../lib/config/profiles';
 import { peakFootprint, type SparkJobSize } from '../../lib/constructs/spark/spark-job-size';
 
+import { setPath, validDev } from '../helpers/config-fixtures';
+
 const noEnv = { processEnv: {} };
-
-/** A valid dev environment as plain data, to break one field at a time. */
-function validDev(): Record<string, unknown> {
-  const { stageName: _s, qualifier: _q, ...config } = loadEnvironment('dev', noEnv);
-  return JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
-}
-
-function setPath(target: Record<string, unknown>, dotted: string, value: unknown): Record<string, unknown> {
-  const keys = dotted.split('.');
-  let node = target;
-  for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
-  const last = keys[keys.length - 1];
-  if (value === undefined) delete node[last];
-  else node[last] = value;
-  return target;
-}
 
 describe('environment defaults', () => {
   test('dev is cheap and destroyable', () => {
@@ -144,7 +130,7 @@ const invalidCases: Array<[string, (c: Record<string, unknown>) => Record<string
   ['unknown tier', (c) => setPath(c, 'tier', 'qa'), /tier = "qa": .*"dev"\|"prod"/],
   ['account not 12 digits', (c) => setPath(c, 'account', '1234'), /account = "1234": must be a 12-digit AWS account id/],
   ['malformed region', (c) => setPath(c, 'region', 'Europe'), /region = "Europe": must be an AWS region/],
-  ['VPC CIDR too large', (c) => setPath(c, 'network.cidr', '10.0.0.0/8'), /network.cidr = "10.0.0.0\/8": must be an IPv4 CIDR block from \/16 to \/28/],
+  ['VPC CIDR too large', (c) => setPath(c, 'network.cidr', '10.0.0.0/8'), /network.cidr = "10.0.0.0\/8": has prefix \/8: a VPC CIDR block must be \/16 to \/28/],
   ['one AZ', (c) => setPath(c, 'network.azCount', 1), /network.azCount = 1: .*>=2/],
   ['more NAT gateways than AZs', (c) => setPath(c, 'network.natGateways', 3), /network.natGateways = 3: must not exceed azCount \(2\)/],
   ['brokers not a multiple of AZs', (c) => setPath(c, 'kafka.brokerCount', 3), /kafka.brokerCount = 3: must be a multiple of the AZ count \(2\)/],
@@ -153,7 +139,7 @@ const invalidCases: Array<[string, (c: Record<string, unknown>) => Record<string
   ['replication above brokers', (c) => setPath(c, 'kafka.defaultReplicationFactor', 3), /kafka.defaultReplicationFactor = 3: must not exceed brokerCount \(2\)/],
   ['log retention CloudWatch does not offer', (c) => setPath(c, 'logRetentionDays', 10), /logRetentionDays = 10: must be one of the CloudWatch Logs retention periods: 1, 3, 5, 7, 14/],
   ['EMR 6 release', (c) => setPath(c, 'emr.releaseLabel', 'emr-6.15.0'), /emr.releaseLabel = "emr-6.15.0": must be an EMR 7 release label/],
-  ['bad schedule expression', (c) => setPath(c, 'emr.dailyReportSchedule', '0 3 * * *'), /emr.dailyReportSchedule = "0 3 \* \* \*": must be an EventBridge expression/],
+  ['bad schedule expression', (c) => setPath(c, 'emr.dailyReportSchedule', '0 3 * * *'), /emr.dailyReportSchedule = "0 3 \* \* \*": must be cron\(minutes hours day-of-month month day-of-week year\) or rate\(value unit\)/],
   ['too little memory per vCPU', (c) => setPath(c, 'emr.maxMemoryGb', 16), /emr.maxMemoryGb = 16: must be at least 2 GB per vCPU \(32\)/],
   ['Spark worker with an unsupported vCPU count', (c) => setPath(c, 'emr.jobs.dailyReport.executor.cpu', 3), /emr.jobs.dailyReport.executor.cpu = 3: must be one of 1, 2, 4, 8, 16 vCPU/],
   ['Spark worker memory outside its vCPU range', (c) => setPath(c, 'emr.jobs.streaming.driver.memoryGb', 12), /emr.jobs.streaming.driver.memoryGb = 12: a 1-vCPU worker takes 2-8 GB in steps of 1 GB/],

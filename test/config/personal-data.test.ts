@@ -1,7 +1,7 @@
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { ConfigError, loadEnvironment, validateEnvironment } from '../../lib/config/load-config';
 import { S3_LIFECYCLE_LAG_DAYS, personalDataTopics, retentionProblems, sweepDelayHours } from '../../lib/config/personal-data';
-import { TOPIC_NAMES, maxRecordAgeMs } from '../../lib/constructs/kafka/topic-spec';
+import { TOPIC_NAMES, maxRecordAgeMs } from '../../lib/contracts/topic-spec';
 
 const noEnv = { processEnv: {} };
 const DAY_MS = 86_400_000;

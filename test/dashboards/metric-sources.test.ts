@@ -113,7 +113,7 @@ function environmentOf(stage: LakestreamStage): Environment {
   const evaluator = new Evaluator(templates);
   const cloudWatch = new Set<string>();
   for (const service of AWS_SERVICE_METRICS) {
-    const [type, valueOf] = {
+    const [type, dimensionValue] = {
       'AWS/KinesisAnalytics': ['AWS::KinesisAnalyticsV2::Application', (r: { stack: StackTemplate; id: string; props: Json }) => evaluator.eval(r.props.ApplicationName ?? { Ref: r.id }, r.stack)],
       'AWS/EMRServerless': ['AWS::EMRServerless::Application', (r: { stack: StackTemplate; id: string }) => evaluator.eval({ 'Fn::GetAtt': [r.id, 'ApplicationId'] }, r.stack)],
       'AWS/Lambda': ['AWS::Lambda::Function', (r: { stack: StackTemplate; id: string }) => evaluator.eval({ Ref: r.id }, r.stack)],
@@ -127,7 +127,7 @@ function environmentOf(stage: LakestreamStage): Environment {
           .ApplicationConfiguration?.FlinkApplicationConfiguration?.MonitoringConfiguration?.MetricsLevel;
         expect({ application: resource.id, level }).toEqual({ application: resource.id, level: 'APPLICATION' });
       }
-      for (const metric of service.metrics) cloudWatch.add(seriesKey(service.namespace, metric, { [service.dimensions[0]]: valueOf(resource) }));
+      for (const metric of service.metrics) cloudWatch.add(seriesKey(service.namespace, metric, { [service.dimensions[0]]: dimensionValue(resource) }));
     }
   }
   // EMF emitters, configured as the templates configure their functions.

@@ -52,7 +52,9 @@ describe('Batcher', () => {
     const encoder = new EnvelopeEncoder(object, replayedAt);
     const batcher = new Batcher({ maxRecords: 3, maxBytes: 1_000_000, maxRejectBytes: 1_000_000 }, encoder, 0, 1);
     const texts = Array.from({ length: 8 }, (_, i) => `{"n":${i}}`);
-    texts.forEach((text, i) => batcher.addRecord(`k${i}`, text, text.length, i * 10, i * 10 + 10, i + 1));
+    texts.forEach((text, i) => {
+      batcher.addRecord(`k${i}`, text, text.length, i * 10, i * 10 + 10, i + 1);
+    });
     batcher.seal();
     const batches = batcher.takeSealed();
     expect(batches.map((batch) => batch.records.map((r) => r.key))).toEqual([['k0', 'k1', 'k2'], ['k3', 'k4', 'k5'], ['k6', 'k7']]);

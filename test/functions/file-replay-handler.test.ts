@@ -56,7 +56,7 @@ function line(i: number, overrides: Record<string, unknown> = {}): string {
   });
 }
 
-const content = Buffer.from([line(1), line(2), 'not json', line(3), line(4, { source: 'fax' }), line(5)].join('\n') + '\n');
+const content = Buffer.from(`${[line(1), line(2), 'not json', line(3), line(4, { source: 'fax' }), line(5)].join('\n')}\n`);
 
 function body(bytes: Buffer) {
   return Object.assign(Readable.from([bytes]), { transformToByteArray: async () => new Uint8Array(bytes), transformToString: async () => bytes.toString('utf8') });
@@ -164,7 +164,7 @@ describe('handler (range worker)', () => {
 
     const metrics = emf().find((m) => 'ReplayRecordsSent' in m);
     expect(metrics).toMatchObject({ service: 'file-replay-test', ReplayRecordsSent: 4, ReplayRecordsRejected: 2, ReplayBytesRead: content.length });
-    expect((metrics?._aws as { CloudWatchMetrics: Array<{ Namespace: string }> }).CloudWatchMetrics[0].Namespace).toBe('Lakestream');
+    expect((metrics!._aws as { CloudWatchMetrics: Array<{ Namespace: string }> }).CloudWatchMetrics[0].Namespace).toBe('Lakestream');
   });
 
   it('stops after a batch when its time budget is spent, and the next invocation finishes from the checkpoint', async () => {

@@ -45,7 +45,7 @@ class FakeGrafana {
       this.requests.push({ method: req.method ?? '', path, body, auth: req.headers.authorization });
       const reply = (status: number, payload: unknown = {}) => { res.writeHead(status, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(payload)); };
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return reply(401, { message: 'Unauthorized' });
-      if (this.failure && this.failure.match.test(`${req.method} ${path}`)) return reply(this.failure.status, { message: 'injected failure' });
+      if (this.failure?.match.test(`${req.method} ${path}`)) return reply(this.failure.status, { message: 'injected failure' });
       let m: RegExpMatchArray | null;
       if ((m = path.match(/^\/api\/folders\/([^/]+)$/))) {
         const folder = this.folders.get(m[1]);

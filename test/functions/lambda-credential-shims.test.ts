@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as signer from 'aws-msk-iam-sasl-signer-js';
 import { buildSync } from 'esbuild';
-import { LAMBDA_BUNDLE_ALIASES } from '../../lib/functions/shared/lambda-bundle-aliases';
+import { LAMBDA_BUNDLE_OPTIONS } from '../../lib/constructs/core/lambda-bundles';
 
 /**
  * The shims that LakestreamFunction's esbuild aliases put in place of @aws-sdk/credential-providers
@@ -62,9 +62,8 @@ describe('Lambda bundles of the Kafka functions', () => {
   it.each(['topic-manager', 'ga4-ingest', 'file-replay'])('%s bundles no STS, profile or SSO credential code, SSM only to keep state, and no classic zod of its own', (name) => {
     const result = buildSync({
       entryPoints: [path.join(functionsDir, name, 'index.ts')],
-      bundle: true, minify: true, platform: 'node', target: 'node22', format: 'cjs', mainFields: ['module', 'main'],
-      write: false, outdir: path.join(__dirname, 'unused-outdir'), metafile: true, logLevel: 'silent',
-      alias: { ...LAMBDA_BUNDLE_ALIASES },
+      ...LAMBDA_BUNDLE_OPTIONS,
+      write: false, outdir: path.join(__dirname, 'unused-outdir'), metafile: true,
     });
     const inputs = Object.keys(result.metafile.inputs);
     const packages = (fragment: string) => inputs.filter((input) => input.includes(fragment));
@@ -75,6 +74,6 @@ describe('Lambda bundles of the Kafka functions', () => {
     expect(packages('node_modules/@aws-sdk/nested-clients/')).toEqual([]);
     expect(inputs).toEqual(expect.arrayContaining([expect.stringContaining('lib/functions/shared/lambda-credential-providers.ts')]));
     // The classic zod API (zod/v4/classic) stays out except where a shared contract module still needs it.
-    expect(packages('node_modules/zod/v4/classic/').length > 0).toBe(name === 'topic-manager'); // lib/constructs/kafka/topic-spec.ts
+    expect(packages('node_modules/zod/v4/classic/').length > 0).toBe(name === 'topic-manager'); // lib/contracts/topic-spec.ts
   });
 });

@@ -5,7 +5,7 @@ import { PermanentError } from '../../lib/functions/shared/custom-resource';
 import type { TopicAdmin } from '../../lib/functions/topic-manager/cluster';
 import { createTopicManager, type TopicManagerDependencies } from '../../lib/functions/topic-manager/manager';
 import { describePlan, planTopicChanges, sameConfigValue, type CurrentTopic } from '../../lib/functions/topic-manager/plan';
-import { defaultPlatformTopics, TOPIC_NAMES, type TopicSpec } from '../../lib/constructs/kafka/topic-spec';
+import { defaultPlatformTopics, TOPIC_NAMES, type TopicSpec } from '../../lib/contracts/topic-spec';
 
 const CLUSTER = 'lakestream-dev';
 const BROKERS = ['b-1.lakestream.kafka.eu-west-1.amazonaws.com:9098', 'b-2.lakestream.kafka.eu-west-1.amazonaws.com:9098'];

@@ -1,11 +1,7 @@
-import { Stage } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadEnvironment, type ResolvedEnvironment } from '../../lib/config/load-config';
-import { DataStack } from '../../lib/stacks/data-stack';
-import { NetworkStack } from '../../lib/stacks/network-stack';
+import { LakestreamStage } from '../../lib/app/lakestream-stage';
 import { FLINK_CONSUMER_GROUP, ProcessingStack, SPARK_GROUP_ID_PREFIX } from '../../lib/stacks/processing-stack';
-import { SecurityStack } from '../../lib/stacks/security-stack';
-import { StreamingStack } from '../../lib/stacks/streaming-stack';
 import { formatFindings, newCompliantTestApp, synthFindings, type Finding } from '../helpers/compliance';
 
 const ACCOUNT = '111111111111';
@@ -18,25 +14,10 @@ interface Scenario {
   readonly findings: Finding[];
 }
 
-/** A copy of the stage wiring up to the processing stack, synthesized with the compliance packs. */
+/** The real stage for a config (every stack, as the app wires them), synthesized with the compliance packs. */
 function build(config: ResolvedEnvironment): Scenario {
   const app = newCompliantTestApp({}, { templateValidation: true });
-  const stage = new Stage(app, 'Test', { env: { account: config.account, region: config.region } });
-  const security = new SecurityStack(stage, 'Security', { config });
-  const network = new NetworkStack(stage, 'Network', { config, logsKey: security.keys.logs });
-  const data = new DataStack(stage, 'Data', { config, keys: security.keys, network: network.network });
-  const streaming = new StreamingStack(stage, 'Streaming', { config, keys: security.keys, network: network.network, kafka: data.kafka, lake: data.lake });
-  const processing = new ProcessingStack(stage, 'Processing', {
-    config,
-    keys: security.keys,
-    network: network.network,
-    kafka: data.kafka,
-    lake: data.lake,
-    catalog: data.catalog,
-    topics: streaming.topics,
-    artifacts: streaming.artifacts,
-    erasureReceipts: data.erasureReceipts,
-  });
+  const processing = new LakestreamStage(app, config.stageName, { config }).processing;
   const template = Template.fromStack(processing);
   const annotations = Annotations.fromStack(processing);
   return { config, processing, template, annotations, findings: synthFindings(app) };

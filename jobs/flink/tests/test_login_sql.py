@@ -1,6 +1,6 @@
 import re
 import unittest
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from jobs.flink.login_counts.job_config import JobConfig
 from jobs.flink.login_counts.login_records import Login, parse_login

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import unittest
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from jobs.contracts.contract_validator import explainer
 from jobs.flink.login_counts.job_config import JobConfig

@@ -2,7 +2,6 @@ import contextlib
 import io
 import unittest
 from datetime import date, datetime, timezone
-from types import SimpleNamespace
 
 import daily_report
 import landing_to_bronze

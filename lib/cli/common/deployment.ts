@@ -2,7 +2,7 @@ import { CfnResource, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { LakestreamStage } from '../../app/lakestream-stage';
 import type { ResolvedEnvironment } from '../../config/load-config';
-import { TOPIC_NAMES } from '../../constructs/kafka/topic-spec';
+import { TOPIC_NAMES } from '../../contracts/topic-spec';
 import { JMX_JOB } from '../../constructs/monitoring/prometheus-monitoring';
 
 /** Where one deployed resource lives: its stack and logical id, as the CDK app synthesizes them. */

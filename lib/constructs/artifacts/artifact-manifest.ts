@@ -97,7 +97,7 @@ const SEGMENT = /^[A-Za-z0-9._+-]+$/;
 // group:artifact:version[:classifier][@extension], as Gradle and Maven's dependency plugin write them.
 const MAVEN_COORDINATES = /^([A-Za-z0-9_.-]+):([A-Za-z0-9_.-]+):([A-Za-z0-9_.+-]+)(?::([A-Za-z0-9_.-]+))?(?:@([A-Za-z0-9.]+))?$/;
 
-const usedBySchema = z.array(z.enum(ARTIFACT_USES)).min(1, 'must name at least one of ' + ARTIFACT_USES.join(', '));
+const usedBySchema = z.array(z.enum(ARTIFACT_USES)).min(1, `must name at least one of ${ARTIFACT_USES.join(', ')}`);
 
 const entryFields = {
   name: z.string().regex(NAME_PATTERN, 'must be kebab-case (a-z, 0-9, single hyphens)'),
@@ -232,7 +232,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   if ((top === 'artifacts' || top === 'bundles') && typeof index === 'number') {
     const entry = (raw as Record<string, Array<{ name?: unknown }> | undefined>)[top]?.[index];
     const name = typeof entry?.name === 'string' ? ` (${entry.name})` : '';
-    where = `${top}[${index}]${name}${issue.path.length > 2 ? '.' + issue.path.slice(2).map(String).join('.') : ''}`;
+    where = `${top}[${index}]${name}${issue.path.length > 2 ? `.${issue.path.slice(2).map(String).join('.')}` : ''}`;
   }
   return `${where}: ${issue.message}`;
 }

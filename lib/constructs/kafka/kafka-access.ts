@@ -1,6 +1,6 @@
 import { Fn, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { topicNameSchema } from './topic-spec';
+import { topicNameSchema } from '../../contracts/topic-spec';
 
 /**
  * Least-privilege MSK IAM access. MSK authorizes every Kafka request against `kafka-cluster:*`

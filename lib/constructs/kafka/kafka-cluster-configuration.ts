@@ -136,7 +136,7 @@ export function buildServerProperties(options: ServerPropertiesOptions): string 
   validateReplication(properties, brokerCount, 'transaction.state.log.replication.factor', 'transaction.state.log.min.isr');
   validateReplicationFactor(properties, brokerCount, 'offsets.topic.replication.factor');
 
-  return [...properties].map(([key, value]) => `${key}=${value}`).join('\n') + '\n';
+  return `${[...properties].map(([key, value]) => `${key}=${value}`).join('\n')}\n`;
 }
 
 function validateOverride(key: string, raw: ServerPropertyValue | undefined): string {

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
 import { KafkaClusterActions, KafkaTopic, kafkaTopicArn, validateKafkaClusterRef, type KafkaClusterRef } from './kafka-access';
-import { findTopicSpecErrors, topicNameSchema, topicSpecSchema, type TopicSpec } from './topic-spec';
+import { findTopicSpecErrors, topicNameSchema, topicSpecSchema, type TopicSpec } from '../../contracts/topic-spec';
 
 export interface KafkaTopicsProps {
   /** VPC of the MSK cluster; the topic manager runs in it. */

@@ -16,7 +16,7 @@ export interface QuarantineStore {
 }
 
 export function renderQuarantine(entries: readonly QuarantineEntry[]): string {
-  return entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n';
+  return `${entries.map((entry) => JSON.stringify(entry)).join('\n')}\n`;
 }
 
 export class S3QuarantineStore implements QuarantineStore {

@@ -175,9 +175,7 @@ export interface PagedReport {
   readonly quotaRemaining?: { perHour?: number; perDay?: number };
 }
 
-export interface PageFetcher {
-  (offset: number, limit: number): Promise<RunReportResponse>;
-}
+export type PageFetcher = (offset: number, limit: number) => Promise<RunReportResponse>;
 
 /** How often the whole read restarts when the row set changes under us before giving up. */
 export const MAX_PAGING_RESTARTS = 3;

@@ -1,5 +1,5 @@
 import { PermanentError, type CustomResourceEvent, type CustomResourceResult } from '../shared/custom-resource';
-import type { TopicSpec } from '../../constructs/kafka/topic-spec';
+import type { TopicSpec } from '../../contracts/topic-spec';
 import { deleteTopics, executePlan, readClusterState, type ClusterSession, type LogSink, type TopicAdmin } from './cluster';
 import { Deadline, TimeBudgetError } from './deadline';
 import { explainConnectionError, unreachableReason } from './errors';

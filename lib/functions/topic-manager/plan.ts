@@ -1,4 +1,4 @@
-import type { TopicSpec } from '../../constructs/kafka/topic-spec';
+import type { TopicSpec } from '../../contracts/topic-spec';
 
 /**
  * Pure planning: given what the cluster holds and what is declared, decide what to change. The

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { parseTopicSpecs, topicNameSchema, type TopicSpec } from '../../constructs/kafka/topic-spec';
+import { parseTopicSpecs, topicNameSchema, type TopicSpec } from '../../contracts/topic-spec';
 import { cfnBoolean, parseProperties, PermanentError } from '../shared/custom-resource';
 import { parseBootstrapBrokers } from '../shared/kafka';
 

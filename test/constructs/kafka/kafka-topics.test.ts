@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { KafkaTopics, type KafkaTopicsProps } from '../../../lib/constructs/kafka/kafka-topics';
-import { cdcTableTopicName, defaultPlatformTopics, TOPIC_NAMES, type TopicSpec } from '../../../lib/constructs/kafka/topic-spec';
+import { cdcTableTopicName, defaultPlatformTopics, TOPIC_NAMES, type TopicSpec } from '../../../lib/contracts/topic-spec';
 import { formatFindings, newCompliantTestApp, synthFindings, type Finding } from '../../helpers/compliance';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
@@ -168,7 +168,7 @@ describe('KafkaTopics, dev-like (deletion allowed, retired topics, cluster ARN t
       { Action: [...TOPIC_ADMIN_ACTIONS, 'kafka-cluster:DeleteTopic'].sort(), Effect: 'Allow', Resource: expect.arrayContaining(PLATFORM.map((t) => topicArn(t.name))) },
       { Action: ['kafka-cluster:DeleteTopic', 'kafka-cluster:DescribeTopic'], Effect: 'Allow', Resource: topicArn('logins.old') },
     ]);
-    expect((statements[2]?.Resource as unknown[]).length).toBe(PLATFORM.length);
+    expect((statements[2]!.Resource as unknown[]).length).toBe(PLATFORM.length);
     scenario.template.hasResourceProperties('Custom::KafkaTopics', { AllowDelete: 'true', RetiredTopics: '["logins.old"]' });
   });
 });
