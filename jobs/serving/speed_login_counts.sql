@@ -13,7 +13,7 @@ WITH window_records AS (
     json_extract_scalar(value, '$.emitted_at') AS record_emitted_at,
     kafka_partition,
     kafka_offset
-  FROM "${bronze_database}"."kafka_logins_counts"
+  FROM "${silver_database}"."kafka_logins_counts"
   -- dt is the UTC day of the Kafka timestamp, which Flink sets to window_end for window records
   -- (contract login-count-event v2). Windows of yesterday and today end between yesterday and
   -- tomorrow 00:00, so these three partitions hold every version of them.

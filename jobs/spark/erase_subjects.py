@@ -1,4 +1,4 @@
-"""Erase data subjects from the lake's Parquet datasets (bronze and gold), one request at a time.
+"""Erase data subjects from the lake's Parquet datasets (bronze, silver and gold), one request at a time.
 
 Run by the erasure workflow (lib/constructs/gdpr/erasure-workflow.ts) on the platform's EMR
 Serverless application, with `--request-id`; the people to erase are read from the request document
@@ -59,6 +59,7 @@ FILE_COLUMN = "_erasure_file"
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bronze-uri", required=True, type=prefix_uri)
+    parser.add_argument("--silver-uri", required=True, type=prefix_uri)
     parser.add_argument("--gold-uri", required=True, type=prefix_uri)
     parser.add_argument("--request-id", required=True, type=request_id)
     return parser.parse_args(argv)
@@ -146,7 +147,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     user_ids = parse_request(_read_text(spark, f"{work}request.json"), args.request_id)
     spark.createDataFrame(subject_rows(user_ids), "user_id STRING, user_id_json STRING").createOrReplaceTempView("erasure_subjects")
 
-    tiers = {"bronze": args.bronze_uri, "gold": args.gold_uri}
+    tiers = {"bronze": args.bronze_uri, "silver": args.silver_uri, "gold": args.gold_uri}
     outcomes: Dict[str, List[FileOutcome]] = {}
     for target in TARGETS:
         files = _affected_files(spark, target, dataset_uri(target, tiers))

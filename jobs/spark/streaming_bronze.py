@@ -1,4 +1,8 @@
-"""Streaming job: Kafka topics (raw logins, login counts) -> Parquet in bronze, partitioned by dt/hr.
+"""Streaming job: Kafka topics (raw logins, login counts) -> Parquet in bronze and silver, partitioned by dt/hr.
+
+Raw login events land in bronze. The record topics (--record-topic, default logins.counts) carry
+aggregates computed by Flink, not raw events: they land in silver, the tier dashboards may read,
+so that Grafana's role needs no bronze access at all (issue 11).
 
 Runs on EMR Serverless in STREAMING mode; the streaming-job supervisor starts it and restarts it
 when it fails. One Structured Streaming query per topic, each with its own S3 checkpoint, so a
@@ -88,6 +92,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--bootstrap-servers", required=True, help="MSK IAM bootstrap brokers (host:9098,...)")
     parser.add_argument("--bronze-uri", required=True, type=prefix_uri, help="s3://<bronze bucket>/ root")
     parser.add_argument(
+        "--silver-uri",
+        required=True,
+        type=prefix_uri,
+        help="s3://<silver bucket>/ root: where the record topics (aggregates) land",
+    )
+    parser.add_argument(
         "--checkpoint-uri",
         type=prefix_uri,
         help="root of the streaming checkpoints (default: <bronze-uri>_checkpoints/)",
@@ -97,7 +107,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "--record-topic",
         action="append",
         default=None,
-        help="further topic landed as raw records (repeatable; default: logins.counts)",
+        help="further topic of aggregates landed as records in silver (repeatable; default: logins.counts)",
     )
     parser.add_argument(
         "--group-id-prefix",
@@ -137,13 +147,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def plan_streams(args: argparse.Namespace) -> List[StreamPlan]:
-    """One plan per topic: the logins topic parsed against the contract, the others as raw records."""
+    """One plan per topic: the logins topic parsed against the contract into bronze, the others as records into silver."""
     topics: List[Tuple[str, bool]] = [(args.logins_topic, True)] + [(topic, False) for topic in args.record_topic]
     return [
         StreamPlan(
             topic=topic,
-            query_name=f"bronze_{dataset_name(topic)}",
-            output_uri=kafka_dataset_uri(args.bronze_uri, topic),
+            query_name=f"{'bronze' if is_logins else 'silver'}_{dataset_name(topic)}",
+            output_uri=kafka_dataset_uri(args.bronze_uri if is_logins else args.silver_uri, topic),
             checkpoint_uri=checkpoint_uri(args.checkpoint_uri, topic),
             projection=login_projection() if is_logins else record_projection(),
             has_login_contract=is_logins,

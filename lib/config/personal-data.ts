@@ -27,7 +27,15 @@ export interface RetentionProblem {
   readonly message: string;
 }
 
-type RetentionInput = Pick<EnvironmentConfig, 'gdpr' | 'lake' | 'flink' | 'kafka'>;
+type RetentionInput = Pick<EnvironmentConfig, 'gdpr' | 'lake' | 'flink' | 'kafka'> & Partial<Pick<EnvironmentConfig, 'debezium'>>;
+
+/** Segment of the Debezium change topics: Kafka deletes a record up to one segment after its retention. */
+export const CDC_TOPIC_SEGMENT_MS = DAY_MS;
+
+/** Retention of the Debezium change topics (lib/constructs/kafka/debezium-connector.ts changeTopicRetention). */
+export function cdcTopicRetention(debezium: NonNullable<EnvironmentConfig['debezium']>): { retentionMs: number; segmentMs: number } {
+  return { retentionMs: debezium.topicRetentionDays * DAY_MS, segmentMs: CDC_TOPIC_SEGMENT_MS };
+}
 
 /** Days a raw landing file (or a query result) can exist: current until expiry, then noncurrent. */
 function expiringObjectDays(expirationDays: number, noncurrentDays: number): number {
@@ -115,6 +123,14 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
       });
     }
   }
+  if (config.debezium && config.debezium.topicRetentionDays * DAY_MS + CDC_TOPIC_SEGMENT_MS > deadline * DAY_MS) {
+    problems.push({
+      path: ['debezium', 'topicRetentionDays'],
+      message:
+        `must be at most ${deadline - CDC_TOPIC_SEGMENT_MS / DAY_MS} ${because}: the change topics (cdc.sqlserver.*) carry captured rows, ` +
+        `which Kafka deletes up to one segment (${CDC_TOPIC_SEGMENT_MS / DAY_MS} day) after their retention`,
+    });
+  }
   const flinkDays = flinkStateDays(config);
   if (flinkDays > deadline) {
     problems.push({
@@ -156,6 +172,9 @@ export function erasureWorkflowSettings(config: RetentionInput) {
         .filter((t) => t.name !== TOPIC_NAMES.loginsCounts)
         .map((t) => ({ store: `kafka ${t.name}`, maxAgeDays: Math.ceil((maxRecordAgeMs(t) ?? 0) / DAY_MS) })),
       { store: 'flink keyed state (state TTL)', maxAgeDays: Math.ceil(flinkStateDays(config)) },
+      ...(config.debezium
+        ? [{ store: 'kafka cdc.sqlserver.* (change topics)', maxAgeDays: Math.ceil((config.debezium.topicRetentionDays * DAY_MS + CDC_TOPIC_SEGMENT_MS) / DAY_MS) }]
+        : []),
     ],
   };
 }

@@ -278,6 +278,12 @@ const debeziumSchema = z
     minWorkers: z.number().int().min(1).max(10),
     maxWorkers: z.number().int().min(1).max(10),
     mcuCount: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]),
+    /**
+     * retention.ms of the change topics (cdc.sqlserver.*), in days; they carry captured rows, which
+     * only age out (checked against gdpr.erasureDeadlineDays with the 1-day segment).
+     * @default 7
+     */
+    topicRetentionDays: z.number().int().min(1).max(365).default(7),
   })
   .strict()
   .superRefine((d, ctx) => {

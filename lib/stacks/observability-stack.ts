@@ -6,7 +6,7 @@ import type { KafkaBrokerDiscovery } from '../constructs/kafka/kafka-broker-disc
 import type { KafkaCluster } from '../constructs/kafka/kafka-cluster';
 import type { LakeCatalog } from '../constructs/lake/lake-catalog';
 import type { LakeStorage } from '../constructs/lake/lake-storage';
-import { bronzeTableSpecs } from '../constructs/lake/lake-tables';
+import { silverTableSpecs } from '../constructs/lake/lake-tables';
 import { GrafanaWorkspace } from '../constructs/monitoring/grafana-workspace';
 import { PlatformAlarms } from '../constructs/monitoring/platform-alarms';
 import { PrometheusMonitoring } from '../constructs/monitoring/prometheus-monitoring';
@@ -79,14 +79,15 @@ export class ObservabilityStack extends Stack {
       prometheus: { workspaceArn: this.prometheus.workspaceArn, queryEndpoint: this.prometheus.prometheusEndpoint },
       athena: {
         workgroupName: props.catalog.workgroupName,
-        databaseNames: [props.catalog.databaseNames.gold, props.catalog.databaseNames.bronze],
+        // No bronze at all: raw events, landed rows and quarantined records stay out of dashboards.
+        databaseNames: [props.catalog.databaseNames.gold, props.catalog.databaseNames.silver],
         resultsBucket: props.lake.queryResults,
         resultsPrefix: props.catalog.resultsPrefix,
-        // Gold reports and serving views whole; of bronze only the counts table the speed view reads: no raw logins, no quarantine.
-        tableNames: { [props.catalog.databaseNames.bronze]: [SPEED_VIEW_SOURCE.name] },
+        // Gold reports and serving views whole; of silver only the counts table the speed view reads.
+        tableNames: { [props.catalog.databaseNames.silver]: [SPEED_VIEW_SOURCE.name] },
         dataLocations: [
           { bucket: props.lake.gold, prefixes: ['reports/'] },
-          { bucket: props.lake.bronze, prefixes: [SPEED_VIEW_SOURCE.prefix] },
+          { bucket: props.lake.silver, prefixes: [SPEED_VIEW_SOURCE.prefix] },
         ],
         lakeKey: props.keys.lake,
       },
@@ -117,8 +118,8 @@ export class ObservabilityStack extends Stack {
   }
 }
 
-/** The one bronze table Grafana reads: per-user counts behind the speed view, not raw logins. */
-const SPEED_VIEW_SOURCE = bronzeTableSpecs('NOW').find((t) => t.name === 'kafka_logins_counts')!;
+/** The one silver table Grafana reads: the per-user counts behind the speed view. */
+const SPEED_VIEW_SOURCE = silverTableSpecs('NOW').find((t) => t.name === 'kafka_logins_counts')!;
 
 /**
  * The values the dashboards' variables take in this environment: names and ids of what the other

@@ -49,6 +49,8 @@ export const SPARK_GROUP_ID_PREFIX = 'lakestream-spark-bronze';
 export const LANDING_LOGINS_PREFIX = 'logins/';
 /** Bronze dataset of the streamed logins topic (lakestream_spark.layout.kafka_dataset_uri), read by the daily report. */
 export const STREAMED_LOGINS_PREFIX = 'kafka/logins_raw/';
+/** Silver root of the streamed aggregate topics (logins.counts; lakestream_spark.layout). */
+export const SILVER_STREAMED_PREFIX = 'kafka/';
 /** Bronze dataset written by landing-to-bronze (lakestream_spark.layout.landing_dataset_uri), read by the daily report. */
 export const LANDING_LOGINS_DATASET_PREFIX = 'landing/logins/';
 /** Spark driver and executor logs, in the artifacts bucket. */
@@ -106,17 +108,20 @@ export class ProcessingStack extends Stack {
 
     this.tables = new LakeTables(this, 'Tables', {
       bronzeBucket: lake.bronze,
+      silverBucket: lake.silver,
       goldBucket: lake.gold,
       bronzeDatabaseName: catalog.databaseNames.bronze,
+      silverDatabaseName: catalog.databaseNames.silver,
       goldDatabaseName: catalog.databaseNames.gold,
       bronzeRangeStart: rangeStart(config.lake.bronze.expirationDays),
+      silverRangeStart: rangeStart(config.lake.silver.expirationDays),
       goldRangeStart: rangeStart(config.lake.gold.expirationDays),
     });
     this.servingViews = new ServingViews(this, 'ServingViews', {
-      bronzeDatabaseName: catalog.databaseNames.bronze,
+      silverDatabaseName: catalog.databaseNames.silver,
       goldDatabaseName: catalog.databaseNames.gold,
       batchDays: config.serving.batchDays,
-      sourceTables: [this.tables.bronzeTables.kafka_logins_counts!, this.tables.goldTables.logins_per_user_per_day!, this.tables.goldTables.daily_active_users!],
+      sourceTables: [this.tables.silverTables.kafka_logins_counts!, this.tables.goldTables.logins_per_user_per_day!, this.tables.goldTables.daily_active_users!],
     });
 
     this.spark = new SparkApplication(this, 'Spark', {
@@ -150,6 +155,7 @@ export class ProcessingStack extends Stack {
     // jobs the environment builds: a prefix a job reads without a grant answers 403, which no job
     // treats as "no data yet".
     this.spark.grantGlueTables(catalog.databaseNames.bronze, this.tables.bronzeTableNames);
+    this.spark.grantGlueTables(catalog.databaseNames.silver, this.tables.silverTableNames);
     this.spark.grantGlueTables(catalog.databaseNames.gold, this.tables.goldTableNames);
     this.spark.grantKeyUsage(keys.lake);
     // landing-to-bronze: reads landed files, replaces its day folders in bronze.
@@ -189,6 +195,8 @@ export class ProcessingStack extends Stack {
       const streamingScript = entryPoint('StreamingBronzeScript', 'streaming_bronze.py');
       codeAssets.push(streamingScript);
       this.spark.grantReadWrite(lake.bronze, 'kafka/');
+      // Flink's counts are aggregates: they land in silver, which dashboards read instead of bronze.
+      this.spark.grantReadWrite(lake.silver, SILVER_STREAMED_PREFIX);
       this.spark.grantReadWrite(lake.bronze, '_checkpoints/');
       this.spark.executionRole.addToPrincipalPolicy(
         new iam.PolicyStatement({
@@ -211,6 +219,7 @@ export class ProcessingStack extends Stack {
         entryPointArguments: [
           '--bootstrap-servers', brokers.bootstrapBrokers,
           '--bronze-uri', bronzeUri,
+          '--silver-uri', lake.silver.s3UrlForObject('/'),
           '--logins-topic', TOPIC_NAMES.loginsRaw,
           '--record-topic', TOPIC_NAMES.loginsCounts,
           '--group-id-prefix', SPARK_GROUP_ID_PREFIX,
@@ -275,6 +284,7 @@ export class ProcessingStack extends Stack {
       entryPoint: eraseScript.s3ObjectUrl,
       sparkSubmitParameters: `${pyFiles} ${sparkSizeConf(jobs.landingToBronze)}`,
       bronze: lake.bronze,
+      silver: lake.silver,
       gold: lake.gold,
       lakeKey: keys.lake,
       receipts: props.erasureReceipts,

@@ -4,6 +4,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { retentionOf } from '../config/cdk-values';
 import type { ResolvedEnvironment } from '../config/load-config';
+import { cdcTopicRetention } from '../config/personal-data';
 import { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
 import { FileReplay } from '../constructs/ingestion/file-replay';
 import { Ga4Ingest } from '../constructs/ingestion/ga4-ingest';
@@ -117,6 +118,7 @@ export class StreamingStack extends Stack {
         },
         topicPrefix: CDC_TOPIC_PREFIX,
         schemaHistoryTopic: TOPIC_NAMES.cdcSchemaHistory,
+        changeTopicRetention: cdcTopicRetention(source),
         capacity: { minWorkers: source.minWorkers, maxWorkers: source.maxWorkers, mcuCount: source.mcuCount },
         encryptionKey: keys.logs,
         logRetention,

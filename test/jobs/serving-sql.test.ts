@@ -1,6 +1,6 @@
 /**
  * Runs the serving views (jobs/serving/*.sql) on DuckDB over Parquet files laid out like the lake
- * (bronze kafka/logins_counts/dt=/hr=, gold reports/<report>/report_date=), and parses the Athena
+ * (silver kafka/logins_counts/dt=/hr=, gold reports/<report>/report_date=), and parses the Athena
  * rendering of the same text with a Trino grammar (dt-sql-parser).
  *
  * The text DuckDB runs is the text Athena runs except for `${today}` (a fixed date here, the current
@@ -15,7 +15,7 @@ import { TrinoSQL } from 'dt-sql-parser/dist/parser/trino';
 import { GOLD_REPORT_COLUMNS } from '../../lib/constructs/lake/lake-tables';
 import { ATHENA_TODAY, SERVING_VIEWS, renderServingSql, servingSqlTemplate } from '../../lib/constructs/lake/serving-views';
 
-const BRONZE = 'bronze_db';
+const SILVER = 'silver_db';
 const GOLD = 'gold_db';
 const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT']);
 type Row = Record<string, string | number | boolean | null>;
@@ -63,7 +63,7 @@ interface GoldDay {
 
 const sqlString = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
-/** A DuckDB database with the bronze and gold relations over Parquet files and the serving views, for one "today". */
+/** A DuckDB database with the silver and gold relations over Parquet files and the serving views, for one "today". */
 class Lake {
   private constructor(
     readonly root: string,
@@ -77,7 +77,7 @@ class Lake {
     const lake = new Lake(root, instance, await instance.connect());
     await lake.load(records, gold);
     for (const spec of SERVING_VIEWS) {
-      const sql = renderServingSql(servingSqlTemplate(spec), { bronzeDatabase: BRONZE, goldDatabase: GOLD, today: `DATE '${today}'`, batchDays });
+      const sql = renderServingSql(servingSqlTemplate(spec), { silverDatabase: SILVER, goldDatabase: GOLD, today: `DATE '${today}'`, batchDays });
       await lake.db.run(`CREATE VIEW ${GOLD}.${spec.name} AS ${sql}`);
     }
     return lake;
@@ -85,7 +85,7 @@ class Lake {
 
   private async load(records: CountRecord[], gold: GoldDay[]): Promise<void> {
     const db = this.db;
-    await db.run(`CREATE SCHEMA ${BRONZE}`);
+    await db.run(`CREATE SCHEMA ${SILVER}`);
     await db.run(`CREATE SCHEMA ${GOLD}`);
     // Trino's json_extract_scalar returns NULL for text that is not JSON; DuckDB's json_extract_string raises.
     await db.run('CREATE MACRO json_extract_scalar(j, p) AS CASE WHEN json_valid(j) THEN json_extract_string(j, p) END');
@@ -96,7 +96,7 @@ class Lake {
       (r) =>
         `('logins.counts', ${r.partition ?? 0}, ${r.offset}, TIMESTAMP ${sqlString(r.at)}, NULL, ${sqlString(r.value)}, TIMESTAMP ${sqlString(r.at)}, TIMESTAMP ${sqlString(r.at)}, ${sqlString(r.at.slice(0, 10))}, ${sqlString(r.at.slice(11, 13))})`,
     );
-    await this.dataset(`${BRONZE}.kafka_logins_counts`, 'kafka/logins_counts', countsColumns, countRows, ['dt', 'hr']);
+    await this.dataset(`${SILVER}.kafka_logins_counts`, 'kafka/logins_counts', countsColumns, countRows, ['dt', 'hr']);
 
     const perUser = gold.flatMap((day) =>
       Object.entries(day.users).map(([user, logins]) => `(${sqlString(user)}, ${logins}, 1, TIMESTAMP '${day.date} 00:00:00', TIMESTAMP '${day.date} 23:00:00', '${day.date}')`),
@@ -169,7 +169,7 @@ function goldColumns(report: string): string {
 
 /**
  * Today is 2025-03-02 (UTC), ten minutes after midnight; the daily report has not run for 03-01 yet.
- *   alice  window 03-01 23:59 (ends 03-02 00:00, so in bronze's dt=2025-03-02): counts for 03-01, not 03-02
+ *   alice  window 03-01 23:59 (ends 03-02 00:00, so in silver's dt=2025-03-02): counts for 03-01, not 03-02
  *          window 03-02 00:00 emitted with 1, then re-emitted with 2 by a late event
  *          a running record (all-time count 17): not a window, ignored
  *   bob    window 03-02 00:03 with 3: the same record twice in the files (a retried Spark batch) and
@@ -300,7 +300,7 @@ describe('serving views on DuckDB', () => {
       const after = await Lake.create(records, [], '2025-03-02');
       try {
         const today = (lake: Lake, day: string) => lake.query(`SELECT CAST(SUM(logins) AS BIGINT) AS logins FROM ${GOLD}.serving_logins_per_user_per_day WHERE login_date = '${day}'`);
-        // The 23:59 window ends at midnight, so it sits in bronze's 03-02 partition: still counted for 03-01, on 03-01 and after.
+        // The 23:59 window ends at midnight, so it sits in silver's 03-02 partition: still counted for 03-01, on 03-01 and after.
         expect(await today(before, '2025-03-01')).toEqual([{ logins: 2 }]);
         expect(await today(after, '2025-03-01')).toEqual([{ logins: 2 }]);
         expect(await today(after, '2025-03-02')).toEqual([{ logins: null }]);
@@ -327,7 +327,7 @@ describe('serving SQL rendering and grammar', () => {
   const parser = new TrinoSQL();
   const athena = SERVING_VIEWS.map((spec) => ({
     spec,
-    sql: renderServingSql(servingSqlTemplate(spec), { bronzeDatabase: 'lakestream_dev_bronze', goldDatabase: 'lakestream_dev_gold', today: ATHENA_TODAY, batchDays: 3650 }),
+    sql: renderServingSql(servingSqlTemplate(spec), { silverDatabase: 'lakestream_dev_silver', goldDatabase: 'lakestream_dev_gold', today: ATHENA_TODAY, batchDays: 3650 }),
   }));
 
   it.each(athena.map((a) => [a.spec.name, a.sql] as const))('%s parses as Trino SQL at the largest batchDays the schema allows', (_name, sql) => {
@@ -340,7 +340,7 @@ describe('serving SQL rendering and grammar', () => {
 
   it('Athena and DuckDB run the same text except for the current date', () => {
     for (const spec of SERVING_VIEWS) {
-      const params = { bronzeDatabase: 'b', goldDatabase: 'g', batchDays: 5 };
+      const params = { silverDatabase: 's', goldDatabase: 'g', batchDays: 5 };
       const inAthena = renderServingSql(servingSqlTemplate(spec), { ...params, today: ATHENA_TODAY });
       const inTest = renderServingSql(servingSqlTemplate(spec), { ...params, today: "DATE '2025-03-02'" });
       expect(inAthena.split(`(${ATHENA_TODAY})`).join("(DATE '2025-03-02')")).toBe(inTest);
@@ -379,7 +379,7 @@ describe('serving SQL rendering and grammar', () => {
   });
 
   it('rejects unknown placeholders, unsafe database names and a bad batchDays', () => {
-    const params = { bronzeDatabase: 'b', goldDatabase: 'g', today: ATHENA_TODAY, batchDays: 1 };
+    const params = { silverDatabase: 's', goldDatabase: 'g', today: ATHENA_TODAY, batchDays: 1 };
     expect(() => renderServingSql('SELECT ${todya}', params)).toThrow(/unknown placeholder \$\{todya\}/);
     expect(() => renderServingSql('SELECT 1', { ...params, goldDatabase: 'gold"; DROP' })).toThrow(/goldDatabase must be lower-case/);
     expect(() => renderServingSql('SELECT 1', { ...params, batchDays: 0 })).toThrow(/batchDays must be a positive whole number/);

@@ -24,7 +24,7 @@ describe('Spark SQL executed by the jobs', () => {
     for (const report of ['bronze_logins', 'logins_per_user_per_day', 'daily_active_users', 'top_users', 'login_trends']) {
       expect(names).toEqual(expect.arrayContaining([`report ${report} (min)`, `report ${report} (max)`]));
     }
-    for (const query of ['bronze_logins_raw', 'bronze_logins_counts']) {
+    for (const query of ['bronze_logins_raw', 'silver_logins_counts']) {
       for (const stage of ['parse', 'project', 'finish', 'output', 'batch']) expect(names).toContain(`${query} ${stage}`);
     }
     expect(catalog.sql['report top_users (max)']).toContain('login_rank <= 1000');

@@ -262,11 +262,14 @@ describe('serving views and the Grafana role', () => {
       .map((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement)
       .find((statements) => statements.some((s) => [s.Action].flat().includes('athena:StartQueryExecution')))!;
     const allowed = (action: string) => grafanaStatements.filter((s) => [s.Action].flat().includes(action)).map((s) => text(s.Resource)).join(' ');
+    // Grafana's role has no bronze statement at all: no bucket, database or table of the tier.
+    expect(text(grafanaStatements)).not.toMatch(/Bronze|_bronze/);
     for (const relation of relations) {
       const table = byName.get(relation);
       expect(table).toBeDefined();
       const [database] = relation.split('.');
-      // Whole gold database; of bronze only the named tables the views read (no raw logins, no quarantine).
+      // Whole gold database; of silver only the named tables the views read; nothing of bronze.
+      expect(database).not.toMatch(/_bronze$/);
       expect(allowed('glue:GetTable')).toMatch(new RegExp(`:table/${database}/(\\*|${relation.split('.')[1]})(,| |$)`));
       if (table!.Properties.TableInput.TableType === 'VIRTUAL_VIEW') continue;
       // The location refers to the bucket by name (Ref), the grant by ARN (GetAtt): compare the bucket's logical id.

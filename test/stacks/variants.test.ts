@@ -27,7 +27,7 @@ const VARIANTS: Record<string, EnvironmentEntry> = {
       debezium: {
         hostname: 'sql.internal.example.com', port: 1433, databaseNames: ['app'], tableIncludeList: ['dbo.logins'],
         credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:sqlserver-AbCdEf',
-        minWorkers: 1, maxWorkers: 2, mcuCount: 1,
+        minWorkers: 1, maxWorkers: 2, mcuCount: 1, topicRetentionDays: 5,
       },
       ga4: {
         propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf',
@@ -121,6 +121,10 @@ describe('optional sources', () => {
     const plugin = Object.values(on.findResources('AWS::KafkaConnect::CustomPlugin'))[0] as { Properties: { ContentType: string; Location: { S3Location: { FileKey: unknown } } } };
     expect(plugin.Properties.ContentType).toBe('ZIP');
     expect(plugin.Properties.Location.S3Location.FileKey).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Artifacts/), 'debezium-sqlserver-plugin.Key'] });
+    // Change topics carry captured rows: created with the configured retention (5 days) and daily segments.
+    on.hasResourceProperties('AWS::KafkaConnect::Connector', {
+      ConnectorConfiguration: Match.objectLike({ 'topic.creation.default.retention.ms': String(5 * 86_400_000), 'topic.creation.default.segment.ms': '86400000', 'topic.creation.default.cleanup.policy': 'delete' }),
+    });
 
     const off = result.template('bounded-alice', 'Streaming');
     const offMirror = Object.values(off.findResources('Custom::ArtifactMirror'))[0] as { Properties: { Artifacts: string; Bundles: string } };

@@ -56,7 +56,7 @@ class ErasureTarget:
 
 TARGETS: Tuple[ErasureTarget, ...] = (
     ErasureTarget("kafka_logins_raw", "bronze", "kafka/logins_raw/", f"({_USER_ID} OR {_raw_text('value')})"),
-    ErasureTarget("kafka_logins_counts", "bronze", "kafka/logins_counts/", f"({_COUNTS_KEY} OR {_raw_text('value')})"),
+    ErasureTarget("kafka_logins_counts", "silver", "kafka/logins_counts/", f"({_COUNTS_KEY} OR {_raw_text('value')})"),
     ErasureTarget("landing_logins", "bronze", "landing/logins/", _USER_ID),
     ErasureTarget("quarantine_landing_logins", "bronze", "quarantine/landing/logins/", _raw_text("raw_record")),
     ErasureTarget("logins_per_user_per_day", "gold", "reports/logins_per_user_per_day/", _USER_ID),

@@ -5,7 +5,10 @@ Bronze bucket layout (Hive-style partitions, so Glue/Athena partition projection
                                                             one folder per micro-batch (streaming_bronze.py)
     landing/<dataset>/landed_on=YYYY-MM-DD/dt=YYYY-MM-DD/hr=HH/   landing-to-bronze batch job
     quarantine/landing/<dataset>/landed_on=YYYY-MM-DD/      rows the batch job rejected, with the reason
-    _checkpoints/kafka/<topic_dataset>/                     Structured Streaming checkpoints (not a table)
+    _checkpoints/kafka/<topic_dataset>/                     Structured Streaming checkpoints (not a table),
+                                                            of every streamed topic (Kafka offsets only)
+Silver bucket layout:
+    kafka/<topic_dataset>/dt=YYYY-MM-DD/hr=HH/batch_id=N/   streaming job, topics of aggregates (logins.counts)
 Gold bucket layout:
     reports/<report>/report_date=YYYY-MM-DD/
 

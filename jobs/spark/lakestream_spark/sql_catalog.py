@@ -45,7 +45,7 @@ def sql_texts() -> Dict[str, str]:
         for name, sql in render_all(report_parameters(SAMPLE_REPORT_DATE, top_n, trend_days)).items():
             texts[f"report {name} ({label})"] = sql
 
-    args = streaming_bronze.parse_args(["--bootstrap-servers", "b-1:9098", "--bronze-uri", "s3://lake-bronze"])
+    args = streaming_bronze.parse_args(["--bootstrap-servers", "b-1:9098", "--bronze-uri", "s3://lake-bronze", "--silver-uri", "s3://lake-silver"])
     for plan in streaming_bronze.plan_streams(args):
         texts[f"{plan.query_name} parse"] = _select(plan.projection.parse, "kafka_source")
         texts[f"{plan.query_name} project"] = _select(plan.projection.project, "parsed")

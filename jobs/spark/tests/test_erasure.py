@@ -7,6 +7,7 @@ from lakestream_spark.erasure import (
     KEPT_SQL,
     MATCHING_SQL,
     TARGETS,
+    TARGETS_BY_NAME,
     FileOutcome,
     dataset_uri,
     parse_request,
@@ -59,6 +60,10 @@ class ErasureTest(unittest.TestCase):
         self.assertEqual(work_uri("s3://bronze", "R1"), "s3://bronze/_erasure/R1/")
         self.assertEqual(dataset_uri(TARGETS[0], {"bronze": "s3://bronze-b/", "gold": "s3://gold-g"}), "s3://bronze-b/kafka/logins_raw/")
         self.assertEqual(dataset_uri(TARGETS[-1], {"bronze": "s3://bronze-b/", "gold": "s3://gold-g"}), "s3://gold-g/reports/top_users/")
+        # The streamed counts are aggregates: they live in silver, where the speed view reads them.
+        counts = TARGETS_BY_NAME["kafka_logins_counts"]
+        self.assertEqual(dataset_uri(counts, {"bronze": "s3://b/", "silver": "s3://silver-s", "gold": "s3://g/"}), "s3://silver-s/kafka/logins_counts/")
+        self.assertEqual({t.tier for t in TARGETS}, {"bronze", "silver", "gold"})
 
     def test_report_counts_rows_and_names_no_person(self):
         report = report_document("R1", {"landing_logins": [FileOutcome("s3://b/landing/logins/x.parquet", 5, 2), FileOutcome("s3://b/landing/logins/y.parquet", 1, 1)]}, "2024-01-01T00:00:00Z")
@@ -68,10 +73,10 @@ class ErasureTest(unittest.TestCase):
         self.assertEqual(len(report["datasets"]), len(TARGETS))
 
     def test_job_arguments(self):
-        args = erase_subjects.parse_args(["--bronze-uri", "s3://bronze", "--gold-uri", "s3://gold", "--request-id", "R1"])
-        self.assertEqual((args.bronze_uri, args.gold_uri, args.request_id), ("s3://bronze/", "s3://gold/", "R1"))
+        args = erase_subjects.parse_args(["--bronze-uri", "s3://bronze", "--silver-uri", "s3://silver", "--gold-uri", "s3://gold", "--request-id", "R1"])
+        self.assertEqual((args.bronze_uri, args.silver_uri, args.gold_uri, args.request_id), ("s3://bronze/", "s3://silver/", "s3://gold/", "R1"))
         with self.assertRaises(SystemExit):
-            erase_subjects.parse_args(["--bronze-uri", "s3://bronze", "--gold-uri", "s3://gold", "--request-id", "../etc"])
+            erase_subjects.parse_args(["--bronze-uri", "s3://bronze", "--silver-uri", "s3://silver", "--gold-uri", "s3://gold", "--request-id", "../etc"])
 
 
 if __name__ == "__main__":

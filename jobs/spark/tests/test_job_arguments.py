@@ -24,7 +24,7 @@ def fails(parse, argv):
 
 
 class StreamingBronzeArgumentsTest(unittest.TestCase):
-    BASE = ["--bootstrap-servers", "b-1:9098,b-2:9098", "--bronze-uri", "s3://lake-bronze"]
+    BASE = ["--bootstrap-servers", "b-1:9098,b-2:9098", "--bronze-uri", "s3://lake-bronze", "--silver-uri", "s3://lake-silver"]
 
     def test_defaults(self):
         args = streaming_bronze.parse_args(self.BASE)
@@ -49,8 +49,10 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
         self.assertTrue(args.fail_on_data_loss)
 
     def test_rejections(self):
-        self.assertIn("--bootstrap-servers", fails(streaming_bronze.parse_args, ["--bronze-uri", "s3://lake-bronze"]))
-        self.assertIn("not a valid S3 URI", fails(streaming_bronze.parse_args, ["--bootstrap-servers", "b:9098", "--bronze-uri", "s3://X"]))
+        self.assertIn("--bootstrap-servers", fails(streaming_bronze.parse_args, ["--bronze-uri", "s3://lake-bronze", "--silver-uri", "s3://lake-silver"]))
+        # The counts must never fall back to bronze: without a silver root the job does not start.
+        self.assertIn("--silver-uri", fails(streaming_bronze.parse_args, ["--bootstrap-servers", "b:9098", "--bronze-uri", "s3://lake-bronze"]))
+        self.assertIn("not a valid S3 URI", fails(streaming_bronze.parse_args, ["--bootstrap-servers", "b:9098", "--bronze-uri", "s3://X", "--silver-uri", "s3://lake-silver"]))
         self.assertIn("positive integer", fails(streaming_bronze.parse_args, self.BASE + ["--trigger-seconds", "0"]))
         self.assertIn("invalid choice", fails(streaming_bronze.parse_args, self.BASE + ["--starting-offsets", "now"]))
         self.assertIn("listed once", fails(streaming_bronze.parse_args, self.BASE + ["--record-topic", "logins.raw"]))
@@ -60,8 +62,9 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
     def test_plans_one_query_per_topic(self):
         plans = streaming_bronze.plan_streams(streaming_bronze.parse_args(self.BASE))
         self.assertEqual([p.topic for p in plans], ["logins.raw", "logins.counts"])
-        self.assertEqual([p.query_name for p in plans], ["bronze_logins_raw", "bronze_logins_counts"])
-        self.assertEqual([p.output_uri for p in plans], ["s3://lake-bronze/kafka/logins_raw/", "s3://lake-bronze/kafka/logins_counts/"])
+        self.assertEqual([p.query_name for p in plans], ["bronze_logins_raw", "silver_logins_counts"])
+        # Raw events in bronze; Flink's aggregates in silver, the tier Grafana may read.
+        self.assertEqual([p.output_uri for p in plans], ["s3://lake-bronze/kafka/logins_raw/", "s3://lake-silver/kafka/logins_counts/"])
         self.assertEqual(
             [p.checkpoint_uri for p in plans],
             ["s3://lake-bronze/_checkpoints/kafka/logins_raw/", "s3://lake-bronze/_checkpoints/kafka/logins_counts/"],

@@ -20,6 +20,7 @@ import type { ErasureReceipts } from './erasure-receipts';
 
 /** Prefixes of the lake datasets the Spark job rewrites (jobs/spark/lakestream_spark/erasure.py TARGETS). */
 export const ERASED_BRONZE_PREFIXES = ['kafka/', 'landing/', 'quarantine/'] as const;
+export const ERASED_SILVER_PREFIXES = ['kafka/'] as const;
 export const ERASED_GOLD_PREFIXES = ['reports/'] as const;
 
 /** A store erased by age, not by the workflow: listed in every receipt with its synth-checked bound. */
@@ -43,6 +44,8 @@ export interface ErasureWorkflowProps {
   readonly sparkSubmitParameters: string;
   /** Bronze bucket: erased datasets, and the work prefix (requests, staging, reports). */
   readonly bronze: s3.IBucket;
+  /** Silver bucket: the streamed per-user counts. */
+  readonly silver: s3.IBucket;
   /** Gold bucket: the per-user reports. */
   readonly gold: s3.IBucket;
   /** Key of the lake buckets. */
@@ -80,7 +83,7 @@ export interface ErasureWorkflowProps {
  *
  *   Prepare ─ already erased? ─ yes ─> AlreadyErased
  *      │ no
- *   FirstPass (parallel): Spark rewrite of bronze and gold → delete old versions │ Kafka tombstones │ Flink snapshots
+ *   FirstPass (parallel): Spark rewrite of bronze, silver and gold → delete old versions │ Kafka tombstones │ Flink snapshots
  *   InitialReceipt → WaitForSweep (until requestedAt + sweep delay)
  *   SweepPass (the same branches): erases what landing files, raw topics or Flink state re-derived meanwhile
  *   FinalReceipt (and the request's work documents are deleted) → Erased
@@ -97,19 +100,20 @@ export class ErasureWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: ErasureWorkflowProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const { bronze, gold, spark, receipts } = props;
+    const { bronze, silver, gold, spark, receipts } = props;
     const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.DESTROY;
     const workObjects = bronze.arnForObjects(`${ERASURE_WORK_PREFIX}*`);
 
     // ---- the Spark job: same application and role as the other jobs, its own state machine ----
     spark.grantReadWrite(bronze, ERASURE_WORK_PREFIX);
     for (const prefix of ERASED_BRONZE_PREFIXES) spark.grantReadWrite(bronze, prefix);
+    for (const prefix of ERASED_SILVER_PREFIXES) spark.grantReadWrite(silver, prefix);
     for (const prefix of ERASED_GOLD_PREFIXES) spark.grantReadWrite(gold, prefix);
     this.eraseJob = new SparkBatchJob(this, 'EraseSubjects', {
       application: spark,
       jobName: 'erase-subjects',
       entryPoint: props.entryPoint,
-      entryPointArguments: ['--bronze-uri', bronze.s3UrlForObject('/'), '--gold-uri', gold.s3UrlForObject('/')],
+      entryPointArguments: ['--bronze-uri', bronze.s3UrlForObject('/'), '--silver-uri', silver.s3UrlForObject('/'), '--gold-uri', gold.s3UrlForObject('/')],
       sparkSubmitParameters: props.sparkSubmitParameters,
       executionTimeout: Duration.hours(6),
       retry: { maxRetries: 2, interval: Duration.minutes(5) },
@@ -142,7 +146,7 @@ export class ErasureWorkflow extends Construct {
         { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: [props.kafkaClientSecurityGroup], timeout: Duration.minutes(10), memorySize: 512 },
       ),
       snapshots: fn('snapshots', 'Erasure: deletes Flink snapshots taken before the pass', { FLINK_APPLICATION: props.flinkApplication?.name ?? '' }),
-      versions: fn('versions', 'Erasure: deletes the old versions of the Parquet objects the Spark job rewrote', { LAKE_BUCKETS: `${bronze.bucketName},${gold.bucketName}` }, { timeout: Duration.minutes(10) }),
+      versions: fn('versions', 'Erasure: deletes the old versions of the Parquet objects the Spark job rewrote', { LAKE_BUCKETS: `${bronze.bucketName},${silver.bucketName},${gold.bucketName}` }, { timeout: Duration.minutes(10) }),
       receipt: fn('receipt', 'Erasure: writes the write-once receipt', {
         RECEIPTS_BUCKET: receipts.bucket.bucketName,
         ENVIRONMENT_NAME: props.environmentName,
@@ -256,7 +260,7 @@ export class ErasureWorkflow extends Construct {
   }
 
   private grantSteps(props: ErasureWorkflowProps, workObjects: string): void {
-    const { bronze, gold, receipts, lakeKey } = props;
+    const { bronze, silver, gold, receipts, lakeKey } = props;
     const { prepare, tombstones, snapshots, versions, receipt } = this.functions;
     const add = (f: LakestreamFunction, statement: iam.PolicyStatementProps) => f.role.addToPrincipalPolicy(new iam.PolicyStatement(statement));
     for (const f of [prepare, tombstones, versions]) {
@@ -271,8 +275,12 @@ export class ErasureWorkflow extends Construct {
     if (props.flinkApplication) {
       add(snapshots, { sid: 'FlinkSnapshots', actions: ['kinesisanalytics:ListApplicationSnapshots', 'kinesisanalytics:DeleteApplicationSnapshot'], resources: [props.flinkApplication.arn] });
     }
-    const erasedObjects = [...ERASED_BRONZE_PREFIXES.map((p) => bronze.arnForObjects(`${p}*`)), ...ERASED_GOLD_PREFIXES.map((p) => gold.arnForObjects(`${p}*`))];
-    add(versions, { sid: 'ListVersions', actions: ['s3:ListBucketVersions'], resources: [bronze.bucketArn, gold.bucketArn] });
+    const erasedObjects = [
+      ...ERASED_BRONZE_PREFIXES.map((p) => bronze.arnForObjects(`${p}*`)),
+      ...ERASED_SILVER_PREFIXES.map((p) => silver.arnForObjects(`${p}*`)),
+      ...ERASED_GOLD_PREFIXES.map((p) => gold.arnForObjects(`${p}*`)),
+    ];
+    add(versions, { sid: 'ListVersions', actions: ['s3:ListBucketVersions'], resources: [bronze.bucketArn, silver.bucketArn, gold.bucketArn] });
     add(versions, { sid: 'DeleteOldVersions', actions: ['s3:DeleteObjectVersion'], resources: erasedObjects });
     add(receipt, { sid: 'WriteReceipts', actions: ['s3:PutObject', 's3:GetObject'], resources: [receipts.bucket.arnForObjects('receipts/*')] });
     add(receipt, { sid: 'ReceiptsKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [receipts.encryptionKey.keyArn] });

@@ -110,6 +110,15 @@ export interface DebeziumConnectorProps {
   readonly schemaHistoryTopic: string;
   /** Partitions and replication of the change topics Kafka Connect creates. @default { partitions: 1, replicationFactor: 3 } */
   readonly topicCreation?: { readonly partitions?: number; readonly replicationFactor?: number };
+  /**
+   * Retention of the change topics Kafka Connect creates (`cleanup.policy=delete`): change events
+   * carry the captured rows, personal data that erasure cannot remove from a topic record by record,
+   * so they must age out within the erasure deadline. Kafka deletes a record up to one segment after
+   * its retention, hence the segment bound. Applied when Connect creates a topic; an existing topic
+   * keeps its configuration.
+   * @default { retentionMs: 7 days, segmentMs: 1 day }
+   */
+  readonly changeTopicRetention?: { readonly retentionMs: number; readonly segmentMs?: number };
   /** `tasks.max`; the SQL Server connector runs at most one task per database. @default 1 */
   readonly tasksMax?: number;
   /** @default see DebeziumCapacity */
@@ -252,6 +261,9 @@ export class DebeziumConnector extends Construct {
       // MSK clusters here refuse auto topic creation; Kafka Connect creates change topics with these settings.
       'topic.creation.default.partitions': String(props.topicCreation?.partitions ?? 1),
       'topic.creation.default.replication.factor': String(props.topicCreation?.replicationFactor ?? 3),
+      // Any topic-level config can be set for the default creation group; without these the broker
+      // defaults apply (retention.ms 7 days, but segment.ms 7 days too: records could live 14 days).
+      ...changeTopicRetentionConfig(props.changeTopicRetention),
       'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
       'key.converter.schemas.enable': 'false',
       'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
@@ -403,4 +415,21 @@ function validateProps(props: DebeziumConnectorProps, connectorName: string, top
   if (!Number.isInteger(partitions) || partitions < 1) fail('topicCreation.partitions', partitions, 'an integer of at least 1');
   const replicationFactor = props.topicCreation?.replicationFactor ?? 3;
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1) fail('topicCreation.replicationFactor', replicationFactor, 'an integer of at least 1');
+}
+
+const DAY_MS = 86_400_000;
+
+/** The `topic.creation.default.*` settings that bound how long a change event lives (retention plus one segment). */
+export function changeTopicRetentionConfig(retention: DebeziumConnectorProps['changeTopicRetention']): Record<string, string> {
+  const retentionMs = retention?.retentionMs ?? 7 * DAY_MS;
+  const segmentMs = retention?.segmentMs ?? DAY_MS;
+  for (const [field, value] of [['retentionMs', retentionMs], ['segmentMs', segmentMs]] as const) {
+    // -1 (infinite retention) or a fraction would leave personal data unbounded or be refused by the broker.
+    if (!Number.isSafeInteger(value) || value < 60_000) throw new Error(`DebeziumConnector: changeTopicRetention.${field} must be a whole number of milliseconds of at least 60000, got ${value}`);
+  }
+  return {
+    'topic.creation.default.cleanup.policy': 'delete',
+    'topic.creation.default.retention.ms': String(retentionMs),
+    'topic.creation.default.segment.ms': String(segmentMs),
+  };
 }

@@ -36,10 +36,14 @@ export interface LakeTableSpec {
 export interface LakeTablesProps {
   /** Bronze bucket (kafka/, landing/ and quarantine/ datasets). */
   readonly bronzeBucket: s3.IBucket;
+  /** Silver bucket (kafka/ datasets of aggregates: the streamed login counts). */
+  readonly silverBucket: s3.IBucket;
   /** Gold bucket (reports/). */
   readonly goldBucket: s3.IBucket;
   /** Glue database of the bronze tier (must exist; the data stack owns it). */
   readonly bronzeDatabaseName: string;
+  /** Glue database of the silver tier (must exist; the data stack owns it). */
+  readonly silverDatabaseName: string;
   /** Glue database of the gold tier. */
   readonly goldDatabaseName: string;
   /**
@@ -48,6 +52,8 @@ export interface LakeTablesProps {
    * @default 'NOW-3YEARS'
    */
   readonly bronzeRangeStart?: string;
+  /** Oldest day the silver date partitions project. @default 'NOW-3YEARS' */
+  readonly silverRangeStart?: string;
   /** Oldest day the gold `report_date` partitions project. @default 'NOW-3YEARS' */
   readonly goldRangeStart?: string;
 }
@@ -92,11 +98,14 @@ export const GOLD_REPORT_COLUMNS: Record<string, LakeColumn[]> = {
   ],
 };
 
-/** The bronze datasets jobs/spark writes (lakestream_spark.layout), with their partitions. */
+const dayKey = (rangeStart: string, name: string, comment: string): LakePartitionKey => ({ name, type: 'string', comment, projection: { kind: 'date', range: `${rangeStart},NOW+1DAYS` } });
+const HOUR_KEY: LakePartitionKey = { name: 'hr', type: 'string', comment: 'UTC hour of event_time, 00-23', projection: { kind: 'hour' } };
+
+/** The bronze datasets jobs/spark writes (lakestream_spark.layout), with their partitions: raw events, landed and rejected rows. */
 export function bronzeTableSpecs(rangeStart: string): LakeTableSpec[] {
-  const day = (name: string, comment: string): LakePartitionKey => ({ name, type: 'string', comment, projection: { kind: 'date', range: `${rangeStart},NOW+1DAYS` } });
+  const day = (name: string, comment: string) => dayKey(rangeStart, name, comment);
   const dt = day('dt', 'UTC day of event_time, yyyy-MM-dd');
-  const hr: LakePartitionKey = { name: 'hr', type: 'string', comment: 'UTC hour of event_time, 00-23', projection: { kind: 'hour' } };
+  const hr = HOUR_KEY;
   const landedOn = day('landed_on', 'UTC day the landing files were last modified, yyyy-MM-dd');
   return [
     {
@@ -115,13 +124,6 @@ export function bronzeTableSpecs(rangeStart: string): LakeTableSpec[] {
         { name: 'reject_code', type: 'string', comment: 'why the record failed the login contract; NULL when valid' },
         { name: 'reject_detail', type: 'string' },
       ],
-      partitionKeys: [dt, hr],
-    },
-    {
-      name: 'kafka_logins_counts',
-      description: 'Per-user running and windowed login counts from Flink, streamed from Kafka topic logins.counts (value is the JSON event)',
-      prefix: 'kafka/logins_counts/',
-      columns: [...KAFKA_RECORD_COLUMNS, { name: 'event_time', type: 'timestamp', comment: 'the Kafka timestamp' }, INGESTED_AT],
       partitionKeys: [dt, hr],
     },
     {
@@ -155,6 +157,22 @@ export function bronzeTableSpecs(rangeStart: string): LakeTableSpec[] {
   ];
 }
 
+/**
+ * The silver datasets: aggregates, not raw events. The streaming job lands the Flink counts topic
+ * here (lakestream_spark.layout) so that dashboards read silver and gold only, never bronze.
+ */
+export function silverTableSpecs(rangeStart: string): LakeTableSpec[] {
+  return [
+    {
+      name: 'kafka_logins_counts',
+      description: 'Per-user running and windowed login counts from Flink, streamed from Kafka topic logins.counts (value is the JSON event)',
+      prefix: 'kafka/logins_counts/',
+      columns: [...KAFKA_RECORD_COLUMNS, { name: 'event_time', type: 'timestamp', comment: 'the Kafka timestamp' }, INGESTED_AT],
+      partitionKeys: [dayKey(rangeStart, 'dt', 'UTC day of event_time, yyyy-MM-dd'), HOUR_KEY],
+    },
+  ];
+}
+
 /** The gold reports of the daily-report job: `reports/<report>/report_date=yyyy-MM-dd/`. */
 export function goldTableSpecs(rangeStart: string): LakeTableSpec[] {
   return Object.entries(GOLD_REPORT_COLUMNS).map(([report, columns]) => ({
@@ -168,7 +186,8 @@ export function goldTableSpecs(rangeStart: string): LakeTableSpec[] {
 
 /**
  * Glue Data Catalog tables over the Parquet datasets of the Spark jobs: the bronze datasets
- * (streamed Kafka topics, landed files, quarantine) and the gold daily reports.
+ * (streamed raw logins, landed files, quarantine), the silver aggregates (streamed login counts)
+ * and the gold daily reports.
  *
  * Every table uses Athena partition projection (`projection.enabled` and one `projection.<key>.*`
  * set per partition key, with `storage.location.template` spelling out the Hive-style folders), so
@@ -185,21 +204,30 @@ export function goldTableSpecs(rangeStart: string): LakeTableSpec[] {
  */
 export class LakeTables extends Construct {
   public readonly bronzeTables: Record<string, glue.CfnTable>;
+  public readonly silverTables: Record<string, glue.CfnTable>;
   public readonly goldTables: Record<string, glue.CfnTable>;
   public readonly bronzeDatabaseName: string;
+  public readonly silverDatabaseName: string;
   public readonly goldDatabaseName: string;
 
   constructor(scope: Construct, id: string, props: LakeTablesProps) {
     super(scope, id);
     this.bronzeDatabaseName = props.bronzeDatabaseName;
+    this.silverDatabaseName = props.silverDatabaseName;
     this.goldDatabaseName = props.goldDatabaseName;
     this.bronzeTables = this.createTables('Bronze', props.bronzeDatabaseName, props.bronzeBucket, bronzeTableSpecs(props.bronzeRangeStart ?? 'NOW-3YEARS'));
+    this.silverTables = this.createTables('Silver', props.silverDatabaseName, props.silverBucket, silverTableSpecs(props.silverRangeStart ?? 'NOW-3YEARS'));
     this.goldTables = this.createTables('Gold', props.goldDatabaseName, props.goldBucket, goldTableSpecs(props.goldRangeStart ?? 'NOW-3YEARS'));
   }
 
   /** Names of the bronze tables, for grants. */
   public get bronzeTableNames(): string[] {
     return Object.keys(this.bronzeTables);
+  }
+
+  /** Names of the silver tables, for grants. */
+  public get silverTableNames(): string[] {
+    return Object.keys(this.silverTables);
   }
 
   /** Names of the gold tables, for grants. */

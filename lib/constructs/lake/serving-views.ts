@@ -75,7 +75,8 @@ export const SERVING_VIEWS: ServingViewSpec[] = [
 
 /** Values of the `${name}` placeholders in the serving SQL. */
 export interface ServingSqlParameters {
-  readonly bronzeDatabase: string;
+  /** Glue database of the silver tier (the streamed login counts). */
+  readonly silverDatabase: string;
   readonly goldDatabase: string;
   /** SQL expression of the current UTC date (a DATE): ATHENA_TODAY in Athena, a literal in tests. */
   readonly today: string;
@@ -90,7 +91,7 @@ const IDENTIFIER = /^[a-z0-9_]{1,255}$/;
  * never reach a deployed view.
  */
 export function renderServingSql(template: string, parameters: ServingSqlParameters): string {
-  for (const [field, value] of [['bronzeDatabase', parameters.bronzeDatabase], ['goldDatabase', parameters.goldDatabase]] as const) {
+  for (const [field, value] of [['silverDatabase', parameters.silverDatabase], ['goldDatabase', parameters.goldDatabase]] as const) {
     // Glue stores database names in lower case; anything else would need quoting rules of its own.
     if (!IDENTIFIER.test(value)) throw new Error(`renderServingSql: ${field} must be lower-case letters, digits and '_' (a Glue database name), got ${JSON.stringify(value)}`);
   }
@@ -98,7 +99,7 @@ export function renderServingSql(template: string, parameters: ServingSqlParamet
     throw new Error(`renderServingSql: batchDays must be a positive whole number, got ${parameters.batchDays}`);
   }
   const values: Record<string, string> = {
-    bronze_database: parameters.bronzeDatabase,
+    silver_database: parameters.silverDatabase,
     gold_database: parameters.goldDatabase,
     today: `(${parameters.today})`,
     batch_days: String(parameters.batchDays),
@@ -131,8 +132,8 @@ export function prestoViewText(definition: PrestoViewDefinition): string {
 }
 
 export interface ServingViewsProps {
-  /** Glue database of the bronze tier (holds kafka_logins_counts). */
-  readonly bronzeDatabaseName: string;
+  /** Glue database of the silver tier (holds kafka_logins_counts). */
+  readonly silverDatabaseName: string;
   /** Glue database of the gold tier: holds the gold reports, and the views are created in it. */
   readonly goldDatabaseName: string;
   /** Closed days the batch and serving views reach back. @default 90 */
@@ -149,7 +150,7 @@ export interface ServingViewsProps {
 
 /**
  * The serving layer of the lambda architecture as Athena views in the Glue Data Catalog: a speed
- * view over the Flink window counts that the streaming job lands in bronze, a batch view over the
+ * view over the Flink window counts that the streaming job lands in silver, a batch view over the
  * gold daily report, and the serving view that merges them (batch for closed days, speed for the
  * rest). Athena, Grafana and any BI tool query the same definitions.
  *
@@ -167,13 +168,13 @@ export class ServingViews extends Construct {
 
   constructor(scope: Construct, id: string, props: ServingViewsProps) {
     super(scope, id);
-    for (const [field, value] of [['bronzeDatabaseName', props.bronzeDatabaseName], ['goldDatabaseName', props.goldDatabaseName]] as const) {
+    for (const [field, value] of [['silverDatabaseName', props.silverDatabaseName], ['goldDatabaseName', props.goldDatabaseName]] as const) {
       // The names are encoded into the base64 view text at synth; a token would be encoded unresolved.
       if (Token.isUnresolved(value)) throw new Error(`ServingViews: ${field} must be a plain string known at synth, not a token`);
     }
     const batchDays = props.batchDays ?? 90;
     this.databaseName = props.goldDatabaseName;
-    const parameters: ServingSqlParameters = { bronzeDatabase: props.bronzeDatabaseName, goldDatabase: props.goldDatabaseName, today: ATHENA_TODAY, batchDays };
+    const parameters: ServingSqlParameters = { silverDatabase: props.silverDatabaseName, goldDatabase: props.goldDatabaseName, today: ATHENA_TODAY, batchDays };
     this.views = {};
     for (const spec of SERVING_VIEWS) {
       const originalSql = renderServingSql(servingSqlTemplate(spec, props.sqlDir), parameters);

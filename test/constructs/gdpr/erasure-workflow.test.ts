@@ -1,7 +1,7 @@
 /**
  * The erasure workflow and the GDPR bounds as the dev environment synthesizes them: the state
  * machine's states, branches and failure paths; least-privilege grants of each step; the
- * write-once receipts bucket; and Grafana kept away from raw bronze.
+ * write-once receipts bucket; and Grafana kept away from bronze.
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { loadEnvironment } from '../../../lib/config/load-config';
@@ -112,6 +112,8 @@ describe('erasure step permissions', () => {
     const del = statements.find((s) => actions(s).includes('s3:DeleteObjectVersion'))!;
     const resources = JSON.stringify(del.Resource);
     for (const prefix of ['/kafka/*', '/landing/*', '/quarantine/*', '/reports/*']) expect(resources).toContain(prefix);
+    // The streamed counts live in silver: its kafka/ prefix is erased too.
+    expect(resources).toMatch(/SilverBucket\w*"},"\/kafka\/\*"/);
     expect(resources).not.toContain('_erasure');
     expect(statements.flatMap(actions)).not.toContain('s3:DeleteObject');
   });
@@ -163,15 +165,23 @@ describe('receipts bucket', () => {
   });
 });
 
-describe('Grafana reads aggregates and serving views, not raw bronze', () => {
+describe('Grafana reads aggregates and serving views, never bronze', () => {
   const grafanaStatements = () => statementsOf(observability, /GrafanaWorkspaceRole/);
 
-  test('objects: gold reports and the counts dataset behind the speed view only', () => {
+  test('no Grafana statement names the bronze bucket, the bronze database or a bronze table', () => {
+    const text = JSON.stringify(grafanaStatements());
+    expect(text).not.toMatch(/BronzeBucket/);
+    expect(text).not.toContain('lakestream_dev_bronze');
+    // The check can fail: the processing stack's Spark role does reach bronze in the same synth.
+    expect(JSON.stringify(statementsOf(processing, /SparkJobRole|SparkExecutionRole|ExecutionRole/))).toMatch(/BronzeBucket/);
+  });
+
+  test('objects: gold reports and the silver counts dataset behind the speed view only', () => {
     const get = grafanaStatements().filter((s) => actions(s).includes('s3:GetObject'));
     const text = JSON.stringify(get.map((s) => s.Resource));
     expect(text).toContain('/reports/*');
-    expect(text).toContain('/kafka/logins_counts/*');
-    for (const raw of ['/kafka/logins_raw', '/landing/', '/quarantine/', 'BronzeBucket[^"]*"\\]},"/\\*"']) expect(text).not.toMatch(new RegExp(raw));
+    expect(text).toMatch(/SilverBucket\w*"},"\/kafka\/logins_counts\/\*"/);
+    for (const raw of ['/kafka/logins_raw', '/landing/', '/quarantine/']) expect(text).not.toMatch(new RegExp(raw));
     // No statement grants a whole lake bucket's objects.
     expect(text).not.toMatch(/"\/\*"/);
   });
@@ -182,11 +192,11 @@ describe('Grafana reads aggregates and serving views, not raw bronze', () => {
     expect(JSON.stringify(list.map((s) => s.Condition))).not.toContain('quarantine');
   });
 
-  test('Glue: the bronze database exposes kafka_logins_counts only', () => {
+  test('Glue: the silver database exposes kafka_logins_counts only', () => {
     const glue = grafanaStatements().find((s) => actions(s).includes('glue:GetTable'))!;
     const text = JSON.stringify(glue.Resource);
-    expect(text).toContain('lakestream_dev_bronze/kafka_logins_counts');
-    expect(text).not.toContain('lakestream_dev_bronze/*');
+    expect(text).toContain('lakestream_dev_silver/kafka_logins_counts');
+    expect(text).not.toContain('lakestream_dev_silver/*');
     expect(text).not.toContain('quarantine_landing_logins');
   });
 });

@@ -8,6 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import {
   DebeziumConnector,
+  changeTopicRetentionConfig,
   DebeziumConnectorProps,
   SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
 } from '../../../lib/constructs/kafka/debezium-connector';
@@ -140,6 +141,24 @@ describe('DebeziumConnector', () => {
       'schema.history.internal.kafka.bootstrap.servers': BROKERS,
       'schema.history.internal.consumer.group.id': 'lakestream-dev-sqlserver-cdc-schemahistory',
     });
+  });
+
+  it('creates change topics that delete by age: 7 days retention, daily segments (not the broker default)', () => {
+    expect(connectorConfiguration(scenario.template)).toMatchObject({
+      'topic.creation.default.cleanup.policy': 'delete',
+      'topic.creation.default.retention.ms': String(7 * 86_400_000),
+      'topic.creation.default.segment.ms': String(86_400_000),
+    });
+  });
+
+  it('takes the change-topic retention from its props and refuses an unbounded one', () => {
+    expect(changeTopicRetentionConfig({ retentionMs: 3 * 86_400_000, segmentMs: 3_600_000 })).toEqual({
+      'topic.creation.default.cleanup.policy': 'delete',
+      'topic.creation.default.retention.ms': String(3 * 86_400_000),
+      'topic.creation.default.segment.ms': '3600000',
+    });
+    expect(() => changeTopicRetentionConfig({ retentionMs: -1 })).toThrow('changeTopicRetention.retentionMs must be a whole number of milliseconds of at least 60000, got -1');
+    expect(() => changeTopicRetentionConfig({ retentionMs: 86_400_000, segmentMs: 0.5 })).toThrow('changeTopicRetention.segmentMs');
   });
 
   it('uses IAM auth for the schema history producer and consumer', () => {

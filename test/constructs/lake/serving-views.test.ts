@@ -30,12 +30,12 @@ function build(batchDays?: number) {
   const stack = new Stack(new Stage(app, 'Test'), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
   // The data stack owns the buckets; imported here so the compliance check sees only the views.
   const bucket = (id: string) => s3.Bucket.fromBucketName(stack, id, `lakestream-dev-${id.toLowerCase()}`);
-  const tables = new LakeTables(stack, 'Tables', { bronzeBucket: bucket('Bronze'), goldBucket: bucket('Gold'), bronzeDatabaseName: 'lakestream_dev_bronze', goldDatabaseName: 'lakestream_dev_gold' });
+  const tables = new LakeTables(stack, 'Tables', { bronzeBucket: bucket('Bronze'), silverBucket: bucket('Silver'), goldBucket: bucket('Gold'), bronzeDatabaseName: 'lakestream_dev_bronze', silverDatabaseName: 'lakestream_dev_silver', goldDatabaseName: 'lakestream_dev_gold' });
   const views = new ServingViews(stack, 'Views', {
-    bronzeDatabaseName: 'lakestream_dev_bronze',
+    silverDatabaseName: 'lakestream_dev_silver',
     goldDatabaseName: 'lakestream_dev_gold',
     batchDays,
-    sourceTables: [tables.bronzeTables.kafka_logins_counts!, tables.goldTables.logins_per_user_per_day!, tables.goldTables.daily_active_users!],
+    sourceTables: [tables.silverTables.kafka_logins_counts!, tables.goldTables.logins_per_user_per_day!, tables.goldTables.daily_active_users!],
   });
   const template = Template.fromStack(stack);
   const resources = template.findResources('AWS::Glue::Table', { Properties: { TableInput: { TableType: 'VIRTUAL_VIEW' } } }) as Record<string, ViewResource>;
@@ -76,7 +76,7 @@ describe('ServingViews', () => {
     expect(definition.columns).toEqual(spec.columns.map((c) => ({ name: c.name, type: c.prestoType })));
     expect(definition.columns.map((c) => c.type).every((t) => ['varchar', 'bigint', 'timestamp'].includes(t))).toBe(true);
     expect(definition.originalSql).toBe(
-      renderServingSql(servingSqlTemplate(spec), { bronzeDatabase: 'lakestream_dev_bronze', goldDatabase: 'lakestream_dev_gold', today: ATHENA_TODAY, batchDays: 90 }),
+      renderServingSql(servingSqlTemplate(spec), { silverDatabase: 'lakestream_dev_silver', goldDatabase: 'lakestream_dev_gold', today: ATHENA_TODAY, batchDays: 90 }),
     );
     // Glue's limit on ViewOriginalText.
     expect(Buffer.byteLength(input.ViewOriginalText)).toBeLessThan(409_600);
@@ -84,11 +84,11 @@ describe('ServingViews', () => {
 
   it('the view SQL reads the tables LakeTables defines, by database, and the views it depends on', () => {
     const sql = (name: string) => decode(built.byName[name]!.Properties.TableInput.ViewOriginalText).originalSql;
-    expect(sql('speed_login_counts')).toContain('FROM "lakestream_dev_bronze"."kafka_logins_counts"');
+    expect(sql('speed_login_counts')).toContain('FROM "lakestream_dev_silver"."kafka_logins_counts"');
     expect(sql('batch_logins_per_user_per_day')).toContain('FROM "lakestream_dev_gold"."logins_per_user_per_day"');
     expect(sql('serving_logins_per_user_per_day')).toContain('FROM "lakestream_dev_gold"."speed_login_counts"');
     expect(sql('serving_logins_per_user_per_day')).toContain('FROM "lakestream_dev_gold"."batch_logins_per_user_per_day"');
-    const defined = new Set([...built.tables.bronzeTableNames.map((t) => `lakestream_dev_bronze.${t}`), ...built.tables.goldTableNames.map((t) => `lakestream_dev_gold.${t}`), ...SERVING_VIEWS.map((s) => `lakestream_dev_gold.${s.name}`)]);
+    const defined = new Set([...built.tables.bronzeTableNames.map((t) => `lakestream_dev_bronze.${t}`), ...built.tables.silverTableNames.map((t) => `lakestream_dev_silver.${t}`), ...built.tables.goldTableNames.map((t) => `lakestream_dev_gold.${t}`), ...SERVING_VIEWS.map((s) => `lakestream_dev_gold.${s.name}`)]);
     for (const spec of SERVING_VIEWS) {
       const relations = [...sql(spec.name).matchAll(/"(\w+)"\."(\w+)"/g)].map((m) => `${m[1]}.${m[2]}`);
       expect(relations.length).toBeGreaterThan(0);
@@ -113,14 +113,14 @@ describe('ServingViews', () => {
 
   it('refuses database names that are tokens (they would be base64-encoded unresolved)', () => {
     const stack = new Stack();
-    expect(() => new ServingViews(stack, 'V', { bronzeDatabaseName: `db_${Aws.ACCOUNT_ID}`, goldDatabaseName: 'g' })).toThrow(/bronzeDatabaseName must be a plain string known at synth/);
+    expect(() => new ServingViews(stack, 'V', { silverDatabaseName: `db_${Aws.ACCOUNT_ID}`, goldDatabaseName: 'g' })).toThrow(/silverDatabaseName must be a plain string known at synth/);
   });
 
   it('reads its SQL from the folder it is given, so a broken file fails the synth', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serving-sql-'));
     try {
       for (const spec of SERVING_VIEWS) fs.writeFileSync(path.join(dir, spec.sqlFile), 'SELECT ${nope}');
-      expect(() => new ServingViews(new Stack(), 'V', { bronzeDatabaseName: 'b', goldDatabaseName: 'g', sqlDir: dir })).toThrow(/unknown placeholder \$\{nope\}/);
+      expect(() => new ServingViews(new Stack(), 'V', { silverDatabaseName: 's', goldDatabaseName: 'g', sqlDir: dir })).toThrow(/unknown placeholder \$\{nope\}/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
