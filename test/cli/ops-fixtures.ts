@@ -40,6 +40,7 @@ export const MAP: DeploymentMap = {
     bronzeDatabase: 'lakestream_dev_bronze',
     goldDatabase: 'lakestream_dev_gold',
     rawTable: 'kafka_logins_raw',
+    silverDatabase: 'lakestream_dev_silver',
     countsTable: 'kafka_logins_counts',
     speedView: 'speed_login_counts',
   },

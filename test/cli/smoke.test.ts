@@ -98,7 +98,7 @@ describe('lakestream smoke', () => {
     expect(mocks.s3.commandCalls(DeleteObjectCommand)[0].args[0].input).toEqual({ Bucket: 'lakestream-dev-landing', Key: put.Key });
     const queries = mocks.athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
     expect(queries.every((q) => q.WorkGroup === 'lakestream-dev-analytics')).toBe(true);
-    expect(queries.map((q) => q.QueryExecutionContext?.Database)).toEqual(['lakestream_dev_bronze', 'lakestream_dev_bronze', 'lakestream_dev_gold']);
+    expect(queries.map((q) => q.QueryExecutionContext?.Database)).toEqual(['lakestream_dev_bronze', 'lakestream_dev_silver', 'lakestream_dev_gold']);
     expect(mocks.cloudWatch.commandCalls(ListMetricsCommand)[0].args[0].input).toEqual({
       Namespace: 'AWS/KinesisAnalytics',
       MetricName: 'records_lag_max',

@@ -50,6 +50,8 @@ export interface DeploymentMap {
     readonly bronzeDatabase: string;
     readonly goldDatabase: string;
     readonly rawTable: string;
+    /** Silver: the streamed login counts are aggregates, kept apart from raw events. */
+    readonly silverDatabase: string;
     readonly countsTable: string;
     readonly speedView: string;
   };
@@ -114,7 +116,8 @@ export function deploymentMapFromStage(stage: LakestreamStage): DeploymentMap {
       bronzeDatabase,
       goldDatabase: processing.servingViews.databaseName,
       rawTable: existing(processing.tables.bronzeTables, kafkaTableName(TOPIC_NAMES.loginsRaw)),
-      countsTable: existing(processing.tables.bronzeTables, kafkaTableName(TOPIC_NAMES.loginsCounts)),
+      silverDatabase: data.catalog.databaseNames.silver,
+      countsTable: existing(processing.tables.silverTables, kafkaTableName(TOPIC_NAMES.loginsCounts)),
       speedView: existing(processing.servingViews.views, SPEED_VIEW),
     },
     windowMinutes: config.flink.windowMinutes,

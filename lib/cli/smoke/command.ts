@@ -133,7 +133,7 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
         `SELECT max(CAST(json_extract_scalar(value, '$.login_count') AS bigint)) FROM ${map.athena.countsTable} ` +
         `WHERE dt IN (${sqlString(day)}, ${sqlString(nextDay)}) AND json_extract_scalar(value, '$.user_id') = ${sqlString(userId)} AND json_extract_scalar(value, '$.kind') = 'running'`;
       const count = await waitFor(context, deadline, 15_000, async () => {
-        const n = Number((await athenaQuery(context, map.athena.bronzeDatabase, sql))[0]?.[0] ?? 0);
+        const n = Number((await athenaQuery(context, map.athena.silverDatabase, sql))[0]?.[0] ?? 0);
         return n >= events.length ? n : undefined;
       });
       return count
