@@ -13,12 +13,18 @@ export interface IndexedResource {
 
 type Template = { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>; Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }> };
 
+/** The report spells an unresolved pseudo parameter as Fn::Sub does: `${AWS::AccountId}`. */
+const sub = (name: string): string => `\${${name}}`;
+
+/** A CDK asset's object name in the bootstrap assets bucket: its 64-hex content hash. */
+const ASSET_OBJECT = /(?<=cdk-[a-z0-9]+-assets-[^/]+\/)[0-9a-f]{64}(?=\.[a-z]+\b)/g;
+
 const PSEUDO: Record<string, string> = {
-  'AWS::AccountId': '${AWS::AccountId}',
-  'AWS::Region': '${AWS::Region}',
+  'AWS::AccountId': sub('AWS::AccountId'),
+  'AWS::Region': sub('AWS::Region'),
   'AWS::Partition': 'aws',
   'AWS::URLSuffix': 'amazonaws.com',
-  'AWS::StackName': '${AWS::StackName}',
+  'AWS::StackName': sub('AWS::StackName'),
   'AWS::NoValue': '',
 };
 
@@ -73,8 +79,15 @@ export class TemplateIndex {
     return undefined;
   }
 
-  /** `value` as readable text (see the class doc). */
+  /**
+   * `value` as readable text (see the class doc). CDK asset object names (content hashes) are
+   * replaced by `<asset-hash>`: editing job code must not read as a widened grant in the baseline.
+   */
   public render(stack: string, value: unknown): string {
+    return this.renderValue(stack, value).replace(ASSET_OBJECT, '<asset-hash>');
+  }
+
+  private renderValue(stack: string, value: unknown): string {
     if (typeof value === 'string') return value;
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
     if (!value || typeof value !== 'object') return '';

@@ -13,8 +13,8 @@ import type { ReplayObject } from '../../lib/functions/file-replay/types';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // kafkajs's own record batch encoder: the bytes the broker measures against max.message.bytes.
-const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (options: Record<string, unknown>) => Promise<{ buffer: Buffer }> };
-const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (options: Record<string, unknown>) => unknown;
+const { RecordBatch: encodeRecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (options: Record<string, unknown>) => Promise<{ buffer: Buffer }> };
+const KafkaRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (options: Record<string, unknown>) => unknown;
 const { Types: Compression } = require('kafkajs/src/protocol/message/compression') as { Types: { None: number; GZIP: number } };
 
 /** Encodes each batch the way the producer does (record batch v2, one partition) and keeps the sizes. */
@@ -26,12 +26,12 @@ class EncodingSink implements RecordSink {
   async send(batch: RecordBatch): Promise<void> {
     const now = Date.now();
     const records = batch.records.map((record, index) =>
-      Record({ offsetDelta: index, timestampDelta: index, key: Buffer.from(record.key), value: Buffer.from(record.value) }),
+      KafkaRecord({ offsetDelta: index, timestampDelta: index, key: Buffer.from(record.key), value: Buffer.from(record.value) }),
     );
     const common = { firstTimestamp: now, maxTimestamp: now + records.length, lastOffsetDelta: records.length - 1, records };
     // The broker checks the whole batch: 8 bytes of first offset, the length, and what it covers.
-    this.plainSizes.push((await RecordBatch({ ...common, compression: Compression.None })).buffer.length);
-    this.gzipSizes.push((await RecordBatch({ ...common, compression: Compression.GZIP })).buffer.length);
+    this.plainSizes.push((await encodeRecordBatch({ ...common, compression: Compression.None })).buffer.length);
+    this.gzipSizes.push((await encodeRecordBatch({ ...common, compression: Compression.GZIP })).buffer.length);
     this.records += batch.records.length;
   }
 
@@ -57,7 +57,7 @@ function writeLines(file: string, count: number): number {
       }),
     );
   }
-  fs.writeFileSync(file, lines.join('\n') + '\n');
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
   return count;
 }
 

@@ -71,7 +71,7 @@ describe('Batcher', () => {
     const texts = Array.from({ length: 5 }, (_, i) => `{"n":${i}}`);
     const one = encodedRecordBytes(2, encoder.byteLength(0, texts[0].length));
     const batcher = new Batcher({ maxRecords: 100, maxBytes: 2 * one + 1, maxRejectBytes: 1_000_000 }, encoder, 0, 1);
-    texts.forEach((text, i) => batcher.addRecord(`k${i}`, text, text.length, i, i + 1, i + 1));
+    for (const [i, text] of texts.entries()) batcher.addRecord(`k${i}`, text, text.length, i, i + 1, i + 1);
     batcher.seal();
     const batches = batcher.takeSealed();
     expect(batches.map((batch) => batch.records.length)).toEqual([2, 2, 1]);

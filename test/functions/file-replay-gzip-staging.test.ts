@@ -70,7 +70,7 @@ function loginLines(count: number): { content: Buffer; offsets: number[] } {
     offset += Buffer.byteLength(line) + 1;
     lines.push(line);
   }
-  return { content: Buffer.from(lines.join('\n') + '\n'), offsets };
+  return { content: Buffer.from(`${lines.join('\n')}\n`), offsets };
 }
 
 /** Replays every range, each invocation stopping after `batchesPerInvocation` batches (resumes). */

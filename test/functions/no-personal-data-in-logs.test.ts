@@ -19,7 +19,7 @@ function files(dir: string, ext: string): string[] {
 }
 
 /** The argument text of every call to one of `callees`, balanced over parentheses and lines. */
-export function loggingCalls(source: string, callees: RegExp): string[] {
+function loggingCalls(source: string, callees: RegExp): string[] {
   const calls: string[] = [];
   for (const match of source.matchAll(callees)) {
     let depth = 0;

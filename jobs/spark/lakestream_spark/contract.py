@@ -19,7 +19,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Optional, Union
 
 from lakestream_spark.contract_validator import SCHEMAS, explain_login_event, parse_json
 

@@ -105,7 +105,7 @@ export function printRows(deps: CliDependencies, options: OpsOptions, command: s
   } else {
     const verdict = exitCode === ExitCode.OK ? 'healthy' : exitCode === ExitCode.FAILED ? 'unhealthy' : 'could not check everything';
     deps.stdout(
-      [heading, '', rowsTable(rows, command === 'smoke' ? 'STEP' : 'COMPONENT'), '', `${summary.pass} ok, ${summary.warn} warnings, ${summary.fail} failed, ${summary.error} errors: ${verdict}`].join('\n') + '\n',
+      `${[heading, '', rowsTable(rows, command === 'smoke' ? 'STEP' : 'COMPONENT'), '', `${summary.pass} ok, ${summary.warn} warnings, ${summary.fail} failed, ${summary.error} errors: ${verdict}`].join('\n')}\n`,
     );
   }
   return exitCode;

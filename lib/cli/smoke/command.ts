@@ -95,7 +95,7 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
   const pipeline: Step[] = [
     timed('landing', 'Put synthetic logins into landing', 's3:PutObject on the landing bucket (and kms:GenerateDataKey on its key)', async () => {
       bucket = resources.get(map.landingBucket).physicalId;
-      await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: events.map((e) => JSON.stringify(e)).join('\n') + '\n', ContentType: 'application/x-ndjson' }));
+      await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${events.map((e) => JSON.stringify(e)).join('\n')}\n`, ContentType: 'application/x-ndjson' }));
       written = true;
       return row('landing', 'Put synthetic logins into landing', 'pass', `s3://${bucket}/${key}: ${events.length} logins of ${userId}`);
     }),
