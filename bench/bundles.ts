@@ -43,23 +43,33 @@ for (const name of fs.readdirSync(functionsDir).sort()) {
   if (!fs.existsSync(entry)) continue;
   const outfile = path.join(outRoot, name, 'index.js');
   const result = buildSync({
-    ...LAMBDA_BUNDLE_OPTIONS, entryPoints: [entry], outfile, metafile: true,
+    ...LAMBDA_BUNDLE_OPTIONS,
+    entryPoints: [entry],
+    outfile,
+    metafile: true,
   });
   const bytes = fs.statSync(outfile).size;
   const usesKafka = Object.keys(result.metafile.inputs).some((input) => input.includes('node_modules/kafkajs/'));
   const times: number[] = [];
   let failure: string | undefined;
   for (let i = 0; i < runs; i++) {
-    const probe = spawnSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`], {
-      encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: name, ...PROBE_ENVIRONMENT[name] },
-    });
+    const probe = spawnSync(
+      process.execPath,
+      ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: name, ...PROBE_ENVIRONMENT[name] },
+      },
+    );
     if (probe.status === 0) times.push(Number(probe.stdout));
     else failure ??= /^\w*Error: .*$/m.exec(probe.stderr)?.[0] ?? `exit ${probe.status}`;
   }
   const target = usesKafka ? KAFKA_TARGET : SDK_TARGET;
   const ms = times.length ? median(times) : NaN;
   const verdict = bytes <= target.bytes && ms <= target.ms ? 'ok' : 'OVER';
-  rows.push(`${name.padEnd(26)} ${(bytes / 1024).toFixed(0).padStart(6)} KB ${ms.toFixed(0).padStart(5)} ms  ${usesKafka ? 'kafkajs' : 'sdk-only'}  target ${target.bytes / 1024} KB / ${target.ms} ms  ${verdict}${failure ? `  (load failed: ${failure.slice(0, 160)})` : ''}`);
+  rows.push(
+    `${name.padEnd(26)} ${(bytes / 1024).toFixed(0).padStart(6)} KB ${ms.toFixed(0).padStart(5)} ms  ${usesKafka ? 'kafkajs' : 'sdk-only'}  target ${target.bytes / 1024} KB / ${target.ms} ms  ${verdict}${failure ? `  (load failed: ${failure.slice(0, 160)})` : ''}`,
+  );
 }
 fs.rmSync(outRoot, { recursive: true, force: true });
 console.log(`Lambda bundles (minified, SDK bundled; load = median of ${runs} cold requires):`);

@@ -83,7 +83,9 @@ async function main(): Promise<void> {
     const files: BenchFile[] = [];
     for (const sizeMb of sizes) files.push(...(await generate(dir, sizeMb)));
     console.log(`file replay benchmark: node ${process.version}, ${os.cpus().length} cpu(s), files in ${dir}`);
-    console.log(pad(['file', 'records', 'baseline rec/s', 'replay rec/s', 'baseline cpu', 'replay cpu', 'cpu ratio med', 'ratio range', 'baseline RSS', 'replay RSS']));
+    console.log(
+      pad(['file', 'records', 'baseline rec/s', 'replay rec/s', 'baseline cpu', 'replay cpu', 'cpu ratio med', 'ratio range', 'baseline RSS', 'replay RSS']),
+    );
     const results: BenchResult[] = [];
     for (const file of files) {
       let baseline: Measurement | undefined;
@@ -99,7 +101,10 @@ async function main(): Promise<void> {
       ratios.sort((a, b) => a - b);
       const ratio = ratios[Math.floor(ratios.length / 2)];
       if (!baseline || !replay) throw new Error('nothing measured');
-      for (const [mode, m] of [['baseline', baseline], ['replay', replay]] as const) {
+      for (const [mode, m] of [
+        ['baseline', baseline],
+        ['replay', replay],
+      ] as const) {
         if (m.records !== file.records) throw new Error(`${mode} on ${path.basename(file.file)} saw ${m.records} records, generated ${file.records}`);
       }
       results.push({ ...file, baseline, replay, ratio });
@@ -191,13 +196,23 @@ async function replayInInvocations(source: FileByteSource, object: ReplayObject,
 async function gzipResumeChild(request: ChildRequest): Promise<number> {
   const size = fs.statSync(request.file).size;
   const object: ReplayObject = { bucket: 'bench-landing', key: path.basename(request.file), etag: 'bench', size, format: 'jsonl', compression: 'gzip' };
-  const gzipRanges = planRanges({ compression: 'gzip', size, contentStart: 0, firstLineNumber: 1, rangeSizeBytes: REPLAY_DEFAULTS.rangeSizeBytes, maxRanges: REPLAY_DEFAULTS.maxRanges });
+  const gzipRanges = planRanges({
+    compression: 'gzip',
+    size,
+    contentStart: 0,
+    firstLineNumber: 1,
+    rangeSizeBytes: REPLAY_DEFAULTS.rangeSizeBytes,
+    maxRanges: REPLAY_DEFAULTS.maxRanges,
+  });
   if (request.mode === 'gzip-unstaged') return replayInInvocations(new FileByteSource(request.file), object, gzipRanges);
   const stagedFile = `${request.file}.staged-${process.pid}`;
   try {
     const target = new LocalStagingTarget(stagedFile);
     const staged = await stageGzip(new FileByteSource(request.file), object, target, { partBytes: 64 * 1024 * 1024, shouldStop: () => false });
-    const plan = planStaged({ object, ranges: gzipRanges, skippedReason: null, needsStaging: true }, staged, 'staged', { rangeSizeBytes: REPLAY_DEFAULTS.rangeSizeBytes, maxRanges: REPLAY_DEFAULTS.maxRanges });
+    const plan = planStaged({ object, ranges: gzipRanges, skippedReason: null, needsStaging: true }, staged, 'staged', {
+      rangeSizeBytes: REPLAY_DEFAULTS.rangeSizeBytes,
+      maxRanges: REPLAY_DEFAULTS.maxRanges,
+    });
     return await replayInInvocations(new FileByteSource(stagedFile), plan.object!, plan.ranges);
   } finally {
     fs.rmSync(stagedFile, { force: true });
@@ -223,13 +238,14 @@ class LocalStagingTarget implements StagingTarget {
   }
 }
 
-type BenchResult = BenchFile & { baseline: Measurement; replay: Measurement; /** Median of the paired CPU ratios. */ ratio: number };
+type BenchResult = BenchFile & { baseline: Measurement; replay: Measurement /** Median of the paired CPU ratios. */; ratio: number };
 
 function checkTargets(results: BenchResult[]): string[] {
   const failures: string[] = [];
   for (const result of results) {
     const ratio = result.ratio;
-    if (ratio < RATIO_TARGET) failures.push(`${result.sizeMb} MB ${result.compression}: replay at ${(ratio * 100).toFixed(0)}% of baseline (target ${RATIO_TARGET * 100}%)`);
+    if (ratio < RATIO_TARGET)
+      failures.push(`${result.sizeMb} MB ${result.compression}: replay at ${(ratio * 100).toFixed(0)}% of baseline (target ${RATIO_TARGET * 100}%)`);
   }
   for (const compression of ['none', 'gzip'] as const) {
     const bySize = results.filter((r) => r.compression === compression).sort((a, b) => a.sizeMb - b.sizeMb);
@@ -239,8 +255,13 @@ function checkTargets(results: BenchResult[]): string[] {
     const growth = large.replay.maxRssMb / small.replay.maxRssMb;
     // The baseline's own growth is context: it shows what the runtime (GC timing, zlib) adds by itself.
     const baselineGrowth = large.baseline.maxRssMb / small.baseline.maxRssMb;
-    console.log(`peak RSS ${compression === 'gzip' ? 'gzip' : 'plain'}: ${large.sizeMb} MB / ${small.sizeMb} MB = ${growth.toFixed(3)} (baseline ${baselineGrowth.toFixed(3)})`);
-    if (growth > RSS_GROWTH_LIMIT) failures.push(`${compression}: peak RSS grew ${((growth - 1) * 100).toFixed(1)}% from ${small.sizeMb} MB to ${large.sizeMb} MB (limit ${((RSS_GROWTH_LIMIT - 1) * 100).toFixed(0)}%)`);
+    console.log(
+      `peak RSS ${compression === 'gzip' ? 'gzip' : 'plain'}: ${large.sizeMb} MB / ${small.sizeMb} MB = ${growth.toFixed(3)} (baseline ${baselineGrowth.toFixed(3)})`,
+    );
+    if (growth > RSS_GROWTH_LIMIT)
+      failures.push(
+        `${compression}: peak RSS grew ${((growth - 1) * 100).toFixed(1)}% from ${small.sizeMb} MB to ${large.sizeMb} MB (limit ${((RSS_GROWTH_LIMIT - 1) * 100).toFixed(0)}%)`,
+      );
   }
   return failures;
 }
@@ -306,7 +327,12 @@ async function runChild(request: ChildRequest): Promise<void> {
     const started = process.hrtime.bigint();
     const records = await gzipResumeChild(request);
     const cpu = process.cpuUsage(cpuBefore);
-    process.send?.({ records, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024 } satisfies Measurement);
+    process.send?.({
+      records,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+    } satisfies Measurement);
     return;
   }
   if (request.mode === 'baseline') await baseline(request, WARMUP_RECORDS);
@@ -360,7 +386,14 @@ async function baseline(request: ChildRequest, limit = Number.POSITIVE_INFINITY)
 /** The worker's path over every range the planner would cut, with a sink that only counts. */
 async function replay(request: ChildRequest, limit = Number.POSITIVE_INFINITY): Promise<number> {
   const size = fs.statSync(request.file).size;
-  const object: ReplayObject = { bucket: 'bench-landing', key: path.basename(request.file), etag: 'bench', size, format: 'jsonl', compression: request.compression };
+  const object: ReplayObject = {
+    bucket: 'bench-landing',
+    key: path.basename(request.file),
+    etag: 'bench',
+    size,
+    format: 'jsonl',
+    compression: request.compression,
+  };
   const ranges = planRanges({
     compression: request.compression,
     size,

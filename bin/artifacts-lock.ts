@@ -17,7 +17,13 @@ import * as fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { artifactLockSchema, type ArtifactLock, type ArtifactPin } from '../lib/constructs/artifacts/artifact-lock';
 import { DEFAULT_ARTIFACT_LOCK_PATH } from '../lib/constructs/artifacts/artifact-lock';
-import { DEFAULT_ARTIFACT_MANIFEST_PATH, DEFAULT_REPOSITORIES, loadArtifactManifest, type ArtifactRepositories, type ArtifactSpec } from '../lib/constructs/artifacts/artifact-manifest';
+import {
+  DEFAULT_ARTIFACT_MANIFEST_PATH,
+  DEFAULT_REPOSITORIES,
+  loadArtifactManifest,
+  type ArtifactRepositories,
+  type ArtifactSpec,
+} from '../lib/constructs/artifacts/artifact-manifest';
 import { ChecksumVerifier } from '../lib/functions/artifact-mirror/checksum';
 import { openDownload, type DownloadOptions } from '../lib/functions/artifact-mirror/download';
 import { publishedChecksum } from '../lib/functions/artifact-mirror/published-checksum';
@@ -86,7 +92,9 @@ export async function lockArtifacts(options: LockOptions): Promise<ArtifactLock>
   const trusted = new Set(options.trustUnpublished ?? []);
   const unknownTrusted = [...trusted].filter((name) => !manifest.artifacts.some((artifact) => artifact.name === name));
   if (unknownTrusted.length > 0) {
-    throw new Error(`--trust-unpublished names no artifact of the manifest: ${unknownTrusted.join(', ')}; known: ${manifest.artifacts.map((a) => a.name).join(', ')}`);
+    throw new Error(
+      `--trust-unpublished names no artifact of the manifest: ${unknownTrusted.join(', ')}; known: ${manifest.artifacts.map((a) => a.name).join(', ')}`,
+    );
   }
   const pins: Record<string, ArtifactPin> = {};
   const failures: string[] = [];

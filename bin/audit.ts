@@ -44,7 +44,9 @@ async function main(args: string[]): Promise<number> {
     console.log(`the report matches ${BASELINE_JSON}`);
     return 0;
   }
-  console.error(`${diff}\n\nIf these changes are intended, run npm run audit -- --update-baseline and commit ${BASELINE_JSON} and ${BASELINE_MARKDOWN} with them.`);
+  console.error(
+    `${diff}\n\nIf these changes are intended, run npm run audit -- --update-baseline and commit ${BASELINE_JSON} and ${BASELINE_MARKDOWN} with them.`,
+  );
   return 1;
 }
 

@@ -21,8 +21,7 @@ process.stderr.write(
     .join('\n'),
 );
 const ran = Number((py.stderr.match(/^Ran (\d+) tests?/m) || [])[1] || 0);
-const failed =
-  py.status === 0 ? 0 : Number((py.stderr.match(/failures=(\d+)/) || [])[1] || 0) + Number((py.stderr.match(/errors=(\d+)/) || [])[1] || 0) || 1;
+const failed = py.status === 0 ? 0 : Number((py.stderr.match(/failures=(\d+)/) || [])[1] || 0) + Number((py.stderr.match(/errors=(\d+)/) || [])[1] || 0) || 1;
 if (ran === 0) {
   console.error('python: no tests ran');
   process.exit(1);

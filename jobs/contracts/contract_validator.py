@@ -27,14 +27,29 @@ from typing import Any, Callable, Dict, List, Optional
 
 Explainer = Callable[[Any], Optional[str]]
 
-ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$comment", "title", "description", "examples", "default", "deprecated", "readOnly", "writeOnly"}
-)
+ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples", "default", "deprecated", "readOnly", "writeOnly"})
 SUPPORTED_KEYWORDS = frozenset(
     {
-        "type", "properties", "required", "additionalProperties", "propertyNames", "items", "anyOf", "oneOf",
-        "enum", "const", "pattern", "format", "minLength", "maxLength", "minimum", "maximum",
-        "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "propertyNames",
+        "items",
+        "anyOf",
+        "oneOf",
+        "enum",
+        "const",
+        "pattern",
+        "format",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minItems",
+        "maxItems",
     }
 )
 
@@ -42,8 +57,12 @@ SUPPORTED_KEYWORDS = frozenset(
 _JS_WHITESPACE = "\\t\\n\\x0b\\x0c\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
 _CLASS_ESCAPES = {"d": "0-9", "w": "A-Za-z0-9_", "s": _JS_WHITESPACE}
 _ESCAPES = {
-    "d": "[0-9]", "D": "[^0-9]", "w": "[A-Za-z0-9_]", "W": "[^A-Za-z0-9_]",
-    "s": f"[{_JS_WHITESPACE}]", "S": f"[^{_JS_WHITESPACE}]",
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "w": "[A-Za-z0-9_]",
+    "W": "[^A-Za-z0-9_]",
+    "s": f"[{_JS_WHITESPACE}]",
+    "S": f"[^{_JS_WHITESPACE}]",
 }
 
 
@@ -191,11 +210,7 @@ def compile_explainer(schema: Any, schema_path: str = "") -> Callable[[Any, str]
         if keyword in schema:
             alternatives = [compile_explainer(s, f"{schema_path}/{keyword}/{i}") for i, s in enumerate(schema[keyword])]
             if keyword == "anyOf":
-                checks.append(
-                    lambda v, p, alts=alternatives: None
-                    if any(alt(v, p) is None for alt in alts)
-                    else _at(p, "matches none of the allowed forms")
-                )
+                checks.append(lambda v, p, alts=alternatives: None if any(alt(v, p) is None for alt in alts) else _at(p, "matches none of the allowed forms"))
             else:
                 checks.append(
                     lambda v, p, alts=alternatives: None
@@ -240,9 +255,7 @@ def _number_checks(schema: Dict[str, Any]) -> List[Callable[[Any, str], Optional
         if keyword in schema:
             bound = schema[keyword]
             checks.append(
-                lambda v, p, fails=fails, bound=bound, symbol=symbol: _at(p, f"must be {symbol} {bound}")
-                if is_number(v) and fails(v, bound)
-                else None
+                lambda v, p, fails=fails, bound=bound, symbol=symbol: _at(p, f"must be {symbol} {bound}") if is_number(v) and fails(v, bound) else None
             )
     return checks
 
@@ -251,9 +264,7 @@ def _object_checks(schema: Dict[str, Any], schema_path: str) -> List[Callable[[A
     keys = ("properties", "required", "additionalProperties", "propertyNames")
     if not any(key in schema for key in keys):
         return []
-    properties = {
-        name: compile_explainer(sub, f"{schema_path}/properties/{name}") for name, sub in schema.get("properties", {}).items()
-    }
+    properties = {name: compile_explainer(sub, f"{schema_path}/properties/{name}") for name, sub in schema.get("properties", {}).items()}
     required = list(schema.get("required", []))
     additional = schema.get("additionalProperties", True)
     additional_check = None if additional in (True, False) else compile_explainer(additional, f"{schema_path}/additionalProperties")

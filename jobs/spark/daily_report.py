@@ -66,7 +66,9 @@ def parse_args(argv: Optional[Sequence[str]] = None, now: Optional[datetime] = N
     parser.add_argument("--bronze-uri", required=True, type=prefix_uri, help="s3://<bronze bucket>/ root")
     parser.add_argument("--gold-uri", required=True, type=prefix_uri, help="s3://<gold bucket>/ root")
     parser.add_argument("--report-date", type=iso_date, default=None, help="UTC day to report on (default: yesterday)")
-    parser.add_argument("--late-days", type=bounded_int(*LATE_DAYS_RANGE), default=DEFAULT_LATE_DAYS, help="days before --report-date reported again, for late events")
+    parser.add_argument(
+        "--late-days", type=bounded_int(*LATE_DAYS_RANGE), default=DEFAULT_LATE_DAYS, help="days before --report-date reported again, for late events"
+    )
     parser.add_argument("--top-n", type=bounded_int(*TOP_N_RANGE), default=10, help="users kept in top_users (ties may add more)")
     parser.add_argument("--trend-days", type=bounded_int(*TREND_DAYS_RANGE), default=7, help="moving-average window of login_trends")
     parser.add_argument("--logins-topic", default="logins.raw", help="topic whose bronze dataset holds streamed logins")

@@ -206,8 +206,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     spark = (
         SparkSession.builder.appName("lakestream-streaming-bronze")
         # Partition values (dt, hr) are UTC whatever the cluster's zone.
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
+        .config("spark.sql.session.timeZone", "UTC").getOrCreate()
     )
     contract = login_udf(args)
     spark.udf.register(contract.name, udf(contract.function, contract.return_type, useArrow=contract.use_arrow))

@@ -29,12 +29,20 @@ type Statement = { Effect?: string; Action?: unknown; Resource?: unknown; Condit
 const list = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** Statements of a policy document, with intrinsic values rendered. */
-export function renderStatements(index: TemplateIndex, stack: string, document: unknown): Array<Statement & { actions: string[]; resources: string[]; conditions: string; principals: string[] }> {
+export function renderStatements(
+  index: TemplateIndex,
+  stack: string,
+  document: unknown,
+): Array<Statement & { actions: string[]; resources: string[]; conditions: string; principals: string[] }> {
   const statements = list((document as { Statement?: unknown } | undefined)?.Statement) as Statement[];
   return statements.map((s) => ({
     ...s,
-    actions: list(s.Action).map((a) => index.render(stack, a)).sort(),
-    resources: list(s.Resource).map((r) => index.render(stack, r)).sort(),
+    actions: list(s.Action)
+      .map((a) => index.render(stack, a))
+      .sort(),
+    resources: list(s.Resource)
+      .map((r) => index.render(stack, r))
+      .sort(),
     conditions: s.Condition ? stableJson(renderDeep(index, stack, s.Condition)) : '',
     principals: principalsOf(index, stack, s.Principal),
   }));
@@ -62,7 +70,15 @@ export function renderDeep(index: TemplateIndex, stack: string, value: unknown):
 /** JSON with object keys sorted, so equal values always print the same. */
 export function stableJson(value: unknown): string {
   const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v;
+    Array.isArray(v)
+      ? v.map(sort)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return JSON.stringify(sort(value));
 }
 
@@ -97,9 +113,15 @@ export function collectAccess(index: TemplateIndex, catalogue: IamCatalogue): Ro
   return index.ofType('AWS::IAM::Role').map((role) => {
     const trust = renderStatements(index, role.stack, role.properties.AssumeRolePolicyDocument);
     const assumedBy = trust.map((t) => `${t.principals.join(' ')}${t.conditions ? ` if ${t.conditions}` : ''}`);
-    const managedPolicies = list(role.properties.ManagedPolicyArns).map((arn) => index.render(role.stack, arn)).sort();
+    const managedPolicies = list(role.properties.ManagedPolicyArns)
+      .map((arn) => index.render(role.stack, arn))
+      .sort();
     const documents = [
-      ...(list(role.properties.Policies) as Array<{ PolicyName: unknown; PolicyDocument: unknown }>).map((p) => ({ source: `inline ${index.render(role.stack, p.PolicyName)}`, stack: role.stack, document: p.PolicyDocument })),
+      ...(list(role.properties.Policies) as Array<{ PolicyName: unknown; PolicyDocument: unknown }>).map((p) => ({
+        source: `inline ${index.render(role.stack, p.PolicyName)}`,
+        stack: role.stack,
+        document: p.PolicyDocument,
+      })),
       ...(attached.get(role.label) ?? []).map((a) => ({ source: a.source.label, stack: a.source.stack, document: a.document })),
     ];
     const statements: AccessStatement[] = documents.flatMap(({ source, stack, document }) =>
@@ -122,14 +144,18 @@ function flagsOf(statements: AccessStatement[], managedPolicies: string[], catal
   for (const s of statements.filter((x) => x.effect === 'Allow')) {
     if (s.actions.includes('*')) flags.add('action * (every action)');
     if (s.resources.includes('*')) {
-      const scopable = s.actions.filter((a) => a !== '*').flatMap((a) => catalogue.expand(a)).filter((a) => !a.wildcardOnly && a.accessLevel !== 'List');
+      const scopable = s.actions
+        .filter((a) => a !== '*')
+        .flatMap((a) => catalogue.expand(a))
+        .filter((a) => !a.wildcardOnly && a.accessLevel !== 'List');
       for (const action of scopable) flags.add(`${action.name} on * (the action supports resource-level permissions)`);
     }
     for (const resource of s.resources) {
       if (/:topic\/[^/]+\/[^/]+\/\*$/.test(resource)) flags.add(`every topic of a cluster: ${resource}`);
       if (/(^arn:aws:s3:::[^/]+|>)\/\*$/.test(resource) && s.actions.some((a) => a.startsWith('s3:'))) flags.add(`every object of a bucket: ${resource}`);
     }
-    if (s.expandedActions.includes('iam:PassRole') && !s.conditions.includes('iam:PassedToService')) flags.add('iam:PassRole without an iam:PassedToService condition');
+    if (s.expandedActions.includes('iam:PassRole') && !s.conditions.includes('iam:PassedToService'))
+      flags.add('iam:PassRole without an iam:PassedToService condition');
   }
   for (const policy of managedPolicies) flags.add(`AWS managed policy ${policy.replace(/^.*:policy\//, '')}`);
   return [...flags].sort();

@@ -74,6 +74,9 @@ export function diffBaseline(baseline: AuditReport, current: AuditReport): Basel
 
 /** Human-readable diff; empty when the report equals the baseline. */
 export function formatDiff(diff: BaselineDiff): string {
-  const section = (title: string, lines: string[]) => (lines.length === 0 ? [] : [`${title} (${lines.length}):`, ...lines.slice(0, 200).map((l) => `  + ${l}`), ...(lines.length > 200 ? [`  ... ${lines.length - 200} more`] : [])]);
+  const section = (title: string, lines: string[]) =>
+    lines.length === 0
+      ? []
+      : [`${title} (${lines.length}):`, ...lines.slice(0, 200).map((l) => `  + ${l}`), ...(lines.length > 200 ? [`  ... ${lines.length - 200} more`] : [])];
   return [...section('ACCESS WIDENED', diff.widened), ...section('ENCRYPTION WEAKENED', diff.weakened), ...section('OTHER CHANGES', diff.other)].join('\n');
 }

@@ -68,21 +68,41 @@ export function collectEncryption(index: TemplateIndex): { keys: KeyEntry[]; sto
         const sse = get(p, 'BucketEncryption', 'ServerSideEncryptionConfiguration', 0, 'ServerSideEncryptionByDefault') as Record<string, unknown> | undefined;
         const kms = sse && String(sse.SSEAlgorithm).startsWith('aws:kms');
         const logTarget = accessLogTargets.has(r.label);
-        add(r, 'S3 bucket', kms ? describeKey(r, sse.KMSMasterKeyID, { keyType: 'aws-managed', key: 'alias/aws/s3' }) : { keyType: 'aws-owned', key: 'SSE-S3' }, !logTarget, logTarget ? 'server access log target: S3 delivers access logs only to SSE-S3 buckets' : undefined);
+        add(
+          r,
+          'S3 bucket',
+          kms ? describeKey(r, sse.KMSMasterKeyID, { keyType: 'aws-managed', key: 'alias/aws/s3' }) : { keyType: 'aws-owned', key: 'SSE-S3' },
+          !logTarget,
+          logTarget ? 'server access log target: S3 delivers access logs only to SSE-S3 buckets' : undefined,
+        );
         break;
       }
       case 'AWS::MSK::Cluster': {
-        add(r, 'MSK at rest', describeKey(r, get(p, 'EncryptionInfo', 'EncryptionAtRest', 'DataVolumeKMSKeyId'), { keyType: 'aws-managed', key: 'alias/aws/kafka' }));
+        add(
+          r,
+          'MSK at rest',
+          describeKey(r, get(p, 'EncryptionInfo', 'EncryptionAtRest', 'DataVolumeKMSKeyId'), { keyType: 'aws-managed', key: 'alias/aws/kafka' }),
+        );
         const transit = get(p, 'EncryptionInfo', 'EncryptionInTransit') as Record<string, unknown> | undefined;
         const tls = (transit?.ClientBroker ?? 'TLS') === 'TLS' && transit?.InCluster !== false;
-        stores.push({ store: 'MSK in transit', resource: r.label, keyType: tls ? 'aws-managed' : 'none', key: tls ? 'TLS (client-broker and in-cluster)' : `ClientBroker=${String(transit?.ClientBroker)}, InCluster=${String(transit?.InCluster)}`, cmkSupported: false });
+        stores.push({
+          store: 'MSK in transit',
+          resource: r.label,
+          keyType: tls ? 'aws-managed' : 'none',
+          key: tls ? 'TLS (client-broker and in-cluster)' : `ClientBroker=${String(transit?.ClientBroker)}, InCluster=${String(transit?.InCluster)}`,
+          cmkSupported: false,
+        });
         break;
       }
       case 'AWS::Logs::LogGroup':
         add(r, 'CloudWatch log group', describeKey(r, p.KmsKeyId, { keyType: 'aws-owned', key: 'CloudWatch Logs service key' }));
         break;
       case 'AWS::SQS::Queue':
-        add(r, 'SQS queue', describeKey(r, p.KmsMasterKeyId, p.SqsManagedSseEnabled === false ? { keyType: 'none', key: 'none' } : { keyType: 'aws-owned', key: 'SSE-SQS' }));
+        add(
+          r,
+          'SQS queue',
+          describeKey(r, p.KmsMasterKeyId, p.SqsManagedSseEnabled === false ? { keyType: 'none', key: 'none' } : { keyType: 'aws-owned', key: 'SSE-SQS' }),
+        );
         break;
       case 'AWS::SNS::Topic':
         add(r, 'SNS topic', describeKey(r, p.KmsMasterKeyId, { keyType: 'none', key: 'none' }));
@@ -92,40 +112,87 @@ export function collectEncryption(index: TemplateIndex): { keys: KeyEntry[]; sto
         break;
       case 'AWS::KinesisAnalyticsV2::Application': {
         const config = get(p, 'ApplicationConfiguration', 'ApplicationEncryptionConfiguration') as Record<string, unknown> | undefined;
-        add(r, 'Managed Flink application state', config?.KeyType === 'CUSTOMER_MANAGED_KEY' ? describeKey(r, config.KeyId, { keyType: 'aws-owned', key: 'AWS owned' }) : { keyType: 'aws-owned', key: 'AWS owned key' });
+        add(
+          r,
+          'Managed Flink application state',
+          config?.KeyType === 'CUSTOMER_MANAGED_KEY'
+            ? describeKey(r, config.KeyId, { keyType: 'aws-owned', key: 'AWS owned' })
+            : { keyType: 'aws-owned', key: 'AWS owned key' },
+        );
         break;
       }
       case 'AWS::EMRServerless::Application': {
         const monitoring = (p.MonitoringConfiguration ?? {}) as Record<string, Record<string, unknown> | undefined>;
         const s3 = monitoring.S3MonitoringConfiguration;
-        if (s3) add(r, 'EMR Serverless S3 logs', describeKey(r, s3.EncryptionKeyArn, { keyType: 'customer-managed', key: 'default encryption of the logs bucket' }), true, 'without EncryptionKeyArn EMR writes with the bucket default encryption');
+        if (s3)
+          add(
+            r,
+            'EMR Serverless S3 logs',
+            describeKey(r, s3.EncryptionKeyArn, { keyType: 'customer-managed', key: 'default encryption of the logs bucket' }),
+            true,
+            'without EncryptionKeyArn EMR writes with the bucket default encryption',
+          );
         const managed = monitoring.ManagedPersistenceMonitoringConfiguration;
-        if (managed?.Enabled !== false) add(r, 'EMR Serverless managed logs', describeKey(r, managed?.EncryptionKeyArn, { keyType: 'aws-owned', key: 'AWS owned key' }));
+        if (managed?.Enabled !== false)
+          add(r, 'EMR Serverless managed logs', describeKey(r, managed?.EncryptionKeyArn, { keyType: 'aws-owned', key: 'AWS owned key' }));
         const cw = monitoring.CloudWatchLoggingConfiguration;
-        if (cw?.Enabled) add(r, 'EMR Serverless CloudWatch logs', describeKey(r, cw.EncryptionKeyArn, { keyType: 'customer-managed', key: 'key of the log group' }), true, 'without EncryptionKeyArn the log group key applies');
+        if (cw?.Enabled)
+          add(
+            r,
+            'EMR Serverless CloudWatch logs',
+            describeKey(r, cw.EncryptionKeyArn, { keyType: 'customer-managed', key: 'key of the log group' }),
+            true,
+            'without EncryptionKeyArn the log group key applies',
+          );
         break;
       }
       case 'AWS::StepFunctions::StateMachine':
       case 'AWS::StepFunctions::Activity': {
         const config = p.EncryptionConfiguration as Record<string, unknown> | undefined;
-        add(r, r.type.endsWith('Activity') ? 'Step Functions activity' : 'Step Functions state machine', config?.Type === 'CUSTOMER_MANAGED_KMS_KEY' ? describeKey(r, config.KmsKeyId, { keyType: 'aws-owned', key: 'AWS owned key' }) : { keyType: 'aws-owned', key: 'AWS owned key' });
+        add(
+          r,
+          r.type.endsWith('Activity') ? 'Step Functions activity' : 'Step Functions state machine',
+          config?.Type === 'CUSTOMER_MANAGED_KMS_KEY'
+            ? describeKey(r, config.KmsKeyId, { keyType: 'aws-owned', key: 'AWS owned key' })
+            : { keyType: 'aws-owned', key: 'AWS owned key' },
+        );
         break;
       }
       case 'AWS::APS::Workspace':
         add(r, 'Managed Prometheus workspace', describeKey(r, p.KmsKeyArn, { keyType: 'aws-owned', key: 'AWS owned key' }));
         break;
       case 'AWS::Grafana::Workspace':
-        add(r, 'Managed Grafana workspace', { keyType: 'aws-owned', key: 'AWS owned key' }, false, 'Amazon Managed Grafana encrypts workspace data with AWS owned keys only');
+        add(
+          r,
+          'Managed Grafana workspace',
+          { keyType: 'aws-owned', key: 'AWS owned key' },
+          false,
+          'Amazon Managed Grafana encrypts workspace data with AWS owned keys only',
+        );
         break;
       case 'AWS::Glue::DataCatalogEncryptionSettings': {
         const atRest = get(p, 'DataCatalogEncryptionSettings', 'EncryptionAtRest') as Record<string, unknown> | undefined;
-        add(r, 'Glue Data Catalog', atRest?.CatalogEncryptionMode === 'SSE-KMS' ? describeKey(r, atRest.SseAwsKmsKeyId, { keyType: 'aws-managed', key: 'alias/aws/glue' }) : { keyType: 'none', key: 'none' });
+        add(
+          r,
+          'Glue Data Catalog',
+          atRest?.CatalogEncryptionMode === 'SSE-KMS'
+            ? describeKey(r, atRest.SseAwsKmsKeyId, { keyType: 'aws-managed', key: 'alias/aws/glue' })
+            : { keyType: 'none', key: 'none' },
+        );
         break;
       }
       case 'AWS::Athena::WorkGroup': {
         const config = get(p, 'WorkGroupConfiguration', 'ResultConfiguration', 'EncryptionConfiguration') as Record<string, unknown> | undefined;
         const option = String(config?.EncryptionOption ?? 'none');
-        add(r, 'Athena query results', option === 'SSE_KMS' || option === 'CSE_KMS' ? describeKey(r, config?.KmsKey, { keyType: 'aws-managed', key: 'alias/aws/s3' }) : option === 'SSE_S3' ? { keyType: 'aws-owned', key: 'SSE-S3' } : { keyType: 'none', key: 'none' });
+        add(
+          r,
+          'Athena query results',
+          option === 'SSE_KMS' || option === 'CSE_KMS'
+            ? describeKey(r, config?.KmsKey, { keyType: 'aws-managed', key: 'alias/aws/s3' })
+            : option === 'SSE_S3'
+              ? { keyType: 'aws-owned', key: 'SSE-S3' }
+              : { keyType: 'none', key: 'none' },
+        );
         break;
       }
       case 'AWS::Lambda::Function':
@@ -136,7 +203,13 @@ export function collectEncryption(index: TemplateIndex): { keys: KeyEntry[]; sto
     }
   }
   if (index.ofType('AWS::Glue::Database').length > 0 && index.ofType('AWS::Glue::DataCatalogEncryptionSettings').length === 0) {
-    stores.push({ store: 'Glue Data Catalog', resource: '(account and region setting)', keyType: 'unmanaged', key: 'not managed by this app: set glue.catalogEncryption to manage it', cmkSupported: true });
+    stores.push({
+      store: 'Glue Data Catalog',
+      resource: '(account and region setting)',
+      keyType: 'unmanaged',
+      key: 'not managed by this app: set glue.catalogEncryption to manage it',
+      cmkSupported: true,
+    });
   }
   return { keys, stores };
 }

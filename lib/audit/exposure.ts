@@ -50,14 +50,20 @@ function ports(rule: Record<string, unknown>): string {
 /** Security groups with their rules (inline and separate rule resources), endpoints with policies, and public exposure. */
 export function collectNetwork(index: TemplateIndex): { securityGroups: SecurityGroupEntry[]; endpoints: EndpointEntry[]; publicExposure: string[] } {
   const groups = new Map<string, { description: string; ingress: string[]; egress: string[]; open: string[] }>();
-  for (const sg of index.ofType('AWS::EC2::SecurityGroup')) groups.set(sg.label, { description: String(sg.properties.GroupDescription ?? ''), ingress: [], egress: [], open: [] });
+  for (const sg of index.ofType('AWS::EC2::SecurityGroup'))
+    groups.set(sg.label, { description: String(sg.properties.GroupDescription ?? ''), ingress: [], egress: [], open: [] });
   const peer = (stack: string, rule: Record<string, unknown>): string =>
-    rule.CidrIp !== undefined ? index.render(stack, rule.CidrIp)
-    : rule.CidrIpv6 !== undefined ? index.render(stack, rule.CidrIpv6)
-    : rule.DestinationPrefixListId !== undefined ? `prefix list ${index.render(stack, rule.DestinationPrefixListId)}`
-    : rule.SourceSecurityGroupId !== undefined ? `security group ${index.render(stack, rule.SourceSecurityGroupId)}`
-    : rule.DestinationSecurityGroupId !== undefined ? `security group ${index.render(stack, rule.DestinationSecurityGroupId)}`
-    : 'unknown peer';
+    rule.CidrIp !== undefined
+      ? index.render(stack, rule.CidrIp)
+      : rule.CidrIpv6 !== undefined
+        ? index.render(stack, rule.CidrIpv6)
+        : rule.DestinationPrefixListId !== undefined
+          ? `prefix list ${index.render(stack, rule.DestinationPrefixListId)}`
+          : rule.SourceSecurityGroupId !== undefined
+            ? `security group ${index.render(stack, rule.SourceSecurityGroupId)}`
+            : rule.DestinationSecurityGroupId !== undefined
+              ? `security group ${index.render(stack, rule.DestinationSecurityGroupId)}`
+              : 'unknown peer';
   const add = (group: string, direction: 'ingress' | 'egress', stack: string, rule: Record<string, unknown>) => {
     const entry = groups.get(group);
     if (!entry) return;
@@ -72,7 +78,10 @@ export function collectNetwork(index: TemplateIndex): { securityGroups: Security
     for (const rule of (sg.properties.SecurityGroupIngress ?? []) as Array<Record<string, unknown>>) add(sg.label, 'ingress', sg.stack, rule);
     for (const rule of (sg.properties.SecurityGroupEgress ?? []) as Array<Record<string, unknown>>) add(sg.label, 'egress', sg.stack, rule);
   }
-  for (const [type, direction] of [['AWS::EC2::SecurityGroupIngress', 'ingress'], ['AWS::EC2::SecurityGroupEgress', 'egress']] as const) {
+  for (const [type, direction] of [
+    ['AWS::EC2::SecurityGroupIngress', 'ingress'],
+    ['AWS::EC2::SecurityGroupEgress', 'egress'],
+  ] as const) {
     for (const rule of index.ofType(type)) {
       const group = index.target(rule.stack, rule.properties.GroupId);
       if (group) add(group.label, direction, rule.stack, rule.properties);
@@ -84,10 +93,16 @@ export function collectNetwork(index: TemplateIndex): { securityGroups: Security
 
   const endpoints = index.ofType('AWS::EC2::VPCEndpoint').map((e) => ({
     endpoint: e.label,
-    service: index.render(e.stack, e.properties.ServiceName).replace(/^com\.amazonaws\.\$\{AWS::Region\}\./, '').replace(/^com\.amazonaws\.[a-z0-9-]+\./, ''),
+    service: index
+      .render(e.stack, e.properties.ServiceName)
+      .replace(/^com\.amazonaws\.\$\{AWS::Region\}\./, '')
+      .replace(/^com\.amazonaws\.[a-z0-9-]+\./, ''),
     type: String(e.properties.VpcEndpointType ?? 'Gateway'),
     policy: e.properties.PolicyDocument
-      ? renderStatements(index, e.stack, e.properties.PolicyDocument).map((s) => `${s.Effect ?? 'Allow'} ${s.principals.join(' ')} ${s.actions.join(' ')} on ${s.resources.join(' ')}${s.conditions ? ` if ${s.conditions}` : ''}`)
+      ? renderStatements(index, e.stack, e.properties.PolicyDocument).map(
+          (s) =>
+            `${s.Effect ?? 'Allow'} ${s.principals.join(' ')} ${s.actions.join(' ')} on ${s.resources.join(' ')}${s.conditions ? ` if ${s.conditions}` : ''}`,
+        )
       : ['(none: the endpoint admits every request, to any account)'],
   }));
 
@@ -106,7 +121,9 @@ export function collectNetwork(index: TemplateIndex): { securityGroups: Security
     if (r.type === 'AWS::Grafana::Workspace') {
       const vpc = p.VpcConfiguration !== undefined;
       const nac = p.NetworkAccessControl !== undefined;
-      publicExposure.push(`${r.label}: Grafana workspace URL reachable from ${nac ? 'the allowed prefix lists and VPC endpoints only' : 'the internet'} (sign-in ${String(p.AuthenticationProviders)}), data sources ${vpc ? 'through the VPC' : 'over public AWS endpoints'}`);
+      publicExposure.push(
+        `${r.label}: Grafana workspace URL reachable from ${nac ? 'the allowed prefix lists and VPC endpoints only' : 'the internet'} (sign-in ${String(p.AuthenticationProviders)}), data sources ${vpc ? 'through the VPC' : 'over public AWS endpoints'}`,
+      );
     }
     if (r.type === 'AWS::MSK::Cluster') {
       const access = stableJson((p.BrokerNodeGroupInfo as Record<string, unknown> | undefined)?.ConnectivityInfo ?? {});
@@ -126,7 +143,8 @@ export function collectAcknowledgements(stage: IConstruct, index: TemplateIndex)
     const resources = node.node.findAll().filter((n) => n instanceof CfnElement).length;
     const at = node.node.path.startsWith(stagePath) ? node.node.path.slice(stagePath.length) : node.node.path;
     for (const ack of acks) {
-      for (const [rule, reason] of Object.entries(ack.data as Record<string, string>)) entries.push({ rule, reason, at: at.replace(/\/(Resource|Default)$/, ''), resources });
+      for (const [rule, reason] of Object.entries(ack.data as Record<string, string>))
+        entries.push({ rule, reason, at: at.replace(/\/(Resource|Default)$/, ''), resources });
     }
   }
   void index;
@@ -139,9 +157,16 @@ export function collectRetention(index: TemplateIndex): RetentionEntry[] {
   const entries: RetentionEntry[] = [];
   for (const r of index.resources) {
     const p = r.properties;
-    if (r.type === 'AWS::Logs::LogGroup') entries.push({ store: 'CloudWatch log group', resource: r.label, retention: p.RetentionInDays === undefined ? 'never expires' : `${String(p.RetentionInDays)} days` });
+    if (r.type === 'AWS::Logs::LogGroup')
+      entries.push({
+        store: 'CloudWatch log group',
+        resource: r.label,
+        retention: p.RetentionInDays === undefined ? 'never expires' : `${String(p.RetentionInDays)} days`,
+      });
     if (r.type === 'AWS::S3::Bucket') {
-      const rules = (((p.LifecycleConfiguration as Record<string, unknown> | undefined)?.Rules ?? []) as Array<Record<string, unknown>>).filter((rule) => rule.Status === 'Enabled');
+      const rules = (((p.LifecycleConfiguration as Record<string, unknown> | undefined)?.Rules ?? []) as Array<Record<string, unknown>>).filter(
+        (rule) => rule.Status === 'Enabled',
+      );
       const parts = rules.flatMap((rule) => {
         const scope = rule.Prefix ? ` under ${String(rule.Prefix)}` : '';
         const out: string[] = [];
@@ -153,12 +178,18 @@ export function collectRetention(index: TemplateIndex): RetentionEntry[] {
       });
       entries.push({ store: 'S3 bucket', resource: r.label, retention: parts.length > 0 ? parts.sort().join('; ') : 'kept until deleted' });
     }
-    if (r.type === 'AWS::SQS::Queue') entries.push({ store: 'SQS queue', resource: r.label, retention: `${Number(p.MessageRetentionPeriod ?? 345600) / 86400} days` });
+    if (r.type === 'AWS::SQS::Queue')
+      entries.push({ store: 'SQS queue', resource: r.label, retention: `${Number(p.MessageRetentionPeriod ?? 345600) / 86400} days` });
     if (r.type === 'Custom::KafkaTopics') {
-      const topics = typeof p.Topics === 'string' ? (JSON.parse(p.Topics) as Array<Record<string, unknown>>) : ((p.Topics ?? []) as Array<Record<string, unknown>>);
+      const topics =
+        typeof p.Topics === 'string' ? (JSON.parse(p.Topics) as Array<Record<string, unknown>>) : ((p.Topics ?? []) as Array<Record<string, unknown>>);
       for (const topic of topics) {
         const ms = Number(topic.retentionMs);
-        entries.push({ store: 'Kafka topic', resource: `${r.label}/${String(topic.name)}`, retention: ms === -1 ? 'forever' : `${ms / 3_600_000} hours (${String(topic.cleanupPolicy ?? 'delete')})` });
+        entries.push({
+          store: 'Kafka topic',
+          resource: `${r.label}/${String(topic.name)}`,
+          retention: ms === -1 ? 'forever' : `${ms / 3_600_000} hours (${String(topic.cleanupPolicy ?? 'delete')})`,
+        });
       }
     }
     if (r.type === 'AWS::APS::Workspace') entries.push({ store: 'Managed Prometheus workspace', resource: r.label, retention: 'service default (150 days)' });

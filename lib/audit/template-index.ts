@@ -11,7 +11,10 @@ export interface IndexedResource {
   readonly properties: Record<string, unknown>;
 }
 
-type Template = { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>; Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }> };
+type Template = {
+  Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
+};
 
 /** The report spells an unresolved pseudo parameter as Fn::Sub does: `${AWS::AccountId}`. */
 const sub = (name: string): string => `\${${name}}`;
@@ -49,7 +52,11 @@ export class TemplateIndex {
       const index = new Map<string, IndexedResource>();
       for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
         const path = paths.get(logicalId) ?? `${stack.node.id}/${logicalId}`;
-        const label = path.split('/').slice(1).join('/').replace(/\/(Resource|Default)$/, '');
+        const label = path
+          .split('/')
+          .slice(1)
+          .join('/')
+          .replace(/\/(Resource|Default)$/, '');
         const entry = { stack: stack.node.id, logicalId, label, type: resource.Type, properties: resource.Properties ?? {} };
         index.set(logicalId, entry);
         this.resources.push(entry);

@@ -17,11 +17,17 @@ export function acknowledgeCdkOwnedProviders(stack: Stack): void {
     const provider = stack.node.tryFindChild(id);
     if (!provider) continue;
     const acks: Array<[string, string]> = [
-      ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', `CDK's ${id} (${purpose}) is created with this AWS managed policy, which lets it create and write any log group of the account; aws-cdk-lib exposes no role to replace it, and the function runs only during deployments.`],
+      [
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        `CDK's ${id} (${purpose}) is created with this AWS managed policy, which lets it create and write any log group of the account; aws-cdk-lib exposes no role to replace it, and the function runs only during deployments.`,
+      ],
       ['AwsSolutions-L1', `CDK's ${id} pins its runtime; it moves with aws-cdk-lib upgrades.`],
       ['NIST.800.53.R5-LambdaConcurrency', `CDK's ${id} runs only during deployments.`],
       ['NIST.800.53.R5-LambdaDLQ', `CDK's ${id} is invoked synchronously by CloudFormation.`],
-      ['NIST.800.53.R5-LambdaInsideVPC', `CDK's ${id} calls S3 or EC2 APIs on their public endpoints and reaches no VPC-only resource; it runs only during deployments.`],
+      [
+        'NIST.800.53.R5-LambdaInsideVPC',
+        `CDK's ${id} calls S3 or EC2 APIs on their public endpoints and reaches no VPC-only resource; it runs only during deployments.`,
+      ],
     ];
     for (const [ruleId, reason] of acks) Validations.of(provider).acknowledge({ id: ruleId, reason });
   }

@@ -55,7 +55,11 @@ export function vpcCidrProblems(text: string): string[] {
   if (typeof cidr === 'string') return [`${cidr}, e.g. 10.40.0.0/16`];
   if (cidr.prefix < 16 || cidr.prefix > 28) return [`has prefix /${cidr.prefix}: a VPC CIDR block must be /16 to /28`];
   const reserved = RESERVED_RANGES.find((r) => overlaps(cidr, r));
-  return reserved ? [`overlaps the reserved range ${formatIpv4(reserved.address)}/${reserved.prefix}; use a private range such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`] : [];
+  return reserved
+    ? [
+        `overlaps the reserved range ${formatIpv4(reserved.address)}/${reserved.prefix}; use a private range such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`,
+      ]
+    : [];
 }
 
 /** One subnet group of the created VPC: its mask, one subnet per AZ. */
@@ -84,7 +88,8 @@ export function addressesNeeded(groups: readonly SubnetGroup[], azCount: number)
 export function availabilityZoneProblems(region: string, zones: readonly string[]): string[] {
   const problems: string[] = [];
   const foreign = zones.filter((zone) => !new RegExp(`^${region}[a-z]$`).test(zone));
-  if (foreign.length > 0) problems.push(`${foreign.join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not a zone of region ${region} (expected ${region}a, ${region}b, ...)`);
+  if (foreign.length > 0)
+    problems.push(`${foreign.join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not a zone of region ${region} (expected ${region}a, ${region}b, ...)`);
   const repeated = zones.filter((zone, i) => zones.indexOf(zone) !== i);
   if (repeated.length > 0) problems.push(`lists ${[...new Set(repeated)].join(', ')} more than once: each subnet must be in a different zone`);
   return problems;

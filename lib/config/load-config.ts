@@ -94,7 +94,10 @@ function formatIssues(label: string, raw: unknown, issues: readonly z.core.$ZodI
     if (unknownKeys) {
       const parent = issue.path.map(String).join('.');
       return unknownKeys
-        .map((k) => `  - ${parent ? `${parent}.` : ''}${k} = ${describeValue(valueAt(raw, [...issue.path, k]))}: unknown field (check the spelling; allowed fields are in lib/config/schema.ts)`)
+        .map(
+          (k) =>
+            `  - ${parent ? `${parent}.` : ''}${k} = ${describeValue(valueAt(raw, [...issue.path, k]))}: unknown field (check the spelling; allowed fields are in lib/config/schema.ts)`,
+        )
         .join('\n');
     }
     const field = issue.path.map(String).join('.') || '(environment)';

@@ -44,7 +44,8 @@ function expiringObjectDays(expirationDays: number, noncurrentDays: number): num
 
 /** Days a user's Flink state can outlive the user's last login: idle TTL, one checkpoint, the open window and its lateness. */
 export function flinkStateDays(config: Pick<EnvironmentConfig, 'gdpr' | 'flink'>): number {
-  const seconds = config.gdpr.flinkStateTtlHours * 3600 + config.flink.checkpointIntervalSeconds + config.flink.windowMinutes * 60 + config.flink.allowedLatenessSeconds;
+  const seconds =
+    config.gdpr.flinkStateTtlHours * 3600 + config.flink.checkpointIntervalSeconds + config.flink.windowMinutes * 60 + config.flink.allowedLatenessSeconds;
   return seconds / 86_400;
 }
 
@@ -93,7 +94,11 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
   }
   const expiring = [
     { path: ['lake', 'landing', 'expirationDays'], days: config.lake.landing.expirationDays, what: 'landing holds raw files that erasure does not rewrite' },
-    { path: ['lake', 'queryResultsExpirationDays'], days: config.lake.queryResultsExpirationDays, what: 'Athena query results can hold any row a query returned' },
+    {
+      path: ['lake', 'queryResultsExpirationDays'],
+      days: config.lake.queryResultsExpirationDays,
+      what: 'Athena query results can hold any row a query returned',
+    },
   ];
   for (const { path, days, what } of expiring) {
     if (days !== undefined && expiringObjectDays(days, noncurrent) > deadline) {
@@ -156,7 +161,9 @@ export function retentionProblems(config: RetentionInput): RetentionProblem[] {
 export function erasureWorkflowSettings(config: RetentionInput) {
   const counts = personalDataTopics(config).find((t) => t.name === TOPIC_NAMES.loginsCounts)!;
   // Window keys can exist as long as a counts record can: retention plus a segment, plus the window and its lateness.
-  const keyHorizonHours = Math.ceil(((maxRecordAgeMs(counts) ?? 0) / DAY_MS) * 24 + config.flink.windowMinutes / 60 + config.flink.allowedLatenessSeconds / 3600);
+  const keyHorizonHours = Math.ceil(
+    ((maxRecordAgeMs(counts) ?? 0) / DAY_MS) * 24 + config.flink.windowMinutes / 60 + config.flink.allowedLatenessSeconds / 3600,
+  );
   const noncurrent = config.lake.noncurrentVersionExpirationDays;
   const lag = S3_LIFECYCLE_LAG_DAYS;
   return {
@@ -173,7 +180,12 @@ export function erasureWorkflowSettings(config: RetentionInput) {
         .map((t) => ({ store: `kafka ${t.name}`, maxAgeDays: Math.ceil((maxRecordAgeMs(t) ?? 0) / DAY_MS) })),
       { store: 'flink keyed state (state TTL)', maxAgeDays: Math.ceil(flinkStateDays(config)) },
       ...(config.debezium
-        ? [{ store: 'kafka cdc.sqlserver.* (change topics)', maxAgeDays: Math.ceil((config.debezium.topicRetentionDays * DAY_MS + CDC_TOPIC_SEGMENT_MS) / DAY_MS) }]
+        ? [
+            {
+              store: 'kafka cdc.sqlserver.* (change topics)',
+              maxAgeDays: Math.ceil((config.debezium.topicRetentionDays * DAY_MS + CDC_TOPIC_SEGMENT_MS) / DAY_MS),
+            },
+          ]
         : []),
     ],
   };

@@ -28,7 +28,15 @@ export const DEV_PROFILE: ProfileDefaults = {
     defaultReplicationFactor: 2,
     allowTopicDeletion: true,
   },
-  flink: { enabled: true, parallelism: 1, parallelismPerKpu: 1, autoScaling: false, windowMinutes: 1, allowedLatenessSeconds: 60, checkpointIntervalSeconds: 60 },
+  flink: {
+    enabled: true,
+    parallelism: 1,
+    parallelismPerKpu: 1,
+    autoScaling: false,
+    windowMinutes: 1,
+    allowedLatenessSeconds: 60,
+    checkpointIntervalSeconds: 60,
+  },
   emr: {
     releaseLabel: 'emr-7.9.0',
     maxCpuVcpu: 16,
@@ -40,9 +48,27 @@ export const DEV_PROFILE: ProfileDefaults = {
     streamingTriggerSeconds: 30,
     // Peak: streaming 5 vCPU / 20 GB / 60 GB disk + a batch job 10 / 40 / 60 = 15 / 60 / 120 of 16 / 64 / 200.
     jobs: {
-      streaming: { driver: { cpu: 1, memoryGb: 4, diskGb: 20 }, executor: { cpu: 2, memoryGb: 8, diskGb: 20 }, minExecutors: 1, initialExecutors: 1, maxExecutors: 2 },
-      landingToBronze: { driver: { cpu: 2, memoryGb: 8, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 0, initialExecutors: 1, maxExecutors: 2 },
-      dailyReport: { driver: { cpu: 2, memoryGb: 8, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 0, initialExecutors: 1, maxExecutors: 2 },
+      streaming: {
+        driver: { cpu: 1, memoryGb: 4, diskGb: 20 },
+        executor: { cpu: 2, memoryGb: 8, diskGb: 20 },
+        minExecutors: 1,
+        initialExecutors: 1,
+        maxExecutors: 2,
+      },
+      landingToBronze: {
+        driver: { cpu: 2, memoryGb: 8, diskGb: 20 },
+        executor: { cpu: 4, memoryGb: 16, diskGb: 20 },
+        minExecutors: 0,
+        initialExecutors: 1,
+        maxExecutors: 2,
+      },
+      dailyReport: {
+        driver: { cpu: 2, memoryGb: 8, diskGb: 20 },
+        executor: { cpu: 4, memoryGb: 16, diskGb: 20 },
+        minExecutors: 0,
+        initialExecutors: 1,
+        maxExecutors: 2,
+      },
     },
     streamingMaxOffsetsPerTrigger: 100_000,
     reportLateDays: 2,
@@ -61,7 +87,13 @@ export const DEV_PROFILE: ProfileDefaults = {
   observability: {
     alertEmails: [],
     grafanaAuthentication: 'AWS_SSO',
-    thresholds: { brokerDiskUsedRatio: 0.85, brokerCpuUtilisationRatio: 0.9, produceLatencyMs: 500, fetchConsumerLatencyMs: 3000, flinkConsumerLagMessages: 100000 },
+    thresholds: {
+      brokerDiskUsedRatio: 0.85,
+      brokerCpuUtilisationRatio: 0.9,
+      produceLatencyMs: 500,
+      fetchConsumerLatencyMs: 3000,
+      flinkConsumerLagMessages: 100000,
+    },
   },
   serving: { maxLatencySeconds: 120, batchDays: 90 },
   // Governance-mode receipts: a sandbox can be torn down by a principal allowed to bypass governance retention.
@@ -95,7 +127,15 @@ export const PROD_PROFILE: ProfileDefaults = {
     defaultReplicationFactor: 3,
     allowTopicDeletion: false,
   },
-  flink: { enabled: true, parallelism: 4, parallelismPerKpu: 1, autoScaling: true, windowMinutes: 1, allowedLatenessSeconds: 300, checkpointIntervalSeconds: 60 },
+  flink: {
+    enabled: true,
+    parallelism: 4,
+    parallelismPerKpu: 1,
+    autoScaling: true,
+    windowMinutes: 1,
+    allowedLatenessSeconds: 300,
+    checkpointIntervalSeconds: 60,
+  },
   emr: {
     releaseLabel: 'emr-7.9.0',
     maxCpuVcpu: 200,
@@ -108,9 +148,27 @@ export const PROD_PROFILE: ProfileDefaults = {
     streamingTriggerSeconds: 30,
     // Peak: streaming 34 vCPU / 136 GB / 180 GB disk + a batch job 84 / 336 / 420 = 118 / 472 / 600 of 200 / 800 / 4000.
     jobs: {
-      streaming: { driver: { cpu: 2, memoryGb: 8, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 2, initialExecutors: 2, maxExecutors: 8 },
-      landingToBronze: { driver: { cpu: 4, memoryGb: 16, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 0, initialExecutors: 2, maxExecutors: 20 },
-      dailyReport: { driver: { cpu: 4, memoryGb: 16, diskGb: 20 }, executor: { cpu: 4, memoryGb: 16, diskGb: 20 }, minExecutors: 0, initialExecutors: 2, maxExecutors: 20 },
+      streaming: {
+        driver: { cpu: 2, memoryGb: 8, diskGb: 20 },
+        executor: { cpu: 4, memoryGb: 16, diskGb: 20 },
+        minExecutors: 2,
+        initialExecutors: 2,
+        maxExecutors: 8,
+      },
+      landingToBronze: {
+        driver: { cpu: 4, memoryGb: 16, diskGb: 20 },
+        executor: { cpu: 4, memoryGb: 16, diskGb: 20 },
+        minExecutors: 0,
+        initialExecutors: 2,
+        maxExecutors: 20,
+      },
+      dailyReport: {
+        driver: { cpu: 4, memoryGb: 16, diskGb: 20 },
+        executor: { cpu: 4, memoryGb: 16, diskGb: 20 },
+        minExecutors: 0,
+        initialExecutors: 2,
+        maxExecutors: 20,
+      },
     },
     streamingMaxOffsetsPerTrigger: 1_000_000,
     reportLateDays: 2,
@@ -133,7 +191,13 @@ export const PROD_PROFILE: ProfileDefaults = {
   observability: {
     alertEmails: [],
     grafanaAuthentication: 'AWS_SSO',
-    thresholds: { brokerDiskUsedRatio: 0.75, brokerCpuUtilisationRatio: 0.6, produceLatencyMs: 200, fetchConsumerLatencyMs: 1500, flinkConsumerLagMessages: 10000 },
+    thresholds: {
+      brokerDiskUsedRatio: 0.75,
+      brokerCpuUtilisationRatio: 0.6,
+      produceLatencyMs: 200,
+      fetchConsumerLatencyMs: 1500,
+      flinkConsumerLagMessages: 10000,
+    },
   },
   serving: { maxLatencySeconds: 120, batchDays: 90 },
   // Compliance-mode receipts for six years: the proof of erasure survives any principal, root included.

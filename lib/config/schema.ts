@@ -58,11 +58,9 @@ const CDK_TAGS_PER_RESOURCE = 3;
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
-const logRetentionDays = z
-  .number()
-  .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
-    message: `must be one of the CloudWatch Logs retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
-  });
+const logRetentionDays = z.number().refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+  message: `must be one of the CloudWatch Logs retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+});
 
 const positiveInt = z.number().int().positive();
 
@@ -107,7 +105,10 @@ const networkSchema = z.discriminatedUnion('mode', [
       mode: z.literal('import'),
       vpcId: z.string().regex(VPC_ID, 'must be a VPC id like vpc-0123456789abcdef0'),
       vpcCidrBlock: vpcCidr,
-      availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/)).min(2).max(3),
+      availabilityZones: z
+        .array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/))
+        .min(2)
+        .max(3),
       /** Private subnets with egress, one per AZ, in the same order as availabilityZones. */
       privateSubnetIds: z.array(z.string().regex(SUBNET_ID, 'must be a subnet id like subnet-0123abcd')).min(2).max(3),
       privateSubnetRouteTableIds: z.array(z.string().regex(ROUTE_TABLE_ID, 'must be a route table id like rtb-0123abcd')).min(2).max(3),
@@ -124,7 +125,12 @@ const kafkaSchema = z
     /** Total broker nodes; a multiple of the AZ count. */
     brokerCount: z.number().int().min(2).max(30),
     /** MSK broker instance type. */
-    instanceType: z.string().regex(/^kafka\.(t3\.small|m5\.(large|xlarge|[248]xlarge|12xlarge|16xlarge|24xlarge)|m7g\.(large|xlarge|[248]xlarge|12xlarge|16xlarge))$/, 'must be an MSK broker type such as kafka.t3.small, kafka.m5.large or kafka.m7g.large'),
+    instanceType: z
+      .string()
+      .regex(
+        /^kafka\.(t3\.small|m5\.(large|xlarge|[248]xlarge|12xlarge|16xlarge|24xlarge)|m7g\.(large|xlarge|[248]xlarge|12xlarge|16xlarge))$/,
+        'must be an MSK broker type such as kafka.t3.small, kafka.m5.large or kafka.m7g.large',
+      ),
     /** Kafka version as MSK names it. */
     kafkaVersion: z.enum(SUPPORTED_KAFKA_VERSIONS),
     /** EBS volume per broker at creation (GiB). */
@@ -296,7 +302,10 @@ const ga4Schema = z
     /** Secrets Manager secret holding the Google service-account JSON key. */
     credentialsSecretArn: z.string().regex(SECRET_ARN, 'must be a Secrets Manager secret ARN'),
     /** Customer-managed KMS key of that secret, if any: the function gets kms:Decrypt on it (via Secrets Manager only). */
-    credentialsKeyArn: z.string().regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)').optional(),
+    credentialsKeyArn: z
+      .string()
+      .regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)')
+      .optional(),
     /** Every run reads each pass's new whole hours; 5 minutes to 24 hours. */
     scheduleMinutes: z.number().int().min(5).max(1440),
     loginEventName: z.string().min(1).max(40),
@@ -307,7 +316,12 @@ const ga4Schema = z
     /** Ages in minutes at which each minute is read (ascending); default 480, 2160, 4320. */
     passAgesMinutes: z.array(z.number().int()).optional(),
     /** Read minutes without any login that raise the empty-window alarm; default 360. */
-    maxQuietMinutes: z.number().int().min(60).max(7 * 24 * 60).optional(),
+    maxQuietMinutes: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 60)
+      .optional(),
   })
   .strict()
   .superRefine((g, ctx) => {
@@ -406,7 +420,10 @@ export const environmentConfigSchema = z
     /** Prefix of every resource and stack name. */
     namePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, 'must be 2-16 lowercase letters, digits and dashes, starting with a letter'),
     /** Sandbox owner: suffixes every name and stack so personal copies never collide. */
-    owner: z.string().regex(/^[a-z][a-z0-9]{0,11}$/, 'must be 1-12 lowercase letters and digits, starting with a letter').optional(),
+    owner: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{0,11}$/, 'must be 1-12 lowercase letters and digits, starting with a letter')
+      .optional(),
     /** Becomes the cost-centre tag: tag value characters only. */
     costCentre: z
       .string()
@@ -451,7 +468,10 @@ export const environmentConfigSchema = z
      * (s3://bucket/prefix holding the same keys, each with its .sha512/.sha256/.sha1 checksum file
      * beside it). Absent = download from the repositories.
      */
-    artifactSourceBucketUri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[\w!\-.*'()/]*)?$/, 'must be an s3://bucket[/prefix] URI').optional(),
+    artifactSourceBucketUri: z
+      .string()
+      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[\w!\-.*'()/]*)?$/, 'must be an s3://bucket[/prefix] URI')
+      .optional(),
     observability: observabilitySchema,
     serving: servingSchema,
     gdpr: gdprSchema,
@@ -508,7 +528,11 @@ export const environmentConfigSchema = z
       const subnets = c.network.privateSubnetIds;
       const repeated = subnets.filter((id, i) => subnets.indexOf(id) !== i);
       if (repeated.length > 0) {
-        ctx.addIssue({ code: 'custom', path: ['network', 'privateSubnetIds'], message: `lists ${repeated.join(', ')} more than once: one subnet per availability zone` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network', 'privateSubnetIds'],
+          message: `lists ${repeated.join(', ')} more than once: one subnet per availability zone`,
+        });
       }
       for (const key of ['privateSubnetIds', 'privateSubnetRouteTableIds'] as const) {
         if (c.network[key].length !== n) {

@@ -154,8 +154,10 @@ class Generator {
     const parts: string[] = [];
     if (schema.minimum !== undefined) parts.push(`if (${v} < ${number(schema.minimum)}) ${this.fail(at, `must be >= ${number(schema.minimum)}`)}`);
     if (schema.maximum !== undefined) parts.push(`if (${v} > ${number(schema.maximum)}) ${this.fail(at, `must be <= ${number(schema.maximum)}`)}`);
-    if (schema.exclusiveMinimum !== undefined) parts.push(`if (${v} <= ${number(schema.exclusiveMinimum)}) ${this.fail(at, `must be > ${number(schema.exclusiveMinimum)}`)}`);
-    if (schema.exclusiveMaximum !== undefined) parts.push(`if (${v} >= ${number(schema.exclusiveMaximum)}) ${this.fail(at, `must be < ${number(schema.exclusiveMaximum)}`)}`);
+    if (schema.exclusiveMinimum !== undefined)
+      parts.push(`if (${v} <= ${number(schema.exclusiveMinimum)}) ${this.fail(at, `must be > ${number(schema.exclusiveMinimum)}`)}`);
+    if (schema.exclusiveMaximum !== undefined)
+      parts.push(`if (${v} >= ${number(schema.exclusiveMaximum)}) ${this.fail(at, `must be < ${number(schema.exclusiveMaximum)}`)}`);
     return parts.join('\n');
   }
 
@@ -200,7 +202,10 @@ class Generator {
       const undeclared = declared.map(([name]) => `${key} !== ${JSON.stringify(name)}`).join(' && ') || 'true';
       parts.push(`for (const ${key} in ${v}) { if (${undeclared}) return (${at} === "" ? "" : ${at} + ": ") + "unknown field " + ${key}; }`);
     }
-    parts.push(`for (const ${key} in ${v}) { if (--${present} < 0) ${this.fail(at, 'unexpected fields')} }`, `if (${present} !== 0) ${this.fail(at, 'unexpected fields')}`);
+    parts.push(
+      `for (const ${key} in ${v}) { if (--${present} < 0) ${this.fail(at, 'unexpected fields')} }`,
+      `if (${present} !== 0) ${this.fail(at, 'unexpected fields')}`,
+    );
     return parts.join('\n');
   }
 
@@ -222,7 +227,11 @@ class Generator {
     parts.push(`switch (${key}) {`);
     for (const [name, property] of declared) {
       const value = this.variable();
-      parts.push(`case ${JSON.stringify(name)}: {`, `const ${value} = ${v}[${key}];`, this.emit(property, value, `${schemaPath}/properties/${name}`, child(at, JSON.stringify(name))));
+      parts.push(
+        `case ${JSON.stringify(name)}: {`,
+        `const ${value} = ${v}[${key}];`,
+        this.emit(property, value, `${schemaPath}/properties/${name}`, child(at, JSON.stringify(name))),
+      );
       if (requiredNames.has(name)) parts.push(`${seen}++;`);
       parts.push('break; }');
     }
@@ -243,12 +252,16 @@ class Generator {
 
   private emitArray(schema: JsonSchemaObject, v: string, schemaPath: string, at: string): string {
     const parts: string[] = [];
-    if (schema.minItems !== undefined) parts.push(`if (${v}.length < ${number(schema.minItems)}) ${this.fail(at, `must have at least ${number(schema.minItems)} items`)}`);
-    if (schema.maxItems !== undefined) parts.push(`if (${v}.length > ${number(schema.maxItems)}) ${this.fail(at, `must have at most ${number(schema.maxItems)} items`)}`);
+    if (schema.minItems !== undefined)
+      parts.push(`if (${v}.length < ${number(schema.minItems)}) ${this.fail(at, `must have at least ${number(schema.minItems)} items`)}`);
+    if (schema.maxItems !== undefined)
+      parts.push(`if (${v}.length > ${number(schema.maxItems)}) ${this.fail(at, `must have at most ${number(schema.maxItems)} items`)}`);
     if (schema.items !== undefined) {
       const item = this.variable();
       const index = this.variable();
-      parts.push(`for (let ${index} = 0; ${index} < ${v}.length; ${index}++) { const ${item} = ${v}[${index}]; ${this.emit(schema.items, item, `${schemaPath}/items`, child(at, `String(${index})`))} }`);
+      parts.push(
+        `for (let ${index} = 0; ${index} < ${v}.length; ${index}++) { const ${item} = ${v}[${index}]; ${this.emit(schema.items, item, `${schemaPath}/items`, child(at, `String(${index})`))} }`,
+      );
     }
     return parts.join('\n');
   }
@@ -261,7 +274,8 @@ class Generator {
       const check = compileAlternative(alternative, `${schemaPath}/${keyword}/${index}`);
       return this.checks.push(check) - 1;
     });
-    if (keyword === 'anyOf') return `if (!(${indexes.map((index) => `checks[${index}](${v})`).join(' || ')})) ${this.fail(at, 'matches none of the allowed forms')}`;
+    if (keyword === 'anyOf')
+      return `if (!(${indexes.map((index) => `checks[${index}](${v})`).join(' || ')})) ${this.fail(at, 'matches none of the allowed forms')}`;
     return `if ((${indexes.map((index) => `(checks[${index}](${v}) ? 1 : 0)`).join(' + ')}) !== 1) ${this.fail(at, 'must match exactly one of the allowed forms')}`;
   }
 

@@ -20,7 +20,7 @@ export const loginEventSchema = z
   })
   .meta({
     title: 'LoginEvent',
-    description: 'A user logged in. Raw events on the raw login topic, keyed by user_id so that one user\'s logins stay in order.',
+    description: "A user logged in. Raw events on the raw login topic, keyed by user_id so that one user's logins stay in order.",
   });
 
 export type LoginEvent = z.infer<typeof loginEventSchema>;

@@ -114,7 +114,9 @@ function findDuplicateNames(topics: TopicSpec[]): string[] {
     const metricName = name.replace(/\./g, '_');
     const other = byMetricName.get(metricName);
     if (other !== undefined) {
-      errors.push(`topic "${name}": name collides with "${other}" because Kafka treats '.' and '_' alike (allowed: names that differ in more than '.' versus '_')`);
+      errors.push(
+        `topic "${name}": name collides with "${other}" because Kafka treats '.' and '_' alike (allowed: names that differ in more than '.' versus '_')`,
+      );
     } else {
       byMetricName.set(metricName, name);
     }

@@ -104,12 +104,24 @@ export class ObservabilityStack extends Stack {
     if (props.streaming.ga4) this.alarms.addLambdaAlarms(props.streaming.ga4.function);
     if (props.processing.supervisor) this.alarms.addLambdaAlarms(props.processing.supervisor.function.function);
     this.alarms.addStateMachineAlarms(replay.stateMachine);
-    this.alarms.addCompositeOf('FileReplayAlarms', props.streaming.fileReplay.alarms, `Lakestream ${config.stageName}: file replay is failing, rejecting records or dead-lettering events.`);
+    this.alarms.addCompositeOf(
+      'FileReplayAlarms',
+      props.streaming.fileReplay.alarms,
+      `Lakestream ${config.stageName}: file replay is failing, rejecting records or dead-lettering events.`,
+    );
     if (props.streaming.ga4) {
-      this.alarms.addCompositeOf('Ga4IngestAlarms', props.streaming.ga4.alarms, `Lakestream ${config.stageName}: GA4 ingest is failing, rejecting rows or dead-lettering invocations.`);
+      this.alarms.addCompositeOf(
+        'Ga4IngestAlarms',
+        props.streaming.ga4.alarms,
+        `Lakestream ${config.stageName}: GA4 ingest is failing, rejecting rows or dead-lettering invocations.`,
+      );
     }
     const processing = props.processing;
-    this.alarms.addCompositeOf('BatchJobAlarms', processing.alarms, `Lakestream ${config.stageName}: a Spark batch job or the streaming-job supervisor is failing.`);
+    this.alarms.addCompositeOf(
+      'BatchJobAlarms',
+      processing.alarms,
+      `Lakestream ${config.stageName}: a Spark batch job or the streaming-job supervisor is failing.`,
+    );
     this.alarms.addStateMachineAlarms(processing.dailyPipeline);
     this.alarms.addEmrServerlessAlarms(processing.spark.applicationId, { id: 'SparkApplication' });
     if (processing.flink) this.alarms.addFlinkAlarms(processing.flink.applicationName, { id: 'LoginCountsFlink' });
@@ -126,7 +138,10 @@ const SPEED_VIEW_SOURCE = silverTableSpecs('NOW').find((t) => t.name === 'kafka_
  * stacks deploy. A component this environment does not deploy makes its variables unavailable, so
  * its panels say so instead of querying an empty dimension.
  */
-function dashboardVariablesOf(props: ObservabilityStackProps): { dashboardVariables: Record<string, string>; unavailableDashboardVariables: Record<string, string> } {
+function dashboardVariablesOf(props: ObservabilityStackProps): {
+  dashboardVariables: Record<string, string>;
+  unavailableDashboardVariables: Record<string, string>;
+} {
   const { streaming, processing } = props;
   const replay = streaming.fileReplay;
   const dashboardVariables: Record<string, string> = {
@@ -147,7 +162,10 @@ function dashboardVariablesOf(props: ObservabilityStackProps): { dashboardVariab
     { flink_application: flink?.applicationName, flink_consumer_group: flink ? FLINK_CONSUMER_GROUP : undefined },
     'The Managed Flink login-counts application is not deployed in this environment (its connector jars are not pinned, or Flink is switched off).',
   );
-  offer({ ga4_ingest_function: streaming.ga4?.function.functionName }, 'GA4 ingest is not deployed in this environment (no `ga4` section in its configuration).');
+  offer(
+    { ga4_ingest_function: streaming.ga4?.function.functionName },
+    'GA4 ingest is not deployed in this environment (no `ga4` section in its configuration).',
+  );
   offer(
     { streaming_job_name: processing.supervisor?.jobName },
     'The Spark streaming job (Kafka to bronze) is not deployed in this environment (its connector jars are not pinned).',

@@ -58,7 +58,9 @@ export function platformArtifacts(config: ResolvedEnvironment, files: ArtifactFi
   if (uses.has('spark-streaming')) {
     const label = config.emr.releaseLabel;
     const runtime = EMR_RELEASE_RUNTIMES[label];
-    const known = Object.entries(EMR_RELEASE_RUNTIMES).map(([release, r]) => `${release} (Spark ${r.spark}, Scala ${r.scala})`).join(', ');
+    const known = Object.entries(EMR_RELEASE_RUNTIMES)
+      .map(([release, r]) => `${release} (Spark ${r.spark}, Scala ${r.scala})`)
+      .join(', ');
     if (!runtime) {
       throw new Error(
         `${where}: emr.releaseLabel = "${label}" is not a release whose Spark and Scala versions the project knows (known: ${known}); ` +

@@ -121,7 +121,11 @@ export class ProcessingStack extends Stack {
       silverDatabaseName: catalog.databaseNames.silver,
       goldDatabaseName: catalog.databaseNames.gold,
       batchDays: config.serving.batchDays,
-      sourceTables: [this.tables.silverTables.kafka_logins_counts!, this.tables.goldTables.logins_per_user_per_day!, this.tables.goldTables.daily_active_users!],
+      sourceTables: [
+        this.tables.silverTables.kafka_logins_counts!,
+        this.tables.goldTables.logins_per_user_per_day!,
+        this.tables.goldTables.daily_active_users!,
+      ],
     });
 
     this.spark = new SparkApplication(this, 'Spark', {
@@ -217,14 +221,22 @@ export class ProcessingStack extends Stack {
         jobName: 'streaming-bronze',
         entryPoint: streamingScript.s3ObjectUrl,
         entryPointArguments: [
-          '--bootstrap-servers', brokers.bootstrapBrokers,
-          '--bronze-uri', bronzeUri,
-          '--silver-uri', lake.silver.s3UrlForObject('/'),
-          '--logins-topic', TOPIC_NAMES.loginsRaw,
-          '--record-topic', TOPIC_NAMES.loginsCounts,
-          '--group-id-prefix', SPARK_GROUP_ID_PREFIX,
-          '--trigger-seconds', String(config.emr.streamingTriggerSeconds),
-          '--max-offsets-per-trigger', String(config.emr.streamingMaxOffsetsPerTrigger),
+          '--bootstrap-servers',
+          brokers.bootstrapBrokers,
+          '--bronze-uri',
+          bronzeUri,
+          '--silver-uri',
+          lake.silver.s3UrlForObject('/'),
+          '--logins-topic',
+          TOPIC_NAMES.loginsRaw,
+          '--record-topic',
+          TOPIC_NAMES.loginsCounts,
+          '--group-id-prefix',
+          SPARK_GROUP_ID_PREFIX,
+          '--trigger-seconds',
+          String(config.emr.streamingTriggerSeconds),
+          '--max-offsets-per-trigger',
+          String(config.emr.streamingMaxOffsetsPerTrigger),
         ],
         sparkSubmitParameters: `${pyFiles} --jars ${sparkJars.map((name) => mirror().s3UriFor(this, name)).join(',')} ${sparkSizeConf(config.emr.jobs.streaming)}`,
         checkInterval: Duration.minutes(config.emr.supervisorIntervalMinutes),
@@ -299,7 +311,12 @@ export class ProcessingStack extends Stack {
       logRemovalPolicy,
     });
 
-    this.alarms = [landingToBronze.failureAlarm, this.erasure.eraseJob.failureAlarm, dailyReport.failureAlarm, ...(this.supervisor ? [this.supervisor.failureAlarm] : [])];
+    this.alarms = [
+      landingToBronze.failureAlarm,
+      this.erasure.eraseJob.failureAlarm,
+      dailyReport.failureAlarm,
+      ...(this.supervisor ? [this.supervisor.failureAlarm] : []),
+    ];
     routeOrExposeAlarms(this.alarms, undefined, 'ProcessingStack');
   }
 
@@ -331,7 +348,7 @@ export class ProcessingStack extends Stack {
             Resource: `arn:${Aws.PARTITION}:states:::states:startExecution.sync:2`,
             Arguments: {
               StateMachineArn: job.stateMachine.stateMachineArn,
-              Input: { trigger: 'daily-pipeline', 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID': '{% $states.context.Execution.Id %}' },
+              Input: { trigger: 'daily-pipeline', AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: '{% $states.context.Execution.Id %}' },
             },
           },
         }),
@@ -362,7 +379,9 @@ export class ProcessingStack extends Stack {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'StartJobs', actions: ['states:StartExecution'], resources: jobs.map((job) => job.stateMachine.stateMachineArn) }),
     );
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FollowJobs', actions: ['states:DescribeExecution', 'states:StopExecution'], resources: executionsArns }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'FollowJobs', actions: ['states:DescribeExecution', 'states:StopExecution'], resources: executionsArns }),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'SyncEventsRule',
@@ -376,11 +395,13 @@ export class ProcessingStack extends Stack {
     }
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Step Functions log delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) supports only Resource *.',
+      reason:
+        'Step Functions log delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) supports only Resource *.',
     });
     Validations.of(pipeline).acknowledge({
       id: 'AwsSolutions-SF2',
-      reason: 'X-Ray write actions accept only Resource *, which the project forbids; each execution is traced by its ALL-level logs and the job executions it starts.',
+      reason:
+        'X-Ray write actions accept only Resource *, which the project forbids; each execution is traced by its ALL-level logs and the job executions it starts.',
     });
     new scheduler.Schedule(scope, 'Schedule', {
       description: 'Starts the daily batch layer: landing-to-bronze, then the daily report',

@@ -61,7 +61,11 @@ export class StreamingStack extends Stack {
       clusterName: kafka.clusterName,
       brokerCount: kafka.brokerCount,
       bootstrapBrokers: this.brokers.bootstrapBrokers,
-      topics: defaultPlatformTopics({ replicationFactor, partitions: config.kafka.defaultPartitions, countsRetentionMs: config.gdpr.countsRetentionDays * 86_400_000 }),
+      topics: defaultPlatformTopics({
+        replicationFactor,
+        partitions: config.kafka.defaultPartitions,
+        countsRetentionMs: config.gdpr.countsRetentionDays * 86_400_000,
+      }),
       allowDelete: config.kafka.allowTopicDeletion,
       encryptionKey: keys.logs,
       logRetention,

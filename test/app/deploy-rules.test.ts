@@ -28,7 +28,13 @@ beforeAll(() => {
   for (const stage of result.stages) {
     for (const stack of STACKS) {
       const stackName = (stage.node.findChild(stack) as Stack).stackName;
-      templates.push({ env: stage.stageName, stack, stackName, qualifier: stage.config.qualifier, template: result.template(stage.stageName, stack).toJSON() as TemplateJson });
+      templates.push({
+        env: stage.stageName,
+        stack,
+        stackName,
+        qualifier: stage.config.qualifier,
+        template: result.template(stage.stageName, stack).toJSON() as TemplateJson,
+      });
     }
   }
 });
@@ -67,7 +73,10 @@ function discoveryIds(template: TemplateJson): string[] {
 describe('dynamic references', () => {
   it('detects a dynamic reference inside a string function', () => {
     const bad = { Resources: { R: { Properties: { X: { 'Fn::Select': [0, { 'Fn::Split': [',', '{{resolve:ssm:/p}}'] }] } } } } };
-    expect(dynamicReferencesInStringFunctions(bad)).toEqual(['Resources.R.Properties.X.Fn::Select.1.Fn::Split.1', 'Resources.R.Properties.X.Fn::Select.1.Fn::Split.1']);
+    expect(dynamicReferencesInStringFunctions(bad)).toEqual([
+      'Resources.R.Properties.X.Fn::Select.1.Fn::Split.1',
+      'Resources.R.Properties.X.Fn::Select.1.Fn::Split.1',
+    ]);
     expect(dynamicReferencesInStringFunctions({ A: { 'Fn::Join': ['', ['{{resolve:ssm:/p}}']] } })).toEqual([]);
   });
 
@@ -78,7 +87,11 @@ describe('dynamic references', () => {
   });
 
   it('no template reads the bootstrap-brokers parameter (CloudFormation would not re-resolve a new value)', () => {
-    for (const t of templates) expect({ where: `${t.env}/${t.stack}`, resolves: JSON.stringify(t.template).includes('{{resolve:ssm:') }).toEqual({ where: `${t.env}/${t.stack}`, resolves: false });
+    for (const t of templates)
+      expect({ where: `${t.env}/${t.stack}`, resolves: JSON.stringify(t.template).includes('{{resolve:ssm:') }).toEqual({
+        where: `${t.env}/${t.stack}`,
+        resolves: false,
+      });
   });
 });
 
@@ -98,7 +111,7 @@ describe('broker values', () => {
     for (const stack of ['Security', 'Network', 'Data']) expect(discoveryIds(byEnvStack(env, stack).template)).toEqual([]);
   });
 
-  it.each(ENVIRONMENTS)('%s: every consumer reads the brokers as GetAtt of its own stack\'s discovery resource', (env) => {
+  it.each(ENVIRONMENTS)("%s: every consumer reads the brokers as GetAtt of its own stack's discovery resource", (env) => {
     const attr = (template: TemplateJson, name: string) => ({ 'Fn::GetAtt': [discoveryIds(template)[0], name] });
 
     const streaming = byEnvStack(env, 'Streaming').template;
@@ -106,7 +119,9 @@ describe('broker values', () => {
     expect(topics.map((r) => r.Properties!.BootstrapBrokers)).toEqual([attr(streaming, 'BootstrapBrokers')]);
     for (const { template, stack } of ['Streaming', 'Processing'].map((s) => ({ stack: s, template: byEnvStack(env, s).template }))) {
       const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-      const withBrokers = functions.map((r) => (r.Properties!.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables?.BOOTSTRAP_BROKERS).filter((v) => v !== undefined);
+      const withBrokers = functions
+        .map((r) => (r.Properties!.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables?.BOOTSTRAP_BROKERS)
+        .filter((v) => v !== undefined);
       for (const value of withBrokers) expect({ stack, value }).toEqual({ stack, value: attr(template, 'BootstrapBrokers') });
       if (stack === 'Streaming') expect(withBrokers.length).toBeGreaterThanOrEqual(1);
       // MSK Connect (Debezium) where configured.
@@ -117,7 +132,11 @@ describe('broker values', () => {
 
     const processing = byEnvStack(env, 'Processing').template;
     for (const app of Object.values(processing.Resources).filter((r) => r.Type === 'AWS::KinesisAnalyticsV2::Application')) {
-      const groups = ((app.Properties!.ApplicationConfiguration as Record<string, Json>).EnvironmentProperties as { PropertyGroups: Array<{ PropertyMap: Record<string, Json> }> }).PropertyGroups;
+      const groups = (
+        (app.Properties!.ApplicationConfiguration as Record<string, Json>).EnvironmentProperties as {
+          PropertyGroups: Array<{ PropertyMap: Record<string, Json> }>;
+        }
+      ).PropertyGroups;
       const servers = groups.map((g) => g.PropertyMap['bootstrap.servers']).filter((v) => v !== undefined);
       expect(servers).toEqual([attr(processing, 'BootstrapBrokers')]);
     }
@@ -135,10 +154,12 @@ describe('broker values', () => {
     expect(blob).not.toContain('{{resolve:');
   });
 
-  it.each(ENVIRONMENTS)('%s: the scraper may send only to the brokers\' exporter ports', (env) => {
+  it.each(ENVIRONMENTS)("%s: the scraper may send only to the brokers' exporter ports", (env) => {
     const { template } = byEnvStack(env, 'Observability');
     const scraper = Object.values(template.Resources).find((r) => r.Type === 'AWS::APS::Scraper')!;
-    const groupId = ((scraper.Properties!.Source as Record<string, Record<string, Json[]>>).VpcConfiguration.SecurityGroupIds[0] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const groupId = ((scraper.Properties!.Source as Record<string, Record<string, Json[]>>).VpcConfiguration.SecurityGroupIds[0] as { 'Fn::GetAtt': string[] })[
+      'Fn::GetAtt'
+    ][0];
     const egress = template.Resources[groupId].Properties!.SecurityGroupEgress as Array<Record<string, Json>>;
     expect(egress.map((rule) => [rule.IpProtocol, rule.FromPort, rule.ToPort])).toEqual([
       ['tcp', 11001, 11001],
@@ -161,11 +182,14 @@ describe('vended log groups', () => {
     for (const resource of Object.values(template.Resources)) {
       const p = resource.Properties ?? {};
       if (resource.Type === 'AWS::StepFunctions::StateMachine') {
-        for (const d of (p.LoggingConfiguration as { Destinations?: Array<{ CloudWatchLogsLogGroup: { LogGroupArn: Json } }> })?.Destinations ?? []) idOf(d.CloudWatchLogsLogGroup.LogGroupArn);
+        for (const d of (p.LoggingConfiguration as { Destinations?: Array<{ CloudWatchLogsLogGroup: { LogGroupArn: Json } }> })?.Destinations ?? [])
+          idOf(d.CloudWatchLogsLogGroup.LogGroupArn);
       }
       if (resource.Type === 'AWS::APS::Workspace') idOf((p.LoggingConfiguration as { LogGroupArn?: Json } | undefined)?.LogGroupArn);
-      if (resource.Type === 'AWS::APS::Scraper') idOf((p.ScraperLoggingConfiguration as Record<string, Record<string, Record<string, Json>>>)?.LoggingDestination?.CloudWatchLogs?.LogGroupArn);
-      if (resource.Type === 'AWS::MSK::Cluster') idOf((p.LoggingInfo as Record<string, Record<string, Record<string, Json>>>)?.BrokerLogs?.CloudWatchLogs?.LogGroup);
+      if (resource.Type === 'AWS::APS::Scraper')
+        idOf((p.ScraperLoggingConfiguration as Record<string, Record<string, Record<string, Json>>>)?.LoggingDestination?.CloudWatchLogs?.LogGroupArn);
+      if (resource.Type === 'AWS::MSK::Cluster')
+        idOf((p.LoggingInfo as Record<string, Record<string, Record<string, Json>>>)?.BrokerLogs?.CloudWatchLogs?.LogGroup);
       if (resource.Type === 'AWS::KafkaConnect::Connector') idOf(JSON.parse(JSON.stringify(p)).LogDelivery?.WorkerLogDelivery?.CloudWatchLogs?.LogGroup);
     }
     return [...ids];
@@ -174,7 +198,13 @@ describe('vended log groups', () => {
   it('cover every Step Functions state machine, the Prometheus workspace and scraper, and the MSK broker logs', () => {
     for (const env of ENVIRONMENTS) {
       const count = (stack: string) => vendedLogGroupIds(templates.find((t) => t.env === env && t.stack === stack)!.template).length;
-      expect({ env, observability: count('Observability'), data: count('Data'), streaming: count('Streaming') >= 1, processing: count('Processing') >= 3 }).toEqual({
+      expect({
+        env,
+        observability: count('Observability'),
+        data: count('Data'),
+        streaming: count('Streaming') >= 1,
+        processing: count('Processing') >= 3,
+      }).toEqual({
         env,
         observability: 2,
         data: 1,
@@ -208,12 +238,19 @@ describe('cross-stack exports', () => {
     const outputs = (t.template as { Outputs?: Record<string, { Value: Json; Export?: Json }> }).Outputs ?? {};
     return Object.entries(outputs)
       .filter(([, output]) => output.Export !== undefined)
-      .filter(([, output]) => [...walk(output.Value)].some(([path, v]) => path.at(-2) === 'Fn::GetAtt' && path.at(-1) === '0' && types.includes(t.template.Resources[v as string]?.Type)))
+      .filter(([, output]) =>
+        [...walk(output.Value)].some(
+          ([path, v]) => path.at(-2) === 'Fn::GetAtt' && path.at(-1) === '0' && types.includes(t.template.Resources[v as string]?.Type),
+        ),
+      )
       .map(([id]) => `${t.env}/${t.stack}: ${id}`);
   }
 
   it('detects an export of a mirrored artifact key', () => {
-    const template = { Resources: { M: { Type: 'Custom::ArtifactMirror' } }, Outputs: { O: { Value: { 'Fn::GetAtt': ['M', 'x.Key'] }, Export: { Name: 'n' } } } };
+    const template = {
+      Resources: { M: { Type: 'Custom::ArtifactMirror' } },
+      Outputs: { O: { Value: { 'Fn::GetAtt': ['M', 'x.Key'] }, Export: { Name: 'n' } } },
+    };
     expect(exportsOfAttributes({ env: 'e', stack: 's', stackName: 'n', qualifier: 'q', template }, ['Custom::ArtifactMirror'])).toEqual(['e/s: O']);
   });
 

@@ -21,7 +21,16 @@ test('every environment synthesizes with zero unacknowledged findings or warning
 test('stacks are split by lifecycle with environment-qualified names', () => {
   for (const stage of result.stages) {
     const names = stage.node.children.filter((c) => 'stackName' in c).map((c) => (c as unknown as { stackName: string }).stackName);
-    expect(names).toEqual(expect.arrayContaining([`lakestream-${stage.stageName}-security`, `lakestream-${stage.stageName}-network`, `lakestream-${stage.stageName}-data`, `lakestream-${stage.stageName}-streaming`, `lakestream-${stage.stageName}-processing`, `lakestream-${stage.stageName}-observability`]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        `lakestream-${stage.stageName}-security`,
+        `lakestream-${stage.stageName}-network`,
+        `lakestream-${stage.stageName}-data`,
+        `lakestream-${stage.stageName}-streaming`,
+        `lakestream-${stage.stageName}-processing`,
+        `lakestream-${stage.stageName}-observability`,
+      ]),
+    );
   }
 });
 
@@ -49,10 +58,20 @@ describe.each(ENVIRONMENTS)('%s builds the whole data path by default', (env) =>
   });
 
   test('the mirror fetches exactly the Flink and Spark connector jars: nothing for Debezium, which is off', () => {
-    const mirrors = Object.values(result.template(env, 'Streaming').findResources('Custom::ArtifactMirror')) as Array<{ Properties: { Artifacts: string; Bundles: string } }>;
+    const mirrors = Object.values(result.template(env, 'Streaming').findResources('Custom::ArtifactMirror')) as Array<{
+      Properties: { Artifacts: string; Bundles: string };
+    }>;
     expect(mirrors).toHaveLength(1);
     const names = (JSON.parse(mirrors[0].Properties.Artifacts) as Array<{ name: string }>).map((artifact) => artifact.name);
-    expect(names).toEqual(['flink-connector-kafka', 'flink-kafka-clients', 'spark-sql-kafka', 'spark-token-provider-kafka', 'spark-kafka-clients', 'commons-pool2', 'aws-msk-iam-auth']);
+    expect(names).toEqual([
+      'flink-connector-kafka',
+      'flink-kafka-clients',
+      'spark-sql-kafka',
+      'spark-token-provider-kafka',
+      'spark-kafka-clients',
+      'commons-pool2',
+      'aws-msk-iam-auth',
+    ]);
     expect(JSON.parse(mirrors[0].Properties.Bundles)).toEqual([]);
   });
 });

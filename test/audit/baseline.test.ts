@@ -28,7 +28,14 @@ test('a new grant is reported as widened access, and a weaker key as weakened en
   const changed = JSON.parse(JSON.stringify(baseline)) as AuditReport;
   const env = Object.keys(changed.environments)[0]!;
   const role = changed.environments[env]!.roles[0]!;
-  role.statements.push({ effect: 'Allow', actions: ['s3:Get*'], expandedActions: ['s3:GetObject'], resources: ['arn:aws:s3:::other/*'], conditions: '', source: 'test' });
+  role.statements.push({
+    effect: 'Allow',
+    actions: ['s3:Get*'],
+    expandedActions: ['s3:GetObject'],
+    resources: ['arn:aws:s3:::other/*'],
+    conditions: '',
+    source: 'test',
+  });
   const store = changed.environments[env]!.encryption.find((s) => s.keyType === 'customer-managed')!;
   Object.assign(store, { keyType: 'aws-owned', key: 'AWS owned key' });
   const diff = diffBaseline(baseline, changed);
@@ -64,7 +71,9 @@ describe.each(['dev', 'staging', 'prod'])('%s: what the issue asks the report to
     'Step Functions state machine Streaming/FileReplay/StateMachine',
   ];
   test('no data store that supports customer-managed keys uses a weaker key, beyond the known pending list', () => {
-    const weak = report.environments[env]!.encryption.filter((s) => s.cmkSupported && (s.keyType === 'aws-owned' || s.keyType === 'aws-managed' || s.keyType === 'none'));
+    const weak = report.environments[env]!.encryption.filter(
+      (s) => s.cmkSupported && (s.keyType === 'aws-owned' || s.keyType === 'aws-managed' || s.keyType === 'none'),
+    );
     expect(weak.map((s) => `${s.store} ${s.resource}`).filter((s) => !AWS_OWNED_PENDING.includes(s))).toEqual([]);
   });
 
@@ -77,6 +86,13 @@ describe.each(['dev', 'staging', 'prod'])('%s: what the issue asks the report to
 
   test('AWS managed policies remain only on aws-cdk-lib singleton providers', () => {
     const managed = report.environments[env]!.roles.filter((r) => r.managedPolicies.length > 0).map((r) => r.role);
-    expect(managed.filter((role) => !/(BucketNotificationsHandler050a|Custom::S3AutoDeleteObjectsCustomResourceProvider|AWS679f53fac002430cb0da5b7982bd2287|Custom::VpcRestrictDefaultSGCustomResourceProvider)/.test(role))).toEqual([]);
+    expect(
+      managed.filter(
+        (role) =>
+          !/(BucketNotificationsHandler050a|Custom::S3AutoDeleteObjectsCustomResourceProvider|AWS679f53fac002430cb0da5b7982bd2287|Custom::VpcRestrictDefaultSGCustomResourceProvider)/.test(
+            role,
+          ),
+      ),
+    ).toEqual([]);
   });
 });

@@ -22,7 +22,11 @@ describe('1. egress', () => {
     const [clientId] = Object.keys(groups);
     const rules = Object.values(network.findResources('AWS::EC2::SecurityGroupEgress')) as Array<{ Properties: Record<string, unknown> }>;
     const egress = rules.map((r) => r.Properties).filter((rule) => JSON.stringify(rule.GroupId).includes(clientId!));
-    expect((groups[clientId!] as { Properties: { SecurityGroupEgress?: Array<{ CidrIp?: string }> } }).Properties.SecurityGroupEgress?.filter((r) => r.CidrIp === '0.0.0.0/0') ?? []).toEqual([]);
+    expect(
+      (groups[clientId!] as { Properties: { SecurityGroupEgress?: Array<{ CidrIp?: string }> } }).Properties.SecurityGroupEgress?.filter(
+        (r) => r.CidrIp === '0.0.0.0/0',
+      ) ?? [],
+    ).toEqual([]);
     expect(egress).toHaveLength(2);
     expect(egress.every((rule) => rule.FromPort === 443 && rule.ToPort === 443 && rule.CidrIp === undefined)).toBe(true);
     expect(egress.some((rule) => rule.DestinationPrefixListId !== undefined)).toBe(true);
@@ -35,7 +39,9 @@ describe('1. egress', () => {
   });
 
   test('only the internet-egress group opens HTTPS to 0.0.0.0/0', () => {
-    const groups = Object.values(dev.template('dev', 'Network').findResources('AWS::EC2::SecurityGroup')) as Array<{ Properties: { GroupDescription: string; SecurityGroupEgress?: Array<{ CidrIp?: string; FromPort?: number }> } }>;
+    const groups = Object.values(dev.template('dev', 'Network').findResources('AWS::EC2::SecurityGroup')) as Array<{
+      Properties: { GroupDescription: string; SecurityGroupEgress?: Array<{ CidrIp?: string; FromPort?: number }> };
+    }>;
     const open = groups.filter((g) => (g.Properties.SecurityGroupEgress ?? []).some((rule) => rule.CidrIp === '0.0.0.0/0'));
     expect(open.map((g) => g.Properties.GroupDescription)).toEqual([expect.stringMatching(/^HTTPS to the internet through NAT/)]);
     expect(open[0]!.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
@@ -43,7 +49,9 @@ describe('1. egress', () => {
 });
 
 test('2. every VPC endpoint admits only this account: its principals (interface) or its buckets (S3)', () => {
-  const endpoints = Object.values(dev.template('dev', 'Network').findResources('AWS::EC2::VPCEndpoint')) as Array<{ Properties: { VpcEndpointType?: string; PolicyDocument?: { Statement: Statement[] } } }>;
+  const endpoints = Object.values(dev.template('dev', 'Network').findResources('AWS::EC2::VPCEndpoint')) as Array<{
+    Properties: { VpcEndpointType?: string; PolicyDocument?: { Statement: Statement[] } };
+  }>;
   expect(endpoints.length).toBeGreaterThan(1);
   for (const endpoint of endpoints) {
     const statements = endpoint.Properties.PolicyDocument!.Statement;
@@ -53,14 +61,25 @@ test('2. every VPC endpoint admits only this account: its principals (interface)
   }
 });
 
-test('3. no Lambda role of Lakestream carries an AWS managed policy (only CDK\'s own singletons do); ENI statements are scoped', () => {
+test("3. no Lambda role of Lakestream carries an AWS managed policy (only CDK's own singletons do); ENI statements are scoped", () => {
   for (const stack of ['Data', 'Streaming', 'Processing', 'Observability']) {
-    const roles = Object.entries(dev.template('dev', stack).findResources('AWS::IAM::Role')) as Array<[string, { Properties: { ManagedPolicyArns?: unknown[] } }]>;
+    const roles = Object.entries(dev.template('dev', stack).findResources('AWS::IAM::Role')) as Array<
+      [string, { Properties: { ManagedPolicyArns?: unknown[] } }]
+    >;
     const withManaged = roles.filter(([, role]) => (role.Properties.ManagedPolicyArns ?? []).length > 0).map(([id]) => id);
     // aws-cdk-lib's singleton providers (acknowledged in lib/compliance/cdk-owned-providers.ts) expose no role to replace.
-    expect(withManaged.filter((id) => !/^(CustomS3AutoDeleteObjectsCustomResourceProvider|BucketNotificationsHandler050a|CustomVpcRestrictDefaultSG|AWS679f53fac002430cb0da5b7982bd2287)/.test(id))).toEqual([]);
+    expect(
+      withManaged.filter(
+        (id) =>
+          !/^(CustomS3AutoDeleteObjectsCustomResourceProvider|BucketNotificationsHandler050a|CustomVpcRestrictDefaultSG|AWS679f53fac002430cb0da5b7982bd2287)/.test(
+            id,
+          ),
+      ),
+    ).toEqual([]);
   }
-  const policies = Object.values(dev.template('dev', 'Streaming').findResources('AWS::IAM::Policy')) as Array<{ Properties: { PolicyDocument: { Statement: Statement[] } } }>;
+  const policies = Object.values(dev.template('dev', 'Streaming').findResources('AWS::IAM::Policy')) as Array<{
+    Properties: { PolicyDocument: { Statement: Statement[] } };
+  }>;
   const create = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((s) => s.Sid === 'CreateFunctionInterfaces');
   expect(create.length).toBeGreaterThan(0);
   for (const statement of create) expect(JSON.stringify(statement.Resource)).not.toContain('"*"');
@@ -76,7 +95,9 @@ test('4. Spark prefix grants end in a slash, so landing/ never matches landing-x
 });
 
 test('5. key policies: CreateGrant only for AWS resources, service statements bound to this account', () => {
-  const keys = Object.values(dev.template('dev', 'Security').findResources('AWS::KMS::Key')) as Array<{ Properties: { KeyPolicy: { Statement: Statement[] } } }>;
+  const keys = Object.values(dev.template('dev', 'Security').findResources('AWS::KMS::Key')) as Array<{
+    Properties: { KeyPolicy: { Statement: Statement[] } };
+  }>;
   expect(keys).toHaveLength(3);
   for (const key of keys) {
     const statements = key.Properties.KeyPolicy.Statement;
@@ -91,7 +112,9 @@ test('5. key policies: CreateGrant only for AWS resources, service statements bo
 });
 
 test('7. the four acknowledgement reasons no longer claim what is untrue', () => {
-  const reasons = JSON.stringify(dev.app.node.findAll().flatMap((n) => n.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => m.data)));
+  const reasons = JSON.stringify(
+    dev.app.node.findAll().flatMap((n) => n.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => m.data)),
+  );
   expect(reasons).not.toContain('calls only AWS control-plane APIs');
   expect(reasons).not.toContain('only write their own logs');
   expect(reasons).not.toContain('writes only its own logs');

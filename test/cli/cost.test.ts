@@ -35,7 +35,14 @@ const FIXTURE: TemplateLike[] = [
 describe('cost arithmetic on a fixture template', () => {
   const config = loadEnvironment('dev', { processEnv: {}, region: 'us-east-1' });
   const p = PRICE_TABLE['us-east-1'];
-  const estimate = estimateCost(config, FIXTURE, p, { ...DEFAULT_ASSUMPTIONS, hoursPerMonth: 100, batchJobMinutes: 60, grafanaEditors: 2, logsGbPerMonth: 10, lakeGb: 100 });
+  const estimate = estimateCost(config, FIXTURE, p, {
+    ...DEFAULT_ASSUMPTIONS,
+    hoursPerMonth: 100,
+    batchJobMinutes: 60,
+    grafanaEditors: 2,
+    logsGbPerMonth: 10,
+    lakeGb: 100,
+  });
   const line = (id: string) => estimate.lines.find((l) => l.id === id)?.monthlyUsd;
   const r2 = (n: number) => Math.round(n * 100) / 100;
 
@@ -75,7 +82,8 @@ describe('cost arithmetic on a fixture template', () => {
   });
 
   it('covers every MSK instance type the schema allows in every priced region', () => {
-    for (const prices of Object.values(PRICE_TABLE)) for (const type of ['kafka.t3.small', 'kafka.m5.large', 'kafka.m7g.large']) expect(prices.mskBrokerHour[type]).toBeGreaterThan(0);
+    for (const prices of Object.values(PRICE_TABLE))
+      for (const type of ['kafka.t3.small', 'kafka.m5.large', 'kafka.m7g.large']) expect(prices.mskBrokerHour[type]).toBeGreaterThan(0);
   });
 });
 
@@ -101,7 +109,16 @@ describe('lakestream cost', () => {
     const json = JSON.parse(out) as { command: string; result: { environments: Array<Record<string, unknown>> } };
     expect(json.command).toBe('cost');
     expect(json.result.environments.map((e) => e.name)).toEqual(['dev', 'staging', 'prod']);
-    expect(Object.keys(json.result.environments[0])).toEqual(['name', 'stage', 'region', 'pricesAsOf', 'priceSource', 'lines', 'totalMonthlyUsd', 'assumptions']);
+    expect(Object.keys(json.result.environments[0])).toEqual([
+      'name',
+      'stage',
+      'region',
+      'pricesAsOf',
+      'priceSource',
+      'lines',
+      'totalMonthlyUsd',
+      'assumptions',
+    ]);
   });
 
   it('refuses a region without prices and bad numbers with exit 2', async () => {

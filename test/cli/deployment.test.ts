@@ -10,7 +10,9 @@ describe('deployment map of the real dev stage', () => {
   const app = createApp({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stage = new LakestreamStage(app, config.stageName, { config });
   const map = deploymentMapFromStage(stage);
-  const templates = new Map(stage.node.children.filter(Stack.isStack).map((s) => [s.stackName, Template.fromStack(s).toJSON() as { Resources: Record<string, { Type: string }> }]));
+  const templates = new Map(
+    stage.node.children.filter(Stack.isStack).map((s) => [s.stackName, Template.fromStack(s).toJSON() as { Resources: Record<string, { Type: string }> }]),
+  );
 
   const refs: Array<[string, ResourceRef]> = [
     ['kafkaCluster', map.kafkaCluster],

@@ -1,5 +1,12 @@
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, ExecutionAlreadyExists, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  GetExecutionHistoryCommand,
+  SFNClient,
+  StartExecutionCommand,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
@@ -9,14 +16,28 @@ import type { AwsClients } from '../../lib/cli/common/aws-clients';
 import { harness } from './preflight-fixtures';
 
 /** erase builds its own clients (EraseRuntime); the shared ones must not be touched. */
-const noSharedClients = new Proxy({}, { get: () => { throw new Error('erase used a shared client'); } }) as AwsClients;
+const noSharedClients = new Proxy(
+  {},
+  {
+    get: () => {
+      throw new Error('erase used a shared client');
+    },
+  },
+) as AwsClients;
 
 const ssm = mockClient(SSMClient);
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:lakestream-dev-erasure';
 const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:lakestream-dev-erasure:R1';
-const SETTINGS = { stateMachineArn: SM, workBucket: 'bronze-bucket', workPrefix: '_erasure/', receiptsBucket: 'receipts-bucket', deadlineDays: 30, sweepDelayHours: 360 };
+const SETTINGS = {
+  stateMachineArn: SM,
+  workBucket: 'bronze-bucket',
+  workPrefix: '_erasure/',
+  receiptsBucket: 'receipts-bucket',
+  deadlineDays: 30,
+  sweepDelayHours: 360,
+};
 const RECEIPT = {
   requestId: 'R1',
   deadline: '2024-02-06T10:00:00.000Z',
@@ -29,12 +50,21 @@ const RECEIPT = {
     { store: 'kafka logins.raw', maxAgeDays: 8 },
   ],
 };
-const exited = (name: string, output: unknown): HistoryEvent => ({ id: 1, timestamp: new Date(), type: 'TaskStateExited', stateExitedEventDetails: { name, output: JSON.stringify(output) } });
+const exited = (name: string, output: unknown): HistoryEvent => ({
+  id: 1,
+  timestamp: new Date(),
+  type: 'TaskStateExited',
+  stateExitedEventDetails: { name, output: JSON.stringify(output) },
+});
 
 function runtime(): EraseRuntime {
   let now = Date.parse('2024-01-07T10:00:00Z');
   return {
-    createClients: () => ({ ssm: new SSMClient({ region: 'eu-west-1' }), s3: new S3Client({ region: 'eu-west-1' }), sfn: new SFNClient({ region: 'eu-west-1' }) }),
+    createClients: () => ({
+      ssm: new SSMClient({ region: 'eu-west-1' }),
+      s3: new S3Client({ region: 'eu-west-1' }),
+      sfn: new SFNClient({ region: 'eu-west-1' }),
+    }),
     now: () => new Date(now),
     sleep: async (ms) => void (now += ms),
     pollIntervalMs: 10_000,
@@ -54,7 +84,9 @@ async function erase(args: string[]) {
 }
 
 function happyPath() {
-  ssm.on(GetParameterCommand, { Name: '/lakestream/dev/erasure' }).resolves({ Parameter: { Name: '/lakestream/dev/erasure', Value: JSON.stringify(SETTINGS) } });
+  ssm
+    .on(GetParameterCommand, { Name: '/lakestream/dev/erasure' })
+    .resolves({ Parameter: { Name: '/lakestream/dev/erasure', Value: JSON.stringify(SETTINGS) } });
   s3.on(PutObjectCommand).resolves({});
   sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
   sfn.on(DescribeExecutionCommand).resolves({ executionArn: EXECUTION, status: 'RUNNING', stateMachineArn: SM, startDate: new Date() });
@@ -63,7 +95,13 @@ function happyPath() {
     .on(GetExecutionHistoryCommand)
     .resolvesOnce({ events: [] })
     .resolvesOnce({ events: [exited('Prepare', { alreadyErased: false })] })
-    .resolves({ events: [exited('Prepare', { alreadyErased: false }), exited('FirstPass', {}), exited('InitialReceipt', { key: 'receipts/R1/initial.json', receipt: RECEIPT })] });
+    .resolves({
+      events: [
+        exited('Prepare', { alreadyErased: false }),
+        exited('FirstPass', {}),
+        exited('InitialReceipt', { key: 'receipts/R1/initial.json', receipt: RECEIPT }),
+      ],
+    });
 }
 
 beforeEach(() => {
@@ -95,14 +133,23 @@ describe('lakestream erase', () => {
     const { code, out } = await erase(['--env', 'dev', '--user-id', 'ann', '--request-id', 'R1', '--json']);
     expect(code).toBe(0);
     const json = JSON.parse(out);
-    expect(json).toMatchObject({ command: 'erase', ok: true, exitCode: 0, result: { requestId: 'R1', executionArn: EXECUTION, status: 'first-pass-done', receiptKey: 'receipts/R1/initial.json' } });
+    expect(json).toMatchObject({
+      command: 'erase',
+      ok: true,
+      exitCode: 0,
+      result: { requestId: 'R1', executionArn: EXECUTION, status: 'first-pass-done', receiptKey: 'receipts/R1/initial.json' },
+    });
     expect(json.result.receipt.stores).toHaveLength(5);
   });
 
   test('re-running the same request follows the existing execution; other ids under the same request id are refused', async () => {
     happyPath();
-    s3.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'exists' }));
-    const existing = (ids: string[]) => ({ Body: Object.assign(Readable.from(['x']), { transformToString: async () => JSON.stringify({ requestId: 'R1', userIds: ids }) }) });
+    s3.on(PutObjectCommand).rejects(
+      new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'exists' }),
+    );
+    const existing = (ids: string[]) => ({
+      Body: Object.assign(Readable.from(['x']), { transformToString: async () => JSON.stringify({ requestId: 'R1', userIds: ids }) }),
+    });
     s3.on(GetObjectCommand).resolves(existing(['ann']) as never);
     sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
     const again = await erase(['--env', 'dev', '--user-id', 'ann', '--request-id', 'R1', '--json']);
@@ -120,7 +167,14 @@ describe('lakestream erase', () => {
     expect(done.out).toContain('Already erased: the final receipt is s3://receipts-bucket/receipts/R1/final.json');
 
     sfn.on(GetExecutionHistoryCommand).resolves({ events: [exited('Prepare', { alreadyErased: false })] });
-    sfn.on(DescribeExecutionCommand).resolves({ executionArn: EXECUTION, status: 'FAILED', error: 'ErasureFailed', cause: 'Erasure did not complete: Spark job erase-subjects failed', stateMachineArn: SM, startDate: new Date() });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXECUTION,
+      status: 'FAILED',
+      error: 'ErasureFailed',
+      cause: 'Erasure did not complete: Spark job erase-subjects failed',
+      stateMachineArn: SM,
+      startDate: new Date(),
+    });
     const failed = await erase(['--env', 'dev', '--user-id', 'ann', '--request-id', 'R1']);
     expect(failed.code).toBe(1);
     expect(failed.out).toContain('FAILED: FAILED: ErasureFailed Erasure did not complete: Spark job erase-subjects failed');
@@ -129,7 +183,9 @@ describe('lakestream erase', () => {
   test('bad input and an environment without the workflow fail before anything is written', async () => {
     await expect(erase(['--env', 'dev', '--user-id', 'ann', '--request-id', '../etc'])).rejects.toThrow(/--request-id "..\/etc" is not allowed/);
     ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'nope', $metadata: {} }));
-    await expect(erase(['--env', 'dev', '--user-id', 'ann', '--request-id', 'R1'])).rejects.toThrow(/has no erasure workflow \(SSM parameter \/lakestream\/dev\/erasure not found\)/);
+    await expect(erase(['--env', 'dev', '--user-id', 'ann', '--request-id', 'R1'])).rejects.toThrow(
+      /has no erasure workflow \(SSM parameter \/lakestream\/dev\/erasure not found\)/,
+    );
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 

@@ -147,7 +147,9 @@ export function opsHarness(clients: OpsClients, options: { now?: () => Date; map
 }
 
 /** A local stand-in for the workspace's Prometheus HTTP API that records what it was asked. */
-export async function prometheusServer(answer: (url: URL) => { status: number; body: unknown }): Promise<{ endpoint: string; requests: Array<{ url: URL; headers: http.IncomingHttpHeaders }>; close: () => Promise<void> }> {
+export async function prometheusServer(
+  answer: (url: URL) => { status: number; body: unknown },
+): Promise<{ endpoint: string; requests: Array<{ url: URL; headers: http.IncomingHttpHeaders }>; close: () => Promise<void> }> {
   const requests: Array<{ url: URL; headers: http.IncomingHttpHeaders }> = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');

@@ -22,12 +22,22 @@ type Mocks = ReturnType<typeof mockedClients>['mocks'];
 /** An account where everything the dev stage needs is in place. */
 function healthy(mocks: Mocks): void {
   mocks.sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops` });
-  mocks.ssoAdmin.on(ListInstancesCommand).resolves({ Instances: [{ InstanceArn: 'arn:aws:sso:::instance/ssoins-1', OwnerAccountId: ACCOUNT, Status: 'ACTIVE' }] });
-  mocks.ssm.on(GetParameterCommand, { Name: '/cdk-bootstrap/hnb659fds/version' }).resolves({ Parameter: { Name: '/cdk-bootstrap/hnb659fds/version', Value: '21' } });
+  mocks.ssoAdmin
+    .on(ListInstancesCommand)
+    .resolves({ Instances: [{ InstanceArn: 'arn:aws:sso:::instance/ssoins-1', OwnerAccountId: ACCOUNT, Status: 'ACTIVE' }] });
+  mocks.ssm
+    .on(GetParameterCommand, { Name: '/cdk-bootstrap/hnb659fds/version' })
+    .resolves({ Parameter: { Name: '/cdk-bootstrap/hnb659fds/version', Value: '21' } });
   mocks.iam.on(GetRoleCommand).callsFake((input: { RoleName: string }) => ({ Role: { RoleName: input.RoleName } }));
-  mocks.globalInfrastructureSsm.on(GetParametersCommand).callsFake((input: { Names: string[] }) => ({ Parameters: input.Names.map((Name) => ({ Name, Value: Name.split('/').at(-1) })), InvalidParameters: [] }));
-  mocks.serviceQuotas.on(ListServiceQuotasCommand, { ServiceCode: 'kafka' }).resolves({ Quotas: [{ QuotaName: 'Number of brokers per account', QuotaCode: 'L-MSKBROKERS', Value: 90 }] });
-  mocks.serviceQuotas.on(ListServiceQuotasCommand, { ServiceCode: 'kinesisanalytics' }).resolves({ Quotas: [{ QuotaName: 'Number of KPUs per application', QuotaCode: 'L-FLINKKPU', Value: 64 }] });
+  mocks.globalInfrastructureSsm
+    .on(GetParametersCommand)
+    .callsFake((input: { Names: string[] }) => ({ Parameters: input.Names.map((Name) => ({ Name, Value: Name.split('/').at(-1) })), InvalidParameters: [] }));
+  mocks.serviceQuotas
+    .on(ListServiceQuotasCommand, { ServiceCode: 'kafka' })
+    .resolves({ Quotas: [{ QuotaName: 'Number of brokers per account', QuotaCode: 'L-MSKBROKERS', Value: 90 }] });
+  mocks.serviceQuotas
+    .on(ListServiceQuotasCommand, { ServiceCode: 'kinesisanalytics' })
+    .resolves({ Quotas: [{ QuotaName: 'Number of KPUs per application', QuotaCode: 'L-FLINKKPU', Value: 64 }] });
   mocks.serviceQuotas
     .on(GetServiceQuotaCommand, { ServiceCode: 'emr-serverless', QuotaCode: 'L-D05C8A75' })
     .resolves({ Quota: { QuotaName: 'Max concurrent vCPUs per account', QuotaCode: 'L-D05C8A75', Value: 64 } });
@@ -43,7 +53,10 @@ async function run(args: string[], setup: (mocks: Mocks) => void = healthy, opti
 
 async function runJson(args: string[], setup?: (mocks: Mocks) => void) {
   const result = await run([...args, '--json'], setup);
-  return { ...result, json: JSON.parse(result.out) as { exitCode: number; result: { checks: Array<{ id: string; status: string; detail: string; remedy: string | null }> } } };
+  return {
+    ...result,
+    json: JSON.parse(result.out) as { exitCode: number; result: { checks: Array<{ id: string; status: string; detail: string; remedy: string | null }> } },
+  };
 }
 
 const check = (json: Awaited<ReturnType<typeof runJson>>['json'], id: string) => json.result.checks.find((c) => c.id === id);
@@ -55,7 +68,9 @@ describe('lakestream preflight against a ready account', () => {
     expect(out).toContain(`Preflight for dev (stacks lakestream-dev-*) in account ${ACCOUNT}, region eu-west-1`);
     expect(out).toMatch(/^PASS\s+IAM Identity Center for Grafana\s+arn:aws:sso:::instance\/ssoins-1 \(account instance, eu-west-1\)$/m);
     expect(out).toMatch(/^PASS\s+CDK bootstrap version\s+version 21 \(needs 6 or later\)$/m);
-    expect(out).toMatch(/^PASS\s+Quota: EMR Serverless concurrent vCPUs\s+needs 16 \(emr\.maxCpuVcpu = 16\); quota 64 from Max concurrent vCPUs per account \(L-D05C8A75\)$/m);
+    expect(out).toMatch(
+      /^PASS\s+Quota: EMR Serverless concurrent vCPUs\s+needs 16 \(emr\.maxCpuVcpu = 16\); quota 64 from Max concurrent vCPUs per account \(L-D05C8A75\)$/m,
+    );
     expect(out).toContain('7 passed, 0 warnings, 0 failed, 0 errors: ready to deploy');
   });
 
@@ -136,7 +151,9 @@ describe('lakestream preflight failures say what to do', () => {
   it('warns about missing service-linked roles with the commands to create them, without failing', async () => {
     const { code, json } = await runJson(['preflight', '--env', 'dev'], (m) => {
       healthy(m);
-      m.iam.on(GetRoleCommand, { RoleName: 'AWSServiceRoleForApplicationAutoScaling_KafkaCluster' }).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }));
+      m.iam
+        .on(GetRoleCommand, { RoleName: 'AWSServiceRoleForApplicationAutoScaling_KafkaCluster' })
+        .rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }));
       m.iam.on(GetRoleCommand, { RoleName: 'AWSServiceRoleForKafka' }).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }));
     });
     expect(code).toBe(0);
@@ -167,7 +184,9 @@ describe('lakestream preflight failures say what to do', () => {
   it('reports a service id that AWS does not publish as unchecked, never as missing', async () => {
     const { code, json } = await runJson(['preflight', '--env', 'dev'], (m) => {
       healthy(m);
-      m.globalInfrastructureSsm.on(GetParametersCommand).callsFake((input: { Names: string[] }) => ({ Parameters: input.Names.filter((n) => !n.endsWith('/aps')).map((Name) => ({ Name })) }));
+      m.globalInfrastructureSsm
+        .on(GetParametersCommand)
+        .callsFake((input: { Names: string[] }) => ({ Parameters: input.Names.filter((n) => !n.endsWith('/aps')).map((Name) => ({ Name })) }));
     });
     expect(code).toBe(0);
     expect(check(json, 'region-services')).toMatchObject({ status: 'warn', detail: '4 services available in eu-west-1; not checked (id not published): aps' });
@@ -184,7 +203,8 @@ describe('lakestream preflight failures say what to do', () => {
       title: 'Quota: EMR Serverless concurrent vCPUs',
       status: 'fail',
       detail: 'needs 16 (emr.maxCpuVcpu = 16); quota 8 from Max concurrent vCPUs per account (L-D05C8A75)',
-      remedy: 'request an increase to at least 16 in Service Quotas (service emr-serverless, quota L-D05C8A75) in eu-west-1, or lower the setting in lib/config',
+      remedy:
+        'request an increase to at least 16 in Service Quotas (service emr-serverless, quota L-D05C8A75) in eu-west-1, or lower the setting in lib/config',
     });
   });
 
@@ -193,7 +213,9 @@ describe('lakestream preflight failures say what to do', () => {
       healthy(m);
       m.ssoAdmin.on(ListInstancesCommand).resolves({});
     });
-    expect(out).toMatch(/^FAIL\s+IAM Identity Center for Grafana\s+no active IAM Identity Center instance visible in eu-west-1.*\n\s+-> enable IAM Identity Center/m);
+    expect(out).toMatch(
+      /^FAIL\s+IAM Identity Center for Grafana\s+no active IAM Identity Center instance visible in eu-west-1.*\n\s+-> enable IAM Identity Center/m,
+    );
     expect(out).toContain('6 passed, 0 warnings, 1 failed, 0 errors: not ready to deploy');
   });
 });
@@ -201,10 +223,14 @@ describe('lakestream preflight failures say what to do', () => {
 describe('lakestream preflight without credentials or permissions exits 2', () => {
   it('stops before any check when no credentials resolve', async () => {
     const { code, err, mocks } = await run(['preflight', '--env', 'dev'], (m) => {
-      m.sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+      m.sts
+        .on(GetCallerIdentityCommand)
+        .rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
     });
     expect(code).toBe(2);
-    expect(err).toContain('lakestream: AWS credentials are missing or invalid (sts:GetCallerIdentity): CredentialsProviderError: Could not load credentials from any providers');
+    expect(err).toContain(
+      'lakestream: AWS credentials are missing or invalid (sts:GetCallerIdentity): CredentialsProviderError: Could not load credentials from any providers',
+    );
     expect(mocks.ssoAdmin.calls()).toHaveLength(0);
   });
 
@@ -240,7 +266,12 @@ describe('lakestream preflight without credentials or permissions exits 2', () =
 
 describe('preflight checks in isolation', () => {
   const clientsFor = () => mockedClients();
-  const contextFor = (config: PreflightContext['config'], clients: PreflightContext['clients']): PreflightContext => ({ config, clients, account: ACCOUNT, requirements: DEV_REQUIREMENTS });
+  const contextFor = (config: PreflightContext['config'], clients: PreflightContext['clients']): PreflightContext => ({
+    config,
+    clients,
+    account: ACCOUNT,
+    requirements: DEV_REQUIREMENTS,
+  });
 
   it('does not need IAM Identity Center when Grafana uses SAML', async () => {
     const config = loadEnvironment('dev', {
@@ -270,14 +301,19 @@ describe('preflight checks in isolation', () => {
     const flink = QUOTA_REQUIREMENTS.find((q) => q.id === 'quota-flink-kpus')!;
     expect(flink.need({ ...config, flink: { ...config.flink, parallelism: 5, parallelismPerKpu: 2 } }).amount).toBe(3);
     const row = await quotaCheck(flink).run(contextFor(config, clients));
-    expect(row).toMatchObject({ status: 'fail', detail: 'needs 4 (ceil(flink.parallelism 4 / flink.parallelismPerKpu 1)); quota 2 from Number of KPUs per application (L-FLINKKPU)' });
+    expect(row).toMatchObject({
+      status: 'fail',
+      detail: 'needs 4 (ceil(flink.parallelism 4 / flink.parallelismPerKpu 1)); quota 2 from Number of KPUs per application (L-FLINKKPU)',
+    });
   });
 
   it('falls back to the AWS default, then to the documented default with a warning, when the account has no applied value', async () => {
     const config = loadEnvironment('dev', { processEnv: {} });
     const { clients, mocks } = clientsFor();
     mocks.serviceQuotas.on(GetServiceQuotaCommand).rejects(new NoSuchResourceException({ message: 'none', $metadata: {} }));
-    mocks.serviceQuotas.on(GetAWSDefaultServiceQuotaCommand).resolves({ Quota: { QuotaName: 'Max concurrent vCPUs per account', QuotaCode: 'L-D05C8A75', Value: 16 } });
+    mocks.serviceQuotas
+      .on(GetAWSDefaultServiceQuotaCommand)
+      .resolves({ Quota: { QuotaName: 'Max concurrent vCPUs per account', QuotaCode: 'L-D05C8A75', Value: 16 } });
     mocks.serviceQuotas.on(ListServiceQuotasCommand).resolves({ Quotas: [] });
     mocks.serviceQuotas.on(ListAWSDefaultServiceQuotasCommand).resolves({ Quotas: [] });
     const emr = await quotaCheck(QUOTA_REQUIREMENTS.find((q) => q.id === 'quota-emr-serverless-vcpus')!).run(contextFor(config, clients));

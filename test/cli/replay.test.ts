@@ -21,7 +21,12 @@ function replaying(final: { status: string; output?: string; error?: string; cau
       .resolvesOnce({ events: [] })
       .resolves({
         events: [
-          { type: 'TaskStateExited', id: 1, timestamp: NOW, stateExitedEventDetails: { name: 'PlanRanges', output: JSON.stringify({ plan: { ranges: [{}, {}] } }) } },
+          {
+            type: 'TaskStateExited',
+            id: 1,
+            timestamp: NOW,
+            stateExitedEventDetails: { name: 'PlanRanges', output: JSON.stringify({ plan: { ranges: [{}, {}] } }) },
+          },
           { type: 'MapIterationSucceeded', id: 2, timestamp: NOW },
         ],
       });
@@ -40,8 +45,20 @@ async function run(args: string[], setup: (m: OpsMocks) => void, quiet = true) {
 
 describe('lakestream replay', () => {
   it('starts the replay state machine for a landing object with its ETag and follows it to success (exit 0)', async () => {
-    const output = JSON.stringify({ bucket: 'lakestream-dev-landing', key: 'incoming/a.jsonl', records: 1000, rejected: 2, bytes: 52000, ranges: 2, durationSeconds: 14 });
-    const { code, out, err, mocks } = await run(['replay', 's3://lakestream-dev-landing/incoming/a.jsonl', '--env', 'dev'], replaying({ status: 'SUCCEEDED', output }), false);
+    const output = JSON.stringify({
+      bucket: 'lakestream-dev-landing',
+      key: 'incoming/a.jsonl',
+      records: 1000,
+      rejected: 2,
+      bytes: 52000,
+      ranges: 2,
+      durationSeconds: 14,
+    });
+    const { code, out, err, mocks } = await run(
+      ['replay', 's3://lakestream-dev-landing/incoming/a.jsonl', '--env', 'dev'],
+      replaying({ status: 'SUCCEEDED', output }),
+      false,
+    );
     expect(code).toBe(0);
     const start = mocks.sfn.commandCalls(StartExecutionCommand)[0].args[0].input;
     expect(start.stateMachineArn).toBe('arn:aws:states:eu-west-1:123456789012:stateMachine:Replay');
@@ -54,7 +71,10 @@ describe('lakestream replay', () => {
   });
 
   it('exits 1 with the error of a failed execution, in stable JSON', async () => {
-    const { code, out } = await run(['replay', 's3://lakestream-dev-landing/incoming/a.jsonl', '--env', 'dev', '--json'], replaying({ status: 'FAILED', error: 'PermanentError', cause: 'not a login event file' }));
+    const { code, out } = await run(
+      ['replay', 's3://lakestream-dev-landing/incoming/a.jsonl', '--env', 'dev', '--json'],
+      replaying({ status: 'FAILED', error: 'PermanentError', cause: 'not a login event file' }),
+    );
     expect(code).toBe(1);
     const json = JSON.parse(out) as { command: string; ok: boolean; result: Record<string, unknown> };
     expect(json.command).toBe('replay');

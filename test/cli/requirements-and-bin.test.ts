@@ -17,7 +17,8 @@ describe('requirements read from the synthesized stage', () => {
     // Independent source: each template's CheckBootstrapVersion rule refuses the versions below the minimum.
     const refused = synthesizeEnvironment(config, (assembly) =>
       assembly.stacks.map((stack) => {
-        const rule = (stack.template as { Rules?: Record<string, { Assertions: Array<{ Assert: { 'Fn::Not': [{ 'Fn::Contains': [number[], unknown] }] } }> }> }).Rules?.CheckBootstrapVersion;
+        const rule = (stack.template as { Rules?: Record<string, { Assertions: Array<{ Assert: { 'Fn::Not': [{ 'Fn::Contains': [number[], unknown] }] } }> }> })
+          .Rules?.CheckBootstrapVersion;
         return Math.max(...(rule?.Assertions[0]?.Assert['Fn::Not'][0]['Fn::Contains'][0] ?? [0]));
       }),
     );
@@ -47,7 +48,9 @@ describe('bin/lakestream.js from a fresh clone', () => {
   });
 
   it('exits 2 with the config error for an unknown environment', async () => {
-    const failure = await run(process.execPath, [path.join(ROOT, 'bin', 'lakestream.js'), 'preflight', '--env', 'nope'], { cwd: ROOT }).catch((e: unknown) => e as { code: number; stderr: string });
+    const failure = await run(process.execPath, [path.join(ROOT, 'bin', 'lakestream.js'), 'preflight', '--env', 'nope'], { cwd: ROOT }).catch(
+      (e: unknown) => e as { code: number; stderr: string },
+    );
     expect(failure).toMatchObject({ code: 2 });
     expect((failure as { stderr: string }).stderr).toContain('lakestream: Unknown environment "nope". Known environments: dev, staging, prod.');
   });

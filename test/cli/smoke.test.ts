@@ -11,7 +11,13 @@ import { deployedStacks, mockedOpsClients, NOW, opsHarness, prometheusServer, ty
 let server: Awaited<ReturnType<typeof prometheusServer>>;
 let upSeries = '2';
 beforeAll(async () => {
-  server = await prometheusServer((url) => ({ status: 200, body: { status: 'success', data: { resultType: 'vector', result: upSeries === '0' ? [] : [{ metric: {}, value: [1, upSeries], query: url.searchParams.get('query') }] } } }));
+  server = await prometheusServer((url) => ({
+    status: 200,
+    body: {
+      status: 'success',
+      data: { resultType: 'vector', result: upSeries === '0' ? [] : [{ metric: {}, value: [1, upSeries], query: url.searchParams.get('query') }] },
+    },
+  }));
 });
 afterAll(() => server.close());
 beforeEach(() => {
@@ -39,15 +45,30 @@ function healthy(m: OpsMocks): void {
   deployedStacks(m);
   m.s3.on(PutObjectCommand).resolves({});
   m.s3.on(DeleteObjectCommand).resolves({});
-  m.sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: 'arn:exec:smoke', stateMachineArn: 'arn:sm', name: 'x', status: 'RUNNING', startDate: NOW }] });
+  m.sfn
+    .on(ListExecutionsCommand)
+    .resolves({ executions: [{ executionArn: 'arn:exec:smoke', stateMachineArn: 'arn:sm', name: 'x', status: 'RUNNING', startDate: NOW }] });
   m.sfn.on(DescribeExecutionCommand).callsFake(() => {
     const key = (m.s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key ?? '') as string;
-    return { status: 'SUCCEEDED', input: JSON.stringify({ bucket: 'lakestream-dev-landing', key }), output: JSON.stringify({ records: 3, rejected: 0, bytes: 400, ranges: 1 }) };
+    return {
+      status: 'SUCCEEDED',
+      input: JSON.stringify({ bucket: 'lakestream-dev-landing', key }),
+      output: JSON.stringify({ records: 3, rejected: 0, bytes: 400, ranges: 1 }),
+    };
   });
   m.sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
   athenaAnswers(m, { raw: '3', flink: '3', speed: '2' });
   m.amp.on(DescribeScraperCommand).resolves({ scraper: { scraperId: 's-1', status: { statusCode: 'ACTIVE' } } as never });
-  m.amp.on(DescribeWorkspaceCommand).resolves({ workspace: { workspaceId: 'ws-1', arn: 'a', status: { statusCode: 'ACTIVE' }, createdAt: NOW, prometheusEndpoint: server.endpoint, kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/k' } });
+  m.amp.on(DescribeWorkspaceCommand).resolves({
+    workspace: {
+      workspaceId: 'ws-1',
+      arn: 'a',
+      status: { statusCode: 'ACTIVE' },
+      createdAt: NOW,
+      prometheusEndpoint: server.endpoint,
+      kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/k',
+    },
+  });
   m.cloudWatch.on(ListMetricsCommand).resolves({ Metrics: [{ Namespace: 'AWS/KinesisAnalytics', MetricName: 'records_lag_max' }] });
 }
 
@@ -59,7 +80,14 @@ async function run(args: string[], setup: (m: OpsMocks) => void = healthy) {
   const h = opsHarness(clients, { now: () => new Date((t += 10_000)) });
   const code = await runCli(args, h.deps);
   const out = h.output();
-  return { code, out, mocks, json: args.includes('--json') ? (JSON.parse(out) as { ok: boolean; result: { userId: string; rows: Array<{ id: string; status: string; detail: string; remedy: string | null }> } }) : undefined };
+  return {
+    code,
+    out,
+    mocks,
+    json: args.includes('--json')
+      ? (JSON.parse(out) as { ok: boolean; result: { userId: string; rows: Array<{ id: string; status: string; detail: string; remedy: string | null }> } })
+      : undefined,
+  };
 }
 
 describe('smoke events', () => {
@@ -93,7 +121,10 @@ describe('lakestream smoke', () => {
     const put = mocks.s3.commandCalls(PutObjectCommand)[0].args[0].input;
     expect(put.Bucket).toBe('lakestream-dev-landing');
     expect(put.Key).toMatch(/^incoming\/smoke\/\d{14}-[0-9a-f]{8}\.jsonl$/);
-    const lines = String(put.Body).trim().split('\n').map((l) => JSON.parse(l) as { user_id: string; source: string });
+    const lines = String(put.Body)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { user_id: string; source: string });
     expect(lines.every((l) => l.user_id === json?.result.userId && l.source === 'test')).toBe(true);
     expect(mocks.s3.commandCalls(DeleteObjectCommand)[0].args[0].input).toEqual({ Bucket: 'lakestream-dev-landing', Key: put.Key });
     const queries = mocks.athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
@@ -129,7 +160,10 @@ describe('lakestream smoke', () => {
   it('fails the scraper fact when no msk-jmx series reach the CMK workspace, naming the fix', async () => {
     upSeries = '0';
     const { json } = await run(['smoke', '--env', 'dev', '--json']);
-    expect(json?.result.rows.find((r) => r.id === 'scraper-writes')).toMatchObject({ status: 'fail', remedy: expect.stringContaining('drop kmsKeyArn from the workspace') });
+    expect(json?.result.rows.find((r) => r.id === 'scraper-writes')).toMatchObject({
+      status: 'fail',
+      remedy: expect.stringContaining('drop kmsKeyArn from the workspace'),
+    });
   });
 
   it('fails the Flink fact when records_lag_max is not published', async () => {

@@ -16,7 +16,10 @@ let firing: Array<{ state: string; labels: Record<string, string> }> = [];
 let alertsStatus = 200;
 
 beforeAll(async () => {
-  server = await prometheusServer(() => ({ status: alertsStatus, body: alertsStatus === 200 ? { status: 'success', data: { alerts: firing } } : { status: 'error', error: 'denied' } }));
+  server = await prometheusServer(() => ({
+    status: alertsStatus,
+    body: alertsStatus === 200 ? { status: 'success', data: { alerts: firing } } : { status: 'error', error: 'denied' },
+  }));
 });
 afterAll(() => server.close());
 beforeEach(() => {
@@ -27,7 +30,9 @@ beforeEach(() => {
 /** A deployed, healthy dev environment. */
 function healthy(m: OpsMocks): void {
   deployedStacks(m);
-  m.kafka.on(DescribeClusterV2Command).resolves({ ClusterInfo: { State: 'ACTIVE', Provisioned: { NumberOfBrokerNodes: 2, CurrentBrokerSoftwareInfo: { KafkaVersion: '3.9.x' } } as never } });
+  m.kafka
+    .on(DescribeClusterV2Command)
+    .resolves({ ClusterInfo: { State: 'ACTIVE', Provisioned: { NumberOfBrokerNodes: 2, CurrentBrokerSoftwareInfo: { KafkaVersion: '3.9.x' } } as never } });
   m.kafka.on(GetBootstrapBrokersCommand).resolves({ BootstrapBrokerStringSaslIam: 'b-1:9098,b-2:9098' });
   m.flink.on(DescribeApplicationCommand).resolves({ ApplicationDetail: { ApplicationStatus: 'RUNNING', ApplicationVersionId: 3 } as never });
   m.flink.on(ListApplicationSnapshotsCommand).resolves({
@@ -54,17 +59,28 @@ function healthy(m: OpsMocks): void {
   m.sfn.on(ListExecutionsCommand).resolves({
     executions: [{ executionArn: 'arn:x', stateMachineArn: 'arn:sm', name: 'run-1', status: 'SUCCEEDED', startDate: ago(540), stopDate: ago(520) }],
   });
-  m.amp.on(DescribeWorkspaceCommand).resolves({ workspace: { workspaceId: 'ws-1', arn: 'arn', status: { statusCode: 'ACTIVE' }, createdAt: NOW, prometheusEndpoint: server.endpoint } });
+  m.amp
+    .on(DescribeWorkspaceCommand)
+    .resolves({ workspace: { workspaceId: 'ws-1', arn: 'arn', status: { statusCode: 'ACTIVE' }, createdAt: NOW, prometheusEndpoint: server.endpoint } });
   m.amp.on(ListRuleGroupsNamespacesCommand).resolves({
     ruleGroupsNamespaces: [
       { name: 'kafka', arn: 'a', status: { statusCode: 'ACTIVE' }, createdAt: NOW, modifiedAt: NOW },
       { name: 'platform', arn: 'b', status: { statusCode: 'ACTIVE' }, createdAt: NOW, modifiedAt: NOW },
     ],
   });
-  m.amp.on(DescribeAlertManagerDefinitionCommand).resolves({ alertManagerDefinition: { status: { statusCode: 'ACTIVE' }, data: new Uint8Array(), createdAt: NOW, modifiedAt: NOW } });
+  m.amp
+    .on(DescribeAlertManagerDefinitionCommand)
+    .resolves({ alertManagerDefinition: { status: { statusCode: 'ACTIVE' }, data: new Uint8Array(), createdAt: NOW, modifiedAt: NOW } });
   m.amp.on(DescribeScraperCommand).resolves({ scraper: { scraperId: 's-1', status: { statusCode: 'ACTIVE' } } as never });
-  m.grafana.on(DescribeGrafanaWorkspaceCommand).resolves({ workspace: { id: 'g-1', status: 'ACTIVE', endpoint: 'g-1.grafana-workspace.eu-west-1.amazonaws.com', grafanaVersion: '10.4' } as never });
-  m.cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'lakestream-dev-streaming-failed', StateValue: 'OK' }, { AlarmName: 'lakestream-dev-flink-lag', StateValue: 'OK' }] });
+  m.grafana
+    .on(DescribeGrafanaWorkspaceCommand)
+    .resolves({ workspace: { id: 'g-1', status: 'ACTIVE', endpoint: 'g-1.grafana-workspace.eu-west-1.amazonaws.com', grafanaVersion: '10.4' } as never });
+  m.cloudWatch.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: [
+      { AlarmName: 'lakestream-dev-streaming-failed', StateValue: 'OK' },
+      { AlarmName: 'lakestream-dev-flink-lag', StateValue: 'OK' },
+    ],
+  });
 }
 
 async function run(args: string[], setup: (m: OpsMocks) => void = healthy) {
@@ -75,7 +91,12 @@ async function run(args: string[], setup: (m: OpsMocks) => void = healthy) {
   return { code, out: h.output(), err: h.errors(), mocks };
 }
 
-type StatusJson = { command: string; ok: boolean; exitCode: number; result: { rows: Array<{ id: string; title: string; status: string; detail: string; remedy: string | null }>; summary: Record<string, number> } };
+type StatusJson = {
+  command: string;
+  ok: boolean;
+  exitCode: number;
+  result: { rows: Array<{ id: string; title: string; status: string; detail: string; remedy: string | null }>; summary: Record<string, number> };
+};
 async function runJson(setup?: (m: OpsMocks) => void) {
   const result = await run(['status', '--env', 'dev', '--json'], setup);
   const json = JSON.parse(result.out) as StatusJson;
@@ -105,17 +126,42 @@ describe('lakestream status on a healthy environment', () => {
     const { json, mocks } = await runJson();
     expect(Object.keys(json)).toEqual(['command', 'environment', 'ok', 'exitCode', 'result']);
     expect(json).toMatchObject({ command: 'status', ok: true, exitCode: 0, result: { summary: { pass: 12, warn: 0, fail: 0, error: 0 } } });
-    expect(json.result.rows.map((r) => r.id)).toEqual(['msk', 'topics', 'flink', 'emr', 'supervisor', 'daily-report', 'replay', 'ga4', 'prometheus', 'scraper', 'grafana', 'alarms']);
+    expect(json.result.rows.map((r) => r.id)).toEqual([
+      'msk',
+      'topics',
+      'flink',
+      'emr',
+      'supervisor',
+      'daily-report',
+      'replay',
+      'ga4',
+      'prometheus',
+      'scraper',
+      'grafana',
+      'alarms',
+    ]);
     for (const r of json.result.rows) expect(Object.keys(r)).toEqual(['id', 'title', 'status', 'detail', 'remedy']);
-    expect(mocks.cloudFormation.commandCalls(ListStackResourcesCommand).map((c) => c.args[0].input.StackName).sort()).toEqual(
-      ['data', 'network', 'observability', 'processing', 'security', 'streaming'].map((s) => `lakestream-dev-${s}`),
+    expect(
+      mocks.cloudFormation
+        .commandCalls(ListStackResourcesCommand)
+        .map((c) => c.args[0].input.StackName)
+        .sort(),
+    ).toEqual(['data', 'network', 'observability', 'processing', 'security', 'streaming'].map((s) => `lakestream-dev-${s}`));
+    expect(mocks.kafka.commandCalls(DescribeClusterV2Command)[0].args[0].input.ClusterArn).toBe(
+      `arn:aws:kafka:eu-west-1:${ACCOUNT}:cluster/lakestream-dev/abc-1`,
     );
-    expect(mocks.kafka.commandCalls(DescribeClusterV2Command)[0].args[0].input.ClusterArn).toBe(`arn:aws:kafka:eu-west-1:${ACCOUNT}:cluster/lakestream-dev/abc-1`);
     expect(mocks.amp.commandCalls(DescribeWorkspaceCommand)[0].args[0].input.workspaceId).toBe('ws-1');
     expect(mocks.amp.commandCalls(DescribeScraperCommand)[0].args[0].input.scraperId).toBe('s-1');
-    expect(mocks.cloudWatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input.AlarmNames).toEqual(['lakestream-dev-streaming-failed', 'lakestream-dev-flink-lag']);
+    expect(mocks.cloudWatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input.AlarmNames).toEqual([
+      'lakestream-dev-streaming-failed',
+      'lakestream-dev-flink-lag',
+    ]);
     const supervisorQuery = mocks.cloudWatch.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries?.[0].MetricStat?.Metric;
-    expect(supervisorQuery).toEqual({ Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: [{ Name: 'FunctionName', Value: 'lakestream-dev-processing-Supervisor' }] });
+    expect(supervisorQuery).toEqual({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
+      Dimensions: [{ Name: 'FunctionName', Value: 'lakestream-dev-processing-Supervisor' }],
+    });
   });
 
   it('queries the alerts from the workspace with a SigV4 signature for aps in the region', async () => {
@@ -123,7 +169,9 @@ describe('lakestream status on a healthy environment', () => {
     await run(['status', '--env', 'dev', '--json']);
     const request = server.requests[before];
     expect(request.url.pathname).toBe('/workspaces/ws-1/api/v1/alerts');
-    expect(request.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/aps\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+    expect(request.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/aps\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+    );
   });
 });
 
@@ -136,7 +184,12 @@ describe('lakestream status on a degraded or failing environment', () => {
     const { code, rowOf, json } = await runJson((m) => {
       healthy(m);
       m.flink.on(DescribeApplicationCommand).resolves({ ApplicationDetail: { ApplicationStatus: 'READY', ApplicationVersionId: 3 } as never });
-      m.cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'lakestream-dev-flink-lag', StateValue: 'ALARM' }, { AlarmName: 'lakestream-dev-streaming-failed', StateValue: 'OK' }] });
+      m.cloudWatch.on(DescribeAlarmsCommand).resolves({
+        MetricAlarms: [
+          { AlarmName: 'lakestream-dev-flink-lag', StateValue: 'ALARM' },
+          { AlarmName: 'lakestream-dev-streaming-failed', StateValue: 'OK' },
+        ],
+      });
     });
     expect(code).toBe(1);
     expect(json.ok).toBe(false);
@@ -151,7 +204,9 @@ describe('lakestream status on a degraded or failing environment', () => {
       healthy(m);
       m.kafka.on(DescribeClusterV2Command).resolves({ ClusterInfo: { State: 'UPDATING', Provisioned: { NumberOfBrokerNodes: 2 } as never } });
       m.emrServerless.on(ListJobRunsCommand).resolves({ jobRuns: [{ id: 'jr-9', name: 'streaming-bronze', state: 'PENDING', createdAt: ago(1) } as never] });
-      m.sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: 'arn:exec', stateMachineArn: 'arn:sm', name: 'r', status: 'FAILED', startDate: ago(5) }] });
+      m.sfn
+        .on(ListExecutionsCommand)
+        .resolves({ executions: [{ executionArn: 'arn:exec', stateMachineArn: 'arn:sm', name: 'r', status: 'FAILED', startDate: ago(5) }] });
     });
     expect(code).toBe(1); // the daily report shares the ListExecutions mock: its last run failed
     expect(rowOf('msk')?.status).toBe('warn');
@@ -168,17 +223,30 @@ describe('lakestream status on a degraded or failing environment', () => {
     });
     expect(code).toBe(1);
     expect(rowOf('emr')).toMatchObject({ status: 'fail', detail: 'application 00fabc STARTED; no streaming-bronze run in the last 24h' });
-    expect(rowOf('supervisor')).toMatchObject({ status: 'fail', detail: 'lakestream-dev-processing-Supervisor: no invocation in the last 15 minutes (every 5 min expected)' });
+    expect(rowOf('supervisor')).toMatchObject({
+      status: 'fail',
+      detail: 'lakestream-dev-processing-Supervisor: no invocation in the last 15 minutes (every 5 min expected)',
+    });
   });
 
   it('reports stacks that are not deployed and the components in them', async () => {
     const { code, rowOf, json } = await runJson((m) => {
       healthy(m);
-      m.cloudFormation.on(ListStackResourcesCommand, { StackName: 'lakestream-dev-observability' }).rejects(Object.assign(new Error('Stack with id lakestream-dev-observability does not exist'), { name: 'ValidationError' }));
+      m.cloudFormation
+        .on(ListStackResourcesCommand, { StackName: 'lakestream-dev-observability' })
+        .rejects(Object.assign(new Error('Stack with id lakestream-dev-observability does not exist'), { name: 'ValidationError' }));
     });
     expect(code).toBe(1);
-    expect(json.result.rows[0]).toMatchObject({ id: 'stacks', status: 'fail', detail: 'not deployed: lakestream-dev-observability', remedy: 'npx cdk deploy --all -c env=dev' });
-    expect(rowOf('grafana')).toMatchObject({ status: 'fail', detail: 'AWS::Grafana::Workspace Grafana1 is not deployed in stack lakestream-dev-observability' });
+    expect(json.result.rows[0]).toMatchObject({
+      id: 'stacks',
+      status: 'fail',
+      detail: 'not deployed: lakestream-dev-observability',
+      remedy: 'npx cdk deploy --all -c env=dev',
+    });
+    expect(rowOf('grafana')).toMatchObject({
+      status: 'fail',
+      detail: 'AWS::Grafana::Workspace Grafana1 is not deployed in stack lakestream-dev-observability',
+    });
     expect(rowOf('msk')?.status).toBe('pass');
   });
 
@@ -211,7 +279,9 @@ describe('lakestream status when access is denied or credentials are missing', (
 
   it('exits 2 without credentials, before any component is read', async () => {
     const { code, err, mocks } = await run(['status', '--env', 'dev'], (m) => {
-      m.sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+      m.sts
+        .on(GetCallerIdentityCommand)
+        .rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
     });
     expect(code).toBe(2);
     expect(err).toContain('AWS credentials are missing or invalid');

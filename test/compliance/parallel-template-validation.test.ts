@@ -16,7 +16,11 @@ function faultyApp(parallel: boolean): App {
       new CfnResource(stack, 'Bucket', { type: 'AWS::S3::Bucket', properties: { NoSuchProperty: 1 } });
       new CfnResource(stack, 'Table', {
         type: 'AWS::DynamoDB::Table',
-        properties: { BillingMode: 'FREE', KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }] },
+        properties: {
+          BillingMode: 'FREE',
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        },
       });
     }
   }

@@ -114,9 +114,14 @@ describe('deriving environments', () => {
   test('switching network mode replaces the whole network block', () => {
     const merged = deepMerge(PROD_PROFILE, {
       network: {
-        mode: 'import', vpcId: 'vpc-0123456789abcdef0', vpcCidrBlock: '10.0.0.0/16', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
-        privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b', 'subnet-0000000c'], privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b', 'rtb-0000000c'],
-        createEndpoints: false, createFlowLogs: true,
+        mode: 'import',
+        vpcId: 'vpc-0123456789abcdef0',
+        vpcCidrBlock: '10.0.0.0/16',
+        availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+        privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b', 'subnet-0000000c'],
+        privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b', 'rtb-0000000c'],
+        createEndpoints: false,
+        createFlowLogs: true,
       },
     });
     expect(merged.network).not.toHaveProperty('cidr');
@@ -130,43 +135,184 @@ const invalidCases: Array<[string, (c: Record<string, unknown>) => Record<string
   ['unknown tier', (c) => setPath(c, 'tier', 'qa'), /tier = "qa": .*"dev"\|"prod"/],
   ['account not 12 digits', (c) => setPath(c, 'account', '1234'), /account = "1234": must be a 12-digit AWS account id/],
   ['malformed region', (c) => setPath(c, 'region', 'Europe'), /region = "Europe": must be an AWS region/],
-  ['VPC CIDR too large', (c) => setPath(c, 'network.cidr', '10.0.0.0/8'), /network.cidr = "10.0.0.0\/8": has prefix \/8: a VPC CIDR block must be \/16 to \/28/],
+  [
+    'VPC CIDR too large',
+    (c) => setPath(c, 'network.cidr', '10.0.0.0/8'),
+    /network.cidr = "10.0.0.0\/8": has prefix \/8: a VPC CIDR block must be \/16 to \/28/,
+  ],
   ['one AZ', (c) => setPath(c, 'network.azCount', 1), /network.azCount = 1: .*>=2/],
   ['more NAT gateways than AZs', (c) => setPath(c, 'network.natGateways', 3), /network.natGateways = 3: must not exceed azCount \(2\)/],
   ['brokers not a multiple of AZs', (c) => setPath(c, 'kafka.brokerCount', 3), /kafka.brokerCount = 3: must be a multiple of the AZ count \(2\)/],
   ['unknown broker type', (c) => setPath(c, 'kafka.instanceType', 'm5.large'), /kafka.instanceType = "m5.large": must be an MSK broker type/],
-  ['storage ceiling below volume', (c) => setPath(c, 'kafka.storageAutoScalingMaxGiB', 10), /kafka.storageAutoScalingMaxGiB = 10: must be greater than ebsVolumeGiB \(20\)/],
-  ['replication above brokers', (c) => setPath(c, 'kafka.defaultReplicationFactor', 3), /kafka.defaultReplicationFactor = 3: must not exceed brokerCount \(2\)/],
-  ['log retention CloudWatch does not offer', (c) => setPath(c, 'logRetentionDays', 10), /logRetentionDays = 10: must be one of the CloudWatch Logs retention periods: 1, 3, 5, 7, 14/],
+  [
+    'storage ceiling below volume',
+    (c) => setPath(c, 'kafka.storageAutoScalingMaxGiB', 10),
+    /kafka.storageAutoScalingMaxGiB = 10: must be greater than ebsVolumeGiB \(20\)/,
+  ],
+  [
+    'replication above brokers',
+    (c) => setPath(c, 'kafka.defaultReplicationFactor', 3),
+    /kafka.defaultReplicationFactor = 3: must not exceed brokerCount \(2\)/,
+  ],
+  [
+    'log retention CloudWatch does not offer',
+    (c) => setPath(c, 'logRetentionDays', 10),
+    /logRetentionDays = 10: must be one of the CloudWatch Logs retention periods: 1, 3, 5, 7, 14/,
+  ],
   ['EMR 6 release', (c) => setPath(c, 'emr.releaseLabel', 'emr-6.15.0'), /emr.releaseLabel = "emr-6.15.0": must be an EMR 7 release label/],
-  ['bad schedule expression', (c) => setPath(c, 'emr.dailyReportSchedule', '0 3 * * *'), /emr.dailyReportSchedule = "0 3 \* \* \*": must be cron\(minutes hours day-of-month month day-of-week year\) or rate\(value unit\)/],
+  [
+    'bad schedule expression',
+    (c) => setPath(c, 'emr.dailyReportSchedule', '0 3 * * *'),
+    /emr.dailyReportSchedule = "0 3 \* \* \*": must be cron\(minutes hours day-of-month month day-of-week year\) or rate\(value unit\)/,
+  ],
   ['too little memory per vCPU', (c) => setPath(c, 'emr.maxMemoryGb', 16), /emr.maxMemoryGb = 16: must be at least 2 GB per vCPU \(32\)/],
-  ['Spark worker with an unsupported vCPU count', (c) => setPath(c, 'emr.jobs.dailyReport.executor.cpu', 3), /emr.jobs.dailyReport.executor.cpu = 3: must be one of 1, 2, 4, 8, 16 vCPU/],
-  ['Spark worker memory outside its vCPU range', (c) => setPath(c, 'emr.jobs.streaming.driver.memoryGb', 12), /emr.jobs.streaming.driver.memoryGb = 12: a 1-vCPU worker takes 2-8 GB in steps of 1 GB/],
-  ['8-vCPU worker memory off its 4 GB step', (c) => setPath(c, 'emr.jobs.landingToBronze.executor', { cpu: 8, memoryGb: 18, diskGb: 20 }), /emr.jobs.landingToBronze.executor.memoryGb = 18: a 8-vCPU worker takes 16-60 GB in steps of 4 GB/],
-  ['Spark worker disk below 20 GB', (c) => setPath(c, 'emr.jobs.streaming.executor.diskGb', 10), /emr.jobs.streaming.executor.diskGb = 10: must be 20-200 GB per worker/],
-  ['initial executors above the cap', (c) => setPath(c, 'emr.jobs.dailyReport.initialExecutors', 5), /emr.jobs.dailyReport.initialExecutors = 5: needs minExecutors \(0\) <= initialExecutors <= maxExecutors \(2\)/],
+  [
+    'Spark worker with an unsupported vCPU count',
+    (c) => setPath(c, 'emr.jobs.dailyReport.executor.cpu', 3),
+    /emr.jobs.dailyReport.executor.cpu = 3: must be one of 1, 2, 4, 8, 16 vCPU/,
+  ],
+  [
+    'Spark worker memory outside its vCPU range',
+    (c) => setPath(c, 'emr.jobs.streaming.driver.memoryGb', 12),
+    /emr.jobs.streaming.driver.memoryGb = 12: a 1-vCPU worker takes 2-8 GB in steps of 1 GB/,
+  ],
+  [
+    '8-vCPU worker memory off its 4 GB step',
+    (c) => setPath(c, 'emr.jobs.landingToBronze.executor', { cpu: 8, memoryGb: 18, diskGb: 20 }),
+    /emr.jobs.landingToBronze.executor.memoryGb = 18: a 8-vCPU worker takes 16-60 GB in steps of 4 GB/,
+  ],
+  [
+    'Spark worker disk below 20 GB',
+    (c) => setPath(c, 'emr.jobs.streaming.executor.diskGb', 10),
+    /emr.jobs.streaming.executor.diskGb = 10: must be 20-200 GB per worker/,
+  ],
+  [
+    'initial executors above the cap',
+    (c) => setPath(c, 'emr.jobs.dailyReport.initialExecutors', 5),
+    /emr.jobs.dailyReport.initialExecutors = 5: needs minExecutors \(0\) <= initialExecutors <= maxExecutors \(2\)/,
+  ],
   ['late days beyond a month', (c) => setPath(c, 'emr.reportLateDays', 40), /emr.reportLateDays = 40: .*<=31/],
   ['Flink parallelism zero', (c) => setPath(c, 'flink.parallelism', 0), /flink.parallelism = 0: .*>=1/],
   ['Flink window that would straddle UTC midnight', (c) => setPath(c, 'flink.windowMinutes', 7), /flink.windowMinutes = 7: must divide a day \(1440 minutes\)/],
-  ['speed view over its latency budget', (c) => setPath(c, 'flink.windowMinutes', 5), /flink.windowMinutes = 5: with emr.streamingTriggerSeconds = 30 the speed view's worst-case latency is .* = 356 s, above serving.maxLatencySeconds \(120\)/],
+  [
+    'speed view over its latency budget',
+    (c) => setPath(c, 'flink.windowMinutes', 5),
+    /flink.windowMinutes = 5: with emr.streamingTriggerSeconds = 30 the speed view's worst-case latency is .* = 356 s, above serving.maxLatencySeconds \(120\)/,
+  ],
   ['streaming trigger above a minute', (c) => setPath(c, 'emr.streamingTriggerSeconds', 90), /emr.streamingTriggerSeconds = 90: .*<=60/],
-  ['transition after expiry', (c) => setPath(c, 'lake.bronze', { transitionToIntelligentTieringDays: 40, expirationDays: 30 }), /lake.bronze.transitionToIntelligentTieringDays = 40: must be less than expirationDays \(30\)/],
+  [
+    'transition after expiry',
+    (c) => setPath(c, 'lake.bronze', { transitionToIntelligentTieringDays: 40, expirationDays: 30 }),
+    /lake.bronze.transitionToIntelligentTieringDays = 40: must be less than expirationDays \(30\)/,
+  ],
   ['not an email', (c) => setPath(c, 'observability.alertEmails', ['ops-at-example']), /observability.alertEmails.0 = "ops-at-example": Invalid email/],
-  ['auto-delete with retain', (c) => setPath(setPath(c, 'removalPolicy', 'retain'), 'autoDeleteObjects', true), /autoDeleteObjects = true: must be false when removalPolicy is retain/],
-  ['prod tier that is destroyable', (c) => setPath(setPath(c, 'tier', 'prod'), 'autoDeleteObjects', false), /removalPolicy = "destroy": must be retain for a prod-tier environment/],
-  ['permissions boundary not a policy ARN', (c) => setPath(c, 'permissionsBoundaryArn', 'arn:aws:iam::111111111111:role/x'), /permissionsBoundaryArn = "arn:aws:iam::111111111111:role\/x": must be an IAM managed policy ARN/],
+  [
+    'auto-delete with retain',
+    (c) => setPath(setPath(c, 'removalPolicy', 'retain'), 'autoDeleteObjects', true),
+    /autoDeleteObjects = true: must be false when removalPolicy is retain/,
+  ],
+  [
+    'prod tier that is destroyable',
+    (c) => setPath(setPath(c, 'tier', 'prod'), 'autoDeleteObjects', false),
+    /removalPolicy = "destroy": must be retain for a prod-tier environment/,
+  ],
+  [
+    'permissions boundary not a policy ARN',
+    (c) => setPath(c, 'permissionsBoundaryArn', 'arn:aws:iam::111111111111:role/x'),
+    /permissionsBoundaryArn = "arn:aws:iam::111111111111:role\/x": must be an IAM managed policy ARN/,
+  ],
   ['misspelled field', (c) => setPath(c, 'kafka.brokerCnt', 2), /kafka.brokerCnt = 2: unknown field/],
-  ['Debezium secret not an ARN', (c) => setPath(c, 'debezium', { hostname: 'db', port: 1433, databaseNames: ['app'], tableIncludeList: ['dbo.logins'], credentialsSecretArn: 'my-secret', minWorkers: 1, maxWorkers: 2, mcuCount: 1 }), /debezium.credentialsSecretArn = "my-secret": must be a Secrets Manager secret ARN/],
-  ['GA4 property not numeric', (c) => setPath(c, 'ga4', { propertyId: 'G-ABC', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc', scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customUser:user_id' }), /ga4.propertyId = "G-ABC": must be the numeric GA4 property id/],
-  ['GA4 user id as the reserved user property user_id', (c) => setPath(c, 'ga4', { propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc', scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customUser:user_id', userIdMaxLength: 36 }), /ga4.userIdDimension = .*'user_id' is a reserved user-property name/],
-  ['GA4 user ids longer than GA4 keeps', (c) => setPath(c, 'ga4', { propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc', scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customUser:app_user_id' }), /ga4.userIdMaxLength = .*truncates user property values to 36 characters/],
-  ['GA4 without internet egress', (c) => setPath(setPath(c, 'network.natGateways', 0), 'ga4', { propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc', scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customEvent:login_user_id' }), /ga4 = .*needs internet egress/],
-  ['imported VPC with a subnet per AZ missing', (c) => setPath(c, 'network', { mode: 'import', vpcId: 'vpc-0123456789abcdef0', vpcCidrBlock: '10.0.0.0/16', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b', 'subnet-0000000c'], privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b'], createEndpoints: true, createFlowLogs: true }), /network.privateSubnetIds = .*must list one entry per availability zone \(2\)/],
-  ['SAML without its settings', (c) => setPath(c, 'observability.grafanaAuthentication', 'SAML'), /observability.grafanaSaml = \(missing\): is required when grafanaAuthentication is SAML/],
+  [
+    'Debezium secret not an ARN',
+    (c) =>
+      setPath(c, 'debezium', {
+        hostname: 'db',
+        port: 1433,
+        databaseNames: ['app'],
+        tableIncludeList: ['dbo.logins'],
+        credentialsSecretArn: 'my-secret',
+        minWorkers: 1,
+        maxWorkers: 2,
+        mcuCount: 1,
+      }),
+    /debezium.credentialsSecretArn = "my-secret": must be a Secrets Manager secret ARN/,
+  ],
+  [
+    'GA4 property not numeric',
+    (c) =>
+      setPath(c, 'ga4', {
+        propertyId: 'G-ABC',
+        credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc',
+        scheduleMinutes: 15,
+        loginEventName: 'login',
+        userIdDimension: 'customUser:user_id',
+      }),
+    /ga4.propertyId = "G-ABC": must be the numeric GA4 property id/,
+  ],
+  [
+    'GA4 user id as the reserved user property user_id',
+    (c) =>
+      setPath(c, 'ga4', {
+        propertyId: '123456789',
+        credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc',
+        scheduleMinutes: 15,
+        loginEventName: 'login',
+        userIdDimension: 'customUser:user_id',
+        userIdMaxLength: 36,
+      }),
+    /ga4.userIdDimension = .*'user_id' is a reserved user-property name/,
+  ],
+  [
+    'GA4 user ids longer than GA4 keeps',
+    (c) =>
+      setPath(c, 'ga4', {
+        propertyId: '123456789',
+        credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc',
+        scheduleMinutes: 15,
+        loginEventName: 'login',
+        userIdDimension: 'customUser:app_user_id',
+      }),
+    /ga4.userIdMaxLength = .*truncates user property values to 36 characters/,
+  ],
+  [
+    'GA4 without internet egress',
+    (c) =>
+      setPath(setPath(c, 'network.natGateways', 0), 'ga4', {
+        propertyId: '123456789',
+        credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-abc',
+        scheduleMinutes: 15,
+        loginEventName: 'login',
+        userIdDimension: 'customEvent:login_user_id',
+      }),
+    /ga4 = .*needs internet egress/,
+  ],
+  [
+    'imported VPC with a subnet per AZ missing',
+    (c) =>
+      setPath(c, 'network', {
+        mode: 'import',
+        vpcId: 'vpc-0123456789abcdef0',
+        vpcCidrBlock: '10.0.0.0/16',
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+        privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b', 'subnet-0000000c'],
+        privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b'],
+        createEndpoints: true,
+        createFlowLogs: true,
+      }),
+    /network.privateSubnetIds = .*must list one entry per availability zone \(2\)/,
+  ],
+  [
+    'SAML without its settings',
+    (c) => setPath(c, 'observability.grafanaAuthentication', 'SAML'),
+    /observability.grafanaSaml = \(missing\): is required when grafanaAuthentication is SAML/,
+  ],
   ['threshold out of range', (c) => setPath(c, 'observability.thresholds.brokerDiskUsedRatio', 85), /observability.thresholds.brokerDiskUsedRatio = 85: .*<1/],
   // Removed with its alert (Spark commits no offsets to Kafka, so MSK publishes no lag for it): a leftover override fails by name.
-  ['removed Spark lag threshold', (c) => setPath(c, 'observability.thresholds.sparkConsumerLagMessages', 50000), /observability.thresholds.sparkConsumerLagMessages = 50000: unknown field/],
+  [
+    'removed Spark lag threshold',
+    (c) => setPath(c, 'observability.thresholds.sparkConsumerLagMessages', 50000),
+    /observability.thresholds.sparkConsumerLagMessages = 50000: unknown field/,
+  ],
 ];
 
 describe('invalid configuration fails with field, value and what is allowed', () => {

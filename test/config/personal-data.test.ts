@@ -1,6 +1,13 @@
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { ConfigError, loadEnvironment, validateEnvironment } from '../../lib/config/load-config';
-import { S3_LIFECYCLE_LAG_DAYS, cdcTopicRetention, erasureWorkflowSettings, personalDataTopics, retentionProblems, sweepDelayHours } from '../../lib/config/personal-data';
+import {
+  S3_LIFECYCLE_LAG_DAYS,
+  cdcTopicRetention,
+  erasureWorkflowSettings,
+  personalDataTopics,
+  retentionProblems,
+  sweepDelayHours,
+} from '../../lib/config/personal-data';
 import { TOPIC_NAMES, maxRecordAgeMs } from '../../lib/contracts/topic-spec';
 
 const noEnv = { processEnv: {} };
@@ -37,14 +44,25 @@ describe('retention bounds of personal data', () => {
   });
 
   test('Debezium change topics: retention from config, bounded by the deadline, passed to the connector', () => {
-    const debezium = { hostname: 'db', port: 1433, databaseNames: ['app'], tableIncludeList: ['dbo.logins'], credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:sql-AbCdEf', minWorkers: 1, maxWorkers: 2, mcuCount: 1 };
+    const debezium = {
+      hostname: 'db',
+      port: 1433,
+      databaseNames: ['app'],
+      tableIncludeList: ['dbo.logins'],
+      credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:sql-AbCdEf',
+      minWorkers: 1,
+      maxWorkers: 2,
+      mcuCount: 1,
+    };
     const config = validateEnvironment({ ...validDev(), debezium }, 'dev');
     expect(config.debezium!.topicRetentionDays).toBe(7);
     expect(cdcTopicRetention(config.debezium!)).toEqual({ retentionMs: 7 * DAY_MS, segmentMs: DAY_MS });
     expect(erasureWorkflowSettings(config).boundedStores).toContainEqual({ store: 'kafka cdc.sqlserver.* (change topics)', maxAgeDays: 8 });
     // 29 days + 1-day segment = 30 is the edge; 30 breaks it.
     expect(() => validateEnvironment({ ...validDev(), debezium: { ...debezium, topicRetentionDays: 29 } }, 'dev')).not.toThrow();
-    expect(refusal((c) => (c.debezium = { ...debezium, topicRetentionDays: 30 }))).toContain('debezium.topicRetentionDays = 30: must be at most 29 so that personal data is gone within gdpr.erasureDeadlineDays (30 days)');
+    expect(refusal((c) => (c.debezium = { ...debezium, topicRetentionDays: 30 }))).toContain(
+      'debezium.topicRetentionDays = 30: must be at most 29 so that personal data is gone within gdpr.erasureDeadlineDays (30 days)',
+    );
   });
 
   test('noncurrent versions kept past the deadline are refused with field, value and allowed maximum', () => {

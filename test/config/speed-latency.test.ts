@@ -24,9 +24,9 @@ describe('speed view latency budget', () => {
   it.each(Object.keys(ENVIRONMENTS))('%s keeps the two-minute promise', (name) => {
     const config = loadEnvironment(name, { processEnv: {} });
     expect(config.serving.maxLatencySeconds).toBeLessThanOrEqual(120);
-    expect(speedLatencyBudget({ windowMinutes: config.flink.windowMinutes, streamingTriggerSeconds: config.emr.streamingTriggerSeconds }).totalSeconds).toBeLessThanOrEqual(
-      config.serving.maxLatencySeconds,
-    );
+    expect(
+      speedLatencyBudget({ windowMinutes: config.flink.windowMinutes, streamingTriggerSeconds: config.emr.streamingTriggerSeconds }).totalSeconds,
+    ).toBeLessThanOrEqual(config.serving.maxLatencySeconds);
   });
 
   it('an environment that accepts a slower speed view may use longer windows', () => {

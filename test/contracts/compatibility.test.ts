@@ -29,18 +29,33 @@ describe('findBreakingChanges', () => {
     it.each<[string, (s: Record<string, any>) => void, string, string]>([
       ['a removed field', (s) => delete s.properties.note, 'removed-field', '/properties/note'],
       ['a new required field', (s) => s.required.push('note'), 'new-required-field', '/properties/note'],
-      ['a new field that is required at once', (s) => ((s.properties.tenant = { type: 'string' }), s.required.push('tenant')), 'new-required-field', '/properties/tenant'],
+      [
+        'a new field that is required at once',
+        (s) => ((s.properties.tenant = { type: 'string' }), s.required.push('tenant')),
+        'new-required-field',
+        '/properties/tenant',
+      ],
       ['a changed type', (s) => (s.properties.id.type = 'integer'), 'narrowed-type', '/properties/id'],
       ['an enum value removed', (s) => (s.properties.kind.enum = ['a']), 'narrowed-type', '/properties/kind'],
       ['an enum where there was none', (s) => (s.properties.note.enum = ['x']), 'narrowed-type', '/properties/note'],
       ['a shorter maximum length', (s) => (s.properties.id.maxLength = 32), 'narrowed-type', '/properties/id'],
       ['a longer minimum length', (s) => (s.properties.id.minLength = 2), 'narrowed-type', '/properties/id'],
       ['a higher minimum', (s) => (s.properties.count.minimum = 1), 'narrowed-type', '/properties/count'],
-      ['an exclusive minimum at the old inclusive one', (s) => (delete s.properties.count.minimum, (s.properties.count.exclusiveMinimum = 0)), 'narrowed-type', '/properties/count'],
+      [
+        'an exclusive minimum at the old inclusive one',
+        (s) => (delete s.properties.count.minimum, (s.properties.count.exclusiveMinimum = 0)),
+        'narrowed-type',
+        '/properties/count',
+      ],
       ['a new pattern', (s) => (s.properties.note.pattern = '^[a-z]+$'), 'narrowed-type', '/properties/note'],
       ['a new format', (s) => (s.properties.note.format = 'uuid'), 'narrowed-type', '/properties/note'],
       ['a narrowed array item', (s) => (s.properties.tags.items = { type: 'string', maxLength: 3 }), 'narrowed-type', '/properties/tags/items'],
-      ['a narrowed map value', (s) => (s.properties.attributes.additionalProperties = { type: 'string', maxLength: 3 }), 'narrowed-type', '/properties/attributes/additionalProperties'],
+      [
+        'a narrowed map value',
+        (s) => (s.properties.attributes.additionalProperties = { type: 'string', maxLength: 3 }),
+        'narrowed-type',
+        '/properties/attributes/additionalProperties',
+      ],
       ['a closed open object', (s) => (s.properties.attributes = { type: 'object', additionalProperties: false }), 'narrowed-type', '/properties/attributes'],
       ['an unmodelled keyword change', (s) => (s.properties.note.contentEncoding = 'base64'), 'unrecognized-change', '/properties/note'],
     ])('%s', (_what, mutate, kind, path) => {
@@ -49,15 +64,24 @@ describe('findBreakingChanges', () => {
     });
 
     it('number narrowed to integer', () => {
-      expect(findBreakingChanges({ type: 'number' }, { type: 'integer' })).toEqual([expect.objectContaining({ kind: 'narrowed-type', detail: expect.stringContaining('type number') })]);
+      expect(findBreakingChanges({ type: 'number' }, { type: 'integer' })).toEqual([
+        expect.objectContaining({ kind: 'narrowed-type', detail: expect.stringContaining('type number') }),
+      ]);
     });
 
     it('a changed pattern (regex inclusion is not decided, so any change counts)', () => {
-      expect(findBreakingChanges({ type: 'string', pattern: '^a' }, { type: 'string', pattern: '^[ab]' })).toEqual([expect.objectContaining({ kind: 'narrowed-type' })]);
+      expect(findBreakingChanges({ type: 'string', pattern: '^a' }, { type: 'string', pattern: '^[ab]' })).toEqual([
+        expect.objectContaining({ kind: 'narrowed-type' }),
+      ]);
     });
 
     it('a union alternative dropped', () => {
-      const previous: JsonSchema = { anyOf: [{ type: 'string', format: 'uuid' }, { type: 'string', pattern: '^ga4:' }] };
+      const previous: JsonSchema = {
+        anyOf: [
+          { type: 'string', format: 'uuid' },
+          { type: 'string', pattern: '^ga4:' },
+        ],
+      };
       const next: JsonSchema = { anyOf: [{ type: 'string', format: 'uuid' }] };
       expect(findBreakingChanges(previous, next)).toEqual([expect.objectContaining({ kind: 'narrowed-type', path: '/anyOf/1' })]);
     });
@@ -87,7 +111,12 @@ describe('findBreakingChanges', () => {
 
     it('a new union alternative', () => {
       const previous: JsonSchema = { type: 'string', format: 'uuid' };
-      const next: JsonSchema = { anyOf: [{ type: 'string', format: 'uuid' }, { type: 'string', pattern: '^ga4:' }] };
+      const next: JsonSchema = {
+        anyOf: [
+          { type: 'string', format: 'uuid' },
+          { type: 'string', pattern: '^ga4:' },
+        ],
+      };
       expect(findBreakingChanges(previous, next)).toEqual([]);
     });
 

@@ -78,7 +78,10 @@ describe('contract evolution rule', () => {
     const stricter = loginEventSchema.extend({ tenant: z.string(), source: z.enum(['ga4', 'replay']) });
     const problems = checkContractEvolution('login-event', committed, { ...render(stricter), 'x-schema-version': 1 });
     expect(problems).toEqual(
-      expect.arrayContaining([expect.stringContaining('new-required-field at /properties/tenant'), expect.stringContaining('narrowed-type at /properties/source')]),
+      expect.arrayContaining([
+        expect.stringContaining('new-required-field at /properties/tenant'),
+        expect.stringContaining('narrowed-type at /properties/source'),
+      ]),
     );
   });
 
@@ -164,7 +167,9 @@ describe('login count event', () => {
 
   it('requires the window fields exactly for windows', () => {
     expect(loginCountEventSchema.safeParse({ ...window, window_end: undefined }).error?.issues[0].message).toContain("kind 'window' requires");
-    expect(loginCountEventSchema.safeParse({ ...running, window_start: '2024-05-01T12:00:00Z' }).error?.issues[0].message).toContain("kind 'running' must not carry window_start");
+    expect(loginCountEventSchema.safeParse({ ...running, window_start: '2024-05-01T12:00:00Z' }).error?.issues[0].message).toContain(
+      "kind 'running' must not carry window_start",
+    );
   });
 
   it('version 2: every kind carries login_count, window_login_count is gone, a v1 record is refused', () => {

@@ -40,9 +40,10 @@ const PYTHON_LAYERS = ['flink', 'spark_streaming', 'spark_landing'] as const;
 type PythonLayer = (typeof PYTHON_LAYERS)[number];
 
 describe('login-event verdicts across layers', () => {
-  const python = JSON.parse(
-    execFileSync('python3', ['-m', 'jobs.contracts.cross_layer_verdicts', FIXTURES], { cwd: ROOT, encoding: 'utf8' }),
-  ) as Record<string, Record<PythonLayer, boolean>>;
+  const python = JSON.parse(execFileSync('python3', ['-m', 'jobs.contracts.cross_layer_verdicts', FIXTURES], { cwd: ROOT, encoding: 'utf8' })) as Record<
+    string,
+    Record<PythonLayer, boolean>
+  >;
 
   it('covers valid and invalid events of every kind', () => {
     expect(fixtures.filter((fixture) => fixture.valid).length).toBeGreaterThan(10);

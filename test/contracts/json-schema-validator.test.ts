@@ -121,7 +121,15 @@ describe('compileValidator on the contracts agrees with zod', () => {
   it('file record envelope: same verdict as zod', () => {
     const check = compileValidator(contractJsonSchema('file-record-envelope'));
     const envelopes = loginVariants(500).flatMap((record, index) => [
-      { source_bucket: 'landing-bucket', source_key: 'incoming/a.jsonl', source_etag: 'abc', source_offset: index, record, replayed_at: '2024-05-02T00:00:00Z', schema_version: 1 },
+      {
+        source_bucket: 'landing-bucket',
+        source_key: 'incoming/a.jsonl',
+        source_etag: 'abc',
+        source_offset: index,
+        record,
+        replayed_at: '2024-05-02T00:00:00Z',
+        schema_version: 1,
+      },
       { source_bucket: 'b', source_key: 'k', source_etag: 'e', source_offset: -1, record, replayed_at: 'x', schema_version: 1 },
     ]);
     expect(envelopes.filter((value) => check(value) !== fileRecordEnvelopeSchema.safeParse(value).success)).toEqual([]);
@@ -173,7 +181,12 @@ describe('compileValidator on hand-written schemas', () => {
     ['oneOf exactly one (fraction)', { oneOf: [{ type: 'number' }, { type: 'integer' }] }, 1.5, true],
     ['object consts', { const: { a: [1] } }, { a: [1] }, true],
     ['object consts differ', { enum: [{ a: [1] }] }, { a: [2] }, false],
-    ['closed object counts an own undefined property as a key', { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false }, { a: undefined }, true],
+    [
+      'closed object counts an own undefined property as a key',
+      { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false },
+      { a: undefined },
+      true,
+    ],
   ])('%s', (_what, schema, value, expected) => {
     expect(compileValidator(schema)(value)).toBe(expected);
   });
@@ -199,7 +212,12 @@ describe('fast patterns', () => {
     const regex = new RegExp(ZOD_UUID_PATTERN);
     const next = random(11);
     const alphabet = '0123456789abcdefABCDEFgG-_ xZ\n\u00e9\u0660\uff10';
-    const inputs = new Set<string>(['', '00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF']);
+    const inputs = new Set<string>([
+      '',
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',
+    ]);
     for (let i = 0; i < 2000; i++) {
       const uuid = crypto.randomUUID();
       inputs.add(uuid);

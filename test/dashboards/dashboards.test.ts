@@ -21,11 +21,7 @@ const STREAMING_JOB_NAME = '$streaming_job_name';
 const RULES_DIR = path.join(ROOT, 'dashboards', 'rules');
 
 /** Series the MSK open-monitoring exporters publish that the rule files do not already use. */
-const MSK_EXPORTER_METRICS = [
-  'kafka_server_BrokerTopicMetrics_OneMinuteRate',
-  'node_network_receive_bytes_total',
-  'node_network_transmit_bytes_total',
-];
+const MSK_EXPORTER_METRICS = ['kafka_server_BrokerTopicMetrics_OneMinuteRate', 'node_network_receive_bytes_total', 'node_network_transmit_bytes_total'];
 
 /** Metric names of the rule files: recorded series and every series their expressions select. */
 function ruleFileMetricNames(): Set<string> {
@@ -52,9 +48,15 @@ const targetsOf = (model: GrafanaDashboard) => model.panels.flatMap((p) => p.tar
 
 describe('dashboards/grafana', () => {
   it('holds the seven platform dashboards with unique uids and titles', () => {
-    expect(dashboards.map((d) => d.uid).sort()).toEqual(
-      ['lakestream-business', 'lakestream-flink', 'lakestream-ingestion', 'lakestream-kafka', 'lakestream-live-logins', 'lakestream-overview', 'lakestream-spark'],
-    );
+    expect(dashboards.map((d) => d.uid).sort()).toEqual([
+      'lakestream-business',
+      'lakestream-flink',
+      'lakestream-ingestion',
+      'lakestream-kafka',
+      'lakestream-live-logins',
+      'lakestream-overview',
+      'lakestream-spark',
+    ]);
     expect(new Set(dashboards.map((d) => d.title)).size).toBe(dashboards.length);
   });
 
@@ -108,7 +110,7 @@ describe('dashboards/grafana', () => {
     const sql = targetsOf(business).map((t) => t.target.rawSQL ?? '');
     expect(sql.length).toBeGreaterThan(0);
     for (const query of sql) expect(query).toMatch(/FROM "\$database"\.(daily_active_users|login_trends|top_users)\b/);
-    expect(sql.some((q) => q.includes("$__dateFilter(report_day)"))).toBe(true);
+    expect(sql.some((q) => q.includes('$__dateFilter(report_day)'))).toBe(true);
   });
 
   it('Athena queries name only tables and views of the gold database ($database): gold reports and serving views', () => {
@@ -156,7 +158,10 @@ describe('dashboard validation', () => {
   const valid = JSON.parse(dashboards[0].json) as Record<string, unknown> & { panels: Array<Record<string, unknown>> };
 
   it('extracts metric names, not functions, labels or keywords', () => {
-    expect(promqlMetricNames('sum by (cluster) (rate(node_cpu_seconds_total{mode="idle", job=~"a|b"}[5m])) / on(cluster) up offset 5m')).toEqual(['node_cpu_seconds_total', 'up']);
+    expect(promqlMetricNames('sum by (cluster) (rate(node_cpu_seconds_total{mode="idle", job=~"a|b"}[5m])) / on(cluster) up offset 5m')).toEqual([
+      'node_cpu_seconds_total',
+      'up',
+    ]);
     expect(promqlMetricNames('1 - avg(x:y:z > bool 0)')).toEqual(['x:y:z']);
   });
 

@@ -29,8 +29,11 @@ const TABLE: Record<string, EnvironmentEntry> = {
     tier: 'dev',
     overrides: {
       ga4: {
-        propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf',
-        scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customEvent:login_user_id',
+        propertyId: '123456789',
+        credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf',
+        scheduleMinutes: 15,
+        loginEventName: 'login',
+        userIdDimension: 'customEvent:login_user_id',
       },
     },
   },
@@ -40,7 +43,10 @@ const REAL = Object.keys(ENVIRONMENTS);
 type Json = Record<string, unknown>;
 interface StackTemplate {
   readonly name: string;
-  readonly template: { Resources: Record<string, { Type: string; Properties?: Json }>; Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }> };
+  readonly template: {
+    Resources: Record<string, { Type: string; Properties?: Json }>;
+    Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
+  };
 }
 
 /** Evaluates CloudFormation values of one stage to strings. */
@@ -58,7 +64,12 @@ class Evaluator {
     const node = value as Json;
     if (node.Ref !== undefined) {
       const ref = String(node.Ref);
-      const pseudo: Record<string, string> = { 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '111111111111', 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' };
+      const pseudo: Record<string, string> = {
+        'AWS::Region': 'eu-west-1',
+        'AWS::AccountId': '111111111111',
+        'AWS::Partition': 'aws',
+        'AWS::URLSuffix': 'amazonaws.com',
+      };
       return pseudo[ref] ?? `${stack.name}:${ref}`;
     }
     if (node['Fn::GetAtt']) return `${stack.name}:${(node['Fn::GetAtt'] as string[]).join('.')}`;
@@ -114,8 +125,14 @@ function environmentOf(stage: LakestreamStage): Environment {
   const cloudWatch = new Set<string>();
   for (const service of AWS_SERVICE_METRICS) {
     const [type, dimensionValue] = {
-      'AWS/KinesisAnalytics': ['AWS::KinesisAnalyticsV2::Application', (r: { stack: StackTemplate; id: string; props: Json }) => evaluator.eval(r.props.ApplicationName ?? { Ref: r.id }, r.stack)],
-      'AWS/EMRServerless': ['AWS::EMRServerless::Application', (r: { stack: StackTemplate; id: string }) => evaluator.eval({ 'Fn::GetAtt': [r.id, 'ApplicationId'] }, r.stack)],
+      'AWS/KinesisAnalytics': [
+        'AWS::KinesisAnalyticsV2::Application',
+        (r: { stack: StackTemplate; id: string; props: Json }) => evaluator.eval(r.props.ApplicationName ?? { Ref: r.id }, r.stack),
+      ],
+      'AWS/EMRServerless': [
+        'AWS::EMRServerless::Application',
+        (r: { stack: StackTemplate; id: string }) => evaluator.eval({ 'Fn::GetAtt': [r.id, 'ApplicationId'] }, r.stack),
+      ],
       'AWS/Lambda': ['AWS::Lambda::Function', (r: { stack: StackTemplate; id: string }) => evaluator.eval({ Ref: r.id }, r.stack)],
       'AWS/States': ['AWS::StepFunctions::StateMachine', (r: { stack: StackTemplate; id: string }) => evaluator.eval({ Ref: r.id }, r.stack)],
       'AWS/SQS': ['AWS::SQS::Queue', (r: { stack: StackTemplate; id: string }) => evaluator.eval({ 'Fn::GetAtt': [r.id, 'QueueName'] }, r.stack)],
@@ -123,8 +140,9 @@ function environmentOf(stage: LakestreamStage): Environment {
     for (const resource of evaluator.resources(type)) {
       if (service === FLINK_METRICS) {
         // The contract lists APPLICATION-level metrics: a lower level would publish them under other dimension sets.
-        const level = (resource.props as { ApplicationConfiguration?: { FlinkApplicationConfiguration?: { MonitoringConfiguration?: { MetricsLevel?: string } } } })
-          .ApplicationConfiguration?.FlinkApplicationConfiguration?.MonitoringConfiguration?.MetricsLevel;
+        const level = (
+          resource.props as { ApplicationConfiguration?: { FlinkApplicationConfiguration?: { MonitoringConfiguration?: { MetricsLevel?: string } } } }
+        ).ApplicationConfiguration?.FlinkApplicationConfiguration?.MonitoringConfiguration?.MetricsLevel;
         expect({ application: resource.id, level }).toEqual({ application: resource.id, level: 'APPLICATION' });
       }
       for (const metric of service.metrics) cloudWatch.add(seriesKey(service.namespace, metric, { [service.dimensions[0]]: dimensionValue(resource) }));
@@ -146,26 +164,45 @@ function environmentOf(stage: LakestreamStage): Environment {
   for (const fn of [replay.workerFunction.function, replay.summaryFunction.function]) {
     emit(EMF_EMITTERS['file-replay'], EMF_EMITTERS['file-replay'].namespace, { service: logicalOf(fn).env('POWERTOOLS_SERVICE_NAME') });
   }
-  if (stage.streaming.ga4) emit(EMF_EMITTERS['ga4-ingest'], EMF_EMITTERS['ga4-ingest'].namespace, { FunctionName: logicalOf(stage.streaming.ga4.function).name });
+  if (stage.streaming.ga4)
+    emit(EMF_EMITTERS['ga4-ingest'], EMF_EMITTERS['ga4-ingest'].namespace, { FunctionName: logicalOf(stage.streaming.ga4.function).name });
   if (stage.processing.supervisor) {
     const fn = logicalOf(stage.processing.supervisor.function.function);
     emit(EMF_EMITTERS['streaming-job-supervisor'], fn.env('METRICS_NAMESPACE'), { JobName: fn.env('JOB_NAME') });
   }
 
-  const rules = loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: stage.data.kafka.kraft ? 'kraft' : 'zookeeper', components: { flink: stage.processing.flink !== undefined } });
+  const rules = loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, {
+    metadataMode: stage.data.kafka.kraft ? 'kraft' : 'zookeeper',
+    components: { flink: stage.processing.flink !== undefined },
+  });
   const records = rules.flatMap((file) => (parse(file.content) as RuleDoc).groups.flatMap((g) => g.rules)).flatMap((r) => (r.record ? [r.record] : []));
   const consumerGroups = new Set<string>();
   for (const app of evaluator.resources('AWS::KinesisAnalyticsV2::Application')) {
-    const groups = ((app.props.ApplicationConfiguration as Json)?.EnvironmentProperties as { PropertyGroups?: Array<{ PropertyMap: Record<string, unknown> }> })?.PropertyGroups ?? [];
-    for (const group of groups) if (group.PropertyMap['consumer.group.id']) consumerGroups.add(evaluator.eval(group.PropertyMap['consumer.group.id'], app.stack));
+    const groups =
+      ((app.props.ApplicationConfiguration as Json)?.EnvironmentProperties as { PropertyGroups?: Array<{ PropertyMap: Record<string, unknown> }> })
+        ?.PropertyGroups ?? [];
+    for (const group of groups)
+      if (group.PropertyMap['consumer.group.id']) consumerGroups.add(evaluator.eval(group.PropertyMap['consumer.group.id'], app.stack));
   }
   const tables = new Set(
-    evaluator.resources('AWS::Glue::Table').map((t) => `${evaluator.eval(t.props.DatabaseName, t.stack)}.${evaluator.eval((t.props.TableInput as Json).Name, t.stack)}`),
+    evaluator
+      .resources('AWS::Glue::Table')
+      .map((t) => `${evaluator.eval(t.props.DatabaseName, t.stack)}.${evaluator.eval((t.props.TableInput as Json).Name, t.stack)}`),
   );
-  return { name: stage.stageName, stage, evaluator, cloudWatch, prometheus: new Set([
-      ...Object.entries(MSK_EXPORTER_SERIES).filter(([, series]) => stage.data.kafka.kraft !== true || series.zookeeperOnly !== true).map(([name]) => name),
+  return {
+    name: stage.stageName,
+    stage,
+    evaluator,
+    cloudWatch,
+    prometheus: new Set([
+      ...Object.entries(MSK_EXPORTER_SERIES)
+        .filter(([, series]) => stage.data.kafka.kraft !== true || series.zookeeperOnly !== true)
+        .map(([name]) => name),
       ...records,
-    ]), consumerGroups, tables };
+    ]),
+    consumerGroups,
+    tables,
+  };
 }
 
 interface RuleDoc {
@@ -216,7 +253,9 @@ beforeAll(() => {
 
 const counts = { panels: 0, textPanels: 0, targets: 0, alarms: 0, rules: 0 };
 afterAll(() => {
-  console.log(`metric sources checked: ${counts.panels} panels (${counts.textPanels} shown as "not deployed"), ${counts.targets} queries, ${counts.alarms} alarms, ${counts.rules} rules`);
+  console.log(
+    `metric sources checked: ${counts.panels} panels (${counts.textPanels} shown as "not deployed"), ${counts.targets} queries, ${counts.alarms} alarms, ${counts.rules} rules`,
+  );
 });
 
 describe('metric sources', () => {
@@ -253,13 +292,18 @@ describe('metric sources', () => {
             const resolved = JSON.parse(interpolate(JSON.stringify(target), dashboard)) as Target;
             const left = referencedVariables(resolved).filter((name) => !GRAFANA_BUILTIN_VARIABLES.has(name) && !queryVariables.has(name));
             if (left.length > 0) problems.push(`${where}: unresolved ${left.map((n) => `$${n}`).join(', ')}`);
-            const values = [...Object.values(resolved.dimensions ?? {}), ...(resolved.expr === undefined ? [] : [resolved.expr]), ...(resolved.rawSQL === undefined ? [] : [resolved.rawSQL])];
+            const values = [
+              ...Object.values(resolved.dimensions ?? {}),
+              ...(resolved.expr === undefined ? [] : [resolved.expr]),
+              ...(resolved.rawSQL === undefined ? [] : [resolved.rawSQL]),
+            ];
             if (values.some((value) => value.trim() === '' || /(?<![!~])=""/.test(value))) problems.push(`${where}: an empty value`);
             if (resolved.datasource.uid === DATASOURCE_UIDS.cloudwatch) {
               const key = seriesKey(resolved.namespace ?? '', resolved.metricName ?? '', resolved.dimensions ?? {});
               if (!env.cloudWatch.has(key)) problems.push(`${where}: nothing publishes ${key}`);
             } else if (resolved.datasource.uid === DATASOURCE_UIDS.prometheus) {
-              for (const metric of promqlMetricNames(resolved.expr ?? '')) if (!env.prometheus.has(metric)) problems.push(`${where}: nothing publishes ${metric}`);
+              for (const metric of promqlMetricNames(resolved.expr ?? ''))
+                if (!env.prometheus.has(metric)) problems.push(`${where}: nothing publishes ${metric}`);
               for (const m of (resolved.expr ?? '').matchAll(/groupId="([^"]+)"/g)) {
                 if (!env.consumerGroups.has(m[1])) problems.push(`${where}: no deployed consumer commits offsets as group ${m[1]}`);
               }
@@ -282,7 +326,11 @@ describe('metric sources', () => {
     const speedLayerPanels = ['lakestream-flink/1', 'lakestream-flink/9', 'lakestream-overview/5', 'lakestream-overview/6', 'lakestream-spark/5'];
     for (const env of environments.filter((e) => REAL.includes(e.name))) {
       // Every real environment runs Flink and the Spark streaming job by default; none configures GA4.
-      expect({ env: env.name, flink: env.stage.processing.flink !== undefined, streaming: env.stage.processing.supervisor !== undefined }).toEqual({ env: env.name, flink: true, streaming: true });
+      expect({ env: env.name, flink: env.stage.processing.flink !== undefined, streaming: env.stage.processing.supervisor !== undefined }).toEqual({
+        env: env.name,
+        flink: true,
+        streaming: true,
+      });
       expect(texts(env).filter((id) => speedLayerPanels.includes(id))).toEqual([]);
       const ingestion = pushedDashboards(env).find((d) => d.uid === 'lakestream-ingestion')!;
       // The Lambda panel keeps its file-replay queries and drops the GA4 ones.
@@ -302,7 +350,12 @@ describe('metric sources', () => {
     for (const env of environments) {
       for (const alarm of env.evaluator.resources('AWS::CloudWatch::Alarm')) {
         counts.alarms += 1;
-        const p = alarm.props as { Namespace?: string; MetricName?: string; Dimensions?: Array<{ Name: string; Value: unknown }>; Metrics?: Array<{ MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions?: Array<{ Name: string; Value: unknown }> } } }> };
+        const p = alarm.props as {
+          Namespace?: string;
+          MetricName?: string;
+          Dimensions?: Array<{ Name: string; Value: unknown }>;
+          Metrics?: Array<{ MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions?: Array<{ Name: string; Value: unknown }> } } }>;
+        };
         const metrics = p.MetricName
           ? [{ Namespace: p.Namespace!, MetricName: p.MetricName, Dimensions: p.Dimensions }]
           : (p.Metrics ?? []).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));

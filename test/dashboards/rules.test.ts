@@ -46,7 +46,10 @@ const SEVERITIES = ['critical', 'warning'];
  * The rule files rendered with `thresholds` for `components` next to a copy of the unit tests whose
  * rule files are all rendered, as promtool expects them.
  */
-function renderToTempDir(thresholds: RuleThresholds, components: DeployedComponents = ALL_COMPONENTS): { dir: string; ruleFiles: string[]; testFiles: string[] } {
+function renderToTempDir(
+  thresholds: RuleThresholds,
+  components: DeployedComponents = ALL_COMPONENTS,
+): { dir: string; ruleFiles: string[]; testFiles: string[] } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-rules-'));
   fs.mkdirSync(path.join(dir, 'tests'));
   const rendered = loadRuleFiles(thresholds, RULES_DIR, { components });
@@ -58,16 +61,21 @@ function renderToTempDir(thresholds: RuleThresholds, components: DeployedCompone
   const names = new Set(rendered.map((file) => file.name));
   const runnable = (name: string) =>
     (parse(fs.readFileSync(path.join(TESTS_DIR, name), 'utf8')) as TestFileDoc).rule_files.every((file) => names.has(path.basename(file, '.yml')));
-  const testFiles = testFileNames().filter(runnable).map((name) => {
-    const target = path.join(dir, 'tests', name);
-    fs.copyFileSync(path.join(TESTS_DIR, name), target);
-    return target;
-  });
+  const testFiles = testFileNames()
+    .filter(runnable)
+    .map((name) => {
+      const target = path.join(dir, 'tests', name);
+      fs.copyFileSync(path.join(TESTS_DIR, name), target);
+      return target;
+    });
   return { dir, ruleFiles, testFiles };
 }
 
 function testFileNames(): string[] {
-  return fs.readdirSync(TESTS_DIR).filter((name) => name.endsWith('.yml')).sort();
+  return fs
+    .readdirSync(TESTS_DIR)
+    .filter((name) => name.endsWith('.yml'))
+    .sort();
 }
 
 function findOnPath(command: string): string | undefined {
@@ -147,18 +155,32 @@ describe('rule file rendering', () => {
 
 describe('rule files', () => {
   it('are five namespaces with recording rules and alerts, one for Flink and one for ZooKeeper clusters only', () => {
-    expect(renderedRules.map((file) => file.name)).toEqual(['consumer-lag', 'flink-consumer-lag', 'kafka-broker-hosts', 'kafka-cluster', 'kafka-controller-zookeeper']);
+    expect(renderedRules.map((file) => file.name)).toEqual([
+      'consumer-lag',
+      'flink-consumer-lag',
+      'kafka-broker-hosts',
+      'kafka-cluster',
+      'kafka-controller-zookeeper',
+    ]);
     expect(allRules.filter((rule) => rule.record !== undefined)).toHaveLength(8);
     expect(alerts).toHaveLength(12);
-    expect(loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: 'kraft' }).map((file) => file.name)).toEqual(['consumer-lag', 'flink-consumer-lag', 'kafka-broker-hosts', 'kafka-cluster']);
-    expect(loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: 'zookeeper' }).map((file) => file.name)).toEqual(renderedRules.map((file) => file.name));
+    expect(loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: 'kraft' }).map((file) => file.name)).toEqual([
+      'consumer-lag',
+      'flink-consumer-lag',
+      'kafka-broker-hosts',
+      'kafka-cluster',
+    ]);
+    expect(loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: 'zookeeper' }).map((file) => file.name)).toEqual(
+      renderedRules.map((file) => file.name),
+    );
   });
 
   it('give every alert a severity, a component and summary, description and runbook annotations', () => {
     for (const alert of alerts) {
       expect({ alert: alert.alert, severity: SEVERITIES.includes(alert.labels?.severity ?? '') }).toEqual({ alert: alert.alert, severity: true });
       expect(alert.labels?.component).toBeTruthy();
-      for (const key of ['summary', 'description', 'runbook']) expect({ alert: alert.alert, key, present: (alert.annotations?.[key] ?? '').length > 10 }).toEqual({ alert: alert.alert, key, present: true });
+      for (const key of ['summary', 'description', 'runbook'])
+        expect({ alert: alert.alert, key, present: (alert.annotations?.[key] ?? '').length > 10 }).toEqual({ alert: alert.alert, key, present: true });
     }
   });
 
@@ -200,7 +222,9 @@ describe('rule set without Flink', () => {
 
   it('renders without the Flink threshold being used, but still validates it', () => {
     expect(exprs).not.toContain(String(DEFAULT_RULE_THRESHOLDS.flinkConsumerLagMessages));
-    expect(() => loadRuleFiles({ ...DEFAULT_RULE_THRESHOLDS, flinkConsumerLagMessages: 0 }, RULES_DIR, { components: { flink: false } })).toThrow('flinkConsumerLagMessages=0');
+    expect(() => loadRuleFiles({ ...DEFAULT_RULE_THRESHOLDS, flinkConsumerLagMessages: 0 }, RULES_DIR, { components: { flink: false } })).toThrow(
+      'flinkConsumerLagMessages=0',
+    );
   });
 });
 
@@ -247,7 +271,9 @@ function metricNamesIn(expr: string): string[] {
 
 describe('every rule reads only series the cluster exports', () => {
   const namesOf = (mode: 'kraft' | 'zookeeper') => {
-    const rules = loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: mode }).flatMap((file) => (parse(file.content) as RuleFileDoc).groups.flatMap((group) => group.rules));
+    const rules = loadRuleFiles(DEFAULT_RULE_THRESHOLDS, RULES_DIR, { metadataMode: mode }).flatMap((file) =>
+      (parse(file.content) as RuleFileDoc).groups.flatMap((group) => group.rules),
+    );
     const recorded = rules.flatMap((rule) => (rule.record ? [rule.record] : []));
     return { rules, recorded };
   };
@@ -261,7 +287,11 @@ describe('every rule reads only series the cluster exports', () => {
   it.each(['kraft', 'zookeeper'] as const)('%s: every alert and recording rule uses exported metrics or recorded series', (mode) => {
     const { rules, recorded } = namesOf(mode);
     const allowed = new Set([...KRAFT_EXPORTED_METRICS, ...(mode === 'zookeeper' ? ZOOKEEPER_ONLY_METRICS : []), ...recorded]);
-    const unknown = rules.flatMap((rule) => metricNamesIn(rule.expr).filter((name) => !allowed.has(name)).map((name) => `${rule.alert ?? rule.record}: ${name}`));
+    const unknown = rules.flatMap((rule) =>
+      metricNamesIn(rule.expr)
+        .filter((name) => !allowed.has(name))
+        .map((name) => `${rule.alert ?? rule.record}: ${name}`),
+    );
     expect(unknown).toEqual([]);
     expect(rules.some((rule) => rule.alert)).toBe(true);
   });
@@ -306,73 +336,79 @@ if (!promtool && !inCi) {
 
 // A skipped block's title carries the reason: `npm run test:all` lists skipped tests with their titles at the end.
 const runPromtoolChecks = Boolean(promtool) || inCi;
-(runPromtoolChecks ? describe : describe.skip)(runPromtoolChecks ? 'promtool' : 'promtool [skipped: promtool is not on PATH; bash .ci/install-promtool.sh installs it]', () => {
-  let rendered: ReturnType<typeof renderToTempDir>;
+(runPromtoolChecks ? describe : describe.skip)(
+  runPromtoolChecks ? 'promtool' : 'promtool [skipped: promtool is not on PATH; bash .ci/install-promtool.sh installs it]',
+  () => {
+    let rendered: ReturnType<typeof renderToTempDir>;
 
-  beforeAll(() => {
-    if (!promtool) throw new Error('promtool is not on PATH but CI=true: run .ci/install-promtool.sh before the tests');
-    rendered = renderToTempDir(DEFAULT_RULE_THRESHOLDS);
-  });
+    beforeAll(() => {
+      if (!promtool) throw new Error('promtool is not on PATH but CI=true: run .ci/install-promtool.sh before the tests');
+      rendered = renderToTempDir(DEFAULT_RULE_THRESHOLDS);
+    });
 
-  afterAll(() => {
-    if (rendered) fs.rmSync(rendered.dir, { recursive: true, force: true });
-  });
+    afterAll(() => {
+      if (rendered) fs.rmSync(rendered.dir, { recursive: true, force: true });
+    });
 
-  it('accepts the rendered rule files', () => {
-    const result = runPromtool(promtool!, ['check', 'rules', ...rendered.ruleFiles]);
-    expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
-    expect(result.output).not.toContain('FAILED');
-  });
-
-  it('passes every rule unit test', () => {
-    const result = runPromtool(promtool!, ['test', 'rules', ...rendered.testFiles]);
-    expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
-  });
-
-  it('accepts the collector scrape configuration', () => {
-    const file = path.join(rendered.dir, 'scrape.yml');
-    fs.writeFileSync(
-      file,
-      renderScrapeConfiguration({
-        clusterName: 'lakestream-dev',
-        brokerHosts: ['b-1.lakestream-dev.x1y2z3.c2.kafka.eu-west-1.amazonaws.com', 'b-2.lakestream-dev.x1y2z3.c2.kafka.eu-west-1.amazonaws.com'],
-        scrapeInterval: Duration.seconds(30),
-      }),
-    );
-    const result = runPromtool(promtool!, ['check', 'config', file]);
-    expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
-  });
-
-  it('passes the unit tests of the rule set without Flink, which include a six-hour silent Flink group', () => {
-    const flinkless = renderToTempDir(DEFAULT_RULE_THRESHOLDS, { flink: false });
-    try {
-      expect(flinkless.ruleFiles.map((file) => path.basename(file))).not.toContain('flink-consumer-lag.yml');
-      expect(flinkless.testFiles.map((file) => path.basename(file))).toContain('consumer-lag.test.yml');
-      const result = runPromtool(promtool!, ['test', 'rules', ...flinkless.testFiles]);
+    it('accepts the rendered rule files', () => {
+      const result = runPromtool(promtool!, ['check', 'rules', ...rendered.ruleFiles]);
       expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
-    } finally {
-      fs.rmSync(flinkless.dir, { recursive: true, force: true });
-    }
-  });
+      expect(result.output).not.toContain('FAILED');
+    });
 
-  it('the no-Flink case fails when the Flink alerts are loaded anyway: the absence alert would page', () => {
-    const test = path.join(rendered.dir, 'tests', 'consumer-lag.test.yml');
-    const withFlink = path.join(rendered.dir, 'tests', 'consumer-lag-with-flink.test.yml');
-    fs.writeFileSync(withFlink, fs.readFileSync(test, 'utf8').replace('  - ../consumer-lag.yml\n', '  - ../consumer-lag.yml\n  - ../flink-consumer-lag.yml\n'));
-    const result = runPromtool(promtool!, ['test', 'rules', withFlink]);
-    expect(result.status).not.toBe(0);
-    expect(result.output).toContain('alertname: KafkaConsumerLagMetricsMissing');
-  });
+    it('passes every rule unit test', () => {
+      const result = runPromtool(promtool!, ['test', 'rules', ...rendered.testFiles]);
+      expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+    });
 
-  it('fails the unit tests when a threshold moves past the tested values', () => {
-    const shifted = renderToTempDir({ ...DEFAULT_RULE_THRESHOLDS, produceLatencyMs: 400, flinkConsumerLagMessages: 9999 });
-    try {
-      const result = runPromtool(promtool!, ['test', 'rules', ...shifted.testFiles]);
+    it('accepts the collector scrape configuration', () => {
+      const file = path.join(rendered.dir, 'scrape.yml');
+      fs.writeFileSync(
+        file,
+        renderScrapeConfiguration({
+          clusterName: 'lakestream-dev',
+          brokerHosts: ['b-1.lakestream-dev.x1y2z3.c2.kafka.eu-west-1.amazonaws.com', 'b-2.lakestream-dev.x1y2z3.c2.kafka.eu-west-1.amazonaws.com'],
+          scrapeInterval: Duration.seconds(30),
+        }),
+      );
+      const result = runPromtool(promtool!, ['check', 'config', file]);
+      expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+    });
+
+    it('passes the unit tests of the rule set without Flink, which include a six-hour silent Flink group', () => {
+      const flinkless = renderToTempDir(DEFAULT_RULE_THRESHOLDS, { flink: false });
+      try {
+        expect(flinkless.ruleFiles.map((file) => path.basename(file))).not.toContain('flink-consumer-lag.yml');
+        expect(flinkless.testFiles.map((file) => path.basename(file))).toContain('consumer-lag.test.yml');
+        const result = runPromtool(promtool!, ['test', 'rules', ...flinkless.testFiles]);
+        expect({ status: result.status, output: result.output }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+      } finally {
+        fs.rmSync(flinkless.dir, { recursive: true, force: true });
+      }
+    });
+
+    it('the no-Flink case fails when the Flink alerts are loaded anyway: the absence alert would page', () => {
+      const test = path.join(rendered.dir, 'tests', 'consumer-lag.test.yml');
+      const withFlink = path.join(rendered.dir, 'tests', 'consumer-lag-with-flink.test.yml');
+      fs.writeFileSync(
+        withFlink,
+        fs.readFileSync(test, 'utf8').replace('  - ../consumer-lag.yml\n', '  - ../consumer-lag.yml\n  - ../flink-consumer-lag.yml\n'),
+      );
+      const result = runPromtool(promtool!, ['test', 'rules', withFlink]);
       expect(result.status).not.toBe(0);
-      expect(result.output).toContain('alertname: KafkaProduceLatencyHigh');
-      expect(result.output).toContain('alertname: FlinkConsumerLagHigh');
-    } finally {
-      fs.rmSync(shifted.dir, { recursive: true, force: true });
-    }
-  });
-});
+      expect(result.output).toContain('alertname: KafkaConsumerLagMetricsMissing');
+    });
+
+    it('fails the unit tests when a threshold moves past the tested values', () => {
+      const shifted = renderToTempDir({ ...DEFAULT_RULE_THRESHOLDS, produceLatencyMs: 400, flinkConsumerLagMessages: 9999 });
+      try {
+        const result = runPromtool(promtool!, ['test', 'rules', ...shifted.testFiles]);
+        expect(result.status).not.toBe(0);
+        expect(result.output).toContain('alertname: KafkaProduceLatencyHigh');
+        expect(result.output).toContain('alertname: FlinkConsumerLagHigh');
+      } finally {
+        fs.rmSync(shifted.dir, { recursive: true, force: true });
+      }
+    });
+  },
+);

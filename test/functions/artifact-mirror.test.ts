@@ -54,7 +54,13 @@ function notFound(): S3ServiceException {
 }
 
 /** An artifact from the local server whose checksum is found in <url>.sha512/.sha256/.sha1. */
-const fromUrl = (name: string, key: string, path: string, extra: Record<string, unknown> = {}) => ({ name, key, url: `${baseUrl}${path}`, published: 'sidecar', ...extra });
+const fromUrl = (name: string, key: string, path: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  key,
+  url: `${baseUrl}${path}`,
+  published: 'sidecar',
+  ...extra,
+});
 
 function event(requestType: 'Create' | 'Update' | 'Delete', artifacts: unknown[], extra: Record<string, string> = {}): CustomResourceEvent {
   return {
@@ -127,7 +133,9 @@ beforeAll(async () => {
         return;
       case '/repos/owner/limited/releases/tags/v1.0':
         // GitHub's answer once the unauthenticated primary rate limit is used up.
-        response.writeHead(403, 'rate limit exceeded', { 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1893456000' }).end('{"message":"API rate limit exceeded"}');
+        response
+          .writeHead(403, 'rate limit exceeded', { 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1893456000' })
+          .end('{"message":"API rate limit exceeded"}');
         return;
       case '/repos/owner/forbidden/releases/tags/v1.0':
         response.writeHead(403, 'Forbidden').end('{"message":"Forbidden"}');
@@ -294,7 +302,13 @@ describe('published checksums', () => {
 
   describe('GitHub release assets', () => {
     const release = (digest: string | null) =>
-      JSON.stringify({ tag_name: 'v1.0', assets: [{ name: 'other.jar', digest: `sha256:${'0'.repeat(64)}` }, { name: 'tool-1.0-all.jar', digest }] });
+      JSON.stringify({
+        tag_name: 'v1.0',
+        assets: [
+          { name: 'other.jar', digest: `sha256:${'0'.repeat(64)}` },
+          { name: 'tool-1.0-all.jar', digest },
+        ],
+      });
     const fromRelease = (extra: Record<string, unknown> = {}) => ({
       name: 'tool',
       key: 'artifacts/tool/1.0/tool-1.0-all.jar',
@@ -337,7 +351,9 @@ describe('published checksums', () => {
           'Unauthenticated requests get 60 an hour per source IP address',
       );
       expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
-      await expect(handler(event('Create', [limited({ sha256: 'e'.repeat(64) })]), lambdaContext())).rejects.toThrow(`checksum mismatch for tool: expected sha256 ${'e'.repeat(64)} (pin`);
+      await expect(handler(event('Create', [limited({ sha256: 'e'.repeat(64) })]), lambdaContext())).rejects.toThrow(
+        `checksum mismatch for tool: expected sha256 ${'e'.repeat(64)} (pin`,
+      );
       expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
       await handler(event('Create', [limited({ sha256: sha256(smallJar) })]), lambdaContext());
       expect(s3Mock.commandCalls(PutObjectCommand)[0].args[0].input.Metadata).toEqual({ sha256: sha256(smallJar) });
@@ -345,7 +361,9 @@ describe('published checksums', () => {
 
     it('still fails on any other refusal of the GitHub API, pinned or not', async () => {
       const forbidden = fromRelease({ releaseUrl: `${baseUrl}/repos/owner/forbidden/releases/tags/v1.0`, sha256: sha256(smallJar) });
-      await expect(handler(event('Create', [forbidden]), lambdaContext())).rejects.toThrow(`failed: HTTP 403 Forbidden from ${baseUrl}/repos/owner/forbidden/releases/tags/v1.0`);
+      await expect(handler(event('Create', [forbidden]), lambdaContext())).rejects.toThrow(
+        `failed: HTTP 403 Forbidden from ${baseUrl}/repos/owner/forbidden/releases/tags/v1.0`,
+      );
       expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
     });
 
@@ -417,12 +435,15 @@ describe('idempotence', () => {
 });
 
 describe('copying from S3 for accounts without internet', () => {
-  const missing = () => new S3ServiceException({ name: 'NoSuchKey', $fault: 'client', $metadata: { httpStatusCode: 404 }, message: 'The specified key does not exist.' });
+  const missing = () =>
+    new S3ServiceException({ name: 'NoSuchKey', $fault: 'client', $metadata: { httpStatusCode: 404 }, message: 'The specified key does not exist.' });
   const source = 's3://corp-mirror/lakestream/artifacts/small/1.0/small.jar';
 
   it('streams the object at sourceS3Uri through the check against the checksum file beside it', async () => {
     s3Mock.on(GetObjectCommand).rejects(missing());
-    s3Mock.on(GetObjectCommand, { Bucket: 'corp-mirror', Key: 'lakestream/artifacts/small/1.0/small.jar.sha256' }).callsFake(() => ({ Body: sdkBody(sha256(smallJar)) }));
+    s3Mock
+      .on(GetObjectCommand, { Bucket: 'corp-mirror', Key: 'lakestream/artifacts/small/1.0/small.jar.sha256' })
+      .callsFake(() => ({ Body: sdkBody(sha256(smallJar)) }));
     s3Mock.on(GetObjectCommand, { Bucket: 'corp-mirror', Key: 'lakestream/artifacts/small/1.0/small.jar' }).callsFake(() => ({
       Body: Readable.from([smallJar.subarray(0, 100), smallJar.subarray(100)]),
     }));
@@ -441,7 +462,10 @@ describe('copying from S3 for accounts without internet', () => {
   it('reports a failed copy with the source it tried', async () => {
     s3Mock.on(GetObjectCommand).rejects(missing());
     await expect(
-      handler(event('Create', [{ name: 'small', key: 'artifacts/s.jar', sourceS3Uri: 's3://corp-mirror/s.jar', published: 'sidecar', sha256: sha256(smallJar) }]), lambdaContext()),
+      handler(
+        event('Create', [{ name: 'small', key: 'artifacts/s.jar', sourceS3Uri: 's3://corp-mirror/s.jar', published: 'sidecar', sha256: sha256(smallJar) }]),
+        lambdaContext(),
+      ),
     ).rejects.toThrow('copy of small from s3://corp-mirror/s.jar failed: NoSuchKey: The specified key does not exist.');
   });
 
@@ -449,8 +473,13 @@ describe('copying from S3 for accounts without internet', () => {
     s3Mock.on(GetObjectCommand).rejects(missing());
     s3Mock.on(GetObjectCommand, { Bucket: 'corp-mirror', Key: 's.jar' }).callsFake(() => ({ Body: Readable.from([Buffer.from('not the pinned file')]) }));
     await expect(
-      handler(event('Create', [{ name: 'small', key: 'artifacts/s.jar', sourceS3Uri: 's3://corp-mirror/s.jar', published: 'sidecar', sha256: sha256(smallJar) }]), lambdaContext()),
-    ).rejects.toThrow(`checksum mismatch for small: expected sha256 ${sha256(smallJar)} (pin in jobs/artifacts.lock.json), got ${sha256(Buffer.from('not the pinned file'))}`);
+      handler(
+        event('Create', [{ name: 'small', key: 'artifacts/s.jar', sourceS3Uri: 's3://corp-mirror/s.jar', published: 'sidecar', sha256: sha256(smallJar) }]),
+        lambdaContext(),
+      ),
+    ).rejects.toThrow(
+      `checksum mismatch for small: expected sha256 ${sha256(smallJar)} (pin in jobs/artifacts.lock.json), got ${sha256(Buffer.from('not the pinned file'))}`,
+    );
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 });
@@ -473,7 +502,13 @@ describe('bundles: the MSK Connect plugin ZIP', () => {
   }
 
   const specs = [
-    { name: 'connector', key: 'artifacts/connector/2.7/connector-plugin.tar.gz', url: '/connector-plugin.tar.gz', published: 'sidecar', sha256: 'a'.repeat(64) },
+    {
+      name: 'connector',
+      key: 'artifacts/connector/2.7/connector-plugin.tar.gz',
+      url: '/connector-plugin.tar.gz',
+      published: 'sidecar',
+      sha256: 'a'.repeat(64),
+    },
     { name: 'providers', key: 'artifacts/providers/0.4/providers-all.jar', url: '/providers-all.jar', published: 'sidecar', sha256: 'b'.repeat(64) },
   ];
   /** The parts, at the local server (without checksum files there: their pins verify them). */
@@ -481,7 +516,10 @@ describe('bundles: the MSK Connect plugin ZIP', () => {
   const bundle = {
     name: 'plugin',
     key: 'artifacts/plugin/2.7+0.4/plugin-2.7+0.4.zip',
-    parts: [{ artifact: 'connector', unpack: 'tar.gz' }, { artifact: 'providers', directory: 'providers/' }],
+    parts: [
+      { artifact: 'connector', unpack: 'tar.gz' },
+      { artifact: 'providers', directory: 'providers/' },
+    ],
   };
   const providersJar = Buffer.from('PK\u0003\u0004 config providers '.repeat(100));
 
@@ -490,7 +528,9 @@ describe('bundles: the MSK Connect plugin ZIP', () => {
     s3Mock.on(HeadObjectCommand).rejects(notFound());
     s3Mock.on(HeadObjectCommand, { Key: specs[0].key }).resolves({ Metadata: { sha256: 'a'.repeat(64) } });
     s3Mock.on(HeadObjectCommand, { Key: specs[1].key }).resolves({ Metadata: { sha256: 'b'.repeat(64) } });
-    s3Mock.on(GetObjectCommand, { Bucket: BUCKET, Key: specs[0].key }).callsFake(() => ({ Body: Readable.from([archive.subarray(0, 50), archive.subarray(50)]) }));
+    s3Mock
+      .on(GetObjectCommand, { Bucket: BUCKET, Key: specs[0].key })
+      .callsFake(() => ({ Body: Readable.from([archive.subarray(0, 50), archive.subarray(50)]) }));
     s3Mock.on(GetObjectCommand, { Bucket: BUCKET, Key: specs[1].key }).callsFake(() => ({ Body: Readable.from([providersJar]) }));
   }
 
@@ -558,7 +598,9 @@ describe('bundles: the MSK Connect plugin ZIP', () => {
 
   it('fails naming the part when it is not a .tar.gz', async () => {
     await givenMirrored(Buffer.from('<html>not an archive</html>'));
-    await expect(handler(event('Create', parts(), { Bundles: JSON.stringify([bundle]) }), lambdaContext())).rejects.toThrow('connector is not a readable .tar.gz');
+    await expect(handler(event('Create', parts(), { Bundles: JSON.stringify([bundle]) }), lambdaContext())).rejects.toThrow(
+      'connector is not a readable .tar.gz',
+    );
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
@@ -609,7 +651,10 @@ describe('input validation', () => {
 
   it('refuses an artifact with both or neither of url and sourceS3Uri', async () => {
     await expect(
-      handler(event('Create', [{ name: 'both', key: 'artifacts/b.jar', url: `${baseUrl}/small.jar`, sourceS3Uri: 's3://x/y', published: 'sidecar' }]), lambdaContext()),
+      handler(
+        event('Create', [{ name: 'both', key: 'artifacts/b.jar', url: `${baseUrl}/small.jar`, sourceS3Uri: 's3://x/y', published: 'sidecar' }]),
+        lambdaContext(),
+      ),
     ).rejects.toThrow('Artifacts.0: needs exactly one of url or sourceS3Uri');
   });
 

@@ -8,14 +8,7 @@ import {
   TooManyRequestsException,
   UnauthorizedException,
 } from '@aws-sdk/client-kafka';
-import {
-  DeleteParameterCommand,
-  GetParameterCommand,
-  ParameterAlreadyExists,
-  ParameterNotFound,
-  PutParameterCommand,
-  SSMClient,
-} from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomResourceEvent } from '../../lib/functions/shared/custom-resource';
 
@@ -101,14 +94,10 @@ describe('Update', () => {
     kafka.on(GetBootstrapBrokersCommand).resolves({ BootstrapBrokerStringSaslIam: NEW_BROKERS });
     ssm.on(PutParameterCommand).resolves({ Version: 2 });
 
-    const result = await handler(
-      updateEvent({ ClusterArn: NEW_CLUSTER_ARN, ParameterName: PARAMETER }, { ClusterArn: CLUSTER_ARN, ParameterName: PARAMETER }),
-    );
+    const result = await handler(updateEvent({ ClusterArn: NEW_CLUSTER_ARN, ParameterName: PARAMETER }, { ClusterArn: CLUSTER_ARN, ParameterName: PARAMETER }));
 
     expect(kafka.commandCalls(GetBootstrapBrokersCommand)[0].args[0].input).toEqual({ ClusterArn: NEW_CLUSTER_ARN });
-    expect(ssm.commandCalls(PutParameterCommand)[0].args[0].input).toEqual(
-      expect.objectContaining({ Name: PARAMETER, Value: NEW_BROKERS, Overwrite: true }),
-    );
+    expect(ssm.commandCalls(PutParameterCommand)[0].args[0].input).toEqual(expect.objectContaining({ Name: PARAMETER, Value: NEW_BROKERS, Overwrite: true }));
     expect(result.PhysicalResourceId).toBe(PARAMETER);
     expect(result.Data).toEqual({ BootstrapBrokers: NEW_BROKERS, ParameterName: PARAMETER });
   });
@@ -283,9 +272,21 @@ describe('error paths', () => {
 
   it.each([
     ['a missing ClusterArn', { ParameterName: PARAMETER }, /Invalid ResourceProperties: ClusterArn: must be an MSK cluster ARN .*\(missing\)/],
-    ['a ClusterArn of another service', { ClusterArn: 'arn:aws:s3:::bucket', ParameterName: PARAMETER }, /ClusterArn: must be an MSK cluster ARN .*\(got "arn:aws:s3:::bucket"\)/],
-    ['a relative parameter name', { ClusterArn: CLUSTER_ARN, ParameterName: 'lakestream/brokers' }, /ParameterName: must be a fully qualified SSM parameter name/],
-    ['a non-numeric BrokerCount', { ClusterArn: CLUSTER_ARN, ParameterName: PARAMETER, BrokerCount: 'three' }, 'BrokerCount: must be a whole number (got "three")'],
+    [
+      'a ClusterArn of another service',
+      { ClusterArn: 'arn:aws:s3:::bucket', ParameterName: PARAMETER },
+      /ClusterArn: must be an MSK cluster ARN .*\(got "arn:aws:s3:::bucket"\)/,
+    ],
+    [
+      'a relative parameter name',
+      { ClusterArn: CLUSTER_ARN, ParameterName: 'lakestream/brokers' },
+      /ParameterName: must be a fully qualified SSM parameter name/,
+    ],
+    [
+      'a non-numeric BrokerCount',
+      { ClusterArn: CLUSTER_ARN, ParameterName: PARAMETER, BrokerCount: 'three' },
+      'BrokerCount: must be a whole number (got "three")',
+    ],
   ])('rejects %s before calling AWS', async (_case, properties, message) => {
     await expect(handler(createEvent(properties))).rejects.toThrow(message);
     expect(kafka.calls()).toHaveLength(0);

@@ -13,7 +13,9 @@ import type { ReplayObject } from '../../lib/functions/file-replay/types';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // kafkajs's own record batch encoder: the bytes the broker measures against max.message.bytes.
-const { RecordBatch: encodeRecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (options: Record<string, unknown>) => Promise<{ buffer: Buffer }> };
+const { RecordBatch: encodeRecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
+  RecordBatch: (options: Record<string, unknown>) => Promise<{ buffer: Buffer }>;
+};
 const KafkaRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (options: Record<string, unknown>) => unknown;
 const { Types: Compression } = require('kafkajs/src/protocol/message/compression') as { Types: { None: number; GZIP: number } };
 
@@ -37,7 +39,6 @@ class EncodingSink implements RecordSink {
 
   async flush(): Promise<void> {}
 }
-
 
 const TOPIC_MAX_MESSAGE_BYTES = 256 * 1024;
 
@@ -95,6 +96,8 @@ describe('file replay batches at the Kafka limit', () => {
     expect(() => replayBatchBytes({ MAX_BATCH_BYTES: 1024 * 1024, MAX_LINE_BYTES: 1024 * 1024, TOPIC_MAX_MESSAGE_BYTES: 1_048_588 })).toThrow(
       /MAX_LINE_BYTES = 1048576 is not allowed: .* above the batch limit of 10484\d\d .*allowed: at most \d+/,
     );
-    expect(replayBatchBytes({ MAX_BATCH_BYTES: 1024 * 1024, MAX_LINE_BYTES: 512 * 1024, TOPIC_MAX_MESSAGE_BYTES: 1_048_588 })).toBeLessThanOrEqual(1_048_588 - 61);
+    expect(replayBatchBytes({ MAX_BATCH_BYTES: 1024 * 1024, MAX_LINE_BYTES: 512 * 1024, TOPIC_MAX_MESSAGE_BYTES: 1_048_588 })).toBeLessThanOrEqual(
+      1_048_588 - 61,
+    );
   });
 });

@@ -21,7 +21,13 @@ describe('splitCsvLine', () => {
 
 describe('parseCsvHeader', () => {
   it('accepts the required, optional and attribute columns, in any order', () => {
-    expect(parseCsvHeader('\uFEFFuser_id, event_id ,event_time,attributes.country,source')).toEqual(['user_id', 'event_id', 'event_time', 'attributes.country', 'source']);
+    expect(parseCsvHeader('\uFEFFuser_id, event_id ,event_time,attributes.country,source')).toEqual([
+      'user_id',
+      'event_id',
+      'event_time',
+      'attributes.country',
+      'source',
+    ]);
   });
 
   it.each([
@@ -38,8 +44,21 @@ describe('csvRowToLoginEvent', () => {
   const columns = ['event_id', 'user_id', 'event_time', 'schema_version', 'attributes.country', 'attributes.device'];
 
   it('maps columns, defaults source and version, and leaves empty attributes out', () => {
-    expect(csvRowToLoginEvent(columns, ['e', 'u', 't', '', 'NL', ''])).toEqual({ event_id: 'e', user_id: 'u', event_time: 't', source: 'replay', schema_version: 1, attributes: { country: 'NL' } });
-    expect(csvRowToLoginEvent(columns, ['e', 'u', 't', '2', '', ''])).toEqual({ event_id: 'e', user_id: 'u', event_time: 't', source: 'replay', schema_version: 2 });
+    expect(csvRowToLoginEvent(columns, ['e', 'u', 't', '', 'NL', ''])).toEqual({
+      event_id: 'e',
+      user_id: 'u',
+      event_time: 't',
+      source: 'replay',
+      schema_version: 1,
+      attributes: { country: 'NL' },
+    });
+    expect(csvRowToLoginEvent(columns, ['e', 'u', 't', '2', '', ''])).toEqual({
+      event_id: 'e',
+      user_id: 'u',
+      event_time: 't',
+      source: 'replay',
+      schema_version: 2,
+    });
   });
 
   it('keeps a non-numeric version as text for the contract to reject, and refuses a wrong field count', () => {

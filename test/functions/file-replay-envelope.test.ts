@@ -22,7 +22,32 @@ function random(seed: number): () => number {
 }
 
 describe('EnvelopeEncoder', () => {
-  const edges = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 9999, 10_000, 100_007, 999_999, 1_000_000, 1_000_001, 1_000_999, 1_001_000, 1_999_999, 2_000_000, 123_456_789, 1_000_000_000, 2 ** 31, 2 ** 40 + 17, Number.MAX_SAFE_INTEGER];
+  const edges = [
+    0,
+    1,
+    9,
+    10,
+    99,
+    100,
+    999,
+    1000,
+    1001,
+    9999,
+    10_000,
+    100_007,
+    999_999,
+    1_000_000,
+    1_000_001,
+    1_000_999,
+    1_001_000,
+    1_999_999,
+    2_000_000,
+    123_456_789,
+    1_000_000_000,
+    2 ** 31,
+    2 ** 40 + 17,
+    Number.MAX_SAFE_INTEGER,
+  ];
 
   it('renders every offset exactly as its decimal text, in any order of offsets', () => {
     const next = random(7);
@@ -43,7 +68,15 @@ describe('EnvelopeEncoder', () => {
 
   it('parses back to the envelope fields with the record untouched', () => {
     const envelope = JSON.parse(new EnvelopeEncoder(object, replayedAt).wrap(1_234_567, record)) as Record<string, unknown>;
-    expect(envelope).toEqual({ source_bucket: 'landing', source_key: object.key, source_etag: 'abc123', replayed_at: '2024-05-01T12:00:00.000Z', schema_version: 1, source_offset: 1_234_567, record: JSON.parse(record) });
+    expect(envelope).toEqual({
+      source_bucket: 'landing',
+      source_key: object.key,
+      source_etag: 'abc123',
+      replayed_at: '2024-05-01T12:00:00.000Z',
+      schema_version: 1,
+      source_offset: 1_234_567,
+      record: JSON.parse(record),
+    });
   });
 });
 
@@ -57,12 +90,24 @@ describe('Batcher', () => {
     });
     batcher.seal();
     const batches = batcher.takeSealed();
-    expect(batches.map((batch) => batch.records.map((r) => r.key))).toEqual([['k0', 'k1', 'k2'], ['k3', 'k4', 'k5'], ['k6', 'k7']]);
+    expect(batches.map((batch) => batch.records.map((r) => r.key))).toEqual([
+      ['k0', 'k1', 'k2'],
+      ['k3', 'k4', 'k5'],
+      ['k6', 'k7'],
+    ]);
     expect(batches.flatMap((batch) => batch.records.map((r) => r.value))).toEqual(texts.map((text, i) => encoder.wrap(i * 10, text)));
-    expect(batches.map((batch) => [batch.nextOffset, batch.nextLineNumber])).toEqual([[30, 4], [60, 7], [80, 9]]);
+    expect(batches.map((batch) => [batch.nextOffset, batch.nextLineNumber])).toEqual([
+      [30, 4],
+      [60, 7],
+      [80, 9],
+    ]);
     // Encoded size: key, value and record framing of each record.
     expect(batches.map((batch) => batch.bytes)).toEqual(
-      [[0, 1, 2], [3, 4, 5], [6, 7]].map((ids) => ids.reduce((sum, i) => sum + encodedRecordBytes(`k${i}`.length, encoder.byteLength(i * 10, texts[i].length)), 0)),
+      [
+        [0, 1, 2],
+        [3, 4, 5],
+        [6, 7],
+      ].map((ids) => ids.reduce((sum, i) => sum + encodedRecordBytes(`k${i}`.length, encoder.byteLength(i * 10, texts[i].length)), 0)),
     );
   });
 

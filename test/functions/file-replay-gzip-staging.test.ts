@@ -43,7 +43,6 @@ class FileStagingTarget implements StagingTarget {
   }
 }
 
-
 class Sink {
   readonly offsets: number[] = [];
   async send(batch: RecordBatch) {
@@ -105,7 +104,12 @@ describe('gzip replay by staging', () => {
   const gzFile = path.join(dir, 'logins.jsonl.gz');
   fs.writeFileSync(gzFile, gzip);
   const object: ReplayObject = { bucket: 'landing', key: 'incoming/logins.jsonl.gz', etag: 'gz-etag', size: gzip.length, format: 'jsonl', compression: 'gzip' };
-  const planned: PlanResult = { object, ranges: planRanges({ compression: 'gzip', size: gzip.length, contentStart: 0, firstLineNumber: 1, rangeSizeBytes: 1, maxRanges: 10 }), skippedReason: null, needsStaging: true };
+  const planned: PlanResult = {
+    object,
+    ranges: planRanges({ compression: 'gzip', size: gzip.length, contentStart: 0, firstLineNumber: 1, rangeSizeBytes: 1, maxRanges: 10 }),
+    skippedReason: null,
+    needsStaging: true,
+  };
 
   it('decompresses once into parts, then replays plain ranges with resumes: every line once, total reads linear in the size', async () => {
     const stagedFile = path.join(dir, 'staged.plain');
@@ -155,9 +159,8 @@ describe('gzip replay by staging', () => {
     corrupt.fill(0x41, 200, 400);
     const file = path.join(dir, 'corrupt.gz');
     fs.writeFileSync(file, corrupt);
-    await expect(stageGzip(new FileByteSource(file), object, new FileStagingTarget(path.join(dir, 'c.plain')), { partBytes: 100_000, shouldStop: () => false })).rejects.toThrow(
-      /is not a valid gzip stream/,
-    );
+    await expect(
+      stageGzip(new FileByteSource(file), object, new FileStagingTarget(path.join(dir, 'c.plain')), { partBytes: 100_000, shouldStop: () => false }),
+    ).rejects.toThrow(/is not a valid gzip stream/);
   });
 });
-

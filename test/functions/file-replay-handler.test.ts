@@ -59,7 +59,10 @@ function line(i: number, overrides: Record<string, unknown> = {}): string {
 const content = Buffer.from(`${[line(1), line(2), 'not json', line(3), line(4, { source: 'fax' }), line(5)].join('\n')}\n`);
 
 function body(bytes: Buffer) {
-  return Object.assign(Readable.from([bytes]), { transformToByteArray: async () => new Uint8Array(bytes), transformToString: async () => bytes.toString('utf8') });
+  return Object.assign(Readable.from([bytes]), {
+    transformToByteArray: async () => new Uint8Array(bytes),
+    transformToString: async () => bytes.toString('utf8'),
+  });
 }
 
 function context(remainingMs = 900_000): Context {
@@ -112,7 +115,10 @@ afterEach(() => {
 });
 
 function emf(): Array<Record<string, unknown>> {
-  return stdout.flatMap((chunk) => chunk.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+  return stdout
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((l) => l.includes('"_aws"'))
+    .map((l) => JSON.parse(l));
 }
 
 async function planned(): Promise<PlanResult> {
@@ -133,7 +139,10 @@ describe('planHandler', () => {
   });
 
   it('refuses an object outside the landing bucket', async () => {
-    await expect(handlers.planHandler({ bucket: 'other', key: KEY })).rejects.toMatchObject({ name: 'PermanentError', message: 'bucket other is not the landing bucket landing-bucket' });
+    await expect(handlers.planHandler({ bucket: 'other', key: KEY })).rejects.toMatchObject({
+      name: 'PermanentError',
+      message: 'bucket other is not the landing bucket landing-bucket',
+    });
   });
 });
 
@@ -144,7 +153,11 @@ describe('handler (range worker)', () => {
 
     expect(result).toEqual<WorkerResult>({ done: true, rangeIndex: 0, nextOffset: content.length, totals: { records: 4, rejected: 2, bytes: content.length } });
     expect(producerConfigs[0]).toMatchObject({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    expect(jest.mocked(createMskIamKafka)).toHaveBeenCalledWith({ brokers: ['b-1.example:9098', 'b-2.example:9098'], region: 'eu-west-1', clientId: 'lakestream-file-replay' });
+    expect(jest.mocked(createMskIamKafka)).toHaveBeenCalledWith({
+      brokers: ['b-1.example:9098', 'b-2.example:9098'],
+      region: 'eu-west-1',
+      clientId: 'lakestream-file-replay',
+    });
     // The broker's ack wait ends before the client's request timeout: a slow ISR answers instead of costing a retry.
     const { KAFKA_REQUEST_TIMEOUT_MS } = jest.requireActual('../../lib/functions/shared/kafka');
     for (const s of sends) expect(s.timeout).toBeLessThan(KAFKA_REQUEST_TIMEOUT_MS);
@@ -152,13 +165,22 @@ describe('handler (range worker)', () => {
       ['files.replay', -1, CompressionTypes.GZIP, ['user-1', 'user-2']],
       ['files.replay', -1, CompressionTypes.GZIP, ['user-3', 'user-5']],
     ]);
-    const ranged = s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input).find((input) => input.Key === KEY && input.Range === `bytes=0-${content.length - 1}`);
+    const ranged = s3
+      .commandCalls(GetObjectCommand)
+      .map((c) => c.args[0].input)
+      .find((input) => input.Key === KEY && input.Range === `bytes=0-${content.length - 1}`);
     expect(ranged?.IfMatch).toBe(`"${ETAG}"`);
 
     const quarantine = puts.filter((p) => p.Key.startsWith('quarantine/'));
     // Both rejects fall in the second batch: one quarantine object, named by its first reject's offset.
     expect(quarantine.map((p) => p.Key)).toEqual([`quarantine/${KEY}/${ETAG}/range-0/${content.indexOf('not json')}.jsonl`]);
-    expect(quarantine.flatMap((p) => p.Body.trim().split('\n').map((l) => JSON.parse(l).reason))).toEqual([expect.stringMatching(/^invalid JSON/), expect.stringContaining('source')]);
+    expect(
+      quarantine.flatMap((p) =>
+        p.Body.trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).reason),
+      ),
+    ).toEqual([expect.stringMatching(/^invalid JSON/), expect.stringContaining('source')]);
     const checkpoints = puts.filter((p) => p.Key === `_replay/checkpoints/${KEY}/${ETAG}/0-${content.length}.json`).map((p) => JSON.parse(p.Body));
     expect(checkpoints[checkpoints.length - 1]).toMatchObject({ done: true, nextOffset: content.length, totals: { records: 4, rejected: 2 } });
 
@@ -199,7 +221,10 @@ describe('summaryHandler', () => {
     });
     expect(summary).toMatchObject({ key: KEY, records: 4, rejected: 2, bytes: 10, ranges: 1 });
     expect(summary.durationSeconds).toBeGreaterThanOrEqual(5);
-    const log = stdout.map((chunk) => chunk.trim()).filter((l) => l.includes('replay run summary')).map((l) => JSON.parse(l));
+    const log = stdout
+      .map((chunk) => chunk.trim())
+      .filter((l) => l.includes('replay run summary'))
+      .map((l) => JSON.parse(l));
     expect(log[0]).toMatchObject({ message: 'replay run summary', records: 4, rejected: 2, key: KEY });
     expect(emf().find((m) => 'ReplayRuns' in m)).toMatchObject({ ReplayRuns: 1, ReplayRunRecords: 4, ReplayRunRejected: 2, ReplayRunBytes: 10 });
   });
@@ -218,9 +243,15 @@ describe('configuration', () => {
     delete process.env.TOPIC_NAME;
     try {
       const fresh = await import('../../lib/functions/file-replay');
-      await expect(fresh.handler({ object: { bucket: BUCKET, key: KEY, etag: ETAG, size: 1, format: 'jsonl', compression: 'none' }, range: { index: 0, start: 0, end: 1, firstLineNumber: 1 } }, context())).rejects.toThrow(
-        /Invalid environment: TOPIC_NAME: /,
-      );
+      await expect(
+        fresh.handler(
+          {
+            object: { bucket: BUCKET, key: KEY, etag: ETAG, size: 1, format: 'jsonl', compression: 'none' },
+            range: { index: 0, start: 0, end: 1, firstLineNumber: 1 },
+          },
+          context(),
+        ),
+      ).rejects.toThrow(/Invalid environment: TOPIC_NAME: /);
     } finally {
       process.env.TOPIC_NAME = saved;
     }
@@ -232,9 +263,15 @@ describe('configuration', () => {
     delete process.env.BOOTSTRAP_BROKERS;
     try {
       const fresh = await import('../../lib/functions/file-replay');
-      await expect(fresh.handler({ object: { bucket: BUCKET, key: KEY, etag: ETAG, size: 1, format: 'jsonl', compression: 'none' }, range: { index: 0, start: 0, end: 1, firstLineNumber: 1 } }, context())).rejects.toThrow(
-        /Invalid environment: BOOTSTRAP_BROKERS: must be set/,
-      );
+      await expect(
+        fresh.handler(
+          {
+            object: { bucket: BUCKET, key: KEY, etag: ETAG, size: 1, format: 'jsonl', compression: 'none' },
+            range: { index: 0, start: 0, end: 1, firstLineNumber: 1 },
+          },
+          context(),
+        ),
+      ).rejects.toThrow(/Invalid environment: BOOTSTRAP_BROKERS: must be set/);
     } finally {
       process.env.BOOTSTRAP_BROKERS = saved;
     }

@@ -17,7 +17,11 @@ function random(seed: number): () => number {
 }
 
 /** Feeds `content[readFrom..readTo)` in chunks of the given sizes, as a ranged read would. */
-function split(content: Buffer, options: Omit<LineSplitterOptions, 'baseOffset'> & { readFrom: number; readTo: number }, chunkSizes: () => number): { lines: Seen[]; stopped: boolean } {
+function split(
+  content: Buffer,
+  options: Omit<LineSplitterOptions, 'baseOffset'> & { readFrom: number; readTo: number },
+  chunkSizes: () => number,
+): { lines: Seen[]; stopped: boolean } {
   const lines: Seen[] = [];
   const splitter = new LineSplitter(
     { ...options, baseOffset: options.readFrom },
@@ -95,7 +99,11 @@ describe('LineSplitter', () => {
     const long = 'y'.repeat(50);
     const content = Buffer.from(`ok\n${long}\nafter\n`);
     for (const chunk of [1, 7, 1000]) {
-      const { lines } = split(content, { readFrom: 0, readTo: content.length, firstLineStart: 0, endOffset: Infinity, maxLineBytes: 20, previewBytes: 8 }, () => chunk);
+      const { lines } = split(
+        content,
+        { readFrom: 0, readTo: content.length, firstLineStart: 0, endOffset: Infinity, maxLineBytes: 20, previewBytes: 8 },
+        () => chunk,
+      );
       expect(lines).toEqual([
         expect.objectContaining({ text: 'ok', offset: 0 }),
         expect.objectContaining({ text: 'yyyyyyyy', offset: 3, nextOffset: 54, index: 1, oversized: true }),

@@ -8,7 +8,13 @@ function objectCreated(overrides: Record<string, unknown> = {}): ObjectCreatedEv
   return {
     detail: {
       bucket: { name: 'lakestream-dev-landing' },
-      object: { key: 'incoming/logins [2024] (1).jsonl.gz', etag: 'd41d8cd98f00b204e9800998ecf8427e', 'version-id': 'v1', sequencer: '0055AED6DCD90281E5', ...overrides },
+      object: {
+        key: 'incoming/logins [2024] (1).jsonl.gz',
+        etag: 'd41d8cd98f00b204e9800998ecf8427e',
+        'version-id': 'v1',
+        sequencer: '0055AED6DCD90281E5',
+        ...overrides,
+      },
     },
   };
 }

@@ -35,7 +35,8 @@ function serveFilesFromDisk(): void {
   s3.on(HeadObjectCommand).callsFake((input: { Key: string; IfMatch?: string }) => {
     const content = files.get(input.Key);
     if (!content) throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
-    if (input.IfMatch && input.IfMatch !== `"${ETAG}"`) throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    if (input.IfMatch && input.IfMatch !== `"${ETAG}"`)
+      throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
     return { ContentLength: content.length, ETag: `"${ETAG}"` };
   });
   s3.on(GetObjectCommand).callsFake((input: { Key: string; Range?: string }) => {
@@ -158,7 +159,13 @@ async function replayUntilDone(
   throw new Error('range never finished');
 }
 
-async function replayFile(h: Harness, key: string, file: string, rangeSizeBytes: number, options: { settings?: ReplaySettings; batchesPerInvocation?: number } = {}) {
+async function replayFile(
+  h: Harness,
+  key: string,
+  file: string,
+  rangeSizeBytes: number,
+  options: { settings?: ReplaySettings; batchesPerInvocation?: number } = {},
+) {
   const planned = await plan(key, rangeSizeBytes);
   if (!planned.object) throw new Error(`nothing planned: ${planned.skippedReason}`);
   const perRange = [];
@@ -243,7 +250,11 @@ describe('JSON lines, plain', () => {
 
     expect(planned.object).toMatchObject({ format: 'jsonl', compression: 'none', size: content.length, etag: ETAG });
     expect(planned.ranges).toEqual([{ index: 0, start: 0, end: content.length, firstLineNumber: 1 }]);
-    expectExactlyOnce(h.sink, lines.filter((l) => l.valid), key);
+    expectExactlyOnce(
+      h.sink,
+      lines.filter((l) => l.valid),
+      key,
+    );
     expect(h.quarantine.entries).toEqual([
       expect.objectContaining({ source_offset: lines[2].offset, line_number: 3, reason: expect.stringMatching(/^invalid JSON: /), raw: texts[2].text }),
       expect.objectContaining({ source_offset: lines[5].offset, line_number: 6, reason: expect.stringContaining('event_time') }),
@@ -263,7 +274,11 @@ describe('JSON lines, plain', () => {
       const { planned } = await replayFile(h, 'incoming/many.jsonl', file, rangeSize);
       expect(planned.ranges.length).toBe(Math.ceil(many.content.length / rangeSize));
       // Some ranges are shorter than a line: they own no line start at all.
-      expectExactlyOnce(h.sink, many.lines.filter((l) => l.valid), 'incoming/many.jsonl');
+      expectExactlyOnce(
+        h.sink,
+        many.lines.filter((l) => l.valid),
+        'incoming/many.jsonl',
+      );
       expect(h.quarantine.entries.map((e) => e.source_offset)).toEqual(many.lines.filter((l) => !l.valid).map((l) => l.offset));
     }
   });
@@ -293,7 +308,9 @@ describe('JSON lines, plain', () => {
 
 describe('resumed and retried runs', () => {
   const key = 'incoming/resume.jsonl';
-  const { content, lines } = layout(Array.from({ length: 120 }, (_, i) => ({ text: i % 11 === 3 ? '{oops' : JSON.stringify(loginEvent()), valid: i % 11 !== 3 })));
+  const { content, lines } = layout(
+    Array.from({ length: 120 }, (_, i) => ({ text: i % 11 === 3 ? '{oops' : JSON.stringify(loginEvent()), valid: i % 11 !== 3 })),
+  );
   let file: string;
 
   beforeAll(() => {
@@ -304,7 +321,11 @@ describe('resumed and retried runs', () => {
     const h = harness();
     const { perRange } = await replayFile(h, key, file, 4096, { batchesPerInvocation: 1 });
     expect(perRange.every((r) => r.invocations >= 2)).toBe(true);
-    expectExactlyOnce(h.sink, lines.filter((l) => l.valid), key);
+    expectExactlyOnce(
+      h.sink,
+      lines.filter((l) => l.valid),
+      key,
+    );
     expect(h.quarantine.entries.map((e) => e.source_offset)).toEqual(lines.filter((l) => !l.valid).map((l) => l.offset));
     expect(perRange.reduce((sum, r) => sum + r.totals.records, 0)).toBe(lines.filter((l) => l.valid).length);
     // Checkpoints only move forward, and every range ends done.
@@ -323,7 +344,11 @@ describe('resumed and retried runs', () => {
     const partial = h.sink.records.length;
     expect(partial).toBe(2 * SMALL_BATCHES.maxBatchRecords);
     await replayUntilDone(h, file, object, planned.ranges[0]);
-    expectExactlyOnce(h.sink, lines.filter((l) => l.valid), key);
+    expectExactlyOnce(
+      h.sink,
+      lines.filter((l) => l.valid),
+      key,
+    );
   });
 
   it('a checkpoint that fails after an acknowledged batch re-sends at most that one batch', async () => {
@@ -371,7 +396,11 @@ describe('gzip', () => {
     const { planned, perRange } = await replayFile(h, key, file, 64);
     expect(planned.object).toMatchObject({ compression: 'gzip', format: 'jsonl' });
     expect(planned.ranges).toEqual([{ index: 0, start: 0, end: null, firstLineNumber: 1 }]);
-    expectExactlyOnce(h.sink, lines.filter((l) => l.valid), key);
+    expectExactlyOnce(
+      h.sink,
+      lines.filter((l) => l.valid),
+      key,
+    );
     expect(h.quarantine.entries).toEqual([expect.objectContaining({ line_number: 51, source_offset: lines[50].offset })]);
     expect(perRange[0].totals.bytes).toBe(content.length);
   });
@@ -381,7 +410,11 @@ describe('gzip', () => {
     const h = harness();
     const { perRange } = await replayFile(h, key, file, 64, { batchesPerInvocation: 3 });
     expect(perRange[0].invocations).toBeGreaterThan(5);
-    expectExactlyOnce(h.sink, lines.filter((l) => l.valid), key);
+    expectExactlyOnce(
+      h.sink,
+      lines.filter((l) => l.valid),
+      key,
+    );
     const last = [...h.checkpoints.saved.values()][0];
     expect(last).toMatchObject({ done: true, nextOffset: content.length, nextLineNumber: 201 });
   });
@@ -399,7 +432,10 @@ describe('gzip', () => {
     const corruptHead = Buffer.from(stored);
     corruptHead.fill(0x41, 20, 400);
     writeFile('incoming/corrupt-head.jsonl.gz', corruptHead);
-    await expect(plan('incoming/corrupt-head.jsonl.gz', 1024)).rejects.toMatchObject({ name: 'PermanentError', message: expect.stringContaining('does not decompress') });
+    await expect(plan('incoming/corrupt-head.jsonl.gz', 1024)).rejects.toMatchObject({
+      name: 'PermanentError',
+      message: expect.stringContaining('does not decompress'),
+    });
 
     const file = writeFile('incoming/corrupt-body.jsonl.gz', stored);
     const planned = await plan('incoming/corrupt-body.jsonl.gz', 1024);
@@ -437,7 +473,12 @@ describe('CSV', () => {
     expect(planned.object?.csvColumns).toEqual(header.split(','));
     expect(planned.ranges[0]).toMatchObject({ start: header.length + 1, firstLineNumber: 2 });
     expect(h.sink.records.map((r) => r.envelope.record)).toEqual(expectedEvents);
-    expect(h.sink.records.map((r) => r.envelope.source_offset)).toEqual(lines.slice(1).filter((l) => l.valid).map((l) => l.offset));
+    expect(h.sink.records.map((r) => r.envelope.source_offset)).toEqual(
+      lines
+        .slice(1)
+        .filter((l) => l.valid)
+        .map((l) => l.offset),
+    );
     expect(h.quarantine.entries.map((e) => e.reason)).toEqual([
       'invalid CSV: expected 6 fields, found 2',
       expect.stringContaining('contract violation: user_id'),
@@ -472,7 +513,10 @@ describe('planning', () => {
   it('skips an object that was deleted or overwritten since its event', async () => {
     expect(await plan('incoming/gone.jsonl', 1024)).toEqual({ object: null, ranges: [], skippedReason: 'object no longer exists', needsStaging: false });
     writeFile('incoming/overwritten.jsonl', Buffer.from('{}\n'));
-    const result = await planReplay({ bucket: BUCKET, key: 'incoming/overwritten.jsonl', etag: 'older-etag' }, s3 as unknown as S3Client, { rangeSizeBytes: 1024, maxRanges: 10 });
+    const result = await planReplay({ bucket: BUCKET, key: 'incoming/overwritten.jsonl', etag: 'older-etag' }, s3 as unknown as S3Client, {
+      rangeSizeBytes: 1024,
+      maxRanges: 10,
+    });
     expect(result.skippedReason).toContain('overwritten');
   });
 

@@ -71,7 +71,10 @@ print(json.dumps(result))
 const kafkaConnectorJar = () =>
   pythonZip([
     { name: 'META-INF/MANIFEST.MF', text: 'Manifest-Version: 1.0\r\nMain-Class: x\r\n' },
-    { name: 'META-INF/services/org.apache.flink.table.factories.Factory', text: 'org.apache.flink.streaming.connectors.kafka.table.KafkaDynamicTableFactory\norg.apache.flink.streaming.connectors.kafka.table.UpsertKafkaDynamicTableFactory\n' },
+    {
+      name: 'META-INF/services/org.apache.flink.table.factories.Factory',
+      text: 'org.apache.flink.streaming.connectors.kafka.table.KafkaDynamicTableFactory\norg.apache.flink.streaming.connectors.kafka.table.UpsertKafkaDynamicTableFactory\n',
+    },
     { name: 'org/apache/flink/connector/kafka/KafkaSource.class', size: 5000 },
     { name: 'LICENSE', text: 'connector licence' },
   ]);
@@ -80,7 +83,10 @@ const mskIamJar = () =>
     { name: 'META-INF/MANIFEST.MF', text: 'Manifest-Version: 1.0\r\n' },
     { name: 'META-INF/SIGNER.SF', text: 'signature' },
     { name: 'META-INF/SIGNER.RSA', text: 'signature' },
-    { name: 'META-INF/services/org.apache.flink.table.factories.Factory', text: '# comment\norg.apache.flink.streaming.connectors.kafka.table.KafkaDynamicTableFactory\ncom.example.OtherFactory\n' },
+    {
+      name: 'META-INF/services/org.apache.flink.table.factories.Factory',
+      text: '# comment\norg.apache.flink.streaming.connectors.kafka.table.KafkaDynamicTableFactory\ncom.example.OtherFactory\n',
+    },
     { name: 'software/amazon/msk/auth/iam/IAMLoginModule.class', size: 3000, deflate: false },
     { name: 'LICENSE', text: 'iam licence' },
   ]);
@@ -142,11 +148,9 @@ describe('packager', () => {
     expect(read.texts['job/main.py']).toBe('print("login counts")\n');
     const jar = read.nested!;
     expect(jar.names.slice(0, 2)).toEqual(['META-INF/', 'META-INF/MANIFEST.MF']);
-    expect(jar.names).toEqual(expect.arrayContaining([
-      'org/apache/flink/connector/kafka/KafkaSource.class',
-      'software/amazon/msk/auth/iam/IAMLoginModule.class',
-      factory,
-    ]));
+    expect(jar.names).toEqual(
+      expect.arrayContaining(['org/apache/flink/connector/kafka/KafkaSource.class', 'software/amazon/msk/auth/iam/IAMLoginModule.class', factory]),
+    );
     expect(jar.names.filter((name) => name.endsWith('.SF') || name.endsWith('.RSA'))).toEqual([]);
     expect(jar.texts['META-INF/MANIFEST.MF']).not.toContain('Main-Class');
     expect(jar.texts[factory].split('\n')).toEqual([
@@ -180,9 +184,7 @@ describe('packager', () => {
   it('fails permanently, naming the object, when an input is missing or not an archive', async () => {
     s3.on(GetObjectCommand).resolves(s3Object(kafkaConnectorJar()));
     s3.on(GetObjectCommand, { Key: 'jars/aws-msk-iam-auth-2.3.2-all.jar' }).rejects(new NoSuchKey({ message: 'NoSuchKey', $metadata: {} }));
-    await expect(packageHandler(packagerEvent('Create'))).rejects.toThrow(
-      's3://lakestream-dev-artifacts/jars/aws-msk-iam-auth-2.3.2-all.jar does not exist',
-    );
+    await expect(packageHandler(packagerEvent('Create'))).rejects.toThrow('s3://lakestream-dev-artifacts/jars/aws-msk-iam-auth-2.3.2-all.jar does not exist');
 
     s3.reset();
     s3.on(GetObjectCommand).resolves(s3Object(kafkaConnectorJar()));
@@ -196,9 +198,7 @@ describe('packager', () => {
   it('fails when the code asset has no entry point', async () => {
     s3.on(GetObjectCommand).resolves(s3Object(kafkaConnectorJar()));
     s3.on(GetObjectCommand, { Key: 'abc123.zip' }).resolves(s3Object(pythonZip([{ name: 'app.py', text: '' }])));
-    await expect(packageHandler(packagerEvent('Create'))).rejects.toThrow(
-      'has no entry point main.py at its root (entries: app.py)',
-    );
+    await expect(packageHandler(packagerEvent('Create'))).rejects.toThrow('has no entry point main.py at its root (entries: app.py)');
   });
 
   it('rejects invalid properties', async () => {
@@ -224,9 +224,15 @@ describe('packager', () => {
 
 describe('zip archive', () => {
   it('reads ZIP64 members written by another implementation', () => {
-    const archive = pythonZip([{ name: 'big.bin', size: 70_000, zip64: true }, { name: 'small.txt', text: 'hi' }]);
+    const archive = pythonZip([
+      { name: 'big.bin', size: 70_000, zip64: true },
+      { name: 'small.txt', text: 'hi' },
+    ]);
     const entries = readZip(archive, 'python.zip');
-    expect(entries.map((entry) => [entry.name, entry.uncompressedSize])).toEqual([['big.bin', 70_000], ['small.txt', 2]]);
+    expect(entries.map((entry) => [entry.name, entry.uncompressedSize])).toEqual([
+      ['big.bin', 70_000],
+      ['small.txt', 2],
+    ]);
     expect(entryContent(entries[1], 'python.zip').toString()).toBe('hi');
   });
 

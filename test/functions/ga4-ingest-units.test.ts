@@ -66,8 +66,18 @@ describe('withRetry', () => {
 
   it('does not retry auth errors or non-retriable HTTP errors', async () => {
     let calls = 0;
-    await expect(withRetry('op', policy, hooks(), async () => { calls++; throw new Ga4AuthError('denied'); })).rejects.toThrow('denied');
-    await expect(withRetry('op', policy, hooks(), async () => { calls++; throw new HttpError('HTTP 400 INVALID_ARGUMENT', 400, false); })).rejects.toThrow('HTTP 400 INVALID_ARGUMENT');
+    await expect(
+      withRetry('op', policy, hooks(), async () => {
+        calls++;
+        throw new Ga4AuthError('denied');
+      }),
+    ).rejects.toThrow('denied');
+    await expect(
+      withRetry('op', policy, hooks(), async () => {
+        calls++;
+        throw new HttpError('HTTP 400 INVALID_ARGUMENT', 400, false);
+      }),
+    ).rejects.toThrow('HTTP 400 INVALID_ARGUMENT');
     expect(calls).toBe(2);
   });
 
@@ -79,7 +89,9 @@ describe('withRetry', () => {
         calls++;
         throw new HttpError('HTTP 429 RESOURCE_EXHAUSTED', 429, true);
       }),
-    ).rejects.toThrow('GA4 runReport gave up after 2 attempts: the next retry (in 100 ms) would pass the run deadline; last error: HTTP 429 RESOURCE_EXHAUSTED');
+    ).rejects.toThrow(
+      'GA4 runReport gave up after 2 attempts: the next retry (in 100 ms) would pass the run deadline; last error: HTTP 429 RESOURCE_EXHAUSTED',
+    );
     expect(calls).toBe(2);
   });
 });
@@ -88,7 +100,14 @@ describe('service-account auth', () => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const json = (overrides: Record<string, unknown> = {}) =>
-    JSON.stringify({ type: 'service_account', client_email: 'sa@p.iam.gserviceaccount.com', private_key: pem, private_key_id: 'k1', token_uri: 'https://oauth2.googleapis.com/token', ...overrides });
+    JSON.stringify({
+      type: 'service_account',
+      client_email: 'sa@p.iam.gserviceaccount.com',
+      private_key: pem,
+      private_key_id: 'k1',
+      token_uri: 'https://oauth2.googleapis.com/token',
+      ...overrides,
+    });
   const arn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf';
 
   it('signs an RS256 JWT with the analytics.readonly scope, valid for an hour', () => {
@@ -107,7 +126,9 @@ describe('service-account auth', () => {
   });
 
   it('refuses a plain-http token_uri off loopback, and a key that is not a PEM, without echoing the key', () => {
-    expect(() => parseServiceAccountKey(json({ token_uri: 'http://evil.example/token' }), arn)).toThrow(`Secret ${arn} is not a usable service-account key (token_uri: must be an https URL)`);
+    expect(() => parseServiceAccountKey(json({ token_uri: 'http://evil.example/token' }), arn)).toThrow(
+      `Secret ${arn} is not a usable service-account key (token_uri: must be an https URL)`,
+    );
     const bad = () => parseServiceAccountKey(json({ private_key: 'not-a-key-SECRETVALUE' }), arn);
     expect(bad).toThrow(`Secret ${arn}: private_key is not a PEM-encoded RSA private key`);
     expect(bad).not.toThrow(/SECRETVALUE/);
@@ -168,13 +189,19 @@ describe('pass windows', () => {
 describe('user id dimension', () => {
   it('refuses customUser:user_id, which GA4 reserves, naming what works instead', () => {
     expect(userIdDimensionProblems('customUser:user_id', 36)).toEqual([
-      expect.stringMatching(/^userIdDimension 'customUser:user_id' cannot exist: 'user_id' is a reserved user-property name .* \(e\.g\. customEvent:login_user_id\)/),
+      expect.stringMatching(
+        /^userIdDimension 'customUser:user_id' cannot exist: 'user_id' is a reserved user-property name .* \(e\.g\. customEvent:login_user_id\)/,
+      ),
     ]);
     expect(userIdDimensionProblems('customUser:ga_uid', 36)[0]).toMatch(/the prefix 'ga_' is reserved/);
     expect(userIdDimensionProblems('userId', 36)[0]).toMatch(/use customEvent:<event parameter>/);
   });
   it('refuses a declared id length above what GA4 keeps of the scope, so truncated ids cannot collide', () => {
-    expect(userIdDimensionProblems('customUser:app_user_id', 40)).toEqual([expect.stringMatching(/userIdMaxLength 40 is not allowed with customUser:app_user_id: GA4 truncates user property values to 36 characters.*allowed: 1 to 36/)]);
+    expect(userIdDimensionProblems('customUser:app_user_id', 40)).toEqual([
+      expect.stringMatching(
+        /userIdMaxLength 40 is not allowed with customUser:app_user_id: GA4 truncates user property values to 36 characters.*allowed: 1 to 36/,
+      ),
+    ]);
     expect(userIdDimensionProblems('customUser:app_user_id', 36)).toEqual([]);
     expect(userIdDimensionProblems('customEvent:login_user_id', 100)).toEqual([]);
     expect(userIdDimensionProblems('customEvent:login_user_id', 101)[0]).toMatch(/allowed: 1 to 100/);
@@ -191,8 +218,17 @@ describe('paging', () => {
   });
 
   it('restarts from offset 0 when rowCount changes between pages, so no row is skipped or repeated', async () => {
-    const before = [['202405010900', 'a', '1'], ['202405010900', 'c', '1'], ['202405010901', 'd', '1']] as Array<[string, string, string]>;
-    const after = [['202405010900', 'a', '1'], ['202405010900', 'b', '1'], ['202405010900', 'c', '1'], ['202405010901', 'd', '1']] as Array<[string, string, string]>;
+    const before = [
+      ['202405010900', 'a', '1'],
+      ['202405010900', 'c', '1'],
+      ['202405010901', 'd', '1'],
+    ] as Array<[string, string, string]>;
+    const after = [
+      ['202405010900', 'a', '1'],
+      ['202405010900', 'b', '1'],
+      ['202405010900', 'c', '1'],
+      ['202405010901', 'd', '1'],
+    ] as Array<[string, string, string]>;
     const calls: number[] = [];
     const fetcher = async (offset: number, limit: number) => {
       calls.push(offset);
@@ -208,16 +244,22 @@ describe('paging', () => {
     let call = 0;
     const fetcher = async () => {
       call++;
-      return page([['202405010900', 'a', '1'], ['202405010900', 'b', '1']], 4);
+      return page(
+        [
+          ['202405010900', 'a', '1'],
+          ['202405010900', 'b', '1'],
+        ],
+        4,
+      );
     };
     await expect(fetchAllRows(fetcher, 2, 'customUser:user_id')).rejects.toThrow(`GA4 report kept changing while paging (${MAX_PAGING_RESTARTS + 1} reads)`);
     expect(call).toBe(2 * (MAX_PAGING_RESTARTS + 1));
   });
 
   it('fails loudly when the response columns are not the requested ones', () => {
-    expect(() => extractRows({ ...page([['202405010900', 'a', '1']], 1), dimensionHeaders: [{ name: 'dateHourMinute' }, { name: 'userId' }] }, 'customUser:user_id')).toThrow(
-      'runReport returned headers [dateHourMinute, userId] / [eventCount], expected dateHourMinute, customUser:user_id and eventCount',
-    );
+    expect(() =>
+      extractRows({ ...page([['202405010900', 'a', '1']], 1), dimensionHeaders: [{ name: 'dateHourMinute' }, { name: 'userId' }] }, 'customUser:user_id'),
+    ).toThrow('runReport returned headers [dateHourMinute, userId] / [eventCount], expected dateHourMinute, customUser:user_id and eventCount');
   });
 });
 
@@ -235,15 +277,24 @@ describe('mapping', () => {
     expect(loginEventId('43', '202405010900', 'u1', 2)).not.toBe(ids[2]);
   });
   it('rejects counts and minutes that are not numbers', () => {
-    expect(mapRow({ dateHourMinute: '202405010900', userId: 'u1', eventCount: '1.5' }, ctx)).toEqual({ kind: 'rejected', reason: 'eventCount "1.5" is not a whole number' });
-    expect(mapRow({ dateHourMinute: '2024050109', userId: 'u1', eventCount: '1' }, ctx)).toEqual({ kind: 'rejected', reason: 'dateHourMinute "2024050109" is not a YYYYMMDDHHmm minute' });
+    expect(mapRow({ dateHourMinute: '202405010900', userId: 'u1', eventCount: '1.5' }, ctx)).toEqual({
+      kind: 'rejected',
+      reason: 'eventCount "1.5" is not a whole number',
+    });
+    expect(mapRow({ dateHourMinute: '2024050109', userId: 'u1', eventCount: '1' }, ctx)).toEqual({
+      kind: 'rejected',
+      reason: 'dateHourMinute "2024050109" is not a YYYYMMDDHHmm minute',
+    });
     expect(mapRow({ dateHourMinute: '202405010900', userId: '  ', eventCount: '1' }, ctx)).toEqual({ kind: 'rejected', reason: 'user id is empty' });
   });
   it('rejects events the login-event contract refuses, with its reason', () => {
-    expect(mapRow({ dateHourMinute: '202405010900', userId: 'jane doe', eventCount: '2' }, ctx)).toEqual({ kind: 'rejected', reason: 'not a valid login event: user_id: no spaces' });
+    expect(mapRow({ dateHourMinute: '202405010900', userId: 'jane doe', eventCount: '2' }, ctx)).toEqual({
+      kind: 'rejected',
+      reason: 'not a valid login event: user_id: no spaces',
+    });
     expect(mapRow({ dateHourMinute: '202405010900', userId: 'jane', eventCount: '0' }, ctx)).toEqual({ kind: 'events', events: [] });
   });
-  it('accepts user ids up to the declared length and rejects longer ones, calling values at GA4\'s cut-off possibly truncated', () => {
+  it("accepts user ids up to the declared length and rejects longer ones, calling values at GA4's cut-off possibly truncated", () => {
     expect(mapRow({ dateHourMinute: '202405010900', userId: 'x'.repeat(100), eventCount: '1' }, ctx).kind).toBe('events');
     const userScoped = { ...ctx, userId: parseUserIdDimension('customUser:app_user_id', 20) };
     expect(mapRow({ dateHourMinute: '202405010900', userId: 'x'.repeat(21), eventCount: '1' }, userScoped)).toEqual({
@@ -252,7 +303,8 @@ describe('mapping', () => {
     });
     expect(mapRow({ dateHourMinute: '202405010900', userId: 'x'.repeat(36), eventCount: '1' }, userScoped)).toEqual({
       kind: 'rejected',
-      reason: 'user id is 36 characters, above the declared userIdMaxLength 20: GA4 truncates user property values to 36 characters, so this may be several users',
+      reason:
+        'user id is 36 characters, above the declared userIdMaxLength 20: GA4 truncates user property values to 36 characters, so this may be several users',
     });
   });
   it('keeps the zod-free copies of the contract constants equal to the contract', () => {

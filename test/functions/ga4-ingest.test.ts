@@ -280,15 +280,19 @@ const metricValues = () => emfRecords()[emfRecords().length - 1];
 
 function serveSentCountsTable(): void {
   dynamo.reset();
-  dynamo.on(QueryCommand).callsFake(async (input: { TableName: string; ExpressionAttributeValues: Record<string, AttributeValue>; ExclusiveStartKey?: Record<string, AttributeValue> }) => {
-    expect(input.TableName).toBe(SENT_COUNTS_TABLE);
-    const items = [...(table.get(input.ExpressionAttributeValues[':pk']!.S!)?.values() ?? [])].sort((a, b) => (a.sk!.S! < b.sk!.S! ? -1 : 1));
-    const after = input.ExclusiveStartKey?.sk?.S;
-    const rest = after === undefined ? items : items.filter((item) => item.sk!.S! > after);
-    // Pages of three: the store must follow LastEvaluatedKey.
-    const page = rest.slice(0, 3);
-    return { Items: page, ...(rest.length > 3 ? { LastEvaluatedKey: { pk: page[2]!.pk!, sk: page[2]!.sk! } } : {}) };
-  });
+  dynamo
+    .on(QueryCommand)
+    .callsFake(
+      async (input: { TableName: string; ExpressionAttributeValues: Record<string, AttributeValue>; ExclusiveStartKey?: Record<string, AttributeValue> }) => {
+        expect(input.TableName).toBe(SENT_COUNTS_TABLE);
+        const items = [...(table.get(input.ExpressionAttributeValues[':pk']!.S!)?.values() ?? [])].sort((a, b) => (a.sk!.S! < b.sk!.S! ? -1 : 1));
+        const after = input.ExclusiveStartKey?.sk?.S;
+        const rest = after === undefined ? items : items.filter((item) => item.sk!.S! > after);
+        // Pages of three: the store must follow LastEvaluatedKey.
+        const page = rest.slice(0, 3);
+        return { Items: page, ...(rest.length > 3 ? { LastEvaluatedKey: { pk: page[2]!.pk!, sk: page[2]!.sk! } } : {}) };
+      },
+    );
   dynamo.on(BatchWriteItemCommand).callsFake(async (input: { RequestItems: Record<string, WriteRequest[]> }) => {
     const requests = input.RequestItems[SENT_COUNTS_TABLE]!;
     expect(requests.length).toBeLessThanOrEqual(25);
@@ -338,7 +342,18 @@ afterAll(async () => {
 beforeEach(() => {
   jest.useFakeTimers({
     now: NOW,
-    doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    doNotFake: [
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'setTimeout',
+      'clearTimeout',
+    ],
   });
   google.reset();
   mockKafka.sent = [];
@@ -388,12 +403,16 @@ const FIRST_WINDOW_ROWS: FakeRow[] = [
 ];
 
 describe('ga4-ingest handler', () => {
-  it('reads only the window\'s local hours, pages them in a fixed order, and sends each login once, keyed by user id', async () => {
+  it("reads only the window's local hours, pages them in a fixed order, and sends each login once, keyed by user id", async () => {
     google.rows = [...FIRST_WINDOW_ROWS];
     const summary = await handler(scheduledEvent, context());
 
     // A one-row probe learns the zone, then 4 rows in the window's hours, page size 2: offsets 0, 2.
-    expect(google.reportRequests.map((r) => [r.body.offset, r.body.limit])).toEqual([[0, 1], [0, 2], [2, 2]]);
+    expect(google.reportRequests.map((r) => [r.body.offset, r.body.limit])).toEqual([
+      [0, 1],
+      [0, 2],
+      [2, 2],
+    ]);
     const first = google.reportRequests[1]!.body;
     const hourPrefixes = Array.from({ length: 16 }, (_, i) => {
       const local = new Date(Date.parse('2024-04-30T14:00:00Z') + i * HOUR).toISOString();
@@ -406,7 +425,11 @@ describe('ga4-ingest handler', () => {
         andGroup: {
           expressions: [
             { filter: { fieldName: 'eventName', stringFilter: { matchType: 'EXACT', value: 'login', caseSensitive: true } } },
-            { orGroup: { expressions: hourPrefixes.map((value) => ({ filter: { fieldName: 'dateHourMinute', stringFilter: { matchType: 'BEGINS_WITH', value } } })) } },
+            {
+              orGroup: {
+                expressions: hourPrefixes.map((value) => ({ filter: { fieldName: 'dateHourMinute', stringFilter: { matchType: 'BEGINS_WITH', value } } })),
+              },
+            },
           ],
         },
       },
@@ -437,7 +460,9 @@ describe('ga4-ingest handler', () => {
     expect(events.map((e) => describeContractViolation(loginEventSchema, e))).toEqual(Array(5).fill(undefined));
     expect(loginsSent().map((m) => m.headers)).toEqual(events.map((e) => ({ event_id: e.event_id, source: 'ga4' })));
     expect(dlqSent()).toEqual([]);
-    expect(mockKafka.producerConfigs).toEqual([expect.objectContaining({ idempotent: true, maxInFlightRequests: 1, retry: expect.objectContaining({ retries: expect.any(Number) }) })]);
+    expect(mockKafka.producerConfigs).toEqual([
+      expect.objectContaining({ idempotent: true, maxInFlightRequests: 1, retry: expect.objectContaining({ retries: expect.any(Number) }) }),
+    ]);
     expect(mockKafka.sent.every((r) => r.acks === -1)).toBe(true);
     expect(mockKafka.disconnects).toBe(1);
 
@@ -450,7 +475,14 @@ describe('ga4-ingest handler', () => {
     expect(summary).toMatchObject({ outcome: 'committed', eventsSent: 5, passes: [{ ageMinutes: 480, rowsRead: 4, eventsSent: 5, pages: 2 }] });
 
     const emf = metricValues()!;
-    expect(emf).toMatchObject({ Ga4EventsSent: 5, Ga4RowsRejected: 0, Ga4ApiRetries: 0, Ga4EmptyMinutes: 0, service: 'ga4-ingest', FunctionName: 'lakestream-dev-ga4-ingest' });
+    expect(emf).toMatchObject({
+      Ga4EventsSent: 5,
+      Ga4RowsRejected: 0,
+      Ga4ApiRetries: 0,
+      Ga4EmptyMinutes: 0,
+      service: 'ga4-ingest',
+      FunctionName: 'lakestream-dev-ga4-ingest',
+    });
     expect(emf.Ga4QuotaTokensPerHourRemaining).toBe(38_970);
     expect(JSON.stringify((emf._aws as { CloudWatchMetrics: unknown }).CloudWatchMetrics)).toContain('"Namespace":"Lakestream"');
     // Neither the key nor the token reaches the logs.
@@ -557,11 +589,19 @@ describe('ga4-ingest handler', () => {
   });
 
   it('leaves later passes for the next run when the hourly tokens run low', async () => {
-    storedMark = JSON.stringify({ version: 2, timeZone: 'Europe/Paris', passes: { '480': '2024-05-01T03:00:00.000Z', '2160': '2024-04-29T23:00:00.000Z', '4320': '2024-04-28T11:00:00.000Z' } });
+    storedMark = JSON.stringify({
+      version: 2,
+      timeZone: 'Europe/Paris',
+      passes: { '480': '2024-05-01T03:00:00.000Z', '2160': '2024-04-29T23:00:00.000Z', '4320': '2024-04-28T11:00:00.000Z' },
+    });
     google.tokensPerHourRemaining = 1_500;
     await handler(scheduledEvent, context());
     expect(google.reportRequests).toHaveLength(1);
-    expect(JSON.parse(storedMark).passes).toEqual({ '480': '2024-05-01T04:00:00.000Z', '2160': '2024-04-29T23:00:00.000Z', '4320': '2024-04-28T11:00:00.000Z' });
+    expect(JSON.parse(storedMark).passes).toEqual({
+      '480': '2024-05-01T04:00:00.000Z',
+      '2160': '2024-04-29T23:00:00.000Z',
+      '4320': '2024-04-28T11:00:00.000Z',
+    });
     expect(metricValues()).toMatchObject({ Ga4PassesDeferred: 2 });
   });
 
@@ -585,7 +625,9 @@ describe('ga4-ingest handler', () => {
   });
 
   it('fails at once with a clear message when runReport answers 403', async () => {
-    google.reportFailures = [{ status: 403, body: { error: { code: 403, message: 'User does not have sufficient permissions for this property.', status: 'PERMISSION_DENIED' } } }];
+    google.reportFailures = [
+      { status: 403, body: { error: { code: 403, message: 'User does not have sufficient permissions for this property.', status: 'PERMISSION_DENIED' } } },
+    ];
     await expect(handler(scheduledEvent, context())).rejects.toThrow(
       `GA4 Data API refused property ${PROPERTY_ID} (HTTP 403 PERMISSION_DENIED: User does not have sufficient permissions for this property.); grant service account ${CLIENT_EMAIL} the Viewer role`,
     );
@@ -611,7 +653,13 @@ describe('ga4-ingest handler', () => {
       [`202404301408|${'u'.repeat(41)}`, 'user id is 41 characters, above the declared userIdMaxLength 40'],
       ['202404301409|bot', 'eventCount 51 exceeds 50 logins per user per minute: likely a bot or a shared id'],
     ]);
-    expect(rejected[0]).toMatchObject({ kind: 'ga4-rejected-row', version: 1, property_id: PROPERTY_ID, time_zone: 'Europe/Paris', row: { dateHourMinute: '202404301406', userId: '(not set)', eventCount: '7' } });
+    expect(rejected[0]).toMatchObject({
+      kind: 'ga4-rejected-row',
+      version: 1,
+      property_id: PROPERTY_ID,
+      time_zone: 'Europe/Paris',
+      row: { dateHourMinute: '202404301406', userId: '(not set)', eventCount: '7' },
+    });
     expect(summary).toMatchObject({ rowsRejected: 4, eventsSent: 51 });
     expect(metricValues()).toMatchObject({ Ga4RowsRejected: 4, Ga4EventsSent: 51 });
 
@@ -644,7 +692,10 @@ describe('ga4-ingest handler', () => {
   });
 
   it('records counts through unprocessed batch writes, so a re-read after a lost cursor write sends nothing', async () => {
-    google.rows = [{ dhm: '202404301405', user: 'alice', count: '2' }, { dhm: '202404301406', user: 'bob', count: '1' }];
+    google.rows = [
+      { dhm: '202404301405', user: 'alice', count: '2' },
+      { dhm: '202404301406', user: 'bob', count: '1' },
+    ];
     throttleNextBatchWrite = true;
     failMarkWrite = true;
     await expect(handler(scheduledEvent, context())).rejects.toThrow(
@@ -678,11 +729,17 @@ describe('ga4-ingest handler', () => {
     google.rows = [...FIRST_WINDOW_ROWS];
     await handler(scheduledEvent, context());
     expect(sentPairs()).toEqual(['alice 2024-05-01T03:59:00.000Z']);
-    expect(JSON.parse(storedMark).passes).toEqual({ '480': '2024-05-01T04:00:00.000Z', '2160': '2024-05-01T02:00:00.000Z', '4320': '2024-05-01T02:00:00.000Z' });
+    expect(JSON.parse(storedMark).passes).toEqual({
+      '480': '2024-05-01T04:00:00.000Z',
+      '2160': '2024-05-01T02:00:00.000Z',
+      '4320': '2024-05-01T02:00:00.000Z',
+    });
   });
 
   it('rejects a secret that is not a service-account key without echoing it', async () => {
-    secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: JSON.stringify({ type: 'authorized_user', refresh_token: 'rt-secret' }) });
+    secrets
+      .on(GetSecretValueCommand, { SecretId: SECRET_ARN })
+      .resolves({ SecretString: JSON.stringify({ type: 'authorized_user', refresh_token: 'rt-secret' }) });
     const error = await handler(scheduledEvent, context()).catch((e: Error) => e);
     expect((error as Error).message).toMatch(`Secret ${SECRET_ARN} is not a usable service-account key (type:`);
     expect((error as Error).message).not.toContain('rt-secret');

@@ -18,7 +18,12 @@ import { grafanaBaseUrl } from '../../lib/functions/grafana-provisioner/grafana-
 const grafana = mockClient(GrafanaClient);
 const TOKEN = 'glsa_test_token_value';
 
-interface Recorded { method: string; path: string; body: any; auth: string | undefined }
+interface Recorded {
+  method: string;
+  path: string;
+  body: any;
+  auth: string | undefined;
+}
 
 /** In-memory stand-in for the Grafana HTTP API endpoints the provisioner calls. */
 class FakeGrafana {
@@ -33,8 +38,12 @@ class FakeGrafana {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
-  stop(): Promise<void> { return new Promise((resolve) => this.server.close(() => resolve())); }
-  calls(method: string, path: RegExp): Recorded[] { return this.requests.filter((r) => r.method === method && path.test(r.path)); }
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+  calls(method: string, path: RegExp): Recorded[] {
+    return this.requests.filter((r) => r.method === method && path.test(r.path));
+  }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     let raw = '';
@@ -43,14 +52,20 @@ class FakeGrafana {
       const path = (req.url ?? '').split('?')[0];
       const body = raw ? JSON.parse(raw) : undefined;
       this.requests.push({ method: req.method ?? '', path, body, auth: req.headers.authorization });
-      const reply = (status: number, payload: unknown = {}) => { res.writeHead(status, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(payload)); };
+      const reply = (status: number, payload: unknown = {}) => {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(payload));
+      };
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return reply(401, { message: 'Unauthorized' });
       if (this.failure?.match.test(`${req.method} ${path}`)) return reply(this.failure.status, { message: 'injected failure' });
       let m: RegExpMatchArray | null;
       if ((m = path.match(/^\/api\/folders\/([^/]+)$/))) {
         const folder = this.folders.get(m[1]);
         if (req.method === 'GET') return folder ? reply(200, { uid: m[1], ...folder }) : reply(404, { message: 'not found' });
-        if (req.method === 'PUT') { this.folders.set(m[1], { title: body.title, version: (folder?.version ?? 0) + 1 }); return reply(200); }
+        if (req.method === 'PUT') {
+          this.folders.set(m[1], { title: body.title, version: (folder?.version ?? 0) + 1 });
+          return reply(200);
+        }
         if (req.method === 'DELETE') {
           if (!folder) return reply(404);
           this.folders.delete(m[1]);
@@ -58,13 +73,22 @@ class FakeGrafana {
           return reply(200);
         }
       }
-      if (path === '/api/folders' && req.method === 'POST') { this.folders.set(body.uid, { title: body.title, version: 1 }); return reply(200, { uid: body.uid }); }
+      if (path === '/api/folders' && req.method === 'POST') {
+        this.folders.set(body.uid, { title: body.title, version: 1 });
+        return reply(200, { uid: body.uid });
+      }
       if ((m = path.match(/^\/api\/datasources\/uid\/([^/]+)$/))) {
         const ds = this.dataSources.get(m[1]);
         if (req.method === 'GET') return ds ? reply(200, ds) : reply(404, { message: 'not found' });
-        if (req.method === 'PUT') { this.dataSources.set(m[1], body); return reply(200); }
+        if (req.method === 'PUT') {
+          this.dataSources.set(m[1], body);
+          return reply(200);
+        }
       }
-      if (path === '/api/datasources' && req.method === 'POST') { this.dataSources.set(body.uid, { ...body, id: this.dataSources.size + 1 }); return reply(200); }
+      if (path === '/api/datasources' && req.method === 'POST') {
+        this.dataSources.set(body.uid, { ...body, id: this.dataSources.size + 1 });
+        return reply(200);
+      }
       if (path === '/api/dashboards/db' && req.method === 'POST') {
         if (this.dashboards.has(body.dashboard.uid) && !body.overwrite) return reply(412, { message: 'exists' });
         this.dashboards.set(body.dashboard.uid, { folderUid: body.folderUid, dashboard: body.dashboard });
@@ -83,7 +107,13 @@ const dashboard = (uid: string, title: string) => {
   return { uid, json, sha256: createHash('sha256').update(json).digest('hex') };
 };
 const DATA_SOURCES = [
-  { uid: 'lakestream-prometheus', name: 'Prometheus', type: 'prometheus', url: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1', jsonData: { httpMethod: 'POST', sigV4Auth: true, sigV4AuthType: 'ec2_iam_role', sigV4Region: 'eu-west-1' } },
+  {
+    uid: 'lakestream-prometheus',
+    name: 'Prometheus',
+    type: 'prometheus',
+    url: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1',
+    jsonData: { httpMethod: 'POST', sigV4Auth: true, sigV4AuthType: 'ec2_iam_role', sigV4Region: 'eu-west-1' },
+  },
   { uid: 'lakestream-cloudwatch', name: 'CloudWatch', type: 'cloudwatch', jsonData: { authType: 'ec2_iam_role', defaultRegion: 'eu-west-1' } },
 ];
 
@@ -100,7 +130,12 @@ function props(overrides: Record<string, unknown> = {}, dashboards = [dashboard(
   };
 }
 const event = (RequestType: 'Create' | 'Update' | 'Delete', ResourceProperties: Record<string, unknown>, OldResourceProperties?: Record<string, unknown>) =>
-  ({ RequestType, ResourceProperties, OldResourceProperties, PhysicalResourceId: RequestType === 'Create' ? undefined : 'g-0123456789/lakestream-dev' }) as unknown as CustomResourceEvent;
+  ({
+    RequestType,
+    ResourceProperties,
+    OldResourceProperties,
+    PhysicalResourceId: RequestType === 'Create' ? undefined : 'g-0123456789/lakestream-dev',
+  }) as unknown as CustomResourceEvent;
 
 let server: FakeGrafana;
 let baseUrl: string;
@@ -128,21 +163,33 @@ describe('grafana-provisioner Create', () => {
     const result = await handler(event('Create', props()));
 
     expect(result.PhysicalResourceId).toBe('g-0123456789/lakestream-dev');
-    expect(grafana.commandCalls(CreateWorkspaceServiceAccountCommand)[0].args[0].input).toEqual({ workspaceId: 'g-0123456789', name: 'lakestream-provisioner', grafanaRole: 'ADMIN' });
+    expect(grafana.commandCalls(CreateWorkspaceServiceAccountCommand)[0].args[0].input).toEqual({
+      workspaceId: 'g-0123456789',
+      name: 'lakestream-provisioner',
+      grafanaRole: 'ADMIN',
+    });
     expect(grafana.commandCalls(CreateWorkspaceServiceAccountTokenCommand)[0].args[0].input).toMatchObject({ serviceAccountId: 'sa-1', secondsToLive: 600 });
     expect(server.folders.get('lakestream-dev')).toEqual({ title: 'Lakestream dev', version: 1 });
     expect(server.calls('POST', /^\/api\/datasources$/).map((r) => r.body.uid)).toEqual(['lakestream-prometheus', 'lakestream-cloudwatch']);
     expect(server.dataSources.get('lakestream-prometheus')).toMatchObject({ access: 'proxy', jsonData: { sigV4Auth: true, sigV4AuthType: 'ec2_iam_role' } });
     const posted = server.calls('POST', /^\/api\/dashboards\/db$/);
-    expect(posted.map((r) => [r.body.dashboard.uid, r.body.folderUid, r.body.overwrite])).toEqual([['lakestream-a', 'lakestream-dev', true], ['lakestream-b', 'lakestream-dev', true]]);
+    expect(posted.map((r) => [r.body.dashboard.uid, r.body.folderUid, r.body.overwrite])).toEqual([
+      ['lakestream-a', 'lakestream-dev', true],
+      ['lakestream-b', 'lakestream-dev', true],
+    ]);
     expect(posted[0].body.dashboard.id).toBeUndefined();
-    expect(posted[0].body.dashboard.templating.list[0]).toMatchObject({ name: 'database', query: 'lakestream_dev_gold', current: { value: 'lakestream_dev_gold' } });
+    expect(posted[0].body.dashboard.templating.list[0]).toMatchObject({
+      name: 'database',
+      query: 'lakestream_dev_gold',
+      current: { value: 'lakestream_dev_gold' },
+    });
     expect(server.requests.every((r) => r.auth === `Bearer ${TOKEN}`)).toBe(true);
     expect(revoked()).toEqual([{ workspaceId: 'g-0123456789', serviceAccountId: 'sa-1', tokenId: 'tok-1' }]);
   });
 
   it('reuses an existing service account found on a later page, and updates existing items by uid', async () => {
-    grafana.on(ListWorkspaceServiceAccountsCommand)
+    grafana
+      .on(ListWorkspaceServiceAccountsCommand)
       .resolvesOnce({ serviceAccounts: [{ id: 'other', name: 'someone' }], nextToken: 'p2' } as any)
       .resolvesOnce({ serviceAccounts: [{ id: 'sa-9', name: 'lakestream-provisioner' }] } as any);
     server.folders.set('lakestream-dev', { title: 'Old title', version: 3 });
@@ -217,12 +264,16 @@ describe('grafana-provisioner failures', () => {
   it('refuses a plain-http endpoint unless the test switch is on', async () => {
     delete process.env.GRAFANA_API_INSECURE_FOR_TESTS;
     await expect(handler(event('Create', props()))).rejects.toThrow(/must use https/);
-    expect(grafanaBaseUrl('g-0123456789.grafana-workspace.eu-west-1.amazonaws.com', false)).toBe('https://g-0123456789.grafana-workspace.eu-west-1.amazonaws.com');
+    expect(grafanaBaseUrl('g-0123456789.grafana-workspace.eu-west-1.amazonaws.com', false)).toBe(
+      'https://g-0123456789.grafana-workspace.eu-west-1.amazonaws.com',
+    );
     expect(grafana.commandCalls(CreateWorkspaceServiceAccountTokenCommand)).toHaveLength(0);
   });
 
   it('rejects malformed properties naming the field', async () => {
-    await expect(handler(event('Create', props({ WorkspaceId: 'nope', Dashboards: '[' })))).rejects.toThrow(/WorkspaceId: must be a Grafana workspace id.*Dashboards: is not valid JSON/);
+    await expect(handler(event('Create', props({ WorkspaceId: 'nope', Dashboards: '[' })))).rejects.toThrow(
+      /WorkspaceId: must be a Grafana workspace id.*Dashboards: is not valid JSON/,
+    );
   });
 
   it('fails Create when the workspace does not exist', async () => {

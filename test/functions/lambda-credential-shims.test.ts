@@ -59,21 +59,26 @@ describe('MSK IAM signer with the Lambda credential shims', () => {
 describe('Lambda bundles of the Kafka functions', () => {
   const functionsDir = path.join(__dirname, '..', '..', 'lib', 'functions');
 
-  it.each(['topic-manager', 'ga4-ingest', 'file-replay'])('%s bundles no STS, profile or SSO credential code, SSM only to keep state, and no classic zod of its own', (name) => {
-    const result = buildSync({
-      entryPoints: [path.join(functionsDir, name, 'index.ts')],
-      ...LAMBDA_BUNDLE_OPTIONS,
-      write: false, outdir: path.join(__dirname, 'unused-outdir'), metafile: true,
-    });
-    const inputs = Object.keys(result.metafile.inputs);
-    const packages = (fragment: string) => inputs.filter((input) => input.includes(fragment));
-    expect(packages('node_modules/@aws-sdk/client-ssm/').length > 0).toBe(name === 'ga4-ingest'); // its high-water mark lives in SSM
-    expect(packages('node_modules/@aws-sdk/client-sts/')).toEqual([]);
-    expect(packages('node_modules/@aws-sdk/credential-providers/')).toEqual([]);
-    expect(packages('node_modules/@aws-sdk/credential-provider-ini/')).toEqual([]);
-    expect(packages('node_modules/@aws-sdk/nested-clients/')).toEqual([]);
-    expect(inputs).toEqual(expect.arrayContaining([expect.stringContaining('lib/functions/shared/lambda-credential-providers.ts')]));
-    // The classic zod API (zod/v4/classic) stays out except where a shared contract module still needs it.
-    expect(packages('node_modules/zod/v4/classic/').length > 0).toBe(name === 'topic-manager'); // lib/contracts/topic-spec.ts
-  });
+  it.each(['topic-manager', 'ga4-ingest', 'file-replay'])(
+    '%s bundles no STS, profile or SSO credential code, SSM only to keep state, and no classic zod of its own',
+    (name) => {
+      const result = buildSync({
+        entryPoints: [path.join(functionsDir, name, 'index.ts')],
+        ...LAMBDA_BUNDLE_OPTIONS,
+        write: false,
+        outdir: path.join(__dirname, 'unused-outdir'),
+        metafile: true,
+      });
+      const inputs = Object.keys(result.metafile.inputs);
+      const packages = (fragment: string) => inputs.filter((input) => input.includes(fragment));
+      expect(packages('node_modules/@aws-sdk/client-ssm/').length > 0).toBe(name === 'ga4-ingest'); // its high-water mark lives in SSM
+      expect(packages('node_modules/@aws-sdk/client-sts/')).toEqual([]);
+      expect(packages('node_modules/@aws-sdk/credential-providers/')).toEqual([]);
+      expect(packages('node_modules/@aws-sdk/credential-provider-ini/')).toEqual([]);
+      expect(packages('node_modules/@aws-sdk/nested-clients/')).toEqual([]);
+      expect(inputs).toEqual(expect.arrayContaining([expect.stringContaining('lib/functions/shared/lambda-credential-providers.ts')]));
+      // The classic zod API (zod/v4/classic) stays out except where a shared contract module still needs it.
+      expect(packages('node_modules/zod/v4/classic/').length > 0).toBe(name === 'topic-manager'); // lib/contracts/topic-spec.ts
+    },
+  );
 });

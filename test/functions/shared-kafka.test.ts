@@ -2,7 +2,11 @@ import { bootstrapBrokersFromEnvironment, parseBootstrapBrokers } from '../../li
 
 describe('bootstrap brokers from the environment', () => {
   it('splits the MSK broker string into trimmed host:port entries', () => {
-    expect(bootstrapBrokersFromEnvironment({ BOOTSTRAP_BROKERS: 'b-1.msk:9098, b-2.msk:9098 ,,b-3.msk:9098' })).toEqual(['b-1.msk:9098', 'b-2.msk:9098', 'b-3.msk:9098']);
+    expect(bootstrapBrokersFromEnvironment({ BOOTSTRAP_BROKERS: 'b-1.msk:9098, b-2.msk:9098 ,,b-3.msk:9098' })).toEqual([
+      'b-1.msk:9098',
+      'b-2.msk:9098',
+      'b-3.msk:9098',
+    ]);
     expect(parseBootstrapBrokers('b-1.msk:9098')).toEqual(['b-1.msk:9098']);
   });
 
@@ -17,12 +21,14 @@ describe('bootstrap brokers from the environment', () => {
 
   it('names the variable when it is missing or holds no broker', () => {
     expect(() => bootstrapBrokersFromEnvironment({})).toThrow(/^BOOTSTRAP_BROKERS is not set: it must hold the MSK IAM bootstrap broker string/);
-    expect(() => bootstrapBrokersFromEnvironment({ BOOTSTRAP_BROKERS: ' , ' })).toThrow(/^BOOTSTRAP_BROKERS is empty: .*has the bootstrap-brokers resource run\?/);
+    expect(() => bootstrapBrokersFromEnvironment({ BOOTSTRAP_BROKERS: ' , ' })).toThrow(
+      /^BOOTSTRAP_BROKERS is empty: .*has the bootstrap-brokers resource run\?/,
+    );
   });
 });
 
 describe('Kafka timeouts', () => {
-  it('builds clients whose request timeout outlasts the brokers\' ack wait', () => {
+  it("builds clients whose request timeout outlasts the brokers' ack wait", () => {
     const configs: Array<{ requestTimeout?: number }> = [];
     jest.isolateModules(() => {
       jest.doMock('kafkajs', () => ({ ...jest.requireActual('kafkajs'), Kafka: jest.fn((config: { requestTimeout?: number }) => configs.push(config)) }));

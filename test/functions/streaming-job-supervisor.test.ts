@@ -85,7 +85,10 @@ async function emitted<T>(action: () => Promise<T>): Promise<{ result?: T; error
   } finally {
     spy.mockRestore();
   }
-  const emf = lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, any>);
+  const emf = lines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.includes('"_aws"'))
+    .map((l) => JSON.parse(l) as Record<string, any>);
   const metrics: Record<string, number> = {};
   for (const entry of emf) for (const def of entry._aws.CloudWatchMetrics[0].Metrics) metrics[def.Name] = entry[def.Name];
   const dimensions = emf.flatMap((entry) => entry._aws.CloudWatchMetrics[0].Dimensions as string[][]);
@@ -118,7 +121,10 @@ const scheduledEvent = { 'detail-type': 'Scheduled Event', source: 'aws.events',
 
 beforeEach(() => {
   emr.reset();
-  jest.useFakeTimers({ now: NOW, doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'clearImmediate', 'queueMicrotask'] });
+  jest.useFakeTimers({
+    now: NOW,
+    doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'clearImmediate', 'queueMicrotask'],
+  });
   emr.on(StartJobRunCommand).resolves({ ...metadata, applicationId: ENV.APPLICATION_ID, jobRunId: 'new-run', arn: 'arn' });
   emr.on(CancelJobRunCommand).resolves({ ...metadata, applicationId: ENV.APPLICATION_ID, jobRunId: 'x' });
 });
@@ -140,7 +146,13 @@ describe('scheduled supervision', () => {
     const inputs = emr.commandCalls(ListJobRunsCommand).map((c) => c.args[0].input);
     expect(inputs).toEqual(
       expect.arrayContaining([
-        { applicationId: ENV.APPLICATION_ID, mode: 'STREAMING', states: ['SUBMITTED', 'PENDING', 'SCHEDULED', 'RUNNING', 'QUEUED', 'CANCELLING'], maxResults: 50, nextToken: undefined },
+        {
+          applicationId: ENV.APPLICATION_ID,
+          mode: 'STREAMING',
+          states: ['SUBMITTED', 'PENDING', 'SCHEDULED', 'RUNNING', 'QUEUED', 'CANCELLING'],
+          maxResults: 50,
+          nextToken: undefined,
+        },
         { applicationId: ENV.APPLICATION_ID, mode: 'STREAMING', states: undefined, maxResults: 50, nextToken: undefined },
       ]),
     );
@@ -226,11 +238,13 @@ describe('scheduled supervision', () => {
   });
 
   it('follows pagination to find the job among other jobs runs', async () => {
-    emr.on(ListJobRunsCommand).callsFake((input: { nextToken?: string; states?: string[] }) =>
-      input.nextToken
-        ? { ...metadata, jobRuns: [run('mine', 'RUNNING', 100)] }
-        : { ...metadata, jobRuns: [run('x', 'RUNNING', 1, 0, 'other')], nextToken: 'page-2' },
-    );
+    emr
+      .on(ListJobRunsCommand)
+      .callsFake((input: { nextToken?: string; states?: string[] }) =>
+        input.nextToken
+          ? { ...metadata, jobRuns: [run('mine', 'RUNNING', 100)] }
+          : { ...metadata, jobRuns: [run('x', 'RUNNING', 1, 0, 'other')], nextToken: 'page-2' },
+      );
     const { result } = await emitted(() => supervisor.handler(scheduledEvent));
     expect(result).toMatchObject({ action: 'KEPT', jobRunId: 'mine' });
     expect(emr.commandCalls(ListJobRunsCommand).filter((c) => c.args[0].input.nextToken === 'page-2')).toHaveLength(2);
@@ -269,7 +283,9 @@ describe('scheduled supervision', () => {
     expect(() => loadConfig({ ...ENV, ENTRY_POINT_ARGUMENTS: '--bronze-uri s3://x' })).toThrow(
       /Invalid streaming-job-supervisor environment: ENTRY_POINT_ARGUMENTS: must be a JSON array of strings/,
     );
-    expect(() => loadConfig({ ...ENV, APPLICATION_ID: undefined, ENTRY_POINT: 'jobs/x.py' })).toThrow(/APPLICATION_ID: must be set; ENTRY_POINT: must be an s3:\/\/ URI/);
+    expect(() => loadConfig({ ...ENV, APPLICATION_ID: undefined, ENTRY_POINT: 'jobs/x.py' })).toThrow(
+      /APPLICATION_ID: must be set; ENTRY_POINT: must be an s3:\/\/ URI/,
+    );
     expect(() => loadConfig({ ...ENV, STABLE_RUN_MINUTES: 'soon' })).toThrow(/STABLE_RUN_MINUTES: must be a number/);
     expect(() => loadConfig({ ...ENV, BACKOFF_MAX_SECONDS: '10' })).toThrow(/BACKOFF_MAX_SECONDS \(10\) must be at least BACKOFF_BASE_SECONDS \(60\)/);
     expect(() => loadConfig({ ...ENV, MAX_FAILED_ATTEMPTS_PER_HOUR: '11' })).toThrow(/MAX_FAILED_ATTEMPTS_PER_HOUR/);

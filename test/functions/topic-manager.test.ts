@@ -71,7 +71,9 @@ describe('planTopicChanges', () => {
     const plan = planTopicChanges({
       ...base,
       desired: [spec('a', { retentionMs: 3_600_000, configs: { 'compression.type': 'zstd' } })],
-      current: stateOf(current('a', { overrides: { 'retention.ms': '86400000', 'cleanup.policy': 'delete', 'compression.type': 'zstd', 'max.message.bytes': '2097152' } })),
+      current: stateOf(
+        current('a', { overrides: { 'retention.ms': '86400000', 'cleanup.policy': 'delete', 'compression.type': 'zstd', 'max.message.bytes': '2097152' } }),
+      ),
     });
     expect(plan.alterConfigs).toEqual([
       {
@@ -311,7 +313,8 @@ const common = {
   ResourceType: 'Custom::KafkaTopics',
 };
 
-const createEvent = (props: Record<string, string>): CustomResourceEvent => ({ ...common, RequestType: 'Create', ResourceProperties: props }) as CustomResourceEvent;
+const createEvent = (props: Record<string, string>): CustomResourceEvent =>
+  ({ ...common, RequestType: 'Create', ResourceProperties: props }) as CustomResourceEvent;
 const updateEvent = (props: Record<string, string>, old: Record<string, string>): CustomResourceEvent =>
   ({ ...common, RequestType: 'Update', PhysicalResourceId: `topics-${CLUSTER}`, ResourceProperties: props, OldResourceProperties: old }) as CustomResourceEvent;
 const deleteEvent = (props: Record<string, string>): CustomResourceEvent =>
@@ -365,7 +368,9 @@ describe('topic manager: Create', () => {
     const topics = [spec('a'), spec('b'), spec('c')];
     cluster.fault('createTopics', (args) => {
       cluster.applyCreate((args as { topics: ITopicConfig[] }).topics.slice(0, 2));
-      throw new KafkaJSAggregateError('Topic creation errors', [new KafkaJSCreateTopicError(protocolError('REQUEST_TIMED_OUT', 7, 'The request timed out.'), 'c')]);
+      throw new KafkaJSAggregateError('Topic creation errors', [
+        new KafkaJSCreateTopicError(protocolError('REQUEST_TIMED_OUT', 7, 'The request timed out.'), 'c'),
+      ]);
     });
 
     await expect(onEvent(createEvent(properties(topics)))).rejects.toThrow(
@@ -458,16 +463,34 @@ describe('topic manager: Update', () => {
       },
       {
         op: 'alterConfigs',
-        args: { validateOnly: false, resources: [{ type: 2, name: 'b', configEntries: [{ name: 'retention.ms', value: '86400000' }, { name: 'cleanup.policy', value: 'delete' }] }] },
+        args: {
+          validateOnly: false,
+          resources: [
+            {
+              type: 2,
+              name: 'b',
+              configEntries: [
+                { name: 'retention.ms', value: '86400000' },
+                { name: 'cleanup.policy', value: 'delete' },
+              ],
+            },
+          ],
+        },
       },
     ]);
-    expect(cluster.topics.get('a')).toEqual({ partitions: 6, replicationFactor: 2, overrides: { 'retention.ms': '3600000', 'cleanup.policy': 'delete', 'max.message.bytes': '2097152' } });
+    expect(cluster.topics.get('a')).toEqual({
+      partitions: 6,
+      replicationFactor: 2,
+      overrides: { 'retention.ms': '3600000', 'cleanup.policy': 'delete', 'max.message.bytes': '2097152' },
+    });
   });
 
   it('refuses to lower partitions with a PermanentError and changes nothing, not even other topics', async () => {
     const { cluster, onEvent } = setup();
     cluster.add('a', { partitions: 6, overrides: { 'retention.ms': '86400000', 'cleanup.policy': 'delete' } });
-    const error = await onEvent(updateEvent(properties([spec('a', { partitions: 3 }), spec('new')]), properties([spec('a', { partitions: 6 })]))).catch((e: unknown) => e);
+    const error = await onEvent(updateEvent(properties([spec('a', { partitions: 3 }), spec('new')]), properties([spec('a', { partitions: 6 })]))).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as Error).message).toBe(
       'Refusing to change topics; nothing was changed. Topic "a" on cluster lakestream-dev: cannot lower partitions from 6 to 3 (Kafka cannot remove partitions; declare 6 or more, or declare a new topic)',
@@ -618,7 +641,10 @@ describe('topic manager: Delete when the cluster is gone or unreachable (teardow
     const started = Date.now();
     await expect(onEvent(deleting())).resolves.toEqual({ PhysicalResourceId: 'topics-lakestream-dev' });
     expect(Date.now() - started).toBeLessThan(1_000);
-    expect(log.warn).toHaveBeenCalledWith(expect.stringContaining('Leaving topics undeleted'), expect.objectContaining({ reason: expect.stringContaining('TimeBudgetError: Connect to cluster lakestream-dev did not finish within 50 ms') }));
+    expect(log.warn).toHaveBeenCalledWith(
+      expect.stringContaining('Leaving topics undeleted'),
+      expect.objectContaining({ reason: expect.stringContaining('TimeBudgetError: Connect to cluster lakestream-dev did not finish within 50 ms') }),
+    );
   });
 
   it('succeeds when the cluster stops answering in the middle of the deletion, before the Lambda timeout', async () => {
@@ -626,7 +652,10 @@ describe('topic manager: Delete when the cluster is gone or unreachable (teardow
     cluster.add('a');
     cluster.fault('fetchTopicMetadata', () => new Promise<void>(() => undefined));
     await expect(onEvent(deleting(), { getRemainingTimeInMillis: () => 20_080 })).resolves.toEqual({ PhysicalResourceId: 'topics-lakestream-dev' });
-    expect(log.warn).toHaveBeenCalledWith(expect.stringContaining('Leaving topics undeleted'), expect.objectContaining({ reason: expect.stringContaining("the run's time budget ran out") }));
+    expect(log.warn).toHaveBeenCalledWith(
+      expect.stringContaining('Leaving topics undeleted'),
+      expect.objectContaining({ reason: expect.stringContaining("the run's time budget ran out") }),
+    );
   });
 
   it('still fails when the cluster answers but refuses the connection (IAM), since a cluster that answers is not gone', async () => {
@@ -670,7 +699,10 @@ describe('topic manager: unreachable cluster and time bounds', () => {
   it('explains an unreachable broker and still disconnects', async () => {
     const { cluster, onEvent } = setup();
     cluster.fault('connect', () => {
-      throw new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection timeout', { broker: BROKERS[0] } as never), { retryCount: 3, retryTime: 5000 } as never);
+      throw new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection timeout', { broker: BROKERS[0] } as never), {
+        retryCount: 3,
+        retryTime: 5000,
+      } as never);
     });
     const error = (await onEvent(createEvent(properties([spec('a')]))).catch((e: unknown) => e)) as Error;
     expect(error.message).toBe(
@@ -685,7 +717,9 @@ describe('topic manager: unreachable cluster and time bounds', () => {
     cluster.fault('connect', () => {
       throw new KafkaJSSASLAuthenticationError('SASL OAUTHBEARER authentication failed: Access denied');
     });
-    await expect(onEvent(createEvent(properties([spec('a')])))).rejects.toThrow(/IAM authentication was refused: check the role's kafka-cluster:Connect permission/);
+    await expect(onEvent(createEvent(properties([spec('a')])))).rejects.toThrow(
+      /IAM authentication was refused: check the role's kafka-cluster:Connect permission/,
+    );
   });
 
   it('gives up on a hanging connection within the operation timeout', async () => {
@@ -711,7 +745,9 @@ describe('topic manager: unreachable cluster and time bounds', () => {
     const { cluster, onEvent, log } = setup({ disconnectTimeoutMs: 30 });
     cluster.fault('disconnect', () => new Promise<void>(() => undefined));
     await onEvent(createEvent(properties([spec('a')])));
-    expect(log.warn).toHaveBeenCalledWith(expect.stringContaining('Disconnect failed'), { reason: 'Disconnect did not finish within 30 ms: the per-operation limit of 30 ms' });
+    expect(log.warn).toHaveBeenCalledWith(expect.stringContaining('Disconnect failed'), {
+      reason: 'Disconnect did not finish within 30 ms: the per-operation limit of 30 ms',
+    });
   });
 
   it('refuses a missing or empty broker list with PermanentError before connecting', async () => {
@@ -719,7 +755,9 @@ describe('topic manager: unreachable cluster and time bounds', () => {
     const { BootstrapBrokers: _brokers, ...withoutBrokers } = properties([spec('a')]);
     const missing = await onEvent(createEvent(withoutBrokers)).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(PermanentError);
-    expect((missing as Error).message).toMatch(/^Invalid ResourceProperties: BootstrapBrokers: must be the bootstrap broker string host:9098,\.\.\. \(missing\)/);
+    expect((missing as Error).message).toMatch(
+      /^Invalid ResourceProperties: BootstrapBrokers: must be the bootstrap broker string host:9098,\.\.\. \(missing\)/,
+    );
     const empty = await onEvent(createEvent(properties([spec('a')], { BootstrapBrokers: ' , ' }))).catch((e: unknown) => e);
     expect(empty).toBeInstanceOf(PermanentError);
     expect((empty as Error).message).toBe('Invalid ResourceProperties: BootstrapBrokers: must list at least one host:port broker (got " , ")');
@@ -781,6 +819,8 @@ describe('topic manager: Lambda entry point', () => {
   it('fails at cold start naming AWS_REGION when it is missing', () => {
     jest.doMock(kafkaModule, () => ({ ...jest.requireActual(kafkaModule), createMskIamKafka: jest.fn() }));
     delete process.env.AWS_REGION;
-    expect(() => jest.isolateModules(() => require('../../lib/functions/topic-manager/index'))).toThrow(/Invalid environment: AWS_REGION: AWS_REGION is not set/);
+    expect(() => jest.isolateModules(() => require('../../lib/functions/topic-manager/index'))).toThrow(
+      /Invalid environment: AWS_REGION: AWS_REGION is not set/,
+    );
   });
 });

@@ -39,12 +39,13 @@ export function synthFindings(app: App): Finding[] {
     const reportPath = path.join(app.outdir, 'validation-report.json');
     if (!fs.existsSync(reportPath)) throw error;
     const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as {
-      pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; severity: string; violatingConstructs: Array<{ constructPath: string }> }> }>;
+      pluginReports: Array<{
+        pluginName: string;
+        violations: Array<{ ruleName: string; severity: string; violatingConstructs: Array<{ constructPath: string }> }>;
+      }>;
     };
     return report.pluginReports.flatMap((r) =>
-      r.violations.flatMap((v) =>
-        v.violatingConstructs.map((c) => ({ plugin: r.pluginName, rule: v.ruleName, severity: v.severity, path: c.constructPath })),
-      ),
+      r.violations.flatMap((v) => v.violatingConstructs.map((c) => ({ plugin: r.pluginName, rule: v.ruleName, severity: v.severity, path: c.constructPath }))),
     );
   }
 }
@@ -53,4 +54,3 @@ export function synthFindings(app: App): Finding[] {
 export function formatFindings(findings: Finding[]): string {
   return findings.map((f) => `${f.severity} ${f.rule} at ${f.path}`).join('\n');
 }
-

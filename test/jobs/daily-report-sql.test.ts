@@ -143,8 +143,12 @@ describe('daily report SQL on DuckDB', () => {
     // Read back from the files only, the way Spark registers the bronze folders (dt stays a string).
     await db.run('DROP TABLE kafka_rows');
     await db.run('DROP TABLE landing_rows');
-    await db.run(`CREATE VIEW bronze_logins_kafka AS SELECT * FROM read_parquet('${tmp}/kafka/logins_raw/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`);
-    await db.run(`CREATE VIEW bronze_logins_landing AS SELECT * FROM read_parquet('${tmp}/landing/logins/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`);
+    await db.run(
+      `CREATE VIEW bronze_logins_kafka AS SELECT * FROM read_parquet('${tmp}/kafka/logins_raw/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`,
+    );
+    await db.run(
+      `CREATE VIEW bronze_logins_landing AS SELECT * FROM read_parquet('${tmp}/landing/logins/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`,
+    );
   });
 
   afterAll(() => {
@@ -185,9 +189,7 @@ describe('daily report SQL on DuckDB', () => {
     });
 
     it('daily active users', async () => {
-      expect(await query(reports.daily_active_users)).toEqual([
-        { report_date: '2024-01-07', active_users: 3, logins: 10, logins_per_active_user: 3.333 },
-      ]);
+      expect(await query(reports.daily_active_users)).toEqual([{ report_date: '2024-01-07', active_users: 3, logins: 10, logins_per_active_user: 3.333 }]);
     });
 
     it('top users keep every user tied at the cut-off, ordered by rank then user', async () => {
@@ -231,9 +233,7 @@ describe('daily report SQL on DuckDB', () => {
 
     it('a day without logins still yields one DAU and one trend row, and no user rows', async () => {
       const reports = await reportsFor('2024-01-02', 10);
-      expect(await query(reports.daily_active_users)).toEqual([
-        { report_date: '2024-01-02', active_users: 0, logins: 0, logins_per_active_user: null },
-      ]);
+      expect(await query(reports.daily_active_users)).toEqual([{ report_date: '2024-01-02', active_users: 0, logins: 0, logins_per_active_user: null }]);
       expect(await query(reports.logins_per_user_per_day)).toEqual([]);
       expect(await query(reports.top_users)).toEqual([]);
       // (4 + 2) / 7 over 12-27..01-02 and (5 + 3) / 7 over 12-20..12-26.
@@ -283,8 +283,12 @@ describe('late events are counted for their own day when a later run re-reports 
     });
     const perDay = JSON.parse(output) as Record<string, Record<string, string>>;
     if (!perDay[day]) return undefined;
-    await db.run(`CREATE OR REPLACE VIEW bronze_logins_kafka AS SELECT * FROM read_parquet('${tmp}/kafka/logins_raw/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`);
-    await db.run(`CREATE OR REPLACE VIEW bronze_logins_landing AS SELECT * FROM read_parquet('${tmp}/landing/logins/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`);
+    await db.run(
+      `CREATE OR REPLACE VIEW bronze_logins_kafka AS SELECT * FROM read_parquet('${tmp}/kafka/logins_raw/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`,
+    );
+    await db.run(
+      `CREATE OR REPLACE VIEW bronze_logins_landing AS SELECT * FROM read_parquet('${tmp}/landing/logins/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`,
+    );
     await db.run(`CREATE OR REPLACE VIEW bronze_logins AS ${perDay[day]!.bronze_logins}`);
     const reader = await db.runAndReadAll(perDay[day]!.daily_active_users);
     return reader.getRowObjectsJson().map((row) => ({ ...row, active_users: Number(row.active_users), logins: Number(row.logins) }) as Row);

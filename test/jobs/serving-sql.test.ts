@@ -50,7 +50,11 @@ function windowRecord(offset: number, emittedAt: string, user: string, windowSta
 
 /** A running record: Kafka timestamp = the newest counted event time. */
 function runningRecord(offset: number, at: string, user: string, count: number): CountRecord {
-  return { offset, at, value: JSON.stringify({ user_id: user, login_count: count, kind: 'running', emitted_at: `${at.replace(' ', 'T')}.000Z`, schema_version: 2 }) };
+  return {
+    offset,
+    at,
+    value: JSON.stringify({ user_id: user, login_count: count, kind: 'running', emitted_at: `${at.replace(' ', 'T')}.000Z`, schema_version: 2 }),
+  };
 }
 
 interface GoldDay {
@@ -99,7 +103,9 @@ class Lake {
     await this.dataset(`${SILVER}.kafka_logins_counts`, 'kafka/logins_counts', countsColumns, countRows, ['dt', 'hr']);
 
     const perUser = gold.flatMap((day) =>
-      Object.entries(day.users).map(([user, logins]) => `(${sqlString(user)}, ${logins}, 1, TIMESTAMP '${day.date} 00:00:00', TIMESTAMP '${day.date} 23:00:00', '${day.date}')`),
+      Object.entries(day.users).map(
+        ([user, logins]) => `(${sqlString(user)}, ${logins}, 1, TIMESTAMP '${day.date} 00:00:00', TIMESTAMP '${day.date} 23:00:00', '${day.date}')`,
+      ),
     );
     await this.dataset(
       `${GOLD}.logins_per_user_per_day`,
@@ -115,7 +121,9 @@ class Lake {
         const users = Object.keys(day.users).length;
         return `(${users}, ${logins}, ${users === 0 ? 'NULL' : logins / users}, '${day.date}')`;
       });
-    await this.dataset(`${GOLD}.daily_active_users`, 'reports/daily_active_users', `${goldColumns('daily_active_users')}, report_date VARCHAR`, dau, ['report_date']);
+    await this.dataset(`${GOLD}.daily_active_users`, 'reports/daily_active_users', `${goldColumns('daily_active_users')}, report_date VARCHAR`, dau, [
+      'report_date',
+    ]);
   }
 
   /**
@@ -222,7 +230,11 @@ describe('serving views on DuckDB', () => {
     });
 
     it('speed view: the latest count of each window, by event day, yesterday and today only', async () => {
-      expect(await lake.query(`SELECT login_date, CAST(window_start AS VARCHAR) AS window_start, user_id, logins FROM ${GOLD}.speed_login_counts ORDER BY window_start, user_id`)).toEqual([
+      expect(
+        await lake.query(
+          `SELECT login_date, CAST(window_start AS VARCHAR) AS window_start, user_id, logins FROM ${GOLD}.speed_login_counts ORDER BY window_start, user_id`,
+        ),
+      ).toEqual([
         { login_date: '2025-03-01', window_start: '2025-03-01 00:00:00', user_id: 'erin', logins: 1 },
         { login_date: '2025-03-01', window_start: '2025-03-01 12:00:00', user_id: 'dave', logins: 4 },
         { login_date: '2025-03-01', window_start: '2025-03-01 23:59:00', user_id: 'alice', logins: 2 },
@@ -232,7 +244,9 @@ describe('serving views on DuckDB', () => {
     });
 
     it('speed view: a late event replaces the window count instead of adding to it', async () => {
-      const [row] = await lake.query(`SELECT logins, CAST(emitted_at AS VARCHAR) AS emitted_at, CAST(window_end AS VARCHAR) AS window_end FROM ${GOLD}.speed_login_counts WHERE user_id = 'alice' AND login_date = '2025-03-02'`);
+      const [row] = await lake.query(
+        `SELECT logins, CAST(emitted_at AS VARCHAR) AS emitted_at, CAST(window_end AS VARCHAR) AS window_end FROM ${GOLD}.speed_login_counts WHERE user_id = 'alice' AND login_date = '2025-03-02'`,
+      );
       expect(row).toEqual({ logins: 2, emitted_at: '2025-03-02 00:01:40', window_end: '2025-03-02 00:01:00' });
     });
 
@@ -272,7 +286,11 @@ describe('serving views on DuckDB', () => {
     afterAll(() => lake?.close());
 
     it('serving view takes 2025-03-01 from the batch view, corrected for the event too late for Flink', async () => {
-      expect(await lake.query(`SELECT login_date, layer, SUM(logins) AS logins FROM ${GOLD}.serving_logins_per_user_per_day GROUP BY login_date, layer ORDER BY login_date`)).toEqual([
+      expect(
+        await lake.query(
+          `SELECT login_date, layer, SUM(logins) AS logins FROM ${GOLD}.serving_logins_per_user_per_day GROUP BY login_date, layer ORDER BY login_date`,
+        ),
+      ).toEqual([
         { login_date: '2025-02-28', layer: 'batch', logins: 12 },
         { login_date: '2025-03-01', layer: 'batch', logins: 8 },
         { login_date: '2025-03-02', layer: 'speed', logins: 5 },
@@ -288,18 +306,24 @@ describe('serving views on DuckDB', () => {
     afterAll(() => lake?.close());
 
     it('keeps 2025-03-01 on the speed view, so no day is counted twice or half', async () => {
-      const rows = await lake.query(`SELECT layer, SUM(logins) AS logins FROM ${GOLD}.serving_logins_per_user_per_day WHERE login_date = '2025-03-01' GROUP BY layer`);
+      const rows = await lake.query(
+        `SELECT layer, SUM(logins) AS logins FROM ${GOLD}.serving_logins_per_user_per_day WHERE login_date = '2025-03-01' GROUP BY layer`,
+      );
       expect(rows).toEqual([{ layer: 'speed', logins: 7 }]);
     });
   });
 
   describe('at 23:59:59 and at midnight', () => {
     it('the day boundary is UTC midnight of the event time: the 23:59 window stays on its day after midnight', async () => {
-      const records = [windowRecord(1, '2025-03-01 23:59:30', 'alice', '2025-03-01 23:58:00', 1), windowRecord(2, '2025-03-02 00:00:10', 'alice', '2025-03-01 23:59:00', 1)];
+      const records = [
+        windowRecord(1, '2025-03-01 23:59:30', 'alice', '2025-03-01 23:58:00', 1),
+        windowRecord(2, '2025-03-02 00:00:10', 'alice', '2025-03-01 23:59:00', 1),
+      ];
       const before = await Lake.create(records, [], '2025-03-01');
       const after = await Lake.create(records, [], '2025-03-02');
       try {
-        const today = (lake: Lake, day: string) => lake.query(`SELECT CAST(SUM(logins) AS BIGINT) AS logins FROM ${GOLD}.serving_logins_per_user_per_day WHERE login_date = '${day}'`);
+        const today = (lake: Lake, day: string) =>
+          lake.query(`SELECT CAST(SUM(logins) AS BIGINT) AS logins FROM ${GOLD}.serving_logins_per_user_per_day WHERE login_date = '${day}'`);
         // The 23:59 window ends at midnight, so it sits in silver's 03-02 partition: still counted for 03-01, on 03-01 and after.
         expect(await today(before, '2025-03-01')).toEqual([{ logins: 2 }]);
         expect(await today(after, '2025-03-01')).toEqual([{ logins: 2 }]);
@@ -327,7 +351,12 @@ describe('serving SQL rendering and grammar', () => {
   const parser = new TrinoSQL();
   const athena = SERVING_VIEWS.map((spec) => ({
     spec,
-    sql: renderServingSql(servingSqlTemplate(spec), { silverDatabase: 'lakestream_dev_silver', goldDatabase: 'lakestream_dev_gold', today: ATHENA_TODAY, batchDays: 3650 }),
+    sql: renderServingSql(servingSqlTemplate(spec), {
+      silverDatabase: 'lakestream_dev_silver',
+      goldDatabase: 'lakestream_dev_gold',
+      today: ATHENA_TODAY,
+      batchDays: 3650,
+    }),
   }));
 
   it.each(athena.map((a) => [a.spec.name, a.sql] as const))('%s parses as Trino SQL at the largest batchDays the schema allows', (_name, sql) => {
@@ -359,7 +388,10 @@ describe('serving SQL rendering and grammar', () => {
         const reads = sql.split(`."${relation}"`).length - 1;
         if (reads === 0) continue;
         // Each read is followed by its partition filter before the next FROM.
-        const after = sql.split(`."${relation}"`).slice(1).map((rest) => rest.split(/\bFROM\b/)[0]!);
+        const after = sql
+          .split(`."${relation}"`)
+          .slice(1)
+          .map((rest) => rest.split(/\bFROM\b/)[0]!);
         for (const segment of after) expect(segment).toMatch(filter);
       }
     }

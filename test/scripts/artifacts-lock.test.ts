@@ -41,7 +41,10 @@ beforeEach(() => {
   routes.set('/maven/org/apache/kafka/kafka-clients/3.4.0/kafka-clients-3.4.0.jar', clients);
   routes.set('/maven/org/apache/kafka/kafka-clients/3.4.0/kafka-clients-3.4.0.jar.sha1', `${hex('sha1', clients)}  kafka-clients-3.4.0.jar`);
   routes.set('/gh/aws/aws-msk-iam-auth/releases/download/v2.3.2/aws-msk-iam-auth-2.3.2-all.jar', shaded);
-  routes.set('/api/repos/aws/aws-msk-iam-auth/releases/tags/v2.3.2', JSON.stringify({ assets: [{ name: 'aws-msk-iam-auth-2.3.2-all.jar', digest: `sha256:${hex('sha256', shaded)}` }] }));
+  routes.set(
+    '/api/repos/aws/aws-msk-iam-auth/releases/tags/v2.3.2',
+    JSON.stringify({ assets: [{ name: 'aws-msk-iam-auth-2.3.2-all.jar', digest: `sha256:${hex('sha256', shaded)}` }] }),
+  );
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'artifacts-lock-'));
   fs.writeFileSync(
     path.join(dir, 'artifacts.json'),
@@ -111,7 +114,9 @@ test('refuses to pin what its publisher publishes no checksum for', async () => 
 test('pins an artifact without a published checksum only when the operator names it, and says so in the lock file', async () => {
   routes.set('/api/repos/aws/aws-msk-iam-auth/releases/tags/v2.3.2', JSON.stringify({ assets: [{ name: 'aws-msk-iam-auth-2.3.2-all.jar', digest: null }] }));
   await expect(lockArtifacts({ ...options(), trustUnpublished: ['flink-kafka-clients'] })).rejects.toThrow('--trust-unpublished aws-msk-iam-auth');
-  await expect(lockArtifacts({ ...options(), trustUnpublished: ['no-such-artifact'] })).rejects.toThrow('--trust-unpublished names no artifact of the manifest: no-such-artifact');
+  await expect(lockArtifacts({ ...options(), trustUnpublished: ['no-such-artifact'] })).rejects.toThrow(
+    '--trust-unpublished names no artifact of the manifest: no-such-artifact',
+  );
   await lockArtifacts({ ...options(), trustUnpublished: ['aws-msk-iam-auth'] });
   const pins = loadArtifactLock(options().lockPath).pins;
   expect(pins['aws-msk-iam-auth']).toEqual({

@@ -21,7 +21,11 @@ describe('security stack', () => {
     const t = result.template('prod', 'Security');
     const keys = t.findResources('AWS::KMS::Key');
     for (const key of Object.values(keys)) {
-      const statements = key.Properties.KeyPolicy.Statement as Array<{ Action: string | string[]; Sid?: string; Condition?: Record<string, Record<string, unknown>> }>;
+      const statements = key.Properties.KeyPolicy.Statement as Array<{
+        Action: string | string[];
+        Sid?: string;
+        Condition?: Record<string, Record<string, unknown>>;
+      }>;
       for (const s of statements) expect([s.Action].flat()).not.toContain('kms:*');
       const use = statements.find((s) => s.Sid === 'UseThroughPlatformServices');
       expect(use?.Condition?.StringEquals?.['kms:ViaService']).toBeDefined();
@@ -65,7 +69,10 @@ describe('network stack', () => {
 
   test('S3 gateway endpoint and the interface endpoints the platform needs', () => {
     const t = result.template('dev', 'Network');
-    t.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['.s3'])]) }) });
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      ServiceName: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['.s3'])]) }),
+    });
     const interfaces = Object.values(t.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }));
     const services = interfaces.map((e) => JSON.stringify(e.Properties.ServiceName));
     for (const svc of ['kms', 'sts', 'secretsmanager', 'logs', 'monitoring', 'glue', 'ssm', 'sqs']) {
@@ -100,7 +107,9 @@ describe('data stack', () => {
     const t = result.template('dev', 'Data');
     t.resourceCountIs('AWS::S3::Bucket', 8);
     const buckets = t.findResources('AWS::S3::Bucket');
-    const kms = Object.entries(buckets).filter(([, b]) => b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm === 'aws:kms');
+    const kms = Object.entries(buckets).filter(
+      ([, b]) => b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm === 'aws:kms',
+    );
     expect(kms).toHaveLength(7);
     for (const [, b] of kms) expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].BucketKeyEnabled).toBe(true);
     for (const id of BUCKETS) expect(Object.keys(buckets).some((k) => k.startsWith(`Lake${id}`))).toBe(true);
@@ -135,7 +144,12 @@ describe('data stack', () => {
       const [, bucket] = Object.entries(buckets).find(([k]) => k.startsWith(prefix))!;
       return bucket.Properties.LifecycleConfiguration.Rules[0];
     };
-    expect(rule('dev', 'LakeBronzeBucket')).toMatchObject({ ExpirationInDays: 30, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' });
+    expect(rule('dev', 'LakeBronzeBucket')).toMatchObject({
+      ExpirationInDays: 30,
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      Status: 'Enabled',
+    });
     expect(rule('prod', 'LakeBronzeBucket')).toMatchObject({
       ExpirationInDays: 730,
       Transitions: [{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 0 }],
@@ -163,7 +177,10 @@ describe('data stack', () => {
     const prod = result.template('prod', 'Data');
     prod.resourceCountIs('AWS::Glue::Database', 4);
     for (const tier of ['landing', 'bronze', 'silver', 'gold']) {
-      prod.hasResource('AWS::Glue::Database', { Properties: { DatabaseInput: Match.objectLike({ Name: `lakestream_prod_${tier}` }) }, DeletionPolicy: 'Retain' });
+      prod.hasResource('AWS::Glue::Database', {
+        Properties: { DatabaseInput: Match.objectLike({ Name: `lakestream_prod_${tier}` }) },
+        DeletionPolicy: 'Retain',
+      });
     }
   });
 
@@ -184,8 +201,14 @@ describe('data stack', () => {
   test('stateful logical ids are stable', () => {
     const ids = Object.keys(result.template('prod', 'Data').findResources('AWS::S3::Bucket')).sort();
     expect(ids).toEqual([
-      'ErasureReceiptsBucket2B9A16F6', 'LakeAccessLogsBucketD3286787', 'LakeArtifactsBucket1B9F5BC1', 'LakeBronzeBucket70BAB3F7', 'LakeGoldBucketFA6D7163',
-      'LakeLandingBucket6FF82E7F', 'LakeQueryResultsBucket72EF256C', 'LakeSilverBucket5C83FE02',
+      'ErasureReceiptsBucket2B9A16F6',
+      'LakeAccessLogsBucketD3286787',
+      'LakeArtifactsBucket1B9F5BC1',
+      'LakeBronzeBucket70BAB3F7',
+      'LakeGoldBucketFA6D7163',
+      'LakeLandingBucket6FF82E7F',
+      'LakeQueryResultsBucket72EF256C',
+      'LakeSilverBucket5C83FE02',
     ]);
   });
 });
@@ -241,12 +264,17 @@ describe('serving views and the Grafana role', () => {
     const node = value as Record<string, unknown>;
     if (node['Fn::Join']) return (node['Fn::Join'] as [string, unknown[]])[1].map(text).join((node['Fn::Join'] as [string])[0]);
     if (node['Fn::ImportValue'] !== undefined) return `{import:${text(node['Fn::ImportValue'])}}`;
-    return `{${Object.entries(node).map(([k, v]) => `${k}:${text(v)}`).join(',')}}`;
+    return `{${Object.entries(node)
+      .map(([k, v]) => `${k}:${text(v)}`)
+      .join(',')}}`;
   };
 
   test.each(['dev', 'prod'])('%s: Grafana may read, through Athena, every table the serving views read (catalog entries and objects)', (env) => {
     const tables = Object.values(result.template(env, 'Processing').findResources('AWS::Glue::Table')) as Array<{
-      Properties: { DatabaseName: string; TableInput: { Name: string; TableType: string; ViewOriginalText?: string; StorageDescriptor: { Location: unknown } } };
+      Properties: {
+        DatabaseName: string;
+        TableInput: { Name: string; TableType: string; ViewOriginalText?: string; StorageDescriptor: { Location: unknown } };
+      };
     }>;
     const byName = new Map(tables.map((t) => [`${t.Properties.DatabaseName}.${t.Properties.TableInput.Name}`, t]));
     const relations = new Set<string>();
@@ -259,9 +287,16 @@ describe('serving views and the Grafana role', () => {
     expect(relations.size).toBeGreaterThanOrEqual(6);
 
     const grafanaStatements = Object.values(result.template(env, 'Observability').findResources('AWS::IAM::Policy'))
-      .map((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement)
+      .map(
+        (p) =>
+          (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement,
+      )
       .find((statements) => statements.some((s) => [s.Action].flat().includes('athena:StartQueryExecution')))!;
-    const allowed = (action: string) => grafanaStatements.filter((s) => [s.Action].flat().includes(action)).map((s) => text(s.Resource)).join(' ');
+    const allowed = (action: string) =>
+      grafanaStatements
+        .filter((s) => [s.Action].flat().includes(action))
+        .map((s) => text(s.Resource))
+        .join(' ');
     // Grafana's role has no bronze statement at all: no bucket, database or table of the tier.
     expect(text(grafanaStatements)).not.toMatch(/Bronze|_bronze/);
     for (const relation of relations) {

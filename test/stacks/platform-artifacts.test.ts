@@ -7,7 +7,16 @@ import { artifactUsesOf, platformArtifacts } from '../../lib/stacks/platform-art
 
 const ACCOUNT = '111111111111';
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:sqlserver-AbCdEf';
-const debezium = { hostname: 'sql.example.com', port: 1433, databaseNames: ['app'], tableIncludeList: ['dbo.logins'], credentialsSecretArn: SECRET, minWorkers: 1, maxWorkers: 2, mcuCount: 1 as const };
+const debezium = {
+  hostname: 'sql.example.com',
+  port: 1433,
+  databaseNames: ['app'],
+  tableIncludeList: ['dbo.logins'],
+  credentialsSecretArn: SECRET,
+  minWorkers: 1,
+  maxWorkers: 2,
+  mcuCount: 1 as const,
+};
 
 function environment(overrides: Record<string, unknown> = {}): ResolvedEnvironment {
   return loadEnvironment('test', { processEnv: {}, account: ACCOUNT, environments: { test: { tier: 'dev', overrides } } });
@@ -26,7 +35,15 @@ describe('mirror only what an environment uses', () => {
   test('by default: Flink and Spark streaming jars, nothing for Debezium', () => {
     const config = environment();
     expect([...artifactUsesOf(config)]).toEqual(['flink', 'spark-streaming']);
-    expect(names(config)).toEqual(['flink-connector-kafka', 'flink-kafka-clients', 'spark-sql-kafka', 'spark-token-provider-kafka', 'spark-kafka-clients', 'commons-pool2', 'aws-msk-iam-auth']);
+    expect(names(config)).toEqual([
+      'flink-connector-kafka',
+      'flink-kafka-clients',
+      'spark-sql-kafka',
+      'spark-token-provider-kafka',
+      'spark-kafka-clients',
+      'commons-pool2',
+      'aws-msk-iam-auth',
+    ]);
     expect(platformArtifacts(config).bundles).toEqual([]);
   });
 
@@ -37,7 +54,13 @@ describe('mirror only what an environment uses', () => {
   });
 
   test('switching Flink or the streaming job off drops the jars only they use', () => {
-    expect(names(environment({ flink: { enabled: false } }))).toEqual(['spark-sql-kafka', 'spark-token-provider-kafka', 'spark-kafka-clients', 'commons-pool2', 'aws-msk-iam-auth']);
+    expect(names(environment({ flink: { enabled: false } }))).toEqual([
+      'spark-sql-kafka',
+      'spark-token-provider-kafka',
+      'spark-kafka-clients',
+      'commons-pool2',
+      'aws-msk-iam-auth',
+    ]);
     expect(names(environment({ emr: { streamingJobEnabled: false } }))).toEqual(['flink-connector-kafka', 'flink-kafka-clients', 'aws-msk-iam-auth']);
     expect(names(environment({ flink: { enabled: false }, emr: { streamingJobEnabled: false } }))).toEqual([]);
   });
@@ -58,7 +81,9 @@ describe('the EMR release must run the Spark the jars are built for', () => {
   });
 
   test('an unknown release fails and says where to add it', () => {
-    expect(() => names(environment({ emr: { releaseLabel: 'emr-7.99.0' } }))).toThrow(/emr\.releaseLabel = "emr-7\.99\.0" is not a release whose Spark and Scala versions the project knows.*lib\/config\/emr-releases\.ts/);
+    expect(() => names(environment({ emr: { releaseLabel: 'emr-7.99.0' } }))).toThrow(
+      /emr\.releaseLabel = "emr-7\.99\.0" is not a release whose Spark and Scala versions the project knows.*lib\/config\/emr-releases\.ts/,
+    );
   });
 
   test('does not matter when the streaming job is off', () => {

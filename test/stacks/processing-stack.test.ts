@@ -61,7 +61,9 @@ function flatten(value: unknown): string {
   if (node['Fn::GetAtt']) return `{${(node['Fn::GetAtt'] as string[]).join('.')}}`;
   if (node['Fn::ImportValue'] !== undefined) return `{import:${flatten(node['Fn::ImportValue'])}}`;
   if (node['Fn::Select'] !== undefined) return `{select:${(node['Fn::Select'] as [number])[0]}}`;
-  return `{${Object.entries(node).map(([k, v]) => `${k}:${flatten(v)}`).join(',')}}`;
+  return `{${Object.entries(node)
+    .map(([k, v]) => `${k}:${flatten(v)}`)
+    .join(',')}}`;
 }
 
 function asList(value: unknown): unknown[] {
@@ -110,7 +112,9 @@ describe('EMR Serverless application', () => {
   });
 
   test('logs go to logs/emr/ in the artifacts bucket without job-role KMS encryption fields', () => {
-    const app = Object.values(plain.template.findResources('AWS::EMRServerless::Application'))[0] as { Properties: { MonitoringConfiguration: Record<string, Record<string, unknown>> } };
+    const app = Object.values(plain.template.findResources('AWS::EMRServerless::Application'))[0] as {
+      Properties: { MonitoringConfiguration: Record<string, Record<string, unknown>> };
+    };
     const monitoring = app.Properties.MonitoringConfiguration;
     expect(JSON.stringify(monitoring.S3MonitoringConfiguration.LogUri)).toContain('ArtifactsBucket');
     expect(JSON.stringify(monitoring.S3MonitoringConfiguration.LogUri)).toContain('/logs/emr/');
@@ -137,7 +141,13 @@ describe('batch jobs', () => {
   test('the pipeline runs landing-to-bronze before the daily report and waits for each', () => {
     const { template, processing } = plain;
     const stack = processing;
-    const definition = JSON.stringify(stack.resolve(template.findResources('AWS::StepFunctions::StateMachine')[Object.keys(template.findResources('AWS::StepFunctions::StateMachine')).find((id) => id.startsWith('DailyPipeline'))!]!.Properties.DefinitionString));
+    const definition = JSON.stringify(
+      stack.resolve(
+        template.findResources('AWS::StepFunctions::StateMachine')[
+          Object.keys(template.findResources('AWS::StepFunctions::StateMachine')).find((id) => id.startsWith('DailyPipeline'))!
+        ]!.Properties.DefinitionString,
+      ),
+    );
     expect(definition).toContain('states:startExecution.sync:2');
     const landing = definition.indexOf('LandingToBronzeStateMachine');
     const report = definition.indexOf('DailyReportStateMachine');
@@ -154,7 +164,9 @@ describe('batch jobs', () => {
     expect(landing).toContain('"Name":"landing-to-bronze"');
     expect(landing).toMatch(/"--landing-uri","s3:\/\/\{import:[^}]*LandingBucket[^}]*\}\/logins\/"/);
     expect(landing).toMatch(/"--bronze-uri","s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\/"/);
-    expect(landing).toMatch(/"SparkSubmitParameters":"--py-files s3:\/\/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.zip --conf spark\.driver\.cores=/);
+    expect(landing).toMatch(
+      /"SparkSubmitParameters":"--py-files s3:\/\/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.zip --conf spark\.driver\.cores=/,
+    );
     expect(landing).toMatch(/"EntryPoint":"s3:\/\/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.py"/);
     const report = definitionOf('DailyReport');
     expect(report).toContain('"Name":"daily-report"');
@@ -182,7 +194,8 @@ describe('batch jobs', () => {
 
 describe('job data access and sizing', () => {
   /** Statements of the execution role whose resources mention `text`. */
-  const grantsOn = (scenario: Scenario, text: string) => executionRoleStatements(scenario.template).filter((st) => flatten(st.Resource).includes(text) || flatten(st.Condition ?? '').includes(text));
+  const grantsOn = (scenario: Scenario, text: string) =>
+    executionRoleStatements(scenario.template).filter((st) => flatten(st.Resource).includes(text) || flatten(st.Condition ?? '').includes(text));
 
   test.each([
     ['without the streaming job', () => off({ emr: { streamingJobEnabled: false } })],
@@ -204,7 +217,10 @@ describe('job data access and sizing', () => {
 
   test('each batch job is sized from config with dynamic-allocation bounds', () => {
     const { jobs } = plain.config.emr;
-    for (const [prefix, size] of [['LandingToBronze', jobs.landingToBronze], ['DailyReport', jobs.dailyReport]] as const) {
+    for (const [prefix, size] of [
+      ['LandingToBronze', jobs.landingToBronze],
+      ['DailyReport', jobs.dailyReport],
+    ] as const) {
       const definition = definitionOf(plain, prefix);
       expect(definition).toContain(`--conf spark.driver.cores=${size.driver.cpu} --conf spark.driver.memory=`);
       expect(definition).toContain(`--conf spark.executor.cores=${size.executor.cpu}`);
@@ -229,8 +245,14 @@ describe('job data access and sizing', () => {
 describe('Glue tables', () => {
   test('three bronze, one silver and four gold tables, no crawler (plus the three serving views)', () => {
     const { template } = plain;
-    for (const [database, count] of [['lakestream_dev_bronze', 3], ['lakestream_dev_silver', 1], ['lakestream_dev_gold', 4]] as const) {
-      expect(Object.keys(template.findResources('AWS::Glue::Table', { Properties: { DatabaseName: database, TableInput: { TableType: 'EXTERNAL_TABLE' } } }))).toHaveLength(count);
+    for (const [database, count] of [
+      ['lakestream_dev_bronze', 3],
+      ['lakestream_dev_silver', 1],
+      ['lakestream_dev_gold', 4],
+    ] as const) {
+      expect(
+        Object.keys(template.findResources('AWS::Glue::Table', { Properties: { DatabaseName: database, TableInput: { TableType: 'EXTERNAL_TABLE' } } })),
+      ).toHaveLength(count);
     }
     expect(Object.keys(template.findResources('AWS::Glue::Table', { Properties: { TableInput: { TableType: 'EXTERNAL_TABLE' } } }))).toHaveLength(8);
     template.resourceCountIs('AWS::Glue::Table', 11);
@@ -238,7 +260,9 @@ describe('Glue tables', () => {
   });
 
   test('bronze kafka/logins_raw is partitioned by dt/hr with projection bounded by the bronze retention', () => {
-    const tables = Object.values(plain.template.findResources('AWS::Glue::Table')) as Array<{ Properties: { DatabaseName: string; TableInput: Record<string, unknown> } }>;
+    const tables = Object.values(plain.template.findResources('AWS::Glue::Table')) as Array<{
+      Properties: { DatabaseName: string; TableInput: Record<string, unknown> };
+    }>;
     const raw = tables.find((t) => t.Properties.TableInput.Name === 'kafka_logins_raw')!;
     expect(raw.Properties.DatabaseName).toBe('lakestream_dev_bronze');
     const input = raw.Properties.TableInput as {
@@ -248,7 +272,10 @@ describe('Glue tables', () => {
       StorageDescriptor: { Location: unknown; SerdeInfo: { SerializationLibrary: string }; Columns: Array<{ Name: string; Type: string }> };
     };
     expect(input.TableType).toBe('EXTERNAL_TABLE');
-    expect(input.PartitionKeys.map((k) => [k.Name, k.Type])).toEqual([['dt', 'string'], ['hr', 'string']]);
+    expect(input.PartitionKeys.map((k) => [k.Name, k.Type])).toEqual([
+      ['dt', 'string'],
+      ['hr', 'string'],
+    ]);
     expect(input.Parameters).toMatchObject({
       classification: 'parquet',
       'projection.enabled': 'true',
@@ -259,11 +286,16 @@ describe('Glue tables', () => {
       'projection.hr.range': '0,23',
       'projection.hr.digits': '2',
     });
-    expect(flatten(input.Parameters['storage.location.template'])).toMatch(/^s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\/kafka\/logins_raw\/dt=\$\{dt\}\/hr=\$\{hr\}\/$/);
+    expect(flatten(input.Parameters['storage.location.template'])).toMatch(
+      /^s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\/kafka\/logins_raw\/dt=\$\{dt\}\/hr=\$\{hr\}\/$/,
+    );
     expect(flatten(input.StorageDescriptor.Location)).toMatch(/BronzeBucket[^}]*\}\/kafka\/logins_raw\/$/);
     expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
     expect(input.StorageDescriptor.Columns).toEqual(
-      expect.arrayContaining([expect.objectContaining({ Name: 'is_valid', Type: 'boolean' }), expect.objectContaining({ Name: 'event_time', Type: 'timestamp' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ Name: 'is_valid', Type: 'boolean' }),
+        expect.objectContaining({ Name: 'event_time', Type: 'timestamp' }),
+      ]),
     );
   });
 
@@ -287,7 +319,9 @@ describe('Glue tables', () => {
   });
 
   test('gold report locations follow reports/<report>/', () => {
-    const tables = Object.values(plain.template.findResources('AWS::Glue::Table')) as Array<{ Properties: { TableInput: { Name: string; StorageDescriptor: { Location: unknown } } } }>;
+    const tables = Object.values(plain.template.findResources('AWS::Glue::Table')) as Array<{
+      Properties: { TableInput: { Name: string; StorageDescriptor: { Location: unknown } } };
+    }>;
     for (const report of ['logins_per_user_per_day', 'daily_active_users', 'top_users', 'login_trends']) {
       const table = tables.find((t) => t.Properties.TableInput.Name === report)!;
       expect(flatten(table.Properties.TableInput.StorageDescriptor.Location)).toMatch(new RegExp(`GoldBucket[^}]*\\}/reports/${report}/$`));
@@ -327,7 +361,12 @@ describe('Flink and the Spark streaming job (built by default)', () => {
       ApplicationName: `${config.qualifier}-login-counts`,
       ApplicationConfiguration: Match.objectLike({
         FlinkApplicationConfiguration: Match.objectLike({
-          ParallelismConfiguration: { ConfigurationType: 'CUSTOM', Parallelism: config.flink.parallelism, ParallelismPerKPU: config.flink.parallelismPerKpu, AutoScalingEnabled: config.flink.autoScaling },
+          ParallelismConfiguration: {
+            ConfigurationType: 'CUSTOM',
+            Parallelism: config.flink.parallelism,
+            ParallelismPerKPU: config.flink.parallelismPerKpu,
+            AutoScalingEnabled: config.flink.autoScaling,
+          },
           CheckpointConfiguration: Match.objectLike({ CheckpointingEnabled: true, CheckpointInterval: config.flink.checkpointIntervalSeconds * 1000 }),
         }),
         EnvironmentProperties: {
@@ -396,7 +435,9 @@ describe('Flink and the Spark streaming job (built by default)', () => {
     template.resourceCountIs('Custom::StreamingJob', 1);
     const job = flatten(Object.values(template.findResources('Custom::StreamingJob'))[0]);
     const jars = ['spark-sql-kafka', 'spark-token-provider-kafka', 'spark-kafka-clients', 'commons-pool2', 'aws-msk-iam-auth'];
-    expect(job).toMatch(new RegExp(`--jars ${jars.map((name) => `s3://\\{import:[^}]*ArtifactsBucket[^}]*\\}/artifacts/${name}/[^/,]+/[^/, ]+\\.jar`).join(',')} `));
+    expect(job).toMatch(
+      new RegExp(`--jars ${jars.map((name) => `s3://\\{import:[^}]*ArtifactsBucket[^}]*\\}/artifacts/${name}/[^/,]+/[^/, ]+\\.jar`).join(',')} `),
+    );
     expect(job).toContain('--py-files s3://');
     expect(job).toContain('--bootstrap-servers');
     expect(job).toMatch(/--bronze-uri\\",\\"s3:\/\/\{import:[^}]*BronzeBucket[^}]*\}\//);
@@ -422,7 +463,11 @@ describe('serving layer', () => {
     const views = Object.values(plain.template.findResources('AWS::Glue::Table', { Properties: { TableInput: { TableType: 'VIRTUAL_VIEW' } } })) as Array<{
       Properties: { DatabaseName: string; TableInput: { Name: string } };
     }>;
-    expect(views.map((v) => v.Properties.TableInput.Name).sort()).toEqual(['batch_logins_per_user_per_day', 'serving_logins_per_user_per_day', 'speed_login_counts']);
+    expect(views.map((v) => v.Properties.TableInput.Name).sort()).toEqual([
+      'batch_logins_per_user_per_day',
+      'serving_logins_per_user_per_day',
+      'speed_login_counts',
+    ]);
     expect(new Set(views.map((v) => v.Properties.DatabaseName))).toEqual(new Set([plain.processing.servingViews.databaseName]));
     expect(plain.processing.servingViews.databaseName).toBe('lakestream_dev_gold');
   });

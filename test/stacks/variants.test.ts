@@ -15,9 +15,14 @@ const VARIANTS: Record<string, EnvironmentEntry> = {
     tier: 'prod',
     overrides: {
       network: {
-        mode: 'import', vpcId: 'vpc-0123456789abcdef0', vpcCidrBlock: '10.7.0.0/16', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
-        privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b', 'subnet-0000000c'], privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b', 'rtb-0000000c'],
-        createEndpoints: false, createFlowLogs: true,
+        mode: 'import',
+        vpcId: 'vpc-0123456789abcdef0',
+        vpcCidrBlock: '10.7.0.0/16',
+        availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+        privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b', 'subnet-0000000c'],
+        privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b', 'rtb-0000000c'],
+        createEndpoints: false,
+        createFlowLogs: true,
       },
     },
   },
@@ -25,13 +30,22 @@ const VARIANTS: Record<string, EnvironmentEntry> = {
     tier: 'dev',
     overrides: {
       debezium: {
-        hostname: 'sql.internal.example.com', port: 1433, databaseNames: ['app'], tableIncludeList: ['dbo.logins'],
+        hostname: 'sql.internal.example.com',
+        port: 1433,
+        databaseNames: ['app'],
+        tableIncludeList: ['dbo.logins'],
         credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:sqlserver-AbCdEf',
-        minWorkers: 1, maxWorkers: 2, mcuCount: 1, topicRetentionDays: 5,
+        minWorkers: 1,
+        maxWorkers: 2,
+        mcuCount: 1,
+        topicRetentionDays: 5,
       },
       ga4: {
-        propertyId: '123456789', credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf',
-        scheduleMinutes: 15, loginEventName: 'login', userIdDimension: 'customEvent:login_user_id',
+        propertyId: '123456789',
+        credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf',
+        scheduleMinutes: 15,
+        loginEventName: 'login',
+        userIdDimension: 'customEvent:login_user_id',
       },
     },
   },
@@ -52,7 +66,9 @@ describe('personal sandbox', () => {
     expect(stage.data.stackName).toBe('lakestream-bounded-alice-data');
     result.template('bounded-alice', 'Security').hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/lakestream-bounded-alice/lake' });
     result.template('bounded-alice', 'Data').hasResourceProperties('AWS::Athena::WorkGroup', { Name: 'lakestream-bounded-alice-analytics' });
-    result.template('bounded-alice', 'Data').hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: 'lakestream_bounded_alice_bronze' }) });
+    result
+      .template('bounded-alice', 'Data')
+      .hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: 'lakestream_bounded_alice_bronze' }) });
     result.template('bounded-alice', 'Data').hasResourceProperties('AWS::S3::Bucket', { Tags: Match.arrayWith([{ Key: 'owner', Value: 'alice' }]) });
   });
 });
@@ -117,13 +133,22 @@ describe('optional sources', () => {
     const names = (JSON.parse(mirror.Properties.Artifacts) as Array<{ name: string }>).map((artifact) => artifact.name);
     expect(names).toEqual(expect.arrayContaining(['debezium-connector-sqlserver', 'msk-config-providers']));
     const [bundle] = JSON.parse(mirror.Properties.Bundles) as Array<{ name: string; key: string }>;
-    expect(bundle).toMatchObject({ name: 'debezium-sqlserver-plugin', key: expect.stringMatching(/^artifacts\/debezium-sqlserver-plugin\/2\.7\.3\.Final\+0\.4\.0\/.*\.zip$/) });
-    const plugin = Object.values(on.findResources('AWS::KafkaConnect::CustomPlugin'))[0] as { Properties: { ContentType: string; Location: { S3Location: { FileKey: unknown } } } };
+    expect(bundle).toMatchObject({
+      name: 'debezium-sqlserver-plugin',
+      key: expect.stringMatching(/^artifacts\/debezium-sqlserver-plugin\/2\.7\.3\.Final\+0\.4\.0\/.*\.zip$/),
+    });
+    const plugin = Object.values(on.findResources('AWS::KafkaConnect::CustomPlugin'))[0] as {
+      Properties: { ContentType: string; Location: { S3Location: { FileKey: unknown } } };
+    };
     expect(plugin.Properties.ContentType).toBe('ZIP');
     expect(plugin.Properties.Location.S3Location.FileKey).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Artifacts/), 'debezium-sqlserver-plugin.Key'] });
     // Change topics carry captured rows: created with the configured retention (5 days) and daily segments.
     on.hasResourceProperties('AWS::KafkaConnect::Connector', {
-      ConnectorConfiguration: Match.objectLike({ 'topic.creation.default.retention.ms': String(5 * 86_400_000), 'topic.creation.default.segment.ms': '86400000', 'topic.creation.default.cleanup.policy': 'delete' }),
+      ConnectorConfiguration: Match.objectLike({
+        'topic.creation.default.retention.ms': String(5 * 86_400_000),
+        'topic.creation.default.segment.ms': '86400000',
+        'topic.creation.default.cleanup.policy': 'delete',
+      }),
     });
 
     const off = result.template('bounded-alice', 'Streaming');

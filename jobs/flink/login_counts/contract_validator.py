@@ -28,14 +28,29 @@ from typing import Any, Callable, Dict, List, Optional
 
 Explainer = Callable[[Any], Optional[str]]
 
-ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$comment", "title", "description", "examples", "default", "deprecated", "readOnly", "writeOnly"}
-)
+ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples", "default", "deprecated", "readOnly", "writeOnly"})
 SUPPORTED_KEYWORDS = frozenset(
     {
-        "type", "properties", "required", "additionalProperties", "propertyNames", "items", "anyOf", "oneOf",
-        "enum", "const", "pattern", "format", "minLength", "maxLength", "minimum", "maximum",
-        "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "propertyNames",
+        "items",
+        "anyOf",
+        "oneOf",
+        "enum",
+        "const",
+        "pattern",
+        "format",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minItems",
+        "maxItems",
     }
 )
 
@@ -43,8 +58,12 @@ SUPPORTED_KEYWORDS = frozenset(
 _JS_WHITESPACE = "\\t\\n\\x0b\\x0c\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
 _CLASS_ESCAPES = {"d": "0-9", "w": "A-Za-z0-9_", "s": _JS_WHITESPACE}
 _ESCAPES = {
-    "d": "[0-9]", "D": "[^0-9]", "w": "[A-Za-z0-9_]", "W": "[^A-Za-z0-9_]",
-    "s": f"[{_JS_WHITESPACE}]", "S": f"[^{_JS_WHITESPACE}]",
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "w": "[A-Za-z0-9_]",
+    "W": "[^A-Za-z0-9_]",
+    "s": f"[{_JS_WHITESPACE}]",
+    "S": f"[^{_JS_WHITESPACE}]",
 }
 
 
@@ -192,11 +211,7 @@ def compile_explainer(schema: Any, schema_path: str = "") -> Callable[[Any, str]
         if keyword in schema:
             alternatives = [compile_explainer(s, f"{schema_path}/{keyword}/{i}") for i, s in enumerate(schema[keyword])]
             if keyword == "anyOf":
-                checks.append(
-                    lambda v, p, alts=alternatives: None
-                    if any(alt(v, p) is None for alt in alts)
-                    else _at(p, "matches none of the allowed forms")
-                )
+                checks.append(lambda v, p, alts=alternatives: None if any(alt(v, p) is None for alt in alts) else _at(p, "matches none of the allowed forms"))
             else:
                 checks.append(
                     lambda v, p, alts=alternatives: None
@@ -241,9 +256,7 @@ def _number_checks(schema: Dict[str, Any]) -> List[Callable[[Any, str], Optional
         if keyword in schema:
             bound = schema[keyword]
             checks.append(
-                lambda v, p, fails=fails, bound=bound, symbol=symbol: _at(p, f"must be {symbol} {bound}")
-                if is_number(v) and fails(v, bound)
-                else None
+                lambda v, p, fails=fails, bound=bound, symbol=symbol: _at(p, f"must be {symbol} {bound}") if is_number(v) and fails(v, bound) else None
             )
     return checks
 
@@ -252,9 +265,7 @@ def _object_checks(schema: Dict[str, Any], schema_path: str) -> List[Callable[[A
     keys = ("properties", "required", "additionalProperties", "propertyNames")
     if not any(key in schema for key in keys):
         return []
-    properties = {
-        name: compile_explainer(sub, f"{schema_path}/properties/{name}") for name, sub in schema.get("properties", {}).items()
-    }
+    properties = {name: compile_explainer(sub, f"{schema_path}/properties/{name}") for name, sub in schema.get("properties", {}).items()}
     required = list(schema.get("required", []))
     additional = schema.get("additionalProperties", True)
     additional_check = None if additional in (True, False) else compile_explainer(additional, f"{schema_path}/additionalProperties")
@@ -318,9 +329,15 @@ def explainer(schema: Any) -> Explainer:
 
 # The published contracts (jobs/contracts/<name>.schema.json), by name.
 SCHEMAS = {
-    "login-event": parse_json("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"https://lakestream.dev/contracts/login-event.schema.json\",\"type\":\"object\",\"properties\":{\"event_id\":{\"anyOf\":[{\"type\":\"string\",\"format\":\"uuid\",\"pattern\":\"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$\"},{\"type\":\"string\",\"pattern\":\"^ga4:\\\\S{1,250}$\"}]},\"user_id\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128},\"event_time\":{\"type\":\"string\",\"format\":\"date-time\",\"pattern\":\"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$\"},\"source\":{\"type\":\"string\",\"enum\":[\"ga4\",\"replay\",\"cdc\",\"test\"]},\"schema_version\":{\"type\":\"number\",\"const\":1},\"attributes\":{\"type\":\"object\",\"propertyNames\":{\"type\":\"string\"},\"additionalProperties\":{\"type\":\"string\"}}},\"required\":[\"event_id\",\"user_id\",\"event_time\",\"source\",\"schema_version\"],\"additionalProperties\":false,\"title\":\"LoginEvent\",\"description\":\"A user logged in. Raw events on the raw login topic, keyed by user_id so that one user's logins stay in order.\",\"x-schema-version\":1,\"x-kafka-key\":\"user_id\"}"),
-    "login-count-event": parse_json("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"https://lakestream.dev/contracts/login-count-event.schema.json\",\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128},\"login_count\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":9007199254740991},\"kind\":{\"type\":\"string\",\"enum\":[\"running\",\"window\"]},\"window_start\":{\"type\":\"string\",\"format\":\"date-time\",\"pattern\":\"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$\"},\"window_end\":{\"type\":\"string\",\"format\":\"date-time\",\"pattern\":\"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$\"},\"emitted_at\":{\"type\":\"string\",\"format\":\"date-time\",\"pattern\":\"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$\"},\"schema_version\":{\"type\":\"number\",\"const\":2}},\"required\":[\"user_id\",\"login_count\",\"kind\",\"emitted_at\",\"schema_version\"],\"additionalProperties\":false,\"title\":\"LoginCountEvent\",\"description\":\"A user's login count, emitted by the Flink job. kind 'running': login_count is the user's count of all logins the job has read, keyed by user_id. kind 'window': login_count is the user's logins in [window_start, window_end), keyed by user_id|window_start; window_start and window_end are absent otherwise. The Kafka record timestamp is event time (the newest counted login, or window_end).\",\"x-schema-version\":2,\"x-kafka-key\":\"user_id[|window_start]\"}"),
-    "file-record-envelope": parse_json("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"https://lakestream.dev/contracts/file-record-envelope.schema.json\",\"type\":\"object\",\"properties\":{\"source_bucket\":{\"type\":\"string\",\"minLength\":3,\"maxLength\":63},\"source_key\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1024},\"source_etag\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128},\"source_offset\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":9007199254740991},\"record\":{\"type\":\"object\",\"properties\":{\"event_id\":{\"anyOf\":[{\"type\":\"string\",\"format\":\"uuid\",\"pattern\":\"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$\"},{\"type\":\"string\",\"pattern\":\"^ga4:\\\\S{1,250}$\"}]},\"user_id\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128},\"event_time\":{\"type\":\"string\",\"format\":\"date-time\",\"pattern\":\"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$\"},\"source\":{\"type\":\"string\",\"enum\":[\"ga4\",\"replay\",\"cdc\",\"test\"]},\"schema_version\":{\"type\":\"number\",\"const\":1},\"attributes\":{\"type\":\"object\",\"propertyNames\":{\"type\":\"string\"},\"additionalProperties\":{\"type\":\"string\"}}},\"required\":[\"event_id\",\"user_id\",\"event_time\",\"source\",\"schema_version\"],\"additionalProperties\":false,\"title\":\"LoginEvent\",\"description\":\"A user logged in. Raw events on the raw login topic, keyed by user_id so that one user's logins stay in order.\"},\"replayed_at\":{\"type\":\"string\",\"format\":\"date-time\",\"pattern\":\"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$\"},\"schema_version\":{\"type\":\"number\",\"const\":1}},\"required\":[\"source_bucket\",\"source_key\",\"source_etag\",\"source_offset\",\"record\",\"replayed_at\",\"schema_version\"],\"additionalProperties\":false,\"title\":\"FileRecordEnvelope\",\"description\":\"A login event replayed from a landing-bucket file, keyed by record.user_id on the file replay topic.\",\"x-schema-version\":1,\"x-kafka-key\":\"record.user_id\"}"),
+    "login-event": parse_json(
+        '{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://lakestream.dev/contracts/login-event.schema.json","type":"object","properties":{"event_id":{"anyOf":[{"type":"string","format":"uuid","pattern":"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$"},{"type":"string","pattern":"^ga4:\\\\S{1,250}$"}]},"user_id":{"type":"string","minLength":1,"maxLength":128},"event_time":{"type":"string","format":"date-time","pattern":"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$"},"source":{"type":"string","enum":["ga4","replay","cdc","test"]},"schema_version":{"type":"number","const":1},"attributes":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}}},"required":["event_id","user_id","event_time","source","schema_version"],"additionalProperties":false,"title":"LoginEvent","description":"A user logged in. Raw events on the raw login topic, keyed by user_id so that one user\'s logins stay in order.","x-schema-version":1,"x-kafka-key":"user_id"}'
+    ),
+    "login-count-event": parse_json(
+        '{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://lakestream.dev/contracts/login-count-event.schema.json","type":"object","properties":{"user_id":{"type":"string","minLength":1,"maxLength":128},"login_count":{"type":"integer","minimum":0,"maximum":9007199254740991},"kind":{"type":"string","enum":["running","window"]},"window_start":{"type":"string","format":"date-time","pattern":"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$"},"window_end":{"type":"string","format":"date-time","pattern":"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$"},"emitted_at":{"type":"string","format":"date-time","pattern":"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$"},"schema_version":{"type":"number","const":2}},"required":["user_id","login_count","kind","emitted_at","schema_version"],"additionalProperties":false,"title":"LoginCountEvent","description":"A user\'s login count, emitted by the Flink job. kind \'running\': login_count is the user\'s count of all logins the job has read, keyed by user_id. kind \'window\': login_count is the user\'s logins in [window_start, window_end), keyed by user_id|window_start; window_start and window_end are absent otherwise. The Kafka record timestamp is event time (the newest counted login, or window_end).","x-schema-version":2,"x-kafka-key":"user_id[|window_start]"}'
+    ),
+    "file-record-envelope": parse_json(
+        '{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://lakestream.dev/contracts/file-record-envelope.schema.json","type":"object","properties":{"source_bucket":{"type":"string","minLength":3,"maxLength":63},"source_key":{"type":"string","minLength":1,"maxLength":1024},"source_etag":{"type":"string","minLength":1,"maxLength":128},"source_offset":{"type":"integer","minimum":0,"maximum":9007199254740991},"record":{"type":"object","properties":{"event_id":{"anyOf":[{"type":"string","format":"uuid","pattern":"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$"},{"type":"string","pattern":"^ga4:\\\\S{1,250}$"}]},"user_id":{"type":"string","minLength":1,"maxLength":128},"event_time":{"type":"string","format":"date-time","pattern":"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$"},"source":{"type":"string","enum":["ga4","replay","cdc","test"]},"schema_version":{"type":"number","const":1},"attributes":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}}},"required":["event_id","user_id","event_time","source","schema_version"],"additionalProperties":false,"title":"LoginEvent","description":"A user logged in. Raw events on the raw login topic, keyed by user_id so that one user\'s logins stay in order."},"replayed_at":{"type":"string","format":"date-time","pattern":"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$"},"schema_version":{"type":"number","const":1}},"required":["source_bucket","source_key","source_etag","source_offset","record","replayed_at","schema_version"],"additionalProperties":false,"title":"FileRecordEnvelope","description":"A login event replayed from a landing-bucket file, keyed by record.user_id on the file replay topic.","x-schema-version":1,"x-kafka-key":"record.user_id"}'
+    ),
 }
 explain_login_event = explainer(SCHEMAS["login-event"])
 explain_login_count_event = explainer(SCHEMAS["login-count-event"])

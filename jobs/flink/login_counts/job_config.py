@@ -115,9 +115,7 @@ def config_from_properties(properties: Mapping[str, object]) -> JobConfig:
     """Validates one property map (the `lakestream` group) and returns the job configuration."""
     unknown = sorted(set(properties) - set(_FIELDS))
     if unknown:
-        raise ConfigError(
-            f"unknown {PROPERTY_GROUP} properties: {', '.join(unknown)}; allowed: {', '.join(sorted(_FIELDS))}"
-        )
+        raise ConfigError(f"unknown {PROPERTY_GROUP} properties: {', '.join(unknown)}; allowed: {', '.join(sorted(_FIELDS))}")
     missing = [key for key in REQUIRED_KEYS if key not in properties]
     if missing:
         raise ConfigError(f"missing required {PROPERTY_GROUP} properties: {', '.join(missing)}")

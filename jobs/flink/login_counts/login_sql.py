@@ -128,10 +128,7 @@ def event_time_expression(max_future_skew_seconds: int) -> str:
     # SUBSTR(s, start, length), 1-based; the same as SUBSTRING(s FROM start FOR length) in Flink.
     claimed = f"TO_TIMESTAMP(CONCAT(SUBSTR({text}, 1, 10), ' ', SUBSTR({text}, 12, 8)))"
     broker = "CAST(`kafka_timestamp` AS TIMESTAMP(3))"
-    return (
-        f"CASE WHEN {claimed} IS NULL OR {claimed} > {broker} + {interval_literal(max_future_skew_seconds)} "
-        f"THEN {broker} ELSE {claimed} END"
-    )
+    return f"CASE WHEN {claimed} IS NULL OR {claimed} > {broker} + {interval_literal(max_future_skew_seconds)} " f"THEN {broker} ELSE {claimed} END"
 
 
 def raw_table_ddl(config: "JobConfig") -> str:
@@ -238,9 +235,7 @@ def window_columns(config: "JobConfig") -> Tuple[SinkColumn, ...]:
 
 def _sink_ddl(name: str, columns: Tuple[SinkColumn, ...], config: "JobConfig") -> str:
     return (
-        f"CREATE TEMPORARY TABLE {name} (\n"
-        + "".join(column.ddl() for column in columns)
-        + "  PRIMARY KEY (`record_key`) NOT ENFORCED\n"
+        f"CREATE TEMPORARY TABLE {name} (\n" + "".join(column.ddl() for column in columns) + "  PRIMARY KEY (`record_key`) NOT ENFORCED\n"
         f") {_with_clause(_upsert_sink_options(config))}"
     )
 
@@ -311,12 +306,7 @@ def _select_list(columns: Tuple[SinkColumn, ...]) -> str:
 
 
 def running_insert() -> str:
-    return (
-        f"INSERT INTO {RUNNING_SINK}\n"
-        f"SELECT {_select_list(running_columns())}\n"
-        "FROM accepted_logins\n"
-        "GROUP BY `user_id`"
-    )
+    return f"INSERT INTO {RUNNING_SINK}\n" f"SELECT {_select_list(running_columns())}\n" "FROM accepted_logins\n" "GROUP BY `user_id`"
 
 
 def window_insert(config: "JobConfig") -> str:

@@ -29,11 +29,7 @@ class CrossLayerFixturesTest(unittest.TestCase):
         fixtures = load_fixtures()
         self.assertGreater(len(fixtures), 40)
         results = verdicts(fixtures)
-        wrong = {
-            fixture["name"]: results[fixture["name"]]
-            for fixture in fixtures
-            if results[fixture["name"]] != {layer: fixture["valid"] for layer in LAYERS}
-        }
+        wrong = {fixture["name"]: results[fixture["name"]] for fixture in fixtures if results[fixture["name"]] != {layer: fixture["valid"] for layer in LAYERS}}
         self.assertEqual(wrong, {})
 
     def test_raw_bytes_get_one_verdict_in_every_job(self):

@@ -19,9 +19,7 @@ def properties_document(group_map, group_id="lakestream", extra_groups=()):
 
 class ParseApplicationPropertiesTest(unittest.TestCase):
     def test_defaults_apply_when_only_the_brokers_are_given(self):
-        config = parse_application_properties(
-            properties_document({"bootstrap.servers": "b-1.msk.example:9098,b-2.msk.example:9098"})
-        )
+        config = parse_application_properties(properties_document({"bootstrap.servers": "b-1.msk.example:9098,b-2.msk.example:9098"}))
         self.assertEqual(config.bootstrap_servers, ("b-1.msk.example:9098", "b-2.msk.example:9098"))
         self.assertEqual(config.raw_topic, "logins.raw")
         self.assertEqual(config.counts_topic, "logins.counts")

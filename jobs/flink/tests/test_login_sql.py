@@ -153,9 +153,7 @@ class EventTimeAgreementTest(unittest.TestCase):
         broker = datetime(2024, 5, 1, 13, 0, tzinfo=timezone.utc)
         for text in ["2024-05-01T12:00:00Z", "2024-05-01T12:00:59.999Z", "2024-02-29T23:59:59.123456789Z", "2024-05-01T00:00:00.5Z"]:
             with self.subTest(text=text):
-                login = parse_login(
-                    '{"event_id":"ga4:e","user_id":"u","source":"ga4","schema_version":1,"event_time":"%s"}' % text, broker
-                )
+                login = parse_login('{"event_id":"ga4:e","user_id":"u","source":"ga4","schema_version":1,"event_time":"%s"}' % text, broker)
                 self.assertIsInstance(login, Login)
                 date = text[date_start - 1 : date_start - 1 + date_length]
                 time = text[time_start - 1 : time_start - 1 + time_length]
@@ -183,9 +181,7 @@ class SinkTableTest(unittest.TestCase):
     def test_output_event_fields(self):
         running = statement_named(self.statements, f"CREATE TEMPORARY TABLE {RUNNING_SINK} ")
         window = statement_named(self.statements, f"CREATE TEMPORARY TABLE {WINDOW_SINK} ")
-        self.assertEqual(
-            table_columns(running), ["record_key", "user_id", "login_count", "kind", "emitted_at", "schema_version", "record_time"]
-        )
+        self.assertEqual(table_columns(running), ["record_key", "user_id", "login_count", "kind", "emitted_at", "schema_version", "record_time"])
         self.assertEqual(
             table_columns(window),
             ["record_key", "user_id", "login_count", "kind", "window_start", "window_end", "emitted_at", "schema_version", "record_time"],
@@ -250,9 +246,7 @@ class TableConfigTest(unittest.TestCase):
         self.assertEqual(settings["table.exec.sink.upsert-materialize"], "NONE")
 
     def test_zero_lateness_and_idle_timeout_turn_the_features_off(self):
-        settings = build_table_config(
-            JobConfig(bootstrap_servers=("b:9098",), lateness_seconds=0, idle_timeout_seconds=0)
-        )
+        settings = build_table_config(JobConfig(bootstrap_servers=("b:9098",), lateness_seconds=0, idle_timeout_seconds=0))
         self.assertNotIn("table.exec.emit.allow-lateness", settings)
         self.assertNotIn("table.exec.emit.late-fire.enabled", settings)
         self.assertNotIn("table.exec.source.idle-timeout", settings)

@@ -16,9 +16,7 @@ class MainHelpersTest(unittest.TestCase):
         self.assertTrue(main.is_local_run(environ))
 
     def test_the_udf_body_applies_the_configured_skew_bound(self):
-        payload = json.dumps(
-            {"event_id": "ga4:e", "user_id": "u", "source": "ga4", "schema_version": 1, "event_time": "2024-05-01T12:02:00Z"}
-        ).encode("utf-8")
+        payload = json.dumps({"event_id": "ga4:e", "user_id": "u", "source": "ga4", "schema_version": 1, "event_time": "2024-05-01T12:02:00Z"}).encode("utf-8")
         broker = datetime(2024, 5, 1, 12, 0, 0)
         self.assertIsNone(main.make_rejection_function(300)(payload, broker))
         self.assertIn("120s ahead", main.make_rejection_function(60)(payload, broker))

@@ -31,8 +31,7 @@ WATERMARK_SECONDS = range(0, 3601)
 FUTURE_SKEW_SECONDS = range(0, 86401)
 
 _INTERVAL = re.compile(
-    r"INTERVAL '(?P<text>[^']*)' (?P<start>DAY|HOUR|MINUTE|SECOND)(?:\((?P<precision>\d+)(?:,\s*\d+)?\))?"
-    r"(?: TO (?P<end>HOUR|MINUTE|SECOND)(?:\(\d+\))?)?"
+    r"INTERVAL '(?P<text>[^']*)' (?P<start>DAY|HOUR|MINUTE|SECOND)(?:\((?P<precision>\d+)(?:,\s*\d+)?\))?" r"(?: TO (?P<end>HOUR|MINUTE|SECOND)(?:\(\d+\))?)?"
 )
 _SECONDS = {"DAY": 86400, "HOUR": 3600, "MINUTE": 60, "SECOND": 1}
 _TRAILING_LIMIT = {"HOUR": 24, "MINUTE": 60, "SECOND": 60}
@@ -52,7 +51,7 @@ def interval_seconds(literal: str) -> int:
     values = [int(value) for value in re.split(r"[ :]", match.group("text"))]
     if len(values) != len(fields):
         raise AssertionError(f"{literal}: {len(fields)} fields expected for {start} TO {end}")
-    if values[0] >= 10 ** precision:
+    if values[0] >= 10**precision:
         raise AssertionError(f"{literal}: Interval field value {values[0]} exceeds precision of {start}({precision}) field")
     for field, value in zip(fields[1:], values[1:]):
         if value >= _TRAILING_LIMIT[field]:
@@ -221,9 +220,7 @@ class CountRecordContractTest(unittest.TestCase):
             start = datetime(2024, 1, 1) + ((at - datetime(2024, 1, 1)) // length) * length
             windows[(user, start)] = windows.get((user, start), 0) + 1
         running_rows = [{"user_id": u, "count": c, "max_event_time": t, "now": now} for u, (c, t) in running.items()]
-        window_rows = [
-            {"user_id": u, "count": c, "window_start": s, "window_length": length, "now": now} for (u, s), c in windows.items()
-        ]
+        window_rows = [{"user_id": u, "count": c, "window_start": s, "window_length": length, "now": now} for (u, s), c in windows.items()]
         return running_rows, window_rows
 
     def test_every_record_satisfies_the_published_schema_with_the_contract_key_and_event_time(self):
@@ -248,8 +245,14 @@ class CountRecordContractTest(unittest.TestCase):
                         self.assertEqual(value["window_end"], java_date_format(timestamp, "yyyy-MM-dd'T'HH:mm:ss'Z'"))
 
     def test_the_records_of_the_old_job_would_have_failed(self):
-        old_window = {"user_id": "u", "window_start": "2024-05-01T12:00:00Z", "window_end": "2024-05-01T12:05:00Z",
-                      "window_login_count": 3, "kind": "window", "emitted_at": "2024-05-01T12:05:10.007Z"}
+        old_window = {
+            "user_id": "u",
+            "window_start": "2024-05-01T12:00:00Z",
+            "window_end": "2024-05-01T12:05:00Z",
+            "window_login_count": 3,
+            "kind": "window",
+            "emitted_at": "2024-05-01T12:05:10.007Z",
+        }
         self.assertIsNotNone(self.explain(old_window))
 
 

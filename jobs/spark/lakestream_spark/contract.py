@@ -132,9 +132,7 @@ def _violation(problem: str) -> Rejection:
     return Rejection(_VIOLATION_CODES.get(field, "contract_violation"), problem)
 
 
-def validate_login_event(
-    document: Any, now: Optional[datetime], max_clock_skew: timedelta = MAX_CLOCK_SKEW
-) -> Union[LoginEvent, Rejection]:
+def validate_login_event(document: Any, now: Optional[datetime], max_clock_skew: timedelta = MAX_CLOCK_SKEW) -> Union[LoginEvent, Rejection]:
     """Checks one parsed event (a JSON value) against the contract, then the clock-skew bound
     (event_time at most `max_clock_skew` after `now`; no bound when `now` is None)."""
     if not isinstance(document, dict):
@@ -151,9 +149,7 @@ def validate_login_event(
     return LoginEvent(document["event_id"], document["user_id"], event_time, document["source"], int(document["schema_version"]))
 
 
-def validate_login_json(
-    text: str, now: Optional[datetime], max_clock_skew: timedelta = MAX_CLOCK_SKEW
-) -> Union[LoginEvent, Rejection]:
+def validate_login_json(text: str, now: Optional[datetime], max_clock_skew: timedelta = MAX_CLOCK_SKEW) -> Union[LoginEvent, Rejection]:
     """One JSON line as it was written: the verdict the glue and the Flink job give the same text.
     (Spark's JSON reader with a STRING schema turns 42 into "42", so typed checks need the text.)"""
     try:
@@ -163,9 +159,7 @@ def validate_login_json(
     return validate_login_event(document, now, max_clock_skew)
 
 
-def validate_login_bytes(
-    raw: Optional[bytes], now: Optional[datetime], max_clock_skew: timedelta = MAX_CLOCK_SKEW
-) -> Union[LoginEvent, Rejection]:
+def validate_login_bytes(raw: Optional[bytes], now: Optional[datetime], max_clock_skew: timedelta = MAX_CLOCK_SKEW) -> Union[LoginEvent, Rejection]:
     """One record as the bytes that were sent (a Kafka value, a landing line): strict UTF-8, then
     validate_login_json. The glue and the Flink job reject invalid UTF-8 instead of replacing it
     with U+FFFD (which a contract check of the decoded text would let through)."""

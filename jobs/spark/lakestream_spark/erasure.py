@@ -149,8 +149,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parse_args(argv)
     targets = [TARGETS_BY_NAME[args.dataset]] if args.dataset else list(TARGETS)
     output = {
-        t.name: {"tier": t.tier, "prefix": t.prefix, "matching": render_erasure_sql(MATCHING_SQL, t), "kept": render_erasure_sql(KEPT_SQL, t)}
-        for t in targets
+        t.name: {"tier": t.tier, "prefix": t.prefix, "matching": render_erasure_sql(MATCHING_SQL, t), "kept": render_erasure_sql(KEPT_SQL, t)} for t in targets
     }
     json.dump(output, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")

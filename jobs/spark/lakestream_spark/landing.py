@@ -154,7 +154,7 @@ def json_lines(raw: io.BufferedIOBase) -> Iterator[bytes]:
         if line.endswith(b"\r"):
             line = line[:-1]
         if index == 0 and line.startswith(UTF8_BOM):
-            line = line[len(UTF8_BOM):]
+            line = line[len(UTF8_BOM) :]
         yield line
 
 
@@ -197,8 +197,18 @@ def processed_row(outcome: Union[LoginEvent, Rejection], raw_record: str, source
     if isinstance(outcome, LoginEvent):
         dt, hr = partition_values(outcome.event_time)
         return (
-            True, outcome.event_id, outcome.user_id, outcome.event_time, outcome.source, outcome.schema_version,
-            dt, hr, None, None, None, source_file,
+            True,
+            outcome.event_id,
+            outcome.user_id,
+            outcome.event_time,
+            outcome.source,
+            outcome.schema_version,
+            dt,
+            hr,
+            None,
+            None,
+            None,
+            source_file,
         )
     return (False, None, None, None, None, None, None, None, outcome.code, outcome.detail, raw_record, source_file)
 
@@ -206,4 +216,3 @@ def processed_row(outcome: Union[LoginEvent, Rejection], raw_record: str, source
 def process_record(record: Mapping[str, object], source_file: str, now: datetime) -> ProcessedRow:
     """One raw CSV record (contract fields as strings, or the corrupt-line column) -> one processed row."""
     return processed_row(validate_login_record(record, now), raw_record_json(record), source_file)
-

@@ -164,10 +164,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.late_days is None:
         output: object = render_all(report_parameters(args.report_date, args.top_n, args.trend_days))
     else:
-        output = {
-            day.isoformat(): render_all(report_parameters(day, args.top_n, args.trend_days))
-            for day in report_dates(args.report_date, args.late_days)
-        }
+        output = {day.isoformat(): render_all(report_parameters(day, args.top_n, args.trend_days)) for day in report_dates(args.report_date, args.late_days)}
     json.dump(output, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")
     return 0

@@ -168,8 +168,13 @@ class StreamingParseTest(unittest.TestCase):
         self.assertEqual(
             parsed,
             {
-                "event_id": UUID, "user_id": "alice", "event_time_micros": 1704622530123456, "source": "ga4",
-                "schema_version": 1, "reject_code": None, "reject_detail": None,
+                "event_id": UUID,
+                "user_id": "alice",
+                "event_time_micros": 1704622530123456,
+                "source": "ga4",
+                "schema_version": 1,
+                "reject_code": None,
+                "reject_detail": None,
             },
         )
 

@@ -46,7 +46,12 @@ class ErasureTest(unittest.TestCase):
 
     def test_request_document_is_validated_and_deduplicated(self):
         self.assertEqual(parse_request(json.dumps({"requestId": "R1", "userIds": ["b", "a", "b"]}), "R1"), ["a", "b"])
-        for bad in ({"requestId": "R2", "userIds": ["a"]}, {"requestId": "R1", "userIds": []}, {"requestId": "R1", "userIds": [""]}, {"requestId": "R1", "userIds": ["x" * 129]}):
+        for bad in (
+            {"requestId": "R2", "userIds": ["a"]},
+            {"requestId": "R1", "userIds": []},
+            {"requestId": "R1", "userIds": [""]},
+            {"requestId": "R1", "userIds": ["x" * 129]},
+        ):
             with self.assertRaises(ValueError):
                 parse_request(json.dumps(bad), "R1")
 
@@ -66,7 +71,11 @@ class ErasureTest(unittest.TestCase):
         self.assertEqual({t.tier for t in TARGETS}, {"bronze", "silver", "gold"})
 
     def test_report_counts_rows_and_names_no_person(self):
-        report = report_document("R1", {"landing_logins": [FileOutcome("s3://b/landing/logins/x.parquet", 5, 2), FileOutcome("s3://b/landing/logins/y.parquet", 1, 1)]}, "2024-01-01T00:00:00Z")
+        report = report_document(
+            "R1",
+            {"landing_logins": [FileOutcome("s3://b/landing/logins/x.parquet", 5, 2), FileOutcome("s3://b/landing/logins/y.parquet", 1, 1)]},
+            "2024-01-01T00:00:00Z",
+        )
         landing = next(d for d in report["datasets"] if d["dataset"] == "landing_logins")
         self.assertEqual(landing["rowsRemoved"], 3)
         self.assertEqual([f["action"] for f in landing["files"]], ["rewritten", "deleted"])

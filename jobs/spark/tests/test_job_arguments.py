@@ -40,8 +40,21 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
     def test_overrides(self):
         args = streaming_bronze.parse_args(
             self.BASE
-            + ["--checkpoint-uri", "s3://lake-ckpt/x", "--record-topic", "a.b", "--record-topic", "c", "--trigger-seconds", "30",
-               "--max-offsets-per-trigger", "5000", "--starting-offsets", "latest", "--fail-on-data-loss"]
+            + [
+                "--checkpoint-uri",
+                "s3://lake-ckpt/x",
+                "--record-topic",
+                "a.b",
+                "--record-topic",
+                "c",
+                "--trigger-seconds",
+                "30",
+                "--max-offsets-per-trigger",
+                "5000",
+                "--starting-offsets",
+                "latest",
+                "--fail-on-data-loss",
+            ]
         )
         self.assertEqual(args.checkpoint_uri, "s3://lake-ckpt/x/")
         self.assertEqual(args.record_topic, ["a.b", "c"])
@@ -52,7 +65,10 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
         self.assertIn("--bootstrap-servers", fails(streaming_bronze.parse_args, ["--bronze-uri", "s3://lake-bronze", "--silver-uri", "s3://lake-silver"]))
         # The counts must never fall back to bronze: without a silver root the job does not start.
         self.assertIn("--silver-uri", fails(streaming_bronze.parse_args, ["--bootstrap-servers", "b:9098", "--bronze-uri", "s3://lake-bronze"]))
-        self.assertIn("not a valid S3 URI", fails(streaming_bronze.parse_args, ["--bootstrap-servers", "b:9098", "--bronze-uri", "s3://X", "--silver-uri", "s3://lake-silver"]))
+        self.assertIn(
+            "not a valid S3 URI",
+            fails(streaming_bronze.parse_args, ["--bootstrap-servers", "b:9098", "--bronze-uri", "s3://X", "--silver-uri", "s3://lake-silver"]),
+        )
         self.assertIn("positive integer", fails(streaming_bronze.parse_args, self.BASE + ["--trigger-seconds", "0"]))
         self.assertIn("invalid choice", fails(streaming_bronze.parse_args, self.BASE + ["--starting-offsets", "now"]))
         self.assertIn("listed once", fails(streaming_bronze.parse_args, self.BASE + ["--record-topic", "logins.raw"]))
@@ -97,7 +113,9 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
             streaming_bronze.output_expressions(logins)[-3:],
             ("CAST(reject_detail AS STRING) AS reject_detail", "date_format(event_time, 'yyyy-MM-dd') AS dt", "date_format(event_time, 'HH') AS hr"),
         )
-        self.assertEqual([c for c, _ in counts.columns], ["topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "key", "value", "event_time", "ingested_at"])
+        self.assertEqual(
+            [c for c, _ in counts.columns], ["topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "key", "value", "event_time", "ingested_at"]
+        )
         self.assertEqual(logins.columns, KAFKA_LOGIN_COLUMNS)
 
     def test_micro_batches_overwrite_their_own_folder(self):
@@ -155,7 +173,9 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
         # The registered function is the pure per-record check, bound to the configured skew bound,
         # and takes what a pickled UDF receives: the value as a bytearray, the timestamp as an int.
         sent_at = 1704621600000  # 2024-01-07T10:00:00Z
-        event = b'{"event_id": "0b5c7a52-2f1e-4c43-9a7e-3d6a1e9b8c10", "user_id": "u", "event_time": "2024-01-07T10:01:00Z", "source": "ga4", "schema_version": 1}'
+        event = (
+            b'{"event_id": "0b5c7a52-2f1e-4c43-9a7e-3d6a1e9b8c10", "user_id": "u", "event_time": "2024-01-07T10:01:00Z", "source": "ga4", "schema_version": 1}'
+        )
         accepted = dict(zip((n for n, _ in LOGIN_PARSE_FIELDS), registration.function(bytearray(event), sent_at)))
         self.assertEqual(accepted["reject_code"], None)
         self.assertEqual(accepted["event_time_micros"], (sent_at + 60_000) * 1000)

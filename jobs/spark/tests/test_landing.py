@@ -131,7 +131,9 @@ class RowsOfFileTest(unittest.TestCase):
             event_line(extra="x"): "unexpected_field",
             event_line(user_id=""): "invalid_user_id",
             event_line(attributes={"country": 1}): "invalid_attributes",
-            b'{"event_id": "x", "event_id": "' + UUID.encode() + b'", "user_id": "a", "event_time": "2024-01-07T10:00:00Z", "source": "ga4", "schema_version": 1}': None,
+            b'{"event_id": "x", "event_id": "'
+            + UUID.encode()
+            + b'", "user_id": "a", "event_time": "2024-01-07T10:00:00Z", "source": "ga4", "schema_version": 1}': None,
         }
         processed = rows("s3://l/e.jsonl", b"\n".join(cases))
         self.assertEqual([r["reject_code"] for r in processed], list(cases.values()))

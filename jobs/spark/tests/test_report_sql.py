@@ -106,9 +106,7 @@ class ReportFilesTest(unittest.TestCase):
                 "assert hasattr(m.__loader__, 'archive'), m.__file__; "
                 "sys.stdout.write(m.load_sql(m.REPORTS[0]))"
             )
-            loaded = subprocess.run(
-                [sys.executable, "-c", probe], cwd=tmp, env={"PYTHONPATH": archive}, check=True, capture_output=True, text=True
-            ).stdout
+            loaded = subprocess.run([sys.executable, "-c", probe], cwd=tmp, env={"PYTHONPATH": archive}, check=True, capture_output=True, text=True).stdout
             self.assertEqual(loaded, load_sql(REPORTS[0]))
 
     def test_command_line_prints_rendered_reports(self):
@@ -124,7 +122,10 @@ class ReportFilesTest(unittest.TestCase):
         per_day = json.loads(
             subprocess.run(
                 [sys.executable, "-m", "lakestream_spark.report_sql", "--report-date", "2024-01-07", "--late-days", "1"],
-                cwd=SPARK_JOBS_DIR, check=True, capture_output=True, text=True,
+                cwd=SPARK_JOBS_DIR,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout
         )
         self.assertEqual(sorted(per_day), ["2024-01-06", "2024-01-07"])

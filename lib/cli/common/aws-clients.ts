@@ -10,8 +10,23 @@ import { STSClient } from '@aws-sdk/client-sts';
  * us-east-1, which publishes the same data for every region.
  */
 export const GLOBAL_INFRASTRUCTURE_REGIONS: readonly string[] = [
-  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ap-east-1', 'ap-south-1', 'ap-northeast-2', 'ap-southeast-1', 'ap-southeast-2',
-  'ap-northeast-1', 'ca-central-1', 'eu-central-1', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-north-1', 'sa-east-1',
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ap-east-1',
+  'ap-south-1',
+  'ap-northeast-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-northeast-1',
+  'ca-central-1',
+  'eu-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-north-1',
+  'sa-east-1',
 ];
 
 /** Every SDK client a command may use. Commands take this as a dependency so tests pass mocks. */

@@ -13,13 +13,17 @@ export async function callerAccount(clients: { readonly sts: STSClient }, config
     account = (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
   } catch (error) {
     if (isCredentialsError(error) || isAccessDenied(error)) {
-      throw new CredentialsError(`AWS credentials are missing or invalid (sts:GetCallerIdentity): ${describeAwsError(error)}. Set AWS_PROFILE or run aws sso login.`);
+      throw new CredentialsError(
+        `AWS credentials are missing or invalid (sts:GetCallerIdentity): ${describeAwsError(error)}. Set AWS_PROFILE or run aws sso login.`,
+      );
     }
     throw error;
   }
   if (!account) throw new CredentialsError('sts:GetCallerIdentity returned no account');
   if (config.account && config.account !== account) {
-    throw new CredentialsError(`the credentials are for account ${account}, but environment ${config.stageName} deploys to ${config.account}: use a profile for ${config.account}`);
+    throw new CredentialsError(
+      `the credentials are for account ${account}, but environment ${config.stageName} deploys to ${config.account}: use a profile for ${config.account}`,
+    );
   }
   return account;
 }

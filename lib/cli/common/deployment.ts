@@ -98,7 +98,11 @@ export function deploymentMapFromStage(stage: LakestreamStage): DeploymentMap {
     flinkApplication: processing.flink ? ref(processing.flink.application) : undefined,
     sparkApplication: ref(processing.spark.application),
     streaming: processing.supervisor
-      ? { jobName: processing.supervisor.jobName, supervisorFunction: ref(processing.supervisor.function.function), checkIntervalMinutes: config.emr.supervisorIntervalMinutes }
+      ? {
+          jobName: processing.supervisor.jobName,
+          supervisorFunction: ref(processing.supervisor.function.function),
+          checkIntervalMinutes: config.emr.supervisorIntervalMinutes,
+        }
       : undefined,
     dailyPipeline: ref(processing.dailyPipeline),
     replayStateMachine: ref(streaming.fileReplay.stateMachine),

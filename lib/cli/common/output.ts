@@ -57,7 +57,12 @@ export function renderTable(header: readonly string[], rows: ReadonlyArray<reado
     }
   };
   emit(header);
-  lines.push(widths.map((w) => '-'.repeat(w)).concat('-'.repeat(Math.max(6, header[columns - 1]?.length ?? 0))).join('  '));
+  lines.push(
+    widths
+      .map((w) => '-'.repeat(w))
+      .concat('-'.repeat(Math.max(6, header[columns - 1]?.length ?? 0)))
+      .join('  '),
+  );
   for (const row of rows) emit(row);
   return lines.join('\n');
 }

@@ -42,7 +42,11 @@ export async function prometheusGet(request: PrometheusRequest): Promise<Prometh
     query,
     headers: { host: url.host },
   });
-  const response = await fetch(url, { method: 'GET', headers: signed.headers as Record<string, string>, signal: AbortSignal.timeout(request.timeoutMs ?? 15_000) });
+  const response = await fetch(url, {
+    method: 'GET',
+    headers: signed.headers as Record<string, string>,
+    signal: AbortSignal.timeout(request.timeoutMs ?? 15_000),
+  });
   const text = await response.text();
   let body: PrometheusAnswer['body'];
   try {

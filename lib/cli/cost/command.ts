@@ -33,10 +33,17 @@ function positive(value: string | undefined, fallback: number, flag: string): nu
 /** Runs `cost` for one environment or `all`; exit 0, or 2 for usage (unknown environment, unpriced region). */
 export async function runCost(options: CostOptions, deps: CliDependencies): Promise<ExitCodeValue> {
   const names = options.env === 'all' ? Object.keys(ENVIRONMENTS) : [options.env];
-  const assumptions = { ...DEFAULT_ASSUMPTIONS, grafanaEditors: positive(options.grafanaEditors, DEFAULT_ASSUMPTIONS.grafanaEditors, '--grafana-editors'), batchJobMinutes: positive(options.batchMinutes, DEFAULT_ASSUMPTIONS.batchJobMinutes, '--batch-minutes') };
+  const assumptions = {
+    ...DEFAULT_ASSUMPTIONS,
+    grafanaEditors: positive(options.grafanaEditors, DEFAULT_ASSUMPTIONS.grafanaEditors, '--grafana-editors'),
+    batchJobMinutes: positive(options.batchMinutes, DEFAULT_ASSUMPTIONS.batchJobMinutes, '--batch-minutes'),
+  };
   const configs = names.map((env) => resolveEnvironment({ env, owner: options.owner, region: options.region }, deps.processEnv));
   for (const c of configs) {
-    if (!PRICE_TABLE[c.region]) throw new UsageError(`no prices for ${c.region} in lib/cli/cost/prices.ts (priced: ${Object.keys(PRICE_TABLE).join(', ')}); add the region's prices with their source`);
+    if (!PRICE_TABLE[c.region])
+      throw new UsageError(
+        `no prices for ${c.region} in lib/cli/cost/prices.ts (priced: ${Object.keys(PRICE_TABLE).join(', ')}); add the region's prices with their source`,
+      );
   }
   const synthesize = deps.synthesizeTemplates ?? synthesizeTemplates;
   const estimates = await runWithProgress<CostEstimate>(
@@ -63,7 +70,10 @@ export async function runCost(options: CostOptions, deps: CliDependencies): Prom
 
 export function formatEstimate(config: ResolvedEnvironment, e: CostEstimate): string {
   const rows = e.lines.map((l) => [`$${l.monthlyUsd.toFixed(2)}`, l.component, `${l.basis}\n  changes with: ${l.settings}`]);
-  const top = e.lines.slice(0, 3).map((l) => `${l.component} ($${l.monthlyUsd.toFixed(0)})`).join(', ');
+  const top = e.lines
+    .slice(0, 3)
+    .map((l) => `${l.component} ($${l.monthlyUsd.toFixed(0)})`)
+    .join(', ');
   return [
     `Monthly estimate for ${config.stageName} in ${e.region}: $${e.totalMonthlyUsd.toFixed(2)} (list prices from the table of ${e.pricesAsOf}, lib/cli/cost/prices.ts; usage not in config is assumed, see below)`,
     '',

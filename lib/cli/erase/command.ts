@@ -1,5 +1,12 @@
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, ExecutionAlreadyExists, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  GetExecutionHistoryCommand,
+  SFNClient,
+  StartExecutionCommand,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Command } from 'commander';
 import type { ResolvedEnvironment } from '../../config/load-config';
@@ -67,7 +74,9 @@ export function parameterNameFor(config: ResolvedEnvironment): string {
 
 function validate(options: EraseOptions): string[] {
   if (!REQUEST_ID_PATTERN.test(options.requestId)) {
-    throw new UsageError(`--request-id ${JSON.stringify(options.requestId)} is not allowed (allowed: 1-80 letters, digits, '_' or '-', starting with a letter or digit)`);
+    throw new UsageError(
+      `--request-id ${JSON.stringify(options.requestId)} is not allowed (allowed: 1-80 letters, digits, '_' or '-', starting with a letter or digit)`,
+    );
   }
   const ids = [...new Set(options.userId ?? [])];
   if (ids.length === 0 || ids.length > MAX_SUBJECTS) throw new UsageError(`--user-id must be given 1 to ${MAX_SUBJECTS} times (got ${ids.length})`);
@@ -88,7 +97,8 @@ async function aws<T>(what: string, call: () => Promise<T>): Promise<T> {
 async function readSettings(clients: EraseClients, config: ResolvedEnvironment): Promise<WorkflowSettings> {
   const name = parameterNameFor(config);
   const response = await aws(`ssm:GetParameter ${name}`, () => clients.ssm.send(new GetParameterCommand({ Name: name }))).catch((error: unknown) => {
-    if ((error as { name?: string }).name === 'ParameterNotFound') throw new UsageError(`environment ${config.stageName} has no erasure workflow (SSM parameter ${name} not found): deploy it first`);
+    if ((error as { name?: string }).name === 'ParameterNotFound')
+      throw new UsageError(`environment ${config.stageName} has no erasure workflow (SSM parameter ${name} not found): deploy it first`);
     throw error;
   });
   return JSON.parse(response.Parameter!.Value!) as WorkflowSettings;
@@ -157,7 +167,13 @@ function exitedOutput(events: readonly HistoryEvent[], stateName: string): strin
 type Milestone = { state: string; output: string } | { failed: string } | { finished: 'SUCCEEDED' };
 
 /** Polls until one of `states` has exited, or the execution ended. */
-async function waitFor(clients: EraseClients, runtime: EraseRuntime, executionArn: string, states: readonly string[], deadline: number): Promise<Milestone | undefined> {
+async function waitFor(
+  clients: EraseClients,
+  runtime: EraseRuntime,
+  executionArn: string,
+  states: readonly string[],
+  deadline: number,
+): Promise<Milestone | undefined> {
   for (;;) {
     const events = await history(clients, executionArn);
     for (const state of states) {
@@ -185,17 +201,42 @@ export async function runErase(options: EraseOptions, deps: CliDependencies, run
   const step = async <T>(title: string, run: () => Promise<T>, done: (r: T) => string): Promise<T> =>
     (await runWithProgress<T>([{ title, run, done }], { quiet, stream: deps.stderr }))[0]!;
 
-  const settings = await step(`Find the erasure workflow of ${config.stageName}`, () => readSettings(clients, config), (s) => `Workflow ${s.stateMachineArn.split(':').pop()}`);
-  await step('Record the request (the only place the user ids are written)', () => writeRequest(clients, settings, requestId, userIds, runtime.now()), (r) =>
-    r === 'written' ? `Request ${requestId} recorded for ${userIds.length} user id(s)` : `Request ${requestId} already recorded with the same user ids: resuming`,
+  const settings = await step(
+    `Find the erasure workflow of ${config.stageName}`,
+    () => readSettings(clients, config),
+    (s) => `Workflow ${s.stateMachineArn.split(':').pop()}`,
   );
-  const execution = await step('Start the erasure workflow', () => startExecution(clients, settings, requestId), (e) => (e.started ? `Started execution ${requestId}` : `Execution ${requestId} already exists: following it`));
-  const prepared = await step('Prepare: validate and digest the ids', () => waitFor(clients, runtime, execution.arn, ['Prepare'], deadline), (m) => describeMilestone(m, 'prepared'));
+  await step(
+    'Record the request (the only place the user ids are written)',
+    () => writeRequest(clients, settings, requestId, userIds, runtime.now()),
+    (r) =>
+      r === 'written'
+        ? `Request ${requestId} recorded for ${userIds.length} user id(s)`
+        : `Request ${requestId} already recorded with the same user ids: resuming`,
+  );
+  const execution = await step(
+    'Start the erasure workflow',
+    () => startExecution(clients, settings, requestId),
+    (e) => (e.started ? `Started execution ${requestId}` : `Execution ${requestId} already exists: following it`),
+  );
+  const prepared = await step(
+    'Prepare: validate and digest the ids',
+    () => waitFor(clients, runtime, execution.arn, ['Prepare'], deadline),
+    (m) => describeMilestone(m, 'prepared'),
+  );
   let outcome = prepared;
   if (prepared && 'state' in prepared && !(JSON.parse(prepared.output) as { alreadyErased?: boolean }).alreadyErased) {
-    outcome = await step('Erase from the lake (Spark rewrite and old versions), Kafka (tombstones) and Flink (snapshots)', () => waitFor(clients, runtime, execution.arn, ['FirstPass'], deadline), (m) => describeMilestone(m, 'first pass done'));
+    outcome = await step(
+      'Erase from the lake (Spark rewrite and old versions), Kafka (tombstones) and Flink (snapshots)',
+      () => waitFor(clients, runtime, execution.arn, ['FirstPass'], deadline),
+      (m) => describeMilestone(m, 'first pass done'),
+    );
     if (outcome && 'state' in outcome) {
-      outcome = await step('Write the initial receipt', () => waitFor(clients, runtime, execution.arn, ['InitialReceipt'], deadline), (m) => describeMilestone(m, 'receipt written'));
+      outcome = await step(
+        'Write the initial receipt',
+        () => waitFor(clients, runtime, execution.arn, ['InitialReceipt'], deadline),
+        (m) => describeMilestone(m, 'receipt written'),
+      );
     }
   }
 
@@ -231,26 +272,37 @@ export function formatErase(config: ResolvedEnvironment, settings: WorkflowSetti
     lines.push(`Already erased: the final receipt is s3://${settings.receiptsBucket}/${report.receiptKey}`);
     return lines.join('\n');
   }
-  if (report.status === 'failed') return [...lines, `FAILED: ${report.error}`, 'Fix the cause and run the same command again: every step is idempotent.'].join('\n');
+  if (report.status === 'failed')
+    return [...lines, `FAILED: ${report.error}`, 'Fix the cause and run the same command again: every step is idempotent.'].join('\n');
   if (report.status === 'timed-out') return [...lines, 'Still running; run the same command again to follow it.'].join('\n');
   const stores = (report.receipt?.stores as Array<Record<string, unknown>> | undefined) ?? [];
   const rows = stores.map((s) => [String(s.store), describeStore(s)]);
   lines.push(renderTable(['STORE', 'RESULT'], rows), '');
   lines.push(`Receipt: s3://${settings.receiptsBucket}/${report.receiptKey} (write-once)`);
-  if (report.receipt?.sweepAt) lines.push(`Second pass at ${String(report.receipt.sweepAt)}, then the final receipt receipts/${report.requestId}/final.json; deadline ${String(report.receipt.deadline)}.`);
+  if (report.receipt?.sweepAt)
+    lines.push(
+      `Second pass at ${String(report.receipt.sweepAt)}, then the final receipt receipts/${report.requestId}/final.json; deadline ${String(report.receipt.deadline)}.`,
+    );
   return lines.join('\n');
 }
 
 function describeStore(s: Record<string, unknown>): string {
-  if (s.rowsRemoved !== undefined) return `${String(s.rowsRemoved)} rows removed, ${String(s.objectsRewritten)} objects rewritten, ${String(s.objectsDeleted)} deleted`;
+  if (s.rowsRemoved !== undefined)
+    return `${String(s.rowsRemoved)} rows removed, ${String(s.objectsRewritten)} objects rewritten, ${String(s.objectsDeleted)} deleted`;
   if (s.versionsDeleted !== undefined) return `${String(s.versionsDeleted)} old versions deleted`;
   if (s.keysTombstoned !== undefined) return `${String(s.keysTombstoned)} keys tombstoned on ${String(s.topic)}`;
-  if (s.snapshotsDeleted !== undefined) return s.application ? `${(s.snapshotsDeleted as string[]).length} snapshots deleted; state expires by TTL` : 'not deployed';
+  if (s.snapshotsDeleted !== undefined)
+    return s.application ? `${(s.snapshotsDeleted as string[]).length} snapshots deleted; state expires by TTL` : 'not deployed';
   return `expires by retention within ${String(s.maxAgeDays)} days`;
 }
 
 /** Adds `erase` to the program. */
-export function registerErase(program: Command, deps: CliDependencies, setExitCode: (code: ExitCodeValue) => void, runtime: EraseRuntime = DEFAULT_RUNTIME): void {
+export function registerErase(
+  program: Command,
+  deps: CliDependencies,
+  setExitCode: (code: ExitCodeValue) => void,
+  runtime: EraseRuntime = DEFAULT_RUNTIME,
+): void {
   program
     .command('erase')
     .description('Erase people from every store (GDPR): lake tiers, Kafka, Flink state; waits for the first pass and prints the receipt')

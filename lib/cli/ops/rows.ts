@@ -97,7 +97,15 @@ export async function openContext(options: EnvironmentOptions, deps: CliDependen
 }
 
 /** Prints rows as JSON or as the table with a heading and a verdict line. */
-export function printRows(deps: CliDependencies, options: OpsOptions, command: string, context: OpsContext, heading: string, rows: readonly Row[], extra: Record<string, unknown> = {}): ExitCodeValue {
+export function printRows(
+  deps: CliDependencies,
+  options: OpsOptions,
+  command: string,
+  context: OpsContext,
+  heading: string,
+  rows: readonly Row[],
+  extra: Record<string, unknown> = {},
+): ExitCodeValue {
   const exitCode = exitCodeForRows(rows);
   const summary = summarize(rows);
   if (options.json) {

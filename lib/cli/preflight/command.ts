@@ -33,13 +33,17 @@ export function exitCodeFor(checks: readonly CheckResult[]): ExitCodeValue {
 }
 
 /** Runs preflight and returns the exit code; output goes through `deps`. */
-export async function runPreflight(options: PreflightOptions, deps: CliDependencies, checks: readonly PreflightCheck[] = PREFLIGHT_CHECKS): Promise<ExitCodeValue> {
+export async function runPreflight(
+  options: PreflightOptions,
+  deps: CliDependencies,
+  checks: readonly PreflightCheck[] = PREFLIGHT_CHECKS,
+): Promise<ExitCodeValue> {
   const config = resolveEnvironment(options, deps.processEnv);
   const regions: ClientRegions = { region: config.region, identityCenterRegion: options.identityCenterRegion };
   const clients = deps.createAwsClients(regions);
   const quiet = Boolean(options.json) || deps.quiet === true;
 
-  const [requirements, account] = await runWithProgress<PreflightRequirements | string>(
+  const [requirements, account] = (await runWithProgress<PreflightRequirements | string>(
     [
       {
         title: `Synthesize ${config.stageName} to read what it needs`,
@@ -49,7 +53,7 @@ export async function runPreflight(options: PreflightOptions, deps: CliDependenc
       { title: 'Read the caller identity', run: () => callerAccount(clients, config), done: (a) => `Account ${String(a)}, region ${config.region}` },
     ],
     { quiet, stream: deps.stderr },
-  ) as [PreflightRequirements, string];
+  )) as [PreflightRequirements, string];
 
   const context = { config, account, requirements, clients };
   const results = await runWithProgress<CheckResult>(

@@ -25,7 +25,8 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } {
 export async function runReplay(uri: string, options: ReplayOptions, deps: CliDependencies): Promise<ExitCodeValue> {
   const { bucket, key } = parseS3Uri(uri);
   const timeoutMinutes = Number(options.timeoutMinutes ?? '60');
-  if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) throw new UsageError(`--timeout-minutes must be a positive number, not ${options.timeoutMinutes}`);
+  if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0)
+    throw new UsageError(`--timeout-minutes must be a positive number, not ${options.timeoutMinutes}`);
   const context = await openContext(options, deps);
   const { map, clients } = context;
   const quiet = Boolean(options.json) || deps.quiet === true;
@@ -37,7 +38,8 @@ export async function runReplay(uri: string, options: ReplayOptions, deps: CliDe
     const resources = await StackResources.load(clients.cloudFormation, [map.landingBucket.stackName, map.replayStateMachine.stackName]);
     const landing = resources.get(map.landingBucket).physicalId;
     // The replay's plan function refuses objects of other buckets; say so before starting anything.
-    if (bucket !== landing) throw new UsageError(`replay reads the landing bucket of ${context.config.stageName} only (s3://${landing}/); copy the object there first`);
+    if (bucket !== landing)
+      throw new UsageError(`replay reads the landing bucket of ${context.config.stageName} only (s3://${landing}/); copy the object there first`);
     let etag: string | undefined;
     try {
       etag = (await clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag?.replace(/"/g, '');
@@ -45,14 +47,24 @@ export async function runReplay(uri: string, options: ReplayOptions, deps: CliDe
       if (isNotFound(error, 'NotFound', 'NoSuchKey')) throw new UsageError(`s3://${bucket}/${key} does not exist`);
       throw error;
     }
-    const name = `cli-${context.now().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 8)}`;
+    const name = `cli-${context
+      .now()
+      .toISOString()
+      .replace(/[-:.TZ]/g, '')
+      .slice(0, 14)}-${Math.random().toString(36).slice(2, 8)}`;
     const started = await clients.sfn.send(
-      new StartExecutionCommand({ stateMachineArn: resources.get(map.replayStateMachine).physicalId, name, input: JSON.stringify({ bucket, key, ...(etag ? { etag } : {}) }) }),
+      new StartExecutionCommand({
+        stateMachineArn: resources.get(map.replayStateMachine).physicalId,
+        name,
+        input: JSON.stringify({ bucket, key, ...(etag ? { etag } : {}) }),
+      }),
     );
     executionArn = started.executionArn ?? '';
   } catch (error) {
     if (isCredentialsError(error) || isAccessDenied(error)) {
-      throw new CredentialsError(`${describeAwsError(error)}: replay needs cloudformation:ListStackResources, s3:GetObject on the landing bucket, states:StartExecution, DescribeExecution and GetExecutionHistory`);
+      throw new CredentialsError(
+        `${describeAwsError(error)}: replay needs cloudformation:ListStackResources, s3:GetObject on the landing bucket, states:StartExecution, DescribeExecution and GetExecutionHistory`,
+      );
     }
     throw error;
   }
@@ -72,7 +84,12 @@ function formatOutcome(bucket: string, key: string, outcome: ReplayOutcome): str
   const totals = outcome.summary
     ? `${String(s.records ?? 0)} records, ${String(s.rejected ?? 0)} rejected, ${String(s.bytes ?? 0)} bytes in ${String(s.ranges ?? 0)} ranges${s.skippedReason ? ` (skipped: ${String(s.skippedReason)})` : ''}`
     : '';
-  return [`Replay of s3://${bucket}/${key}: ${outcome.status} after ${formatAge(outcome.elapsedSeconds * 1000)}`, totals, outcome.error ? `error: ${outcome.error}` : '', `execution: ${outcome.executionArn}`]
+  return [
+    `Replay of s3://${bucket}/${key}: ${outcome.status} after ${formatAge(outcome.elapsedSeconds * 1000)}`,
+    totals,
+    outcome.error ? `error: ${outcome.error}` : '',
+    `execution: ${outcome.executionArn}`,
+  ]
     .filter(Boolean)
     .join('\n');
 }

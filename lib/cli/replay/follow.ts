@@ -62,7 +62,9 @@ export async function followReplay(
       };
     }
     const progress = await progressOf(context, executionArn, status);
-    options.report(`[${formatAge(elapsed)}] ${status}: ${progress.ranges === null ? 'planning ranges' : `${progress.rangesDone}/${progress.ranges} ranges replayed`}`);
+    options.report(
+      `[${formatAge(elapsed)}] ${status}: ${progress.ranges === null ? 'planning ranges' : `${progress.rangesDone}/${progress.ranges} ranges replayed`}`,
+    );
     if (elapsed >= options.deadlineMs) {
       return { executionArn, status, elapsedSeconds: Math.round(elapsed / 1000), summary: null, error: `still ${status} after ${formatAge(elapsed)}` };
     }

@@ -10,7 +10,8 @@ export async function athenaQuery(context: OpsContext, database: string, sql: st
   for (;;) {
     const status = (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId }))).QueryExecution?.Status;
     if (status?.State === 'SUCCEEDED') break;
-    if (status?.State === 'FAILED' || status?.State === 'CANCELLED') throw new Error(`Athena query ${QueryExecutionId} ${status.State}: ${status.StateChangeReason ?? ''}`);
+    if (status?.State === 'FAILED' || status?.State === 'CANCELLED')
+      throw new Error(`Athena query ${QueryExecutionId} ${status.State}: ${status.StateChangeReason ?? ''}`);
     await context.sleep(pollMs);
   }
   const rows = (await athena.send(new GetQueryResultsCommand({ QueryExecutionId }))).ResultSet?.Rows ?? [];

@@ -30,7 +30,14 @@ export function smokeEvents(userId: string, now: Date, windowMinutes: number): {
   const windowMs = windowMinutes * 60_000;
   const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
   const closer = new Date(windowStart.getTime() + windowMs + WATERMARK_MARGIN_SECONDS * 1000);
-  const login = (at: Date): LoginEvent => loginEventSchema.parse({ event_id: randomUUID(), user_id: userId, event_time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'), source: 'test', schema_version: LOGIN_EVENT_SCHEMA_VERSION });
+  const login = (at: Date): LoginEvent =>
+    loginEventSchema.parse({
+      event_id: randomUUID(),
+      user_id: userId,
+      event_time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      source: 'test',
+      schema_version: LOGIN_EVENT_SCHEMA_VERSION,
+    });
   const events = [login(now), login(new Date(now.getTime() + 1000))];
   // The closing event may only be as far ahead as Flink accepts; otherwise the speed view step says so.
   if ((closer.getTime() - now.getTime()) / 1000 <= MAX_FUTURE_SKEW_SECONDS - 30) events.push(login(closer));
@@ -57,14 +64,18 @@ interface Step {
 /** Runs `smoke`: synthetic logins through landing, replay, Kafka, Flink, the streaming job, bronze and the speed view. */
 export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Promise<ExitCodeValue> {
   const timeoutMinutes = Number(options.timeoutMinutes ?? '15');
-  if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) throw new UsageError(`--timeout-minutes must be a positive number, not ${options.timeoutMinutes}`);
+  if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0)
+    throw new UsageError(`--timeout-minutes must be a positive number, not ${options.timeoutMinutes}`);
   const context = await openContext(options, deps);
   const { map, clients, config } = context;
   const quiet = Boolean(options.json) || deps.quiet === true;
   const started = context.now();
   const deadline = started.getTime() + timeoutMinutes * 60_000;
   const resources = await StackResources.load(clients.cloudFormation, map.stackNames);
-  const runId = `${started.toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+  const runId = `${started
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
   const userId = `smoke-${runId}`;
   const key = `${map.landingPrefix}smoke/${runId}.jsonl`;
   const { events, windowLogins, windowStart } = smokeEvents(userId, started, map.windowMinutes);
@@ -95,7 +106,9 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
   const pipeline: Step[] = [
     timed('landing', 'Put synthetic logins into landing', 's3:PutObject on the landing bucket (and kms:GenerateDataKey on its key)', async () => {
       bucket = resources.get(map.landingBucket).physicalId;
-      await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${events.map((e) => JSON.stringify(e)).join('\n')}\n`, ContentType: 'application/x-ndjson' }));
+      await clients.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${events.map((e) => JSON.stringify(e)).join('\n')}\n`, ContentType: 'application/x-ndjson' }),
+      );
       written = true;
       return row('landing', 'Put synthetic logins into landing', 'pass', `s3://${bucket}/${key}: ${events.length} logins of ${userId}`);
     }),
@@ -110,24 +123,48 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
         }
         return undefined;
       });
-      if (!executionArn) return row('replay', 'Replay into Kafka', 'fail', 'no replay execution started for the object', 'check the landing bucket EventBridge notifications and the file replay trigger rule');
+      if (!executionArn)
+        return row(
+          'replay',
+          'Replay into Kafka',
+          'fail',
+          'no replay execution started for the object',
+          'check the landing bucket EventBridge notifications and the file replay trigger rule',
+        );
       const outcome = await followReplay(context, executionArn, { deadlineMs: deadline - context.now().getTime(), report: progress });
       const records = Number(outcome.summary?.records ?? 0);
       if (outcome.status !== 'SUCCEEDED' || records !== events.length) {
-        return row('replay', 'Replay into Kafka', 'fail', `${outcome.status}, ${records}/${events.length} records: ${outcome.error ?? ''}`, `read the execution ${executionArn}`);
+        return row(
+          'replay',
+          'Replay into Kafka',
+          'fail',
+          `${outcome.status}, ${records}/${events.length} records: ${outcome.error ?? ''}`,
+          `read the execution ${executionArn}`,
+        );
       }
       return row('replay', 'Replay into Kafka', 'pass', `${records} records to ${map.rawTopic}`);
     }),
-    timed('bronze', 'Raw logins in bronze (streaming job)', 'athena:StartQueryExecution, GetQueryExecution, GetQueryResults, glue:Get*, s3 read on bronze and the results bucket', async () => {
-      const sql = `SELECT count(*) FROM ${map.athena.rawTable} WHERE dt IN (${sqlString(day)}, ${sqlString(nextDay)}) AND user_id = ${sqlString(userId)}`;
-      const found = await waitFor(context, deadline, 15_000, async () => {
-        const n = Number((await athenaQuery(context, map.athena.bronzeDatabase, sql))[0]?.[0] ?? 0);
-        return n >= events.length ? n : undefined;
-      });
-      return found
-        ? row('bronze', 'Raw logins in bronze (streaming job)', 'pass', `${found} rows of ${userId} in ${map.athena.bronzeDatabase}.${map.athena.rawTable}`)
-        : row('bronze', 'Raw logins in bronze (streaming job)', 'fail', `fewer than ${events.length} rows of ${userId} before the deadline`, 'run lakestream status: the streaming job must be RUNNING');
-    }),
+    timed(
+      'bronze',
+      'Raw logins in bronze (streaming job)',
+      'athena:StartQueryExecution, GetQueryExecution, GetQueryResults, glue:Get*, s3 read on bronze and the results bucket',
+      async () => {
+        const sql = `SELECT count(*) FROM ${map.athena.rawTable} WHERE dt IN (${sqlString(day)}, ${sqlString(nextDay)}) AND user_id = ${sqlString(userId)}`;
+        const found = await waitFor(context, deadline, 15_000, async () => {
+          const n = Number((await athenaQuery(context, map.athena.bronzeDatabase, sql))[0]?.[0] ?? 0);
+          return n >= events.length ? n : undefined;
+        });
+        return found
+          ? row('bronze', 'Raw logins in bronze (streaming job)', 'pass', `${found} rows of ${userId} in ${map.athena.bronzeDatabase}.${map.athena.rawTable}`)
+          : row(
+              'bronze',
+              'Raw logins in bronze (streaming job)',
+              'fail',
+              `fewer than ${events.length} rows of ${userId} before the deadline`,
+              'run lakestream status: the streaming job must be RUNNING',
+            );
+      },
+    ),
     timed('flink', `Flink's count on ${map.countsTopic}`, 'athena and glue read access as above', async () => {
       const sql =
         `SELECT max(CAST(json_extract_scalar(value, '$.login_count') AS bigint)) FROM ${map.athena.countsTable} ` +
@@ -138,11 +175,22 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
       });
       return count
         ? row('flink', `Flink's count on ${map.countsTopic}`, 'pass', `running count ${count} for ${userId}, landed from ${map.countsTopic}`)
-        : row('flink', `Flink's count on ${map.countsTopic}`, 'fail', `no running count of ${events.length} for ${userId} before the deadline`, 'run lakestream status: Flink must be RUNNING');
+        : row(
+            'flink',
+            `Flink's count on ${map.countsTopic}`,
+            'fail',
+            `no running count of ${events.length} for ${userId} before the deadline`,
+            'run lakestream status: Flink must be RUNNING',
+          );
     }),
     timed('speed-view', 'Speed view', 'athena and glue read access on the gold views', async () => {
       if (events.length === windowLogins) {
-        return row('speed-view', 'Speed view', 'warn', `not checked: a ${map.windowMinutes}-minute window cannot be closed within Flink's ${MAX_FUTURE_SKEW_SECONDS} s future-event bound`);
+        return row(
+          'speed-view',
+          'Speed view',
+          'warn',
+          `not checked: a ${map.windowMinutes}-minute window cannot be closed within Flink's ${MAX_FUTURE_SKEW_SECONDS} s future-event bound`,
+        );
       }
       const sql = `SELECT sum(logins) FROM ${map.athena.speedView} WHERE user_id = ${sqlString(userId)} AND window_start = CAST(${sqlString(windowStart.replace('T', ' ').replace(/\.\d{3}Z$/, ''))} AS timestamp)`;
       const logins = await waitFor(context, deadline, 15_000, async () => {
@@ -150,33 +198,82 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
         return n >= windowLogins ? n : undefined;
       });
       return logins
-        ? row('speed-view', 'Speed view', 'pass', `${logins} logins of ${userId} in the window ${windowStart} of ${map.athena.goldDatabase}.${map.athena.speedView}`)
-        : row('speed-view', 'Speed view', 'fail', `the window ${windowStart} of ${userId} did not appear before the deadline`, 'the window closes when the watermark passes its end; a partition with older traffic holds it back');
+        ? row(
+            'speed-view',
+            'Speed view',
+            'pass',
+            `${logins} logins of ${userId} in the window ${windowStart} of ${map.athena.goldDatabase}.${map.athena.speedView}`,
+          )
+        : row(
+            'speed-view',
+            'Speed view',
+            'fail',
+            `the window ${windowStart} of ${userId} did not appear before the deadline`,
+            'the window closes when the watermark passes its end; a partition with older traffic holds it back',
+          );
     }),
   ];
 
   const facts: Step[] = [
     timed('scraper-writes', 'Scraper writes to the CMK workspace', 'aps:DescribeScraper, aps:DescribeWorkspace and aps:QueryMetrics', async () => {
       const scraper = (await clients.amp.send(new DescribeScraperCommand({ scraperId: idFromArn(resources.get(map.scraper).physicalId) }))).scraper;
-      const workspace = (await clients.amp.send(new DescribeWorkspaceCommand({ workspaceId: idFromArn(resources.get(map.prometheusWorkspace).physicalId) }))).workspace;
+      const workspace = (await clients.amp.send(new DescribeWorkspaceCommand({ workspaceId: idFromArn(resources.get(map.prometheusWorkspace).physicalId) })))
+        .workspace;
       const state = scraper?.status?.statusCode ?? 'UNKNOWN';
-      if (state !== 'ACTIVE' || !workspace?.prometheusEndpoint) return row('scraper-writes', 'Scraper writes to the CMK workspace', 'fail', `scraper ${state}${scraper?.statusReason ? `: ${scraper.statusReason}` : ''}`);
-      const answer = await prometheusGet({ endpoint: workspace.prometheusEndpoint, path: 'api/v1/query', query: { query: `count(up{job="${map.jmxJob}"})` }, region: clients.region, credentials: clients.credentials });
+      if (state !== 'ACTIVE' || !workspace?.prometheusEndpoint)
+        return row(
+          'scraper-writes',
+          'Scraper writes to the CMK workspace',
+          'fail',
+          `scraper ${state}${scraper?.statusReason ? `: ${scraper.statusReason}` : ''}`,
+        );
+      const answer = await prometheusGet({
+        endpoint: workspace.prometheusEndpoint,
+        path: 'api/v1/query',
+        query: { query: `count(up{job="${map.jmxJob}"})` },
+        region: clients.region,
+        credentials: clients.credentials,
+      });
       if (answer.status === 403) throw Object.assign(new Error('the workspace refused the query (HTTP 403)'), { name: 'AccessDeniedException' });
       const result = ((answer.body?.data as { result?: Array<{ value?: [number, string] }> })?.result ?? [])[0];
       const series = Number(result?.value?.[1] ?? 0);
       const encrypted = workspace.kmsKeyArn ? 'customer-managed key' : 'AWS-owned key';
       return series > 0
-        ? row('scraper-writes', 'Scraper writes to the CMK workspace', 'pass', `scraper ACTIVE, ${series} up{job="${map.jmxJob}"} series in the workspace (${encrypted})`)
-        : row('scraper-writes', 'Scraper writes to the CMK workspace', 'fail', `scraper ACTIVE but no up{job="${map.jmxJob}"} series in the workspace (${encrypted})`, workspace.kmsKeyArn ? 'if the scraper cannot write to a workspace with a customer-managed key, drop kmsKeyArn from the workspace (replaces it): see README "Open fact"' : 'check the scraper log group and the broker security group');
+        ? row(
+            'scraper-writes',
+            'Scraper writes to the CMK workspace',
+            'pass',
+            `scraper ACTIVE, ${series} up{job="${map.jmxJob}"} series in the workspace (${encrypted})`,
+          )
+        : row(
+            'scraper-writes',
+            'Scraper writes to the CMK workspace',
+            'fail',
+            `scraper ACTIVE but no up{job="${map.jmxJob}"} series in the workspace (${encrypted})`,
+            workspace.kmsKeyArn
+              ? 'if the scraper cannot write to a workspace with a customer-managed key, drop kmsKeyArn from the workspace (replaces it): see README "Open fact"'
+              : 'check the scraper log group and the broker security group',
+          );
     }),
     timed('flink-lag-metric', 'Managed Flink publishes records_lag_max', 'cloudwatch:ListMetrics', async () => {
-      if (!map.flinkApplication) return row('flink-lag-metric', 'Managed Flink publishes records_lag_max', 'pass', 'not deployed here (flink.enabled is false)');
+      if (!map.flinkApplication)
+        return row('flink-lag-metric', 'Managed Flink publishes records_lag_max', 'pass', 'not deployed here (flink.enabled is false)');
       const app = resources.get(map.flinkApplication).physicalId;
-      const metrics = (await clients.cloudWatch.send(new ListMetricsCommand({ Namespace: 'AWS/KinesisAnalytics', MetricName: 'records_lag_max', Dimensions: [{ Name: 'Application', Value: app }] }))).Metrics ?? [];
+      const metrics =
+        (
+          await clients.cloudWatch.send(
+            new ListMetricsCommand({ Namespace: 'AWS/KinesisAnalytics', MetricName: 'records_lag_max', Dimensions: [{ Name: 'Application', Value: app }] }),
+          )
+        ).Metrics ?? [];
       return metrics.length
         ? row('flink-lag-metric', 'Managed Flink publishes records_lag_max', 'pass', `${metrics.length} series with Application=${app}`)
-        : row('flink-lag-metric', 'Managed Flink publishes records_lag_max', 'fail', `no AWS/KinesisAnalytics records_lag_max with Application=${app}`, 'the consumer-lag alarm and panel read this metric: check the application metrics level, or rely on the broker-side lag from the JMX exporter');
+        : row(
+            'flink-lag-metric',
+            'Managed Flink publishes records_lag_max',
+            'fail',
+            `no AWS/KinesisAnalytics records_lag_max with Application=${app}`,
+            'the consumer-lag alarm and panel read this metric: check the application metrics level, or rely on the broker-side lag from the JMX exporter',
+          );
     }),
   ];
 
@@ -190,7 +287,12 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
     rows.push(
       await probe('cleanup', 'Clean up', 's3:DeleteObject on the landing bucket', async () => {
         await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-        return row('cleanup', 'Clean up', 'pass', `deleted s3://${bucket}/${key}; the synthetic user ${userId} stays in Kafka and bronze (source 'test'): erase it through the GDPR workflow where deployed`);
+        return row(
+          'cleanup',
+          'Clean up',
+          'pass',
+          `deleted s3://${bucket}/${key}; the synthetic user ${userId} stays in Kafka and bronze (source 'test'): erase it through the GDPR workflow where deployed`,
+        );
       }),
     );
   }
@@ -203,7 +305,9 @@ export function registerSmoke(program: Command, deps: CliDependencies, setExitCo
   addEnvironmentOptions(
     program
       .command('smoke')
-      .description('End-to-end check: synthetic logins into landing, replay, Kafka, Flink, streaming job, bronze, speed view; plus the scraper and Flink lag metric facts'),
+      .description(
+        'End-to-end check: synthetic logins into landing, replay, Kafka, Flink, streaming job, bronze, speed view; plus the scraper and Flink lag metric facts',
+      ),
   )
     .option('--timeout-minutes <minutes>', 'deadline for the whole pipeline', '15')
     .option('--keep', 'leave the synthetic landing object in place')

@@ -15,7 +15,8 @@ export async function runStatus(options: OpsOptions, deps: CliDependencies, prob
       {
         title: `Read the stacks ${context.config.qualifier}-*`,
         run: () => StackResources.load(context.clients.cloudFormation, context.map.stackNames),
-        done: (r: StackResources) => `Read the stacks ${context.config.qualifier}-*${r.missingStacks.length ? ` (not deployed: ${r.missingStacks.join(', ')})` : ''}`,
+        done: (r: StackResources) =>
+          `Read the stacks ${context.config.qualifier}-*${r.missingStacks.length ? ` (not deployed: ${r.missingStacks.join(', ')})` : ''}`,
       },
     ],
     { quiet, stream: deps.stderr },
@@ -25,7 +26,16 @@ export async function runStatus(options: OpsOptions, deps: CliDependencies, prob
     { quiet, stream: deps.stderr },
   );
   const all = resources.missingStacks.length
-    ? [row('stacks', 'Stacks', 'fail', `not deployed: ${resources.missingStacks.join(', ')}`, `npx cdk deploy --all -c env=${context.config.name}${context.config.owner ? ` -c owner=${context.config.owner}` : ''}`), ...rows]
+    ? [
+        row(
+          'stacks',
+          'Stacks',
+          'fail',
+          `not deployed: ${resources.missingStacks.join(', ')}`,
+          `npx cdk deploy --all -c env=${context.config.name}${context.config.owner ? ` -c owner=${context.config.owner}` : ''}`,
+        ),
+        ...rows,
+      ]
     : rows;
   const heading = `Status of ${context.config.stageName} (stacks ${context.config.qualifier}-*) in account ${context.account}, region ${context.config.region}, at ${context.now().toISOString()}`;
   return printRows(deps, options, 'status', context, heading, all);
@@ -36,7 +46,9 @@ export function registerStatus(program: Command, deps: CliDependencies, setExitC
   addEnvironmentOptions(
     program
       .command('status')
-      .description('One line per component: MSK, topics, Flink, EMR Serverless and the streaming job, supervisor, daily report, replay, GA4, Prometheus, scraper, Grafana, alarms'),
+      .description(
+        'One line per component: MSK, topics, Flink, EMR Serverless and the streaming job, supervisor, daily report, replay, GA4, Prometheus, scraper, Grafana, alarms',
+      ),
   ).action(async (options: OpsOptions) => {
     setExitCode(await runStatus(options, deps));
   });

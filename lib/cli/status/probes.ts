@@ -48,21 +48,34 @@ const topics = statusProbe('topics', 'Kafka topics', 'cloudformation:ListStackRe
     : row('topics', 'Kafka topics', 'fail', detail, `see the ${map.topics.stackName} stack events for the topic manager's reason`);
 });
 
-const flink = statusProbe('flink', 'Managed Flink', 'kinesisanalytics:DescribeApplication and kinesisanalytics:ListApplicationSnapshots', async ({ map, clients, now }, resources) => {
-  if (!map.flinkApplication) return row('flink', 'Managed Flink', 'pass', 'not deployed here (flink.enabled is false)');
-  const name = resources.get(map.flinkApplication).physicalId;
-  const detail = (await clients.flink.send(new DescribeApplicationCommand({ ApplicationName: name }))).ApplicationDetail;
-  const status = detail?.ApplicationStatus ?? 'UNKNOWN';
-  const snapshots = (await clients.flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: name, Limit: 50 }))).SnapshotSummaries ?? [];
-  const ready = snapshots
-    .filter((s) => s.SnapshotStatus === 'READY' && s.SnapshotCreationTimestamp)
-    .sort((a, b) => (b.SnapshotCreationTimestamp?.getTime() ?? 0) - (a.SnapshotCreationTimestamp?.getTime() ?? 0))[0];
-  const snapshot = ready?.SnapshotCreationTimestamp ? `last snapshot ${formatAge(now().getTime() - ready.SnapshotCreationTimestamp.getTime())} ago` : 'no snapshot yet';
-  const text = `${name} ${status}, version ${detail?.ApplicationVersionId ?? '?'}, ${snapshot}`;
-  if (status === 'RUNNING') return row('flink', 'Managed Flink', 'pass', text);
-  if (status === 'STARTING' || status === 'UPDATING' || status === 'AUTOSCALING') return row('flink', 'Managed Flink', 'warn', text);
-  return row('flink', 'Managed Flink', 'fail', text, 'the login counts stop: see the application log group, then start it (the flink-starter custom resource starts it on deploy)');
-});
+const flink = statusProbe(
+  'flink',
+  'Managed Flink',
+  'kinesisanalytics:DescribeApplication and kinesisanalytics:ListApplicationSnapshots',
+  async ({ map, clients, now }, resources) => {
+    if (!map.flinkApplication) return row('flink', 'Managed Flink', 'pass', 'not deployed here (flink.enabled is false)');
+    const name = resources.get(map.flinkApplication).physicalId;
+    const detail = (await clients.flink.send(new DescribeApplicationCommand({ ApplicationName: name }))).ApplicationDetail;
+    const status = detail?.ApplicationStatus ?? 'UNKNOWN';
+    const snapshots = (await clients.flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: name, Limit: 50 }))).SnapshotSummaries ?? [];
+    const ready = snapshots
+      .filter((s) => s.SnapshotStatus === 'READY' && s.SnapshotCreationTimestamp)
+      .sort((a, b) => (b.SnapshotCreationTimestamp?.getTime() ?? 0) - (a.SnapshotCreationTimestamp?.getTime() ?? 0))[0];
+    const snapshot = ready?.SnapshotCreationTimestamp
+      ? `last snapshot ${formatAge(now().getTime() - ready.SnapshotCreationTimestamp.getTime())} ago`
+      : 'no snapshot yet';
+    const text = `${name} ${status}, version ${detail?.ApplicationVersionId ?? '?'}, ${snapshot}`;
+    if (status === 'RUNNING') return row('flink', 'Managed Flink', 'pass', text);
+    if (status === 'STARTING' || status === 'UPDATING' || status === 'AUTOSCALING') return row('flink', 'Managed Flink', 'warn', text);
+    return row(
+      'flink',
+      'Managed Flink',
+      'fail',
+      text,
+      'the login counts stop: see the application log group, then start it (the flink-starter custom resource starts it on deploy)',
+    );
+  },
+);
 
 const emr = statusProbe('emr', 'EMR Serverless', 'emr-serverless:GetApplication and emr-serverless:ListJobRuns', async ({ map, clients, now }, resources) => {
   const applicationId = resources.get(map.sparkApplication).physicalId;
@@ -82,13 +95,20 @@ const emr = statusProbe('emr', 'EMR Serverless', 'emr-serverless:GetApplication 
   // Each supervisor restart is a new job run; EMR's own retries of a run count as attempts.
   const restarts = Math.max(0, runs.length - 1) + runs.reduce((n, r) => n + Math.max(0, (r.attempt ?? 1) - 1), 0);
   if (!latest) {
-    return row('emr', 'EMR Serverless', 'fail', `${appText}; no ${map.streaming.jobName} run in the last 24h`, 'the supervisor starts it: check the supervisor row and its log group');
+    return row(
+      'emr',
+      'EMR Serverless',
+      'fail',
+      `${appText}; no ${map.streaming.jobName} run in the last 24h`,
+      'the supervisor starts it: check the supervisor row and its log group',
+    );
   }
   const age = formatAge(now().getTime() - (latest.createdAt?.getTime() ?? now().getTime()));
   const text = `${appText}; ${map.streaming.jobName} ${latest.state} ${latest.id}, age ${age}, ${restarts} restarts in 24h`;
   if (!appOk) return row('emr', 'EMR Serverless', 'fail', text);
   if (latest.state === 'RUNNING') return row('emr', 'EMR Serverless', restarts > 3 ? 'warn' : 'pass', text);
-  if (latest.state === 'SUBMITTED' || latest.state === 'PENDING' || latest.state === 'SCHEDULED' || latest.state === 'QUEUED') return row('emr', 'EMR Serverless', 'warn', text);
+  if (latest.state === 'SUBMITTED' || latest.state === 'PENDING' || latest.state === 'SCHEDULED' || latest.state === 'QUEUED')
+    return row('emr', 'EMR Serverless', 'warn', text);
   return row('emr', 'EMR Serverless', 'fail', text, 'bronze stops filling: see the job run logs; the supervisor restarts it on its next check');
 });
 
@@ -101,7 +121,12 @@ async function lambdaActivity(context: OpsContext, functionName: string, windowM
     MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: name, Dimensions: [{ Name: 'FunctionName', Value: functionName }] }, Period: 60, Stat: 'Sum' },
   });
   const answer = await context.clients.cloudWatch.send(
-    new GetMetricDataCommand({ StartTime: start, EndTime: end, MetricDataQueries: [metric('invocations', 'Invocations'), metric('errors', 'Errors')], ScanBy: 'TimestampDescending' }),
+    new GetMetricDataCommand({
+      StartTime: start,
+      EndTime: end,
+      MetricDataQueries: [metric('invocations', 'Invocations'), metric('errors', 'Errors')],
+      ScanBy: 'TimestampDescending',
+    }),
   );
   const series = (id: string) => answer.MetricDataResults?.find((r) => r.Id === id);
   const invocations = series('invocations');
@@ -121,7 +146,14 @@ function scheduledFunction(id: string, title: string, pick: (context: OpsContext
     const name = resources.get(target.fn).physicalId;
     const window = Math.max(3 * target.intervalMinutes, 15);
     const { lastInvocation, errors } = await lambdaActivity(context, name, window);
-    if (!lastInvocation) return row(id, title, 'fail', `${name}: no invocation in the last ${window} minutes (every ${target.intervalMinutes} min expected)`, `check the EventBridge rule that invokes ${name}`);
+    if (!lastInvocation)
+      return row(
+        id,
+        title,
+        'fail',
+        `${name}: no invocation in the last ${window} minutes (every ${target.intervalMinutes} min expected)`,
+        `check the EventBridge rule that invokes ${name}`,
+      );
     const detail = `${name}: last run ${formatAge(context.now().getTime() - lastInvocation.getTime())} ago (every ${target.intervalMinutes} min), ${errors} errors in ${window} min`;
     const late = context.now().getTime() - lastInvocation.getTime() > 2 * target.intervalMinutes * 60_000 + 60_000;
     if (errors > 0) return row(id, title, 'fail', detail, `read the log group /aws/lambda/${name}`);
@@ -130,10 +162,14 @@ function scheduledFunction(id: string, title: string, pick: (context: OpsContext
 }
 
 const supervisor = scheduledFunction('supervisor', 'Streaming supervisor', ({ map }) =>
-  map.streaming ? { fn: map.streaming.supervisorFunction, intervalMinutes: map.streaming.checkIntervalMinutes } : 'not deployed here (emr.streamingJobEnabled is false)',
+  map.streaming
+    ? { fn: map.streaming.supervisorFunction, intervalMinutes: map.streaming.checkIntervalMinutes }
+    : 'not deployed here (emr.streamingJobEnabled is false)',
 );
 
-const ga4 = scheduledFunction('ga4', 'GA4 ingest', ({ map }) => (map.ga4 ? { fn: map.ga4.function, intervalMinutes: map.ga4.scheduleMinutes } : 'not configured (no ga4 in the environment)'));
+const ga4 = scheduledFunction('ga4', 'GA4 ingest', ({ map }) =>
+  map.ga4 ? { fn: map.ga4.function, intervalMinutes: map.ga4.scheduleMinutes } : 'not configured (no ga4 in the environment)',
+);
 
 /** The newest execution of a state machine. */
 function lastExecution(id: string, title: string, pick: (context: OpsContext) => ResourceRef, failedStatus: 'fail' | 'warn', neverRan: string): StatusProbe {
@@ -163,14 +199,23 @@ const prometheus = statusProbe(
     const state = workspace?.status?.statusCode ?? 'UNKNOWN';
     const namespaces = (await clients.amp.send(new ListRuleGroupsNamespacesCommand({ workspaceId }))).ruleGroupsNamespaces ?? [];
     const activeNamespaces = namespaces.filter((n) => n.status?.statusCode === 'ACTIVE').length;
-    const alertManager = (await clients.amp.send(new DescribeAlertManagerDefinitionCommand({ workspaceId }))).alertManagerDefinition?.status?.statusCode ?? 'NONE';
+    const alertManager =
+      (await clients.amp.send(new DescribeAlertManagerDefinitionCommand({ workspaceId }))).alertManagerDefinition?.status?.statusCode ?? 'NONE';
     let firing: string[] = [];
     let alertsText = 'alerts not queried (workspace not active)';
     if (state === 'ACTIVE' && workspace?.prometheusEndpoint) {
-      const answer = await prometheusGet({ endpoint: workspace.prometheusEndpoint, path: 'api/v1/alerts', region: clients.region, credentials: clients.credentials });
-      if (answer.status === 403) throw Object.assign(new Error(`the workspace refused the alerts query (HTTP 403): ${answer.body?.error ?? ''}`), { name: 'AccessDeniedException' });
+      const answer = await prometheusGet({
+        endpoint: workspace.prometheusEndpoint,
+        path: 'api/v1/alerts',
+        region: clients.region,
+        credentials: clients.credentials,
+      });
+      if (answer.status === 403)
+        throw Object.assign(new Error(`the workspace refused the alerts query (HTTP 403): ${answer.body?.error ?? ''}`), { name: 'AccessDeniedException' });
       if (answer.status !== 200) throw new Error(`alerts query answered HTTP ${answer.status}: ${answer.body?.error ?? ''}`);
-      const alerts = ((answer.body?.data as { alerts?: Array<{ state?: string; labels?: Record<string, string> }> })?.alerts ?? []).filter((a) => a.state === 'firing');
+      const alerts = ((answer.body?.data as { alerts?: Array<{ state?: string; labels?: Record<string, string> }> })?.alerts ?? []).filter(
+        (a) => a.state === 'firing',
+      );
       firing = [...new Set(alerts.map((a) => a.labels?.alertname ?? '?'))].sort();
       alertsText = firing.length ? `${alerts.length} alerts firing: ${firing.join(', ')}` : 'no alerts firing';
     }
@@ -178,7 +223,13 @@ const prometheus = statusProbe(
     if (state !== 'ACTIVE' || alertManager !== 'ACTIVE' || activeNamespaces < map.ruleGroupsNamespaces.length) {
       return row('prometheus', 'Managed Prometheus', 'fail', detail, 'see the workspace in the Amazon Managed Service for Prometheus console');
     }
-    return row('prometheus', 'Managed Prometheus', firing.length ? 'fail' : 'pass', detail, firing.length ? 'open the Grafana dashboards for the firing alerts' : null);
+    return row(
+      'prometheus',
+      'Managed Prometheus',
+      firing.length ? 'fail' : 'pass',
+      detail,
+      firing.length ? 'open the Grafana dashboards for the firing alerts' : null,
+    );
   },
 );
 
@@ -203,14 +254,22 @@ const alarms = statusProbe('alarms', 'CloudWatch alarms', 'cloudwatch:DescribeAl
   const inAlarm: string[] = [];
   let seen = 0;
   for (let i = 0; i < names.length; i += 100) {
-    const answer = await clients.cloudWatch.send(new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
+    const answer = await clients.cloudWatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
+    );
     for (const a of [...(answer.MetricAlarms ?? []), ...(answer.CompositeAlarms ?? [])]) {
       seen += 1;
       if (a.StateValue === 'ALARM' && a.AlarmName) inAlarm.push(a.AlarmName);
     }
   }
   const detail = inAlarm.length ? `${inAlarm.length} of ${seen} in ALARM: ${inAlarm.sort().join(', ')}` : `${seen} alarms, none in ALARM`;
-  return row('alarms', 'CloudWatch alarms', inAlarm.length ? 'fail' : 'pass', detail, inAlarm.length ? 'each alarm names its metric; the dashboards show the context' : null);
+  return row(
+    'alarms',
+    'CloudWatch alarms',
+    inAlarm.length ? 'fail' : 'pass',
+    detail,
+    inAlarm.length ? 'each alarm names its metric; the dashboards show the context' : null,
+  );
 });
 
 /** The rows of `status`, in table order. */

@@ -62,7 +62,9 @@ export function applyPins(artifacts: readonly ArtifactSpec[], lock: ArtifactLock
     return { ...artifact, sha256: pin.sha256 };
   });
   if (problems.length > 0) {
-    throw new Error(`Stale ${lockLabel}:\n${problems.map((p) => `  - ${p}`).join('\n')}\nRun \`npm run artifacts:lock\` (needs internet access) and commit the result.`);
+    throw new Error(
+      `Stale ${lockLabel}:\n${problems.map((p) => `  - ${p}`).join('\n')}\nRun \`npm run artifacts:lock\` (needs internet access) and commit the result.`,
+    );
   }
   return pinned;
 }

@@ -30,9 +30,7 @@ export const DEFAULT_REPOSITORIES: ArtifactRepositories = {
  * - `sidecar`: `<url>.sha512`, `.sha256` or `.sha1` next to the file (Maven repositories), the strongest present;
  * - `github-release`: the `digest` (sha256) GitHub's REST API reports for the release asset.
  */
-export type PublishedChecksumSource =
-  | { readonly kind: 'sidecar' }
-  | { readonly kind: 'github-release'; readonly releaseUrl: string; readonly asset: string };
+export type PublishedChecksumSource = { readonly kind: 'sidecar' } | { readonly kind: 'github-release'; readonly releaseUrl: string; readonly asset: string };
 
 /** One third-party artifact, resolved to a URL and an object key. */
 export interface ArtifactSpec {
@@ -128,7 +126,11 @@ const bundleSchema = z.strictObject({
       z.strictObject({
         artifact: z.string().min(1),
         unpack: z.literal('tar.gz').optional(),
-        directory: z.string().regex(/^(?:[A-Za-z0-9._+-]+\/)+$/, "must be a relative folder ending in '/'").refine((d) => !d.split('/').includes('..'), 'must not contain ..').optional(),
+        directory: z
+          .string()
+          .regex(/^(?:[A-Za-z0-9._+-]+\/)+$/, "must be a relative folder ending in '/'")
+          .refine((d) => !d.split('/').includes('..'), 'must not contain ..')
+          .optional(),
       }),
     )
     .min(1),
@@ -220,7 +222,9 @@ function runtimeProblems(manifest: RawManifest): string[] {
       if (scala !== manifest.runtimes.scala) problems.push(`${where}: ${artifactId} is not built for Scala ${manifest.runtimes.scala} (runtimes.scala)`);
     }
     if (groupId === 'org.apache.flink' && artifactId.startsWith('flink-connector-') && !version.endsWith(`-${manifest.runtimes.flink}`)) {
-      problems.push(`${where}: version ${version} is not built for Flink ${manifest.runtimes.flink} (runtimes.flink; connector versions end in -<flink minor>)`);
+      problems.push(
+        `${where}: version ${version} is not built for Flink ${manifest.runtimes.flink} (runtimes.flink; connector versions end in -<flink minor>)`,
+      );
     }
   });
   return problems;
@@ -297,6 +301,9 @@ export function readJsonFile(filePath: string, what: string): unknown {
 }
 
 /** Reads and validates a manifest file (jobs/artifacts.json by default). */
-export function loadArtifactManifest(filePath: string = DEFAULT_ARTIFACT_MANIFEST_PATH, repositories: ArtifactRepositories = DEFAULT_REPOSITORIES): ArtifactManifest {
+export function loadArtifactManifest(
+  filePath: string = DEFAULT_ARTIFACT_MANIFEST_PATH,
+  repositories: ArtifactRepositories = DEFAULT_REPOSITORIES,
+): ArtifactManifest {
   return parseArtifactManifest(readJsonFile(filePath, 'artifact manifest'), `artifact manifest ${filePath}`, repositories);
 }

@@ -177,10 +177,14 @@ export class LakestreamFunction extends Construct {
       new iam.PolicyStatement({ sid: 'DescribeNetwork', actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], resources: ['*'] }),
     );
     const wildcards = new WildcardAcknowledgements(this.role);
-    wildcards.add(interfaces, 'Lambda names the interfaces it creates; creation is limited to the function\'s subnets and security groups by the same statement.');
+    wildcards.add(
+      interfaces,
+      "Lambda names the interfaces it creates; creation is limited to the function's subnets and security groups by the same statement.",
+    );
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support only Resource * (no resource-level permissions); Lambda calls them to manage the function\'s interfaces.',
+      reason:
+        "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support only Resource * (no resource-level permissions); Lambda calls them to manage the function's interfaces.",
     });
   }
 }

@@ -43,7 +43,10 @@ export class LakestreamProvider extends Construct {
     });
     // Own roles instead of AWSLambdaBasicExecutionRole, whose log permissions span every log group.
     const frameworkRole = (roleId: string) => {
-      const role = new iam.Role(this, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `Provider framework functions of ${this.node.path}` });
+      const role = new iam.Role(this, roleId, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Provider framework functions of ${this.node.path}`,
+      });
       logGroup.grantWrite(role);
       return role;
     };
@@ -71,7 +74,10 @@ function acknowledgeProviderFramework(provider: cr.Provider, userFunctions: lamb
   const arnWildcard = (fn: IConstruct) => `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`;
   const acks: Array<[string, string]> = [
     ['AwsSolutions-L1', 'The Provider framework functions use the runtime aws-cdk-lib pins; it is upgraded with aws-cdk-lib.'],
-    ['AwsSolutions-SF1', 'The Provider framework leaves waiter logging off (disableWaiterStateMachineLogging defaults to true); the isComplete function logs every poll to its own encrypted log group.'],
+    [
+      'AwsSolutions-SF1',
+      'The Provider framework leaves waiter logging off (disableWaiterStateMachineLogging defaults to true); the isComplete function logs every poll to its own encrypted log group.',
+    ],
     ['AwsSolutions-SF2', 'The Provider waiter state machine only polls isComplete; X-Ray would need Resource * write actions.'],
     ['NIST.800.53.R5-LambdaConcurrency', 'Provider framework functions run only during deployments, invoked by CloudFormation.'],
     ['NIST.800.53.R5-LambdaDLQ', 'Provider framework functions are invoked synchronously by CloudFormation, which reports failures.'],

@@ -353,9 +353,7 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
       },
       applicationSnapshotConfiguration: { snapshotsEnabled: true },
       applicationSystemRollbackConfiguration: { rollbackEnabled: props.systemRollback ?? true },
-      ...(props.stateEncryptionKey
-        ? { applicationEncryptionConfiguration: { keyType: 'CUSTOMER_MANAGED_KEY', keyId: props.stateEncryptionKey.keyArn } }
-        : {}),
+      ...(props.stateEncryptionKey ? { applicationEncryptionConfiguration: { keyType: 'CUSTOMER_MANAGED_KEY', keyId: props.stateEncryptionKey.keyArn } } : {}),
       vpcConfigurations: [{ subnetIds: subnets.subnetIds, securityGroupIds: [this.securityGroup.securityGroupId] }],
     };
     this.application = new kda.CfnApplication(this, 'Application', {
@@ -384,7 +382,14 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
       logRetention: props.logRetention,
     });
     starter.role.addToPolicy(
-      applicationActions('DescribeApplication', 'StartApplication', 'StopApplication', 'ListApplicationSnapshots', 'ListApplicationOperations', 'DescribeApplicationOperation'),
+      applicationActions(
+        'DescribeApplication',
+        'StartApplication',
+        'StopApplication',
+        'ListApplicationSnapshots',
+        'ListApplicationOperations',
+        'DescribeApplicationOperation',
+      ),
     );
     const starterWaiter = new LakestreamFunction(this, 'StarterWaiter', {
       handlerDir: 'flink-starter',
@@ -393,9 +398,7 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
       encryptionKey: props.logsKey,
       logRetention: props.logRetention,
     });
-    starterWaiter.role.addToPolicy(
-      applicationActions('DescribeApplication', 'StopApplication', 'ListApplicationOperations', 'DescribeApplicationOperation'),
-    );
+    starterWaiter.role.addToPolicy(applicationActions('DescribeApplication', 'StopApplication', 'ListApplicationOperations', 'DescribeApplicationOperation'));
     const starterProvider = new LakestreamProvider(this, 'StarterProvider', {
       onEvent: starter,
       isComplete: starterWaiter,
@@ -413,7 +416,11 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
         // Triggers: a new package or configuration sends an Update, which restarts a stopped application.
         CodeKey: this.codeKey,
         ConfigurationHash: Lazy.string({
-          produce: () => createHash('sha256').update(JSON.stringify(stack.resolve(applicationConfiguration))).digest('hex').slice(0, 16),
+          produce: () =>
+            createHash('sha256')
+              .update(JSON.stringify(stack.resolve(applicationConfiguration)))
+              .digest('hex')
+              .slice(0, 16),
         }),
       },
     });
@@ -473,7 +480,10 @@ function validateProps(props: FlinkApplicationProps): void {
   if (props.packageLocation?.prefix !== undefined && !/^(?:[A-Za-z0-9_.=-]+\/)*$/.test(props.packageLocation.prefix)) {
     throw new Error(`FlinkApplication packageLocation.prefix must be empty or end with '/', got '${props.packageLocation.prefix}'`);
   }
-  for (const [name, value] of [['parallelism', props.parallelism], ['parallelismPerKpu', props.parallelismPerKpu]] as const) {
+  for (const [name, value] of [
+    ['parallelism', props.parallelism],
+    ['parallelismPerKpu', props.parallelismPerKpu],
+  ] as const) {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
       throw new Error(`FlinkApplication ${name} must be a whole number of at least 1, got ${value}`);
     }

@@ -42,7 +42,8 @@ export class ErasureReceipts extends Construct {
     });
     Validations.of(this.digestKey).acknowledge({
       id: 'AwsSolutions-KMS5',
-      reason: 'KMS does not rotate HMAC keys (automatic rotation is for symmetric encryption keys only); the digests in locked receipts must stay verifiable with this key.',
+      reason:
+        'KMS does not rotate HMAC keys (automatic rotation is for symmetric encryption keys only); the digests in locked receipts must stay verifiable with this key.',
     });
     const retention = Duration.days(props.retentionDays);
     this.bucket = new s3.Bucket(this, 'Bucket', {
@@ -55,8 +56,7 @@ export class ErasureReceipts extends Construct {
       versioned: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       objectLockEnabled: true,
-      objectLockDefaultRetention:
-        props.lockMode === 'COMPLIANCE' ? s3.ObjectLockRetention.compliance(retention) : s3.ObjectLockRetention.governance(retention),
+      objectLockDefaultRetention: props.lockMode === 'COMPLIANCE' ? s3.ObjectLockRetention.compliance(retention) : s3.ObjectLockRetention.governance(retention),
       serverAccessLogsBucket: props.accessLogsBucket,
       serverAccessLogsPrefix: 'erasure-receipts/',
       // Receipts hold digests, not ids, but are still bounded: they go once their lock ends.
@@ -65,7 +65,8 @@ export class ErasureReceipts extends Construct {
     });
     Validations.of(this.bucket).acknowledge({
       id: 'NIST.800.53.R5-S3BucketReplicationEnabled',
-      reason: 'Receipts are small audit records protected by Object Lock in this region; cross-region replication is a per-organisation DR decision left to the operator.',
+      reason:
+        'Receipts are small audit records protected by Object Lock in this region; cross-region replication is a per-organisation DR decision left to the operator.',
     });
   }
 }

@@ -123,7 +123,12 @@ export class ErasureWorkflow extends Construct {
     });
 
     // ---- Lambda steps ----
-    const fn = (name: keyof ErasureWorkflow['functions'], description: string, environment: Record<string, string>, extra: Partial<ConstructorParameters<typeof LakestreamFunction>[2]> = {}) =>
+    const fn = (
+      name: keyof ErasureWorkflow['functions'],
+      description: string,
+      environment: Record<string, string>,
+      extra: Partial<ConstructorParameters<typeof LakestreamFunction>[2]> = {},
+    ) =>
       new LakestreamFunction(this, `${name.charAt(0).toUpperCase()}${name.slice(1)}Function`, {
         handlerDir: 'erasure',
         handlerName: name,
@@ -142,11 +147,21 @@ export class ErasureWorkflow extends Construct {
       tombstones: fn(
         'tombstones',
         'Erasure: tombstones the people on the compacted counts topic',
-        { COUNTS_TOPIC: props.countsTopic.topicName, WINDOW_MINUTES: String(props.windowMinutes), KEY_HORIZON_HOURS: String(props.keyHorizonHours), [BOOTSTRAP_BROKERS_VARIABLE]: props.bootstrapBrokers },
+        {
+          COUNTS_TOPIC: props.countsTopic.topicName,
+          WINDOW_MINUTES: String(props.windowMinutes),
+          KEY_HORIZON_HOURS: String(props.keyHorizonHours),
+          [BOOTSTRAP_BROKERS_VARIABLE]: props.bootstrapBrokers,
+        },
         { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: [props.kafkaClientSecurityGroup], timeout: Duration.minutes(10), memorySize: 512 },
       ),
       snapshots: fn('snapshots', 'Erasure: deletes Flink snapshots taken before the pass', { FLINK_APPLICATION: props.flinkApplication?.name ?? '' }),
-      versions: fn('versions', 'Erasure: deletes the old versions of the Parquet objects the Spark job rewrote', { LAKE_BUCKETS: `${bronze.bucketName},${silver.bucketName},${gold.bucketName}` }, { timeout: Duration.minutes(10) }),
+      versions: fn(
+        'versions',
+        'Erasure: deletes the old versions of the Parquet objects the Spark job rewrote',
+        { LAKE_BUCKETS: `${bronze.bucketName},${silver.bucketName},${gold.bucketName}` },
+        { timeout: Duration.minutes(10) },
+      ),
       receipt: fn('receipt', 'Erasure: writes the write-once receipt', {
         RECEIPTS_BUCKET: receipts.bucket.bucketName,
         ENVIRONMENT_NAME: props.environmentName,
@@ -160,7 +175,8 @@ export class ErasureWorkflow extends Construct {
     // ---- state machine ----
     const failed = sfn.Fail.jsonata(this, 'ErasureFailed', {
       error: 'ErasureFailed',
-      cause: "{% 'Erasure did not complete: ' & ($exists($states.input.Cause) ? $states.input.Cause : 'no cause reported') & '. Re-run the same request id after fixing the cause.' %}",
+      cause:
+        "{% 'Erasure did not complete: ' & ($exists($states.input.Cause) ? $states.input.Cause : 'no cause reported') & '. Re-run the same request id after fixing the cause.' %}",
     });
     const invoke = (id: string, lambda: LakestreamFunction, payload: Record<string, unknown>, assign?: Record<string, string>) => {
       const task = tasks.LambdaInvoke.jsonata(this, id, {
@@ -177,7 +193,8 @@ export class ErasureWorkflow extends Construct {
     const pass = (phase: 'First' | 'Sweep') => {
       const parallel = sfn.Parallel.jsonata(this, `${phase}Pass`, {
         comment: phase === 'First' ? 'Erase from every store' : 'Erase what was re-derived while landing files, raw topics and Flink state aged out',
-        outputs: '{% { "lake": $states.result[0], "kafka": $states.result[1], "flink": $count($states.result) > 2 ? $states.result[2] : { "application": null, "snapshotsDeleted": [] } } %}',
+        outputs:
+          '{% { "lake": $states.result[0], "kafka": $states.result[1], "flink": $count($states.result) > 2 ? $states.result[2] : { "application": null, "snapshotsDeleted": [] } } %}',
       });
       const runSpark = new sfn.CustomState(this, `${phase}RunSparkErase`, {
         stateJson: {
@@ -185,7 +202,7 @@ export class ErasureWorkflow extends Construct {
           Resource: `arn:${Aws.PARTITION}:states:::states:startExecution.sync:2`,
           Arguments: {
             StateMachineArn: this.eraseJob.stateMachine.stateMachineArn,
-            Input: { extraArguments: ['--request-id', '{% $requestId %}'], 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID': '{% $states.context.Execution.Id %}' },
+            Input: { extraArguments: ['--request-id', '{% $requestId %}'], AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: '{% $states.context.Execution.Id %}' },
           },
           Output: '{% $states.input %}',
         },
@@ -215,7 +232,10 @@ export class ErasureWorkflow extends Construct {
     const start = sfn.Pass.jsonata(this, 'Start', { assign: { requestId: '{% $states.input.requestId %}' } });
     const definition = start.next(prepare).next(
       sfn.Choice.jsonata(this, 'AlreadyErasedChoice')
-        .when(sfn.Condition.jsonata('{% $prepared.alreadyErased %}'), sfn.Succeed.jsonata(this, 'AlreadyErased', { comment: 'A final receipt exists for this request id' }))
+        .when(
+          sfn.Condition.jsonata('{% $prepared.alreadyErased %}'),
+          sfn.Succeed.jsonata(this, 'AlreadyErased', { comment: 'A final receipt exists for this request id' }),
+        )
         .otherwise(
           pass('First')
             .next(receiptStep('InitialReceipt', 'initial'))
@@ -273,7 +293,11 @@ export class ErasureWorkflow extends Construct {
     add(prepare, { sid: 'DigestIds', actions: ['kms:GenerateMac'], resources: [receipts.digestKey.keyArn] });
     props.countsTopic.grantWrite(tombstones.role);
     if (props.flinkApplication) {
-      add(snapshots, { sid: 'FlinkSnapshots', actions: ['kinesisanalytics:ListApplicationSnapshots', 'kinesisanalytics:DeleteApplicationSnapshot'], resources: [props.flinkApplication.arn] });
+      add(snapshots, {
+        sid: 'FlinkSnapshots',
+        actions: ['kinesisanalytics:ListApplicationSnapshots', 'kinesisanalytics:DeleteApplicationSnapshot'],
+        resources: [props.flinkApplication.arn],
+      });
     }
     const erasedObjects = [
       ...ERASED_BRONZE_PREFIXES.map((p) => bronze.arnForObjects(`${p}*`)),
@@ -295,7 +319,8 @@ export class ErasureWorkflow extends Construct {
       [receipt, receipts.bucket.arnForObjects('receipts/*'), 'Receipts are keyed by request id, which is chosen per request.'],
       [receipt, workObjects, 'The request documents of the finished request id are deleted with all their versions.'],
     ];
-    for (const arn of erasedObjects) reasons.push([versions, arn, 'The Spark job reports which objects of the erased datasets it rewrote; their keys are generated (Parquet part files).']);
+    for (const arn of erasedObjects)
+      reasons.push([versions, arn, 'The Spark job reports which objects of the erased datasets it rewrote; their keys are generated (Parquet part files).']);
     for (const [f, arn, reason] of reasons) new WildcardAcknowledgements(f.role).add(arn, reason);
   }
 
@@ -310,7 +335,9 @@ export class ErasureWorkflow extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'StartEraseJob', actions: ['states:StartExecution'], resources: [job] }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FollowEraseJob', actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'FollowEraseJob', actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'SyncEventsRule',
@@ -319,15 +346,21 @@ export class ErasureWorkflow extends Construct {
       }),
     );
     const wildcards = new WildcardAcknowledgements(role);
-    wildcards.add(executions, 'Execution names of the erase job are generated at start; the workflow follows and stops executions of that one state machine only.');
-    for (const f of Object.values(this.functions)) wildcards.add(`${f.function.functionArn}:*`, 'Lambda invoke permissions cover the function versions and aliases of this step only.');
+    wildcards.add(
+      executions,
+      'Execution names of the erase job are generated at start; the workflow follows and stops executions of that one state machine only.',
+    );
+    for (const f of Object.values(this.functions))
+      wildcards.add(`${f.function.functionArn}:*`, 'Lambda invoke permissions cover the function versions and aliases of this step only.');
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Step Functions log delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) supports only Resource *.',
+      reason:
+        'Step Functions log delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) supports only Resource *.',
     });
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-SF2',
-      reason: 'X-Ray write actions accept only Resource *, which the project forbids; each execution is traced by its ALL-level logs and the receipts it writes.',
+      reason:
+        'X-Ray write actions accept only Resource *, which the project forbids; each execution is traced by its ALL-level logs and the receipts it writes.',
     });
   }
 }

@@ -311,7 +311,12 @@ export class FileReplay extends Construct {
     this.workerFunction.function.addToRolePolicy(statement(['s3:GetObject'], [objects(STAGING_PREFIX)]));
     if (bucket instanceof s3.Bucket) {
       // Staging copies are only needed while their replay runs (at most the execution timeout).
-      bucket.addLifecycleRule({ id: 'ExpireReplayStaging', prefix: STAGING_PREFIX, expiration: Duration.days(2), abortIncompleteMultipartUploadAfter: Duration.days(1) });
+      bucket.addLifecycleRule({
+        id: 'ExpireReplayStaging',
+        prefix: STAGING_PREFIX,
+        expiration: Duration.days(2),
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      });
     }
     props.topic.grantWrite(this.workerFunction.function);
 
@@ -420,7 +425,8 @@ export class FileReplay extends Construct {
     });
     Validations.of(stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'CloudWatch Logs vended log delivery (logs:CreateLogDelivery, PutResourcePolicy, ...) accepts only Resource *; Step Functions needs it to write the execution log.',
+      reason:
+        'CloudWatch Logs vended log delivery (logs:CreateLogDelivery, PutResourcePolicy, ...) accepts only Resource *; Step Functions needs it to write the execution log.',
     });
     for (const fn of [this.planFunction, this.workerFunction, this.summaryFunction, this.stageFunction]) {
       Validations.of(stateMachine).acknowledge({

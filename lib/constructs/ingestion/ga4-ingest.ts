@@ -105,7 +105,6 @@ export interface Ga4IngestProps {
   readonly alarmAction?: cloudwatch.IAlarmAction;
 }
 
-
 /**
  * Scheduled pull of GA4 login events into Kafka. An EventBridge rule invokes a VPC Lambda that
  * reads login rows from the GA4 Data API since a high-water mark kept in an SSM parameter,
@@ -133,7 +132,9 @@ export class Ga4Ingest extends Construct {
     const timeout = props.timeout ?? Duration.seconds(Math.min(240, intervalMinutes * 60 - 30));
     // Overlapping runs would read the same window from the same mark and send it twice.
     if (timeout.toSeconds() >= interval.toSeconds()) {
-      throw new Error(`Ga4Ingest: timeout (${timeout.toHumanString()}) must be shorter than scheduleInterval (${interval.toHumanString()}) so runs never overlap`);
+      throw new Error(
+        `Ga4Ingest: timeout (${timeout.toHumanString()}) must be shorter than scheduleInterval (${interval.toHumanString()}) so runs never overlap`,
+      );
     }
     const userIdDimension = props.userIdDimension ?? DEFAULT_USER_ID_DIMENSION;
     const userIdMaxLength = props.userIdMaxLength ?? 100;
@@ -169,7 +170,8 @@ export class Ga4Ingest extends Construct {
     });
     Validations.of(this.sentCounts).acknowledge({
       id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
-      reason: 'Sent counts expire within days and point-in-time recovery is on; without them re-reads repeat events with the same ids, which downstream de-duplicates.',
+      reason:
+        'Sent counts expire within days and point-in-time recovery is on; without them re-reads repeat events with the same ids, which downstream de-duplicates.',
     });
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {

@@ -281,17 +281,16 @@ export class DebeziumConnector extends Construct {
 
   private grantKafkaAccess(props: DebeziumConnectorProps): void {
     const cluster = props.cluster;
-    const add = (sid: string, actions: string[], resources: string[]) =>
-      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources }));
+    const add = (sid: string, actions: string[], resources: string[]) => this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources }));
 
-    add('ConnectToCluster', [KafkaClusterActions.CONNECT, KafkaClusterActions.DESCRIBE_CLUSTER, KafkaClusterActions.WRITE_DATA_IDEMPOTENTLY], [cluster.clusterArn]);
+    add(
+      'ConnectToCluster',
+      [KafkaClusterActions.CONNECT, KafkaClusterActions.DESCRIBE_CLUSTER, KafkaClusterActions.WRITE_DATA_IDEMPOTENTLY],
+      [cluster.clusterArn],
+    );
 
     const changeTopics = [kafkaTopicArn(cluster, this.topicPrefix), clusterScopedWildcardArn(cluster, 'topic', `${this.topicPrefix}.*`)];
-    add(
-      'WriteChangeTopics',
-      [KafkaClusterActions.CREATE_TOPIC, KafkaClusterActions.DESCRIBE_TOPIC, KafkaClusterActions.WRITE_DATA],
-      changeTopics,
-    );
+    add('WriteChangeTopics', [KafkaClusterActions.CREATE_TOPIC, KafkaClusterActions.DESCRIBE_TOPIC, KafkaClusterActions.WRITE_DATA], changeTopics);
     add(
       'UseSchemaHistoryTopic',
       [
@@ -317,8 +316,14 @@ export class DebeziumConnector extends Construct {
     );
 
     acknowledgeWildcardResources(this, [
-      [changeTopics[1], `Debezium creates one topic per captured table, named ${this.topicPrefix}.<database>.<schema>.<table>; tables are added without redeploying, so the grant covers that prefix only.`],
-      [internalTopics, 'MSK Connect names its config, offset and status topics __amazon_msk_connect_*_<connector>_<generated id>; the id is only known after creation.'],
+      [
+        changeTopics[1],
+        `Debezium creates one topic per captured table, named ${this.topicPrefix}.<database>.<schema>.<table>; tables are added without redeploying, so the grant covers that prefix only.`,
+      ],
+      [
+        internalTopics,
+        'MSK Connect names its config, offset and status topics __amazon_msk_connect_*_<connector>_<generated id>; the id is only known after creation.',
+      ],
       [internalGroups, 'MSK Connect workers join a group named __amazon_msk_connect_*_<generated id>, only known after creation.'],
     ]);
   }
@@ -378,14 +383,17 @@ function resolveCapacity(capacity: DebeziumCapacity = {}): ResolvedCapacity {
     scaleOutCpuPercent: capacity.scaleOutCpuPercent ?? 80,
   };
   const fail = (field: string, allowed: string) => {
-    throw new Error(`DebeziumConnector capacity.${field} = ${JSON.stringify((resolved as Record<string, number>)[field])} is not allowed (allowed: ${allowed})`);
+    throw new Error(
+      `DebeziumConnector capacity.${field} = ${JSON.stringify((resolved as Record<string, number>)[field])} is not allowed (allowed: ${allowed})`,
+    );
   };
   if (!Number.isInteger(resolved.minWorkers) || resolved.minWorkers < 1 || resolved.minWorkers > 10) fail('minWorkers', 'an integer from 1 to 10');
   if (!Number.isInteger(resolved.maxWorkers) || resolved.maxWorkers < resolved.minWorkers || resolved.maxWorkers > 10) {
     fail('maxWorkers', `an integer from minWorkers (${resolved.minWorkers}) to 10`);
   }
   if (!VALID_MCU_COUNTS.includes(resolved.mcuCount)) fail('mcuCount', VALID_MCU_COUNTS.join(', '));
-  if (!Number.isInteger(resolved.scaleInCpuPercent) || resolved.scaleInCpuPercent < 1 || resolved.scaleInCpuPercent > 100) fail('scaleInCpuPercent', 'an integer from 1 to 100');
+  if (!Number.isInteger(resolved.scaleInCpuPercent) || resolved.scaleInCpuPercent < 1 || resolved.scaleInCpuPercent > 100)
+    fail('scaleInCpuPercent', 'an integer from 1 to 100');
   if (!Number.isInteger(resolved.scaleOutCpuPercent) || resolved.scaleOutCpuPercent <= resolved.scaleInCpuPercent || resolved.scaleOutCpuPercent > 100) {
     fail('scaleOutCpuPercent', `an integer above scaleInCpuPercent (${resolved.scaleInCpuPercent}) up to 100`);
   }
@@ -423,9 +431,13 @@ const DAY_MS = 86_400_000;
 export function changeTopicRetentionConfig(retention: DebeziumConnectorProps['changeTopicRetention']): Record<string, string> {
   const retentionMs = retention?.retentionMs ?? 7 * DAY_MS;
   const segmentMs = retention?.segmentMs ?? DAY_MS;
-  for (const [field, value] of [['retentionMs', retentionMs], ['segmentMs', segmentMs]] as const) {
+  for (const [field, value] of [
+    ['retentionMs', retentionMs],
+    ['segmentMs', segmentMs],
+  ] as const) {
     // -1 (infinite retention) or a fraction would leave personal data unbounded or be refused by the broker.
-    if (!Number.isSafeInteger(value) || value < 60_000) throw new Error(`DebeziumConnector: changeTopicRetention.${field} must be a whole number of milliseconds of at least 60000, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < 60_000)
+      throw new Error(`DebeziumConnector: changeTopicRetention.${field} must be a whole number of milliseconds of at least 60000, got ${value}`);
   }
   return {
     'topic.creation.default.cleanup.policy': 'delete',

@@ -45,12 +45,20 @@ export function kafkaClusterUuid(clusterArn: string): string {
 
 /** arn:<partition>:kafka:<region>:<account>:topic/<cluster name>/<cluster uuid>/<topic>. */
 export function kafkaTopicArn(cluster: KafkaClusterRef, topicName: string): string {
-  return clusterScopedArn(cluster, 'topic', requireExactName('topic', topicName, (n) => topicNameSchema.safeParse(n).success, "1 to 249 characters from a-z A-Z 0-9 . _ -, not '.' or '..'"));
+  return clusterScopedArn(
+    cluster,
+    'topic',
+    requireExactName('topic', topicName, (n) => topicNameSchema.safeParse(n).success, "1 to 249 characters from a-z A-Z 0-9 . _ -, not '.' or '..'"),
+  );
 }
 
 /** arn:<partition>:kafka:<region>:<account>:group/<cluster name>/<cluster uuid>/<group>. */
 export function kafkaGroupArn(cluster: KafkaClusterRef, groupName: string): string {
-  return clusterScopedArn(cluster, 'group', requireExactName('consumer group', groupName, (n) => GROUP_NAME_PATTERN.test(n), '1 to 255 characters from a-z A-Z 0-9 . _ -'));
+  return clusterScopedArn(
+    cluster,
+    'group',
+    requireExactName('consumer group', groupName, (n) => GROUP_NAME_PATTERN.test(n), '1 to 255 characters from a-z A-Z 0-9 . _ -'),
+  );
 }
 
 export interface GrantWriteOptions {
@@ -76,7 +84,9 @@ export class KafkaTopic {
   /** Consume the topic as member of `consumerGroup` (commit offsets, join the group). */
   public grantRead(grantee: iam.IGrantable, consumerGroup: string): iam.Grant {
     return this.grantConnect(grantee)
-      .combine(iam.Grant.addToPrincipal({ grantee, actions: [KafkaClusterActions.DESCRIBE_TOPIC, KafkaClusterActions.READ_DATA], resourceArns: [this.topicArn] }))
+      .combine(
+        iam.Grant.addToPrincipal({ grantee, actions: [KafkaClusterActions.DESCRIBE_TOPIC, KafkaClusterActions.READ_DATA], resourceArns: [this.topicArn] }),
+      )
       .combine(
         iam.Grant.addToPrincipal({
           grantee,
@@ -96,7 +106,9 @@ export class KafkaTopic {
       throw new Error(`groupIdPrefix = "${groupIdPrefix}" is not allowed (allowed: 3-200 characters of A-Z a-z 0-9 . _ -, no wildcards)`);
     }
     return this.grantConnect(grantee)
-      .combine(iam.Grant.addToPrincipal({ grantee, actions: [KafkaClusterActions.DESCRIBE_TOPIC, KafkaClusterActions.READ_DATA], resourceArns: [this.topicArn] }))
+      .combine(
+        iam.Grant.addToPrincipal({ grantee, actions: [KafkaClusterActions.DESCRIBE_TOPIC, KafkaClusterActions.READ_DATA], resourceArns: [this.topicArn] }),
+      )
       .combine(
         iam.Grant.addToPrincipal({
           grantee,

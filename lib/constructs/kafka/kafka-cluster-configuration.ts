@@ -176,9 +176,7 @@ function validateReplicationFactor(properties: Map<string, string>, brokerCount:
     );
   }
   if (replicationFactor < 2) {
-    throw new Error(
-      `serverProperties.${key} is ${replicationFactor}; allowed: 2 to ${brokerCount}, because a single copy is lost with its broker.`,
-    );
+    throw new Error(`serverProperties.${key} is ${replicationFactor}; allowed: 2 to ${brokerCount}, because a single copy is lost with its broker.`);
   }
   return replicationFactor;
 }

@@ -18,16 +18,7 @@ export type EnhancedMonitoringLevel = 'DEFAULT' | 'PER_BROKER' | 'PER_TOPIC_PER_
  * Kafka versions MSK supports for new provisioned clusters and that this construct accepts.
  * `.kraft` selects KRaft metadata mode, which can only be chosen at creation.
  */
-export const SUPPORTED_KAFKA_VERSIONS = [
-  '3.7.x',
-  '3.7.x.kraft',
-  '3.8.x',
-  '3.8.x.kraft',
-  '3.9.x',
-  '3.9.x.kraft',
-  '4.0.x.kraft',
-  '4.1.x.kraft',
-] as const;
+export const SUPPORTED_KAFKA_VERSIONS = ['3.7.x', '3.7.x.kraft', '3.8.x', '3.8.x.kraft', '3.9.x', '3.9.x.kraft', '4.0.x.kraft', '4.1.x.kraft'] as const;
 
 /**
  * MSK's recommended 3.x line, in KRaft mode: there is no ZooKeeper ensemble to secure (IAM access
@@ -212,7 +203,11 @@ export class KafkaCluster extends Construct {
    * The brokers, discovered by a custom resource in `scope`'s stack (the consumer's): only the
    * cluster ARN crosses stacks, and a replaced or resized cluster re-runs discovery.
    */
-  public discoverBrokers(scope: Construct, id: string, options: { readonly encryptionKey: kms.IKey; readonly logRetention: logs.RetentionDays }): KafkaBrokerDiscovery {
+  public discoverBrokers(
+    scope: Construct,
+    id: string,
+    options: { readonly encryptionKey: kms.IKey; readonly logRetention: logs.RetentionDays },
+  ): KafkaBrokerDiscovery {
     return new KafkaBrokerDiscovery(scope, id, {
       clusterArn: this.clusterArn,
       clusterName: this.clusterName,
@@ -271,9 +266,7 @@ export class KafkaCluster extends Construct {
       logRetention: props.logRetention,
       timeout: Duration.minutes(1),
     });
-    onEvent.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [this.clusterArn] }),
-    );
+    onEvent.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [this.clusterArn] }));
     onEvent.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ssm:PutParameter', 'ssm:GetParameter', 'ssm:DeleteParameter'],

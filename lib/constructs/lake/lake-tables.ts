@@ -98,7 +98,12 @@ export const GOLD_REPORT_COLUMNS: Record<string, LakeColumn[]> = {
   ],
 };
 
-const dayKey = (rangeStart: string, name: string, comment: string): LakePartitionKey => ({ name, type: 'string', comment, projection: { kind: 'date', range: `${rangeStart},NOW+1DAYS` } });
+const dayKey = (rangeStart: string, name: string, comment: string): LakePartitionKey => ({
+  name,
+  type: 'string',
+  comment,
+  projection: { kind: 'date', range: `${rangeStart},NOW+1DAYS` },
+});
 const HOUR_KEY: LakePartitionKey = { name: 'hr', type: 'string', comment: 'UTC hour of event_time, 00-23', projection: { kind: 'hour' } };
 
 /** The bronze datasets jobs/spark writes (lakestream_spark.layout), with their partitions: raw events, landed and rejected rows. */

@@ -68,7 +68,12 @@ export const SERVING_VIEWS: ServingViewSpec[] = [
     name: 'serving_logins_per_user_per_day',
     description: 'Serving view: logins per user per UTC day, batch for closed days and speed for today (and yesterday until it is closed)',
     sqlFile: 'serving_logins_per_user_per_day.sql',
-    columns: [LOGIN_DATE, USER_ID, column('logins', 'bigint', 'logins of the user that day'), column('layer', 'string', 'batch or speed: which view the row comes from')],
+    columns: [
+      LOGIN_DATE,
+      USER_ID,
+      column('logins', 'bigint', 'logins of the user that day'),
+      column('layer', 'string', 'batch or speed: which view the row comes from'),
+    ],
     dependsOn: ['speed_login_counts', 'batch_logins_per_user_per_day'],
   },
 ];
@@ -91,9 +96,13 @@ const IDENTIFIER = /^[a-z0-9_]{1,255}$/;
  * never reach a deployed view.
  */
 export function renderServingSql(template: string, parameters: ServingSqlParameters): string {
-  for (const [field, value] of [['silverDatabase', parameters.silverDatabase], ['goldDatabase', parameters.goldDatabase]] as const) {
+  for (const [field, value] of [
+    ['silverDatabase', parameters.silverDatabase],
+    ['goldDatabase', parameters.goldDatabase],
+  ] as const) {
     // Glue stores database names in lower case; anything else would need quoting rules of its own.
-    if (!IDENTIFIER.test(value)) throw new Error(`renderServingSql: ${field} must be lower-case letters, digits and '_' (a Glue database name), got ${JSON.stringify(value)}`);
+    if (!IDENTIFIER.test(value))
+      throw new Error(`renderServingSql: ${field} must be lower-case letters, digits and '_' (a Glue database name), got ${JSON.stringify(value)}`);
   }
   if (!Number.isInteger(parameters.batchDays) || parameters.batchDays < 1) {
     throw new Error(`renderServingSql: batchDays must be a positive whole number, got ${parameters.batchDays}`);
@@ -108,7 +117,12 @@ export function renderServingSql(template: string, parameters: ServingSqlParamet
   return body
     .replace(/\$\{(\w*)\}/g, (match, name: string) => {
       const value = values[name];
-      if (value === undefined) throw new Error(`renderServingSql: unknown placeholder ${match} (known: ${Object.keys(values).map((k) => `\${${k}}`).join(', ')})`);
+      if (value === undefined)
+        throw new Error(
+          `renderServingSql: unknown placeholder ${match} (known: ${Object.keys(values)
+            .map((k) => `\${${k}}`)
+            .join(', ')})`,
+        );
       return value;
     })
     .trim();
@@ -168,7 +182,10 @@ export class ServingViews extends Construct {
 
   constructor(scope: Construct, id: string, props: ServingViewsProps) {
     super(scope, id);
-    for (const [field, value] of [['silverDatabaseName', props.silverDatabaseName], ['goldDatabaseName', props.goldDatabaseName]] as const) {
+    for (const [field, value] of [
+      ['silverDatabaseName', props.silverDatabaseName],
+      ['goldDatabaseName', props.goldDatabaseName],
+    ] as const) {
       // The names are encoded into the base64 view text at synth; a token would be encoded unresolved.
       if (Token.isUnresolved(value)) throw new Error(`ServingViews: ${field} must be a plain string known at synth, not a token`);
     }

@@ -38,7 +38,10 @@ const variableSchema = z.looseObject({ name: z.string().regex(/^[a-z_][a-z0-9_]*
 
 /** The subset of Grafana's dashboard model (schemaVersion 39+) the Lakestream dashboards use. */
 export const grafanaDashboardSchema = z.looseObject({
-  uid: z.string().regex(/^lakestream-[a-z0-9-]+$/).max(40),
+  uid: z
+    .string()
+    .regex(/^lakestream-[a-z0-9-]+$/)
+    .max(40),
   title: z.string().min(1),
   schemaVersion: z.number().int().min(39),
   tags: z.array(z.string()),
@@ -72,8 +75,24 @@ export interface DashboardEnvironment {
 
 /** Grafana's built-in variables and macros, which Grafana resolves itself. */
 export const GRAFANA_BUILTIN_VARIABLES: ReadonlySet<string> = new Set([
-  '__rate_interval', '__interval', '__interval_ms', '__range', '__range_s', '__range_ms', '__dateFilter', '__timeFilter',
-  '__timeFrom', '__timeTo', '__unixEpochFilter', '__timeGroup', '__timeGroupAlias', '__rawTimeFrom', '__rawTimeTo', '__dashboard', '__org', '__user',
+  '__rate_interval',
+  '__interval',
+  '__interval_ms',
+  '__range',
+  '__range_s',
+  '__range_ms',
+  '__dateFilter',
+  '__timeFilter',
+  '__timeFrom',
+  '__timeTo',
+  '__unixEpochFilter',
+  '__timeGroup',
+  '__timeGroupAlias',
+  '__rawTimeFrom',
+  '__rawTimeTo',
+  '__dashboard',
+  '__org',
+  '__user',
 ]);
 
 const VARIABLE_REFERENCE = /\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$(\w+)/g;
@@ -122,7 +141,10 @@ export function adaptDashboard(dashboard: GrafanaDashboard, env: DashboardEnviro
  * with `env`, adapted to that environment (see adaptDashboard).
  */
 export function loadDashboards(dir: string = DEFAULT_DASHBOARDS_DIR, env?: DashboardEnvironment): DashboardFile[] {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   if (files.length === 0) throw new Error(`No dashboard (*.json) in ${dir}`);
   const dashboards = files.map((file) => {
     const full = path.join(dir, file);
@@ -134,7 +156,9 @@ export function loadDashboards(dir: string = DEFAULT_DASHBOARDS_DIR, env?: Dashb
     }
     const parsed = grafanaDashboardSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new Error(`Dashboard ${full} does not match the dashboard schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new Error(
+        `Dashboard ${full} does not match the dashboard schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     }
     const problems = structuralProblems(parsed.data);
     if (problems.length > 0) throw new Error(`Dashboard ${full}: ${problems.join('; ')}`);

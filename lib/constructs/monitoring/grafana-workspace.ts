@@ -139,44 +139,58 @@ export class GrafanaWorkspace extends Construct {
     const stack = Stack.of(this);
     const { athena } = props;
     const role = this.workspaceRole;
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['aps:QueryMetrics', 'aps:GetSeries', 'aps:GetLabels', 'aps:GetMetricMetadata'],
-      resources: [props.prometheus.workspaceArn],
-    }));
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics', 'cloudwatch:GetMetricStatistics'],
-      resources: ['*'],
-    }));
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution', 'athena:GetWorkGroup'],
-      resources: [stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: athena.workgroupName })],
-    }));
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['athena:GetDataCatalog', 'athena:ListDatabases', 'athena:GetDatabase', 'athena:ListTableMetadata', 'athena:GetTableMetadata'],
-      resources: [stack.formatArn({ service: 'athena', resource: 'datacatalog', resourceName: 'AwsDataCatalog' })],
-    }));
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['glue:GetDatabase', 'glue:GetDatabases', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'],
-      resources: [
-        stack.formatArn({ service: 'glue', resource: 'catalog' }),
-        ...athena.databaseNames.map((db) => stack.formatArn({ service: 'glue', resource: 'database', resourceName: db })),
-        ...athena.databaseNames.flatMap((db) => glueTableArns(stack, db, athena.tableNames?.[db])),
-      ],
-    }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['aps:QueryMetrics', 'aps:GetSeries', 'aps:GetLabels', 'aps:GetMetricMetadata'],
+        resources: [props.prometheus.workspaceArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics', 'cloudwatch:GetMetricStatistics'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution', 'athena:GetWorkGroup'],
+        resources: [stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: athena.workgroupName })],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['athena:GetDataCatalog', 'athena:ListDatabases', 'athena:GetDatabase', 'athena:ListTableMetadata', 'athena:GetTableMetadata'],
+        resources: [stack.formatArn({ service: 'athena', resource: 'datacatalog', resourceName: 'AwsDataCatalog' })],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetDatabases', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'],
+        resources: [
+          stack.formatArn({ service: 'glue', resource: 'catalog' }),
+          ...athena.databaseNames.map((db) => stack.formatArn({ service: 'glue', resource: 'database', resourceName: db })),
+          ...athena.databaseNames.flatMap((db) => glueTableArns(stack, db, athena.tableNames?.[db])),
+        ],
+      }),
+    );
     const resultsPrefix = athena.resultsPrefix.replace(/^\/+/, '');
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-      resources: [athena.resultsBucket.arnForObjects(`${resultsPrefix}*`)],
-    }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: [athena.resultsBucket.arnForObjects(`${resultsPrefix}*`)],
+      }),
+    );
     role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation', 's3:ListBucket'], resources: [athena.resultsBucket.bucketArn] }));
     const dataObjects = athena.dataLocations.flatMap((l) => l.prefixes.map((p) => l.bucket.arnForObjects(`${p}*`)));
     role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: athena.dataLocations.map((l) => l.bucket.bucketArn) }));
     for (const location of athena.dataLocations) {
-      role.addToPolicy(new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [location.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': location.prefixes.map((p) => `${p}*`) } },
-      }));
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [location.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': location.prefixes.map((p) => `${p}*`) } },
+        }),
+      );
     }
     role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: dataObjects }));
     role.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [athena.lakeKey.keyArn] }));
@@ -186,12 +200,14 @@ export class GrafanaWorkspace extends Construct {
       // (SNS developer guide, "Configuring AWS KMS permissions"); only through SNS, as the key policy also requires.
       const topicKey = props.notificationTopic.masterKey;
       if (topicKey) {
-        role.addToPolicy(new iam.PolicyStatement({
-          sid: 'PublishToEncryptedNotificationTopic',
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: [topicKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } },
-        }));
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'PublishToEncryptedNotificationTopic',
+            actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+            resources: [topicKey.keyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } },
+          }),
+        );
       }
     }
 
@@ -202,10 +218,15 @@ export class GrafanaWorkspace extends Construct {
     });
     // Resolved after cross-stack references are rendered, so buckets in the data stack match too.
     const wildcards = new WildcardAcknowledgements(policy);
-    wildcards.add(athena.resultsBucket.arnForObjects(`${resultsPrefix}*`), 'Athena writes query results under generated keys below the workgroup results prefix.');
-    for (const arn of dataObjects) wildcards.add(arn, "Athena reads the dashboards' tables with the caller's credentials; their objects below this dataset prefix have generated keys.");
+    wildcards.add(
+      athena.resultsBucket.arnForObjects(`${resultsPrefix}*`),
+      'Athena writes query results under generated keys below the workgroup results prefix.',
+    );
+    for (const arn of dataObjects)
+      wildcards.add(arn, "Athena reads the dashboards' tables with the caller's credentials; their objects below this dataset prefix have generated keys.");
     for (const db of athena.databaseNames) {
-      if (!athena.tableNames?.[db]) wildcards.add(glueTableArns(stack, db)[0]!, `Grafana lists and reads every table of the ${db} database (aggregated reports and serving views).`);
+      if (!athena.tableNames?.[db])
+        wildcards.add(glueTableArns(stack, db)[0]!, `Grafana lists and reads every table of the ${db} database (aggregated reports and serving views).`);
     }
   }
 
@@ -218,16 +239,18 @@ export class GrafanaWorkspace extends Construct {
       logRetention: props.logRetention,
       timeout: Duration.minutes(5),
     });
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      actions: [
-        'grafana:DescribeWorkspace',
-        'grafana:CreateWorkspaceServiceAccount',
-        'grafana:ListWorkspaceServiceAccounts',
-        'grafana:CreateWorkspaceServiceAccountToken',
-        'grafana:DeleteWorkspaceServiceAccountToken',
-      ],
-      resources: [this.workspaceArn],
-    }));
+    fn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'grafana:DescribeWorkspace',
+          'grafana:CreateWorkspaceServiceAccount',
+          'grafana:ListWorkspaceServiceAccounts',
+          'grafana:CreateWorkspaceServiceAccountToken',
+          'grafana:DeleteWorkspaceServiceAccountToken',
+        ],
+        resources: [this.workspaceArn],
+      }),
+    );
     const provider = new LakestreamProvider(this, 'Provider', { onEvent: fn, encryptionKey: props.logsKey, logRetention: props.logRetention });
 
     const region = Aws.REGION;
@@ -260,12 +283,19 @@ export class GrafanaWorkspace extends Construct {
     const unavailable = props.unavailableDashboardVariables ?? {};
     const both = Object.keys(variables).filter((name) => name in unavailable);
     if (both.length > 0) throw new Error(`GrafanaWorkspace: dashboard variable(s) ${both.join(', ')} are both given a value and marked unavailable`);
-    const dashboards = loadDashboards(props.dashboardsDir ?? DEFAULT_DASHBOARDS_DIR, { provided: Object.keys(variables), unavailable }).map(({ uid, sha256, json }) => ({
-      uid,
-      sha256,
-      json,
-    }));
-    const folderUid = props.folderUid ?? props.name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40);
+    const dashboards = loadDashboards(props.dashboardsDir ?? DEFAULT_DASHBOARDS_DIR, { provided: Object.keys(variables), unavailable }).map(
+      ({ uid, sha256, json }) => ({
+        uid,
+        sha256,
+        json,
+      }),
+    );
+    const folderUid =
+      props.folderUid ??
+      props.name
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 40);
 
     const resource = new CustomResource(this, 'Provisioner', {
       serviceToken: provider.serviceToken,
@@ -291,4 +321,3 @@ export class GrafanaWorkspace extends Construct {
 function glueTableArns(stack: Stack, database: string, tables?: string[]): string[] {
   return (tables ?? ['*']).map((table) => stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${table}` }));
 }
-

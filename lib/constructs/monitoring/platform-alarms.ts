@@ -170,7 +170,13 @@ export class PlatformAlarms extends Construct {
   public addEmrServerlessAlarms(applicationId: string, options: EmrServerlessAlarmOptions = {}): cloudwatch.Alarm {
     const scope = new Construct(this, `EmrServerless${this.idFor(applicationId, options.id, 'addEmrServerlessAlarms')}`);
     const failedJobs = (dimensionsMap: Record<string, string>): cloudwatch.Metric =>
-      new cloudwatch.Metric({ namespace: EMR_SERVERLESS_NAMESPACE, metricName: 'FailedJobs', dimensionsMap, statistic: cloudwatch.Stats.SUM, period: this.period });
+      new cloudwatch.Metric({
+        namespace: EMR_SERVERLESS_NAMESPACE,
+        metricName: 'FailedJobs',
+        dimensionsMap,
+        statistic: cloudwatch.Stats.SUM,
+        period: this.period,
+      });
     const usingMetrics: Record<string, cloudwatch.IMetric> = { byId: failedJobs({ ApplicationId: applicationId }) };
     if (options.applicationName !== undefined) {
       usingMetrics.byName = failedJobs({ ApplicationId: applicationId, ApplicationName: options.applicationName });
@@ -178,7 +184,9 @@ export class PlatformAlarms extends Construct {
     return this.alarm(scope, 'FailedJobs', {
       // FILL turns "no job failed in this period" (no data point) into 0 instead of INSUFFICIENT_DATA.
       metric: new cloudwatch.MathExpression({
-        expression: Object.keys(usingMetrics).map((name) => `FILL(${name}, 0)`).join(' + '),
+        expression: Object.keys(usingMetrics)
+          .map((name) => `FILL(${name}, 0)`)
+          .join(' + '),
         usingMetrics,
         label: 'Failed job runs',
         period: this.period,

@@ -186,7 +186,9 @@ export function loadRuleFiles(thresholds: RuleThresholds, rulesDir: string = RUL
   return files.map((sourcePath) => {
     const name = path.basename(sourcePath, '.yml');
     if (name.length > MAX_NAMESPACE_NAME || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) {
-      throw new Error(`Rule file ${sourcePath}: its name becomes the rule-groups namespace name and must be letters, digits, '-' or '_', at most ${MAX_NAMESPACE_NAME} characters`);
+      throw new Error(
+        `Rule file ${sourcePath}: its name becomes the rule-groups namespace name and must be letters, digits, '-' or '_', at most ${MAX_NAMESPACE_NAME} characters`,
+      );
     }
     return { name, sourcePath, content: renderPlaceholders(fs.readFileSync(sourcePath, 'utf8'), values, sourcePath) };
   });
@@ -194,9 +196,5 @@ export function loadRuleFiles(thresholds: RuleThresholds, rulesDir: string = RUL
 
 /** Renders the alert manager definition for the workspace. */
 export function renderAlertManagerDefinition(values: AlertManagerValues, templatePath: string = ALERT_MANAGER_TEMPLATE): string {
-  return renderPlaceholders(
-    fs.readFileSync(templatePath, 'utf8'),
-    { ALARM_TOPIC_ARN: values.alarmTopicArn, AWS_REGION: values.region },
-    templatePath,
-  );
+  return renderPlaceholders(fs.readFileSync(templatePath, 'utf8'), { ALARM_TOPIC_ARN: values.alarmTopicArn, AWS_REGION: values.region }, templatePath);
 }

@@ -96,9 +96,7 @@ export class PlatformNetwork extends Construct {
     let createFlowLogs = true;
 
     if (options.mode === 'create') {
-      const subnetConfiguration: ec2.SubnetConfiguration[] = [
-        { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-      ];
+      const subnetConfiguration: ec2.SubnetConfiguration[] = [{ name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }];
       if (options.natGateways > 0) {
         subnetConfiguration.unshift(
           { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
@@ -169,8 +167,15 @@ export class PlatformNetwork extends Construct {
         description: 'Interface VPC endpoints: HTTPS from inside the VPC',
         allowAllOutbound: false,
       });
-      endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(options.mode === 'create' ? options.cidr : options.vpcCidrBlock), ec2.Port.tcp(443), 'HTTPS from the VPC');
-      const allSubnets = options.mode === 'create' ? [{ subnets: this.vpc.isolatedSubnets }, ...(this.hasInternetEgress ? [{ subnets: this.vpc.privateSubnets }] : [])] : [this.computeSubnets];
+      endpointSecurityGroup.addIngressRule(
+        ec2.Peer.ipv4(options.mode === 'create' ? options.cidr : options.vpcCidrBlock),
+        ec2.Port.tcp(443),
+        'HTTPS from the VPC',
+      );
+      const allSubnets =
+        options.mode === 'create'
+          ? [{ subnets: this.vpc.isolatedSubnets }, ...(this.hasInternetEgress ? [{ subnets: this.vpc.privateSubnets }] : [])]
+          : [this.computeSubnets];
       const s3Endpoint = this.vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: allSubnets });
       // Only this account's buckets through the gateway: a stolen credential cannot copy data out to another account's bucket.
       s3Endpoint.addToPolicy(
@@ -183,7 +188,13 @@ export class PlatformNetwork extends Construct {
         }),
       );
       for (const [name, service] of Object.entries(props.interfaceEndpoints ?? DEFAULT_INTERFACE_ENDPOINTS)) {
-        const endpoint = this.vpc.addInterfaceEndpoint(`${name}Endpoint`, { service, subnets: this.computeSubnets, privateDnsEnabled: true, open: false, securityGroups: [endpointSecurityGroup] });
+        const endpoint = this.vpc.addInterfaceEndpoint(`${name}Endpoint`, {
+          service,
+          subnets: this.computeSubnets,
+          privateDnsEnabled: true,
+          open: false,
+          securityGroups: [endpointSecurityGroup],
+        });
         // Only this account's principals may call AWS through the endpoint (aws:PrincipalAccount is a global key every service evaluates).
         endpoint.addToPolicy(
           new iam.PolicyStatement({
@@ -228,9 +239,16 @@ export class PlatformNetwork extends Construct {
       },
       policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ec2:DescribeManagedPrefixLists'], resources: ['*'] })]),
       installLatestAwsSdk: false,
-      logGroup: new logs.LogGroup(this, 'S3PrefixListLogs', { encryptionKey: this.logsKey, retention: this.flowLogRetention, removalPolicy: RemovalPolicy.DESTROY }),
+      logGroup: new logs.LogGroup(this, 'S3PrefixListLogs', {
+        encryptionKey: this.logsKey,
+        retention: this.flowLogRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
     });
-    Validations.of(lookup).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ec2:DescribeManagedPrefixLists supports only Resource * (no resource-level permissions).' });
+    Validations.of(lookup).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeManagedPrefixLists supports only Resource * (no resource-level permissions).',
+    });
     return lookup.getResponseField('PrefixLists.0.PrefixListId');
   }
 }

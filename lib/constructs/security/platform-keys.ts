@@ -5,17 +5,41 @@ import { Construct } from 'constructs';
 
 /** Key administration, listed action by action so no policy carries `kms:*`. */
 export const KEY_ADMIN_ACTIONS = [
-  'kms:CancelKeyDeletion', 'kms:CreateAlias', 'kms:DeleteAlias', 'kms:DescribeKey', 'kms:DisableKey',
-  'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:EnableKeyRotation', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus',
-  'kms:ListAliases', 'kms:ListGrants', 'kms:ListKeyPolicies', 'kms:ListResourceTags', 'kms:PutKeyPolicy',
-  'kms:RevokeGrant', 'kms:RotateKeyOnDemand', 'kms:ScheduleKeyDeletion', 'kms:TagResource', 'kms:UntagResource',
-  'kms:UpdateAlias', 'kms:UpdateKeyDescription',
+  'kms:CancelKeyDeletion',
+  'kms:CreateAlias',
+  'kms:DeleteAlias',
+  'kms:DescribeKey',
+  'kms:DisableKey',
+  'kms:DisableKeyRotation',
+  'kms:EnableKey',
+  'kms:EnableKeyRotation',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListAliases',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:RevokeGrant',
+  'kms:RotateKeyOnDemand',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateAlias',
+  'kms:UpdateKeyDescription',
 ];
 
 /** Cryptographic use of a key by a service on a caller's behalf. */
 export const KEY_USE_ACTIONS = [
-  'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext',
-  'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:ListGrants', 'kms:RetireGrant',
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:ListGrants',
+  'kms:RetireGrant',
 ];
 
 export interface PlatformKeysProps {
@@ -43,10 +67,21 @@ export class PlatformKeys extends Construct {
     const pendingWindow = props.pendingWindow ?? (props.removalPolicy === RemovalPolicy.RETAIN ? Duration.days(30) : Duration.days(7));
 
     this.lake = this.createKey('LakeKey', props, pendingWindow, 'lake', 'Lake data: S3 buckets, Glue Data Catalog, Athena results', ['s3', 'glue', 'athena']);
-    this.streaming = this.createKey('StreamingKey', props, pendingWindow, 'streaming', 'Streaming: MSK, MSK Connect, SQS, SNS, Secrets Manager, SSM, Managed Prometheus, Managed Flink', [
-      'kafka', 'kafkaconnect', 'sqs', 'sns', 'secretsmanager', 'ssm', 'aps', 'kinesisanalytics', 'states',
+    this.streaming = this.createKey(
+      'StreamingKey',
+      props,
+      pendingWindow,
+      'streaming',
+      'Streaming: MSK, MSK Connect, SQS, SNS, Secrets Manager, SSM, Managed Prometheus, Managed Flink',
+      ['kafka', 'kafkaconnect', 'sqs', 'sns', 'secretsmanager', 'ssm', 'aps', 'kinesisanalytics', 'states'],
+    );
+    this.logs = this.createKey('LogsKey', props, pendingWindow, 'logs', 'Logs: CloudWatch Logs, Lambda environment variables, alarm notifications', [
+      'logs',
+      'lambda',
+      'sns',
+      'sqs',
+      'states',
     ]);
-    this.logs = this.createKey('LogsKey', props, pendingWindow, 'logs', 'Logs: CloudWatch Logs, Lambda environment variables, alarm notifications', ['logs', 'lambda', 'sns', 'sqs', 'states']);
 
     // CloudWatch Logs encrypts with the key itself. Its documented condition is the encryption context, the
     // log group ARN: limiting it to this account's and region's log groups is the source-ARN condition here.
@@ -54,7 +89,15 @@ export class PlatformKeys extends Construct {
       new iam.PolicyStatement({
         sid: 'CloudWatchLogsUse',
         principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
-        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
+        actions: [
+          'kms:Encrypt',
+          'kms:Decrypt',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:GenerateDataKey',
+          'kms:GenerateDataKeyWithoutPlaintext',
+          'kms:DescribeKey',
+        ],
         resources: ['*'],
         conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` } },
       }),
@@ -64,7 +107,11 @@ export class PlatformKeys extends Construct {
       key.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'AlarmPublishers',
-          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com'), new iam.ServicePrincipal('aps.amazonaws.com'), new iam.ServicePrincipal('events.amazonaws.com')],
+          principals: [
+            new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+            new iam.ServicePrincipal('aps.amazonaws.com'),
+            new iam.ServicePrincipal('events.amazonaws.com'),
+          ],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
           resources: ['*'],
           conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },

@@ -174,9 +174,7 @@ export class SparkApplication extends Construct {
       }),
     );
     const logGroupsArn = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    this.executionRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'FindLogGroup', actions: ['logs:DescribeLogGroups'], resources: [logGroupsArn] }),
-    );
+    this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FindLogGroup', actions: ['logs:DescribeLogGroups'], resources: [logGroupsArn] }));
     this.wildcardAcknowledgements.add(
       logGroupsArn,
       'logs:DescribeLogGroups has no resource-level scoping below the account; EMR calls it to find the job log group.',
@@ -197,9 +195,7 @@ export class SparkApplication extends Construct {
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
       'reads and writes this dataset prefix',
     );
-    this.executionRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucketMultipartUploads'], resources: [bucket.bucketArn] }),
-    );
+    this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucketMultipartUploads'], resources: [bucket.bucketArn] }));
     if (bucket.encryptionKey) this.grantKeyUsage(bucket.encryptionKey);
   }
 
@@ -214,11 +210,7 @@ export class SparkApplication extends Construct {
     this.executionRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions', 'glue:BatchCreatePartition', 'glue:CreatePartition', 'glue:UpdateTable'],
-        resources: [
-          glueArn('catalog'),
-          glueArn('database', databaseName),
-          ...tableNames.map((table) => glueArn('table', `${databaseName}/${table}`)),
-        ],
+        resources: [glueArn('catalog'), glueArn('database', databaseName), ...tableNames.map((table) => glueArn('table', `${databaseName}/${table}`))],
       }),
     );
   }
@@ -299,7 +291,10 @@ function validateProps(props: SparkApplicationProps, releaseLabel: string): void
   if (pool) {
     positiveInt('preInitializedCapacity.driverCount', pool.driverCount);
     positiveInt('preInitializedCapacity.executorCount', pool.executorCount);
-    for (const [name, size] of [['driverSize', pool.driverSize], ['executorSize', pool.executorSize]] as const) {
+    for (const [name, size] of [
+      ['driverSize', pool.driverSize],
+      ['executorSize', pool.executorSize],
+    ] as const) {
       if (!size) continue;
       if (!WORKER_VCPU_OPTIONS.includes(size.cpuVcpu)) {
         problems.push(`preInitializedCapacity.${name}.cpuVcpu must be one of ${WORKER_VCPU_OPTIONS.join(', ')}, got ${size.cpuVcpu}`);

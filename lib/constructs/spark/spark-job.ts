@@ -178,7 +178,8 @@ export class SparkBatchJob extends Construct {
     wildcards.add(props.application.jobRunsArn, 'Job run ids are generated at start; the state machine follows and cancels runs of this one application only.');
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Step Functions log delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) supports only Resource *.',
+      reason:
+        'Step Functions log delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) supports only Resource *.',
     });
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-SF2',

@@ -153,8 +153,7 @@ export class StreamingJobSupervisor extends Construct {
     });
     this.failureAlarm = new cloudwatch.Alarm(this, 'FailureAlarm', {
       alarmDescription:
-        `Spark streaming job ${props.jobName} keeps failing (${props.failureThreshold ?? 3}+ failed runs in a row), ` +
-        'or its supervisor stopped reporting.',
+        `Spark streaming job ${props.jobName} keeps failing (${props.failureThreshold ?? 3}+ failed runs in a row), ` + 'or its supervisor stopped reporting.',
       metric: this.consecutiveFailuresMetric,
       threshold: props.failureThreshold ?? 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -213,7 +212,8 @@ function validateProps(props: StreamingJobSupervisorProps): void {
   if (base < 1 || base > 3600) problems.push(`backoffBase must be 1 second to 1 hour, got ${base} seconds`);
   if (max < base || max > 86400) problems.push(`backoffMax must be between backoffBase and 24 hours, got ${max} seconds`);
   const threshold = props.failureThreshold;
-  if (threshold !== undefined && (!Number.isInteger(threshold) || threshold < 1)) problems.push(`failureThreshold must be a positive integer, got ${threshold}`);
+  if (threshold !== undefined && (!Number.isInteger(threshold) || threshold < 1))
+    problems.push(`failureThreshold must be a positive integer, got ${threshold}`);
   const grace = props.shutdownGracePeriod?.toSeconds();
   if (grace !== undefined && (grace < 15 || grace > 1800)) problems.push(`shutdownGracePeriod must be 15 seconds to 30 minutes, got ${grace} seconds`);
   if (problems.length > 0) throw new Error(`StreamingJobSupervisor: ${problems.join('; ')}`);

@@ -23,8 +23,15 @@ export interface BundleOutcome {
 
 /** Names the inputs: the verified digests of every part and how it is laid out. */
 export function bundleFingerprint(bundle: MirroredBundle, outcomes: ReadonlyMap<string, MirrorOutcome>): string {
-  const inputs = bundle.parts.map((part) => [part.artifact, part.unpack ?? null, part.directory ?? null, digestIdentity(outcomes.get(part.artifact)?.verifiedWith ?? [])]);
-  return createHash('sha256').update(JSON.stringify([BUNDLE_FORMAT, inputs])).digest('hex');
+  const inputs = bundle.parts.map((part) => [
+    part.artifact,
+    part.unpack ?? null,
+    part.directory ?? null,
+    digestIdentity(outcomes.get(part.artifact)?.verifiedWith ?? []),
+  ]);
+  return createHash('sha256')
+    .update(JSON.stringify([BUNDLE_FORMAT, inputs]))
+    .digest('hex');
 }
 
 function memberName(raw: string, bundleName: string): string {

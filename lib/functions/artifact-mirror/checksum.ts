@@ -54,7 +54,10 @@ export class ChecksumVerifier extends Transform {
   private byteCount = 0;
   private sha256Hex?: string;
 
-  constructor(private readonly artifactName: string, private readonly expected: readonly ExpectedDigest[]) {
+  constructor(
+    private readonly artifactName: string,
+    private readonly expected: readonly ExpectedDigest[],
+  ) {
     super();
     if (expected.length === 0) throw new Error(`${artifactName} has no checksum to verify against`);
     const algorithms = new Set<ChecksumAlgorithm>(['sha256', ...expected.map((digest) => digest.algorithm)]);

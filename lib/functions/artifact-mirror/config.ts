@@ -12,10 +12,7 @@ export interface MirrorConfig {
 }
 
 const positiveInt = (fallback: number) =>
-  z._default(
-    z.pipe(z.string('must be a whole number').check(z.regex(/^\d+$/, 'must be a whole number')), z.transform(Number)),
-    fallback,
-  );
+  z._default(z.pipe(z.string('must be a whole number').check(z.regex(/^\d+$/, 'must be a whole number')), z.transform(Number)), fallback);
 
 const envSchema = z.object({
   ALLOW_INSECURE_HTTP_FOR_TESTS: z.optional(z.enum(['true', 'false'], "must be 'true' or 'false'")),

@@ -16,7 +16,10 @@ export class Deadline {
   private readonly timer: NodeJS.Timeout;
   private current = 'starting';
 
-  constructor(public readonly budgetMs: number, private readonly hint: string) {
+  constructor(
+    public readonly budgetMs: number,
+    private readonly hint: string,
+  ) {
     this.timer = setTimeout(() => this.expire(), Math.max(0, budgetMs));
     this.timer.unref();
   }

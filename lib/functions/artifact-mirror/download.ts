@@ -49,7 +49,12 @@ async function fetchHop(url: string, artifactName: string, options: DownloadOpti
  * that a redirect cannot downgrade the download to plain http. Returns the final response with
  * its body unread, whatever its status.
  */
-async function request(url: string, artifactName: string, options: DownloadOptions, headers: Record<string, string>): Promise<{ response: Response; url: string }> {
+async function request(
+  url: string,
+  artifactName: string,
+  options: DownloadOptions,
+  headers: Record<string, string>,
+): Promise<{ response: Response; url: string }> {
   let current = url;
   for (let hops = 0; ; hops++) {
     assertAllowedUrl(current, artifactName, options.allowInsecureHttp);
@@ -96,7 +101,12 @@ const MAX_TEXT_BYTES = 1024 * 1024;
  * Reads a small text resource (a checksum file, a release description). Returns undefined on
  * HTTP 404, so that the caller can try the next checksum file; any other failure throws.
  */
-export async function fetchText(url: string, artifactName: string, options: DownloadOptions, headers: Record<string, string> = {}): Promise<string | undefined> {
+export async function fetchText(
+  url: string,
+  artifactName: string,
+  options: DownloadOptions,
+  headers: Record<string, string> = {},
+): Promise<string | undefined> {
   const { response, url: finalUrl } = await request(url, artifactName, options, headers);
   if (response.status === 404) {
     await response.body?.cancel();
@@ -104,7 +114,11 @@ export async function fetchText(url: string, artifactName: string, options: Down
   }
   if (response.status !== 200) {
     await response.body?.cancel();
-    throw new HttpStatusError(`reading ${url} for ${artifactName} failed: HTTP ${response.status} ${response.statusText} from ${finalUrl}`.trimEnd(), response.status, response.headers);
+    throw new HttpStatusError(
+      `reading ${url} for ${artifactName} failed: HTTP ${response.status} ${response.statusText} from ${finalUrl}`.trimEnd(),
+      response.status,
+      response.headers,
+    );
   }
   const text = await response.text();
   if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new Error(`reading ${url} for ${artifactName} failed: more than ${MAX_TEXT_BYTES} bytes`);

@@ -37,7 +37,10 @@ async function onDelete(event: CustomResourceEvent, context: Pick<Context, 'getR
   }
   const physicalResourceId = event.PhysicalResourceId ?? physicalIdFor(properties);
   if (!properties.DeleteOnRemove) {
-    logger.info('Leaving mirrored artifacts in the retained bucket', { bucket: properties.Bucket, keys: [...properties.Artifacts, ...properties.Bundles].map((a) => a.key) });
+    logger.info('Leaving mirrored artifacts in the retained bucket', {
+      bucket: properties.Bucket,
+      keys: [...properties.Artifacts, ...properties.Bundles].map((a) => a.key),
+    });
     return { PhysicalResourceId: physicalResourceId };
   }
   const deadline = new Deadline(context.getRemainingTimeInMillis() - config.deadlineSafetyMarginMs, TIMEOUT_HINT);
@@ -67,7 +70,8 @@ async function onCreateOrUpdate(event: CustomResourceEvent, context: Pick<Contex
       const startedAt = Date.now();
       const outcome = await mirrorArtifact(artifact, target, mirrorContext);
       outcomes.set(artifact.name, outcome);
-      if (!artifact.sha256) logger.warn('Artifact has no pin in jobs/artifacts.lock.json; verified against its published checksum only', { name: artifact.name });
+      if (!artifact.sha256)
+        logger.warn('Artifact has no pin in jobs/artifacts.lock.json; verified against its published checksum only', { name: artifact.name });
       if (!outcome.verifiedWith.some((digest) => digest.origin === 'published')) {
         logger.warn('Publisher publishes no checksum for this artifact; verified against its pin only', { name: artifact.name });
       }

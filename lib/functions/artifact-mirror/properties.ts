@@ -30,7 +30,8 @@ const artifactSchema = z
   .check(
     z.refine((artifact) => (artifact.url === undefined) !== (artifact.sourceS3Uri === undefined), 'needs exactly one of url or sourceS3Uri'),
     z.refine(
-      (artifact) => artifact.published !== 'github-release' || artifact.sourceS3Uri !== undefined || (artifact.releaseUrl !== undefined && artifact.asset !== undefined),
+      (artifact) =>
+        artifact.published !== 'github-release' || artifact.sourceS3Uri !== undefined || (artifact.releaseUrl !== undefined && artifact.asset !== undefined),
       'needs releaseUrl and asset to read a GitHub release digest',
     ),
   );
@@ -85,7 +86,8 @@ export const mirrorPropertiesSchema = z
   })
   .check(
     z.superRefine((properties, ctx) => {
-      if (properties.Artifacts.length === 0) ctx.addIssue({ code: 'custom', path: ['Artifacts'], message: 'must list at least one artifact', input: undefined });
+      if (properties.Artifacts.length === 0)
+        ctx.addIssue({ code: 'custom', path: ['Artifacts'], message: 'must list at least one artifact', input: undefined });
       const all = [...properties.Artifacts, ...properties.Bundles];
       for (const field of ['name', 'key'] as const) {
         const repeated = duplicates(all.map((entry) => entry[field]));
@@ -94,7 +96,8 @@ export const mirrorPropertiesSchema = z
       const names = new Set(properties.Artifacts.map((artifact) => artifact.name));
       for (const bundle of properties.Bundles) {
         const unknown = bundle.parts.filter((part) => !names.has(part.artifact)).map((part) => part.artifact);
-        if (unknown.length > 0) ctx.addIssue({ code: 'custom', path: ['Bundles'], message: `${bundle.name} needs unknown artifact(s) ${unknown.join(', ')}`, input: undefined });
+        if (unknown.length > 0)
+          ctx.addIssue({ code: 'custom', path: ['Bundles'], message: `${bundle.name} needs unknown artifact(s) ${unknown.join(', ')}`, input: undefined });
       }
     }),
   );

@@ -17,7 +17,9 @@ const GITHUB_API_HEADERS = { accept: 'application/vnd.github+json', 'x-github-ap
 function parseChecksumFile(text: string, algorithm: ChecksumAlgorithm, where: string): string {
   const value = text.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
   if (!new RegExp(`^[0-9a-f]{${HEX_LENGTH[algorithm]}}$`).test(value)) {
-    throw new Error(`${where} is not a ${algorithm} checksum file (expected ${HEX_LENGTH[algorithm]} hex characters, got ${JSON.stringify(text.slice(0, 80))})`);
+    throw new Error(
+      `${where} is not a ${algorithm} checksum file (expected ${HEX_LENGTH[algorithm]} hex characters, got ${JSON.stringify(text.slice(0, 80))})`,
+    );
   }
   return value;
 }
@@ -39,9 +41,7 @@ async function sidecarChecksum(artifact: MirroredArtifact, context: PublishedChe
   const location = artifact.sourceS3Uri ?? (artifact.url as string);
   for (const algorithm of PUBLISHED_ALGORITHMS) {
     const where = `${location}.${algorithm}`;
-    const text = artifact.sourceS3Uri
-      ? await readSourceObjectText(where, artifact, context)
-      : await fetchText(where, artifact.name, context.download);
+    const text = artifact.sourceS3Uri ? await readSourceObjectText(where, artifact, context) : await fetchText(where, artifact.name, context.download);
     if (text !== undefined) return { algorithm, value: parseChecksumFile(text, algorithm, where), origin: 'published', source: `published at ${where}` };
   }
   return undefined;

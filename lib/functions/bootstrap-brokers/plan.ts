@@ -88,7 +88,9 @@ export function describeKafkaError(error: unknown, clusterArn: string, operation
   const message = errorMessage(error);
   switch (name) {
     case 'NotFoundException':
-      return new PermanentError(`MSK cluster ${clusterArn} was not found (${message}). Check that ClusterArn names an existing cluster in this account and region.`);
+      return new PermanentError(
+        `MSK cluster ${clusterArn} was not found (${message}). Check that ClusterArn names an existing cluster in this account and region.`,
+      );
     case 'BadRequestException':
       return new PermanentError(
         `MSK refused ${operation} for ${clusterArn} (${message}). The cluster must be ACTIVE and have IAM client authentication enabled; ` +
@@ -97,7 +99,9 @@ export function describeKafkaError(error: unknown, clusterArn: string, operation
     case 'UnauthorizedException':
     case 'ForbiddenException':
     case 'AccessDeniedException':
-      return new PermanentError(`Not allowed to call kafka:${operation} on ${clusterArn} (${message}). The handler's role needs that action on this cluster ARN.`);
+      return new PermanentError(
+        `Not allowed to call kafka:${operation} on ${clusterArn} (${message}). The handler's role needs that action on this cluster ARN.`,
+      );
     default:
       return new Error(`${operation} failed for ${clusterArn}: ${name}: ${message}`);
   }
@@ -108,7 +112,9 @@ export function describeSsmError(error: unknown, operation: string, parameterNam
   const name = errorName(error);
   const message = errorMessage(error);
   if (name === 'AccessDeniedException') {
-    return new PermanentError(`Not allowed to call ssm:${operation} on ${parameterName} (${message}). The handler's role needs that action on this parameter's ARN.`);
+    return new PermanentError(
+      `Not allowed to call ssm:${operation} on ${parameterName} (${message}). The handler's role needs that action on this parameter's ARN.`,
+    );
   }
   if (name === 'ParameterLimitExceeded' || name === 'HierarchyLevelLimitExceededException' || name === 'HierarchyTypeMismatchException') {
     return new PermanentError(`ssm:${operation} refused ${parameterName}: ${name}: ${message}`);

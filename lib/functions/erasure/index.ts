@@ -20,11 +20,15 @@ const s3 = new S3Client({});
 
 /** Validates the request, digests the ids, and says whether a final receipt already exists. */
 export async function prepare(event: { requestId: unknown }): Promise<PrepareResult> {
-  const result = await prepareStep(event, { s3, kms: new KMSClient({}) }, {
-    workBucket: requireEnv(process.env, 'WORK_BUCKET'),
-    receiptsBucket: requireEnv(process.env, 'RECEIPTS_BUCKET'),
-    hmacKeyId: requireEnv(process.env, 'HMAC_KEY_ID'),
-  });
+  const result = await prepareStep(
+    event,
+    { s3, kms: new KMSClient({}) },
+    {
+      workBucket: requireEnv(process.env, 'WORK_BUCKET'),
+      receiptsBucket: requireEnv(process.env, 'RECEIPTS_BUCKET'),
+      hmacKeyId: requireEnv(process.env, 'HMAC_KEY_ID'),
+    },
+  );
   logger.info('erasure request prepared', { requestId: result.requestId, subjects: result.subjectCount, alreadyErased: result.alreadyErased });
   return result;
 }
@@ -39,7 +43,11 @@ export async function tombstones(event: { requestId: unknown }): Promise<{ topic
     keyHorizonHours: Number(requireEnv(process.env, 'KEY_HORIZON_HOURS')),
   };
   const keys = countKeys([...new Set(request.userIds)], config, new Date());
-  const kafka = createMskIamKafka({ brokers: bootstrapBrokersFromEnvironment(), region: requireEnv(process.env, 'AWS_REGION'), clientId: 'lakestream-erasure' });
+  const kafka = createMskIamKafka({
+    brokers: bootstrapBrokersFromEnvironment(),
+    region: requireEnv(process.env, 'AWS_REGION'),
+    clientId: 'lakestream-erasure',
+  });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -65,21 +73,31 @@ export async function versions(event: { requestId: unknown }): Promise<LakeSumma
   const requestId = parseDocument(requestIdSchema, event.requestId, 'requestId');
   const allowed = requireEnv(process.env, 'LAKE_BUCKETS').split(',');
   const summary = await purgeOldVersions(s3, requireEnv(process.env, 'WORK_BUCKET'), allowed, requestId);
-  logger.info('old versions deleted', { requestId, rowsRemoved: summary.rowsRemoved, objectsRewritten: summary.objectsRewritten, versionsDeleted: summary.versionsDeleted });
+  logger.info('old versions deleted', {
+    requestId,
+    rowsRemoved: summary.rowsRemoved,
+    objectsRewritten: summary.objectsRewritten,
+    versionsDeleted: summary.versionsDeleted,
+  });
   return summary;
 }
 
 /** Writes the initial or final receipt. */
 export async function receipt(event: ReceiptInput): Promise<{ key: string; versionId?: string; receipt: Record<string, unknown> }> {
   const input = { ...event, requestId: parseDocument(requestIdSchema, event.requestId, 'requestId'), phase: parseDocument(phaseSchema, event.phase, 'phase') };
-  const result = await writeReceipt(s3, input, {
-    receiptsBucket: requireEnv(process.env, 'RECEIPTS_BUCKET'),
-    workBucket: requireEnv(process.env, 'WORK_BUCKET'),
-    environment: requireEnv(process.env, 'ENVIRONMENT_NAME'),
-    deadlineDays: Number(requireEnv(process.env, 'DEADLINE_DAYS')),
-    hmacKeyArn: requireEnv(process.env, 'HMAC_KEY_ARN'),
-    boundedStores: JSON.parse(requireEnv(process.env, 'BOUNDED_STORES')) as BoundedStore[],
-  }, new Date());
+  const result = await writeReceipt(
+    s3,
+    input,
+    {
+      receiptsBucket: requireEnv(process.env, 'RECEIPTS_BUCKET'),
+      workBucket: requireEnv(process.env, 'WORK_BUCKET'),
+      environment: requireEnv(process.env, 'ENVIRONMENT_NAME'),
+      deadlineDays: Number(requireEnv(process.env, 'DEADLINE_DAYS')),
+      hmacKeyArn: requireEnv(process.env, 'HMAC_KEY_ARN'),
+      boundedStores: JSON.parse(requireEnv(process.env, 'BOUNDED_STORES')) as BoundedStore[],
+    },
+    new Date(),
+  );
   logger.info('erasure receipt written', { requestId: input.requestId, phase: input.phase, key: result.key });
   return result;
 }

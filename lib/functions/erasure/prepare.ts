@@ -23,7 +23,8 @@ export interface PrepareResult {
 /** Loads and validates the request document. */
 export async function loadRequest(s3: S3Client, workBucket: string, requestId: string): Promise<RequestDocument> {
   const raw = await readJson(s3, workBucket, requestKey(requestId));
-  if (raw === undefined) throw new Error(`request ${requestId}: no request document at s3://${workBucket}/${requestKey(requestId)} (write it with lakestream erase)`);
+  if (raw === undefined)
+    throw new Error(`request ${requestId}: no request document at s3://${workBucket}/${requestKey(requestId)} (write it with lakestream erase)`);
   const request = parseDocument(requestDocumentSchema, raw, `request ${requestId}`);
   if (request.requestId !== requestId) throw new Error(`request ${requestId}: the request document names another request id`);
   return request;
@@ -61,5 +62,11 @@ export async function prepare(input: { requestId: unknown }, clients: { s3: S3Cl
   }
   const request = await loadRequest(clients.s3, config.workBucket, requestId);
   const ids = [...new Set(request.userIds)];
-  return { requestId, requestedAt: request.requestedAt, subjectCount: ids.length, subjectDigests: await digestIds(clients.kms, config.hmacKeyId, ids), alreadyErased: false };
+  return {
+    requestId,
+    requestedAt: request.requestedAt,
+    subjectCount: ids.length,
+    subjectDigests: await digestIds(clients.kms, config.hmacKeyId, ids),
+    alreadyErased: false,
+  };
 }

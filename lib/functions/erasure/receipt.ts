@@ -43,10 +43,27 @@ export function receiptDocument(input: ReceiptInput, config: ReceiptConfig, writ
     deadline,
     subjects: { count: input.subjectDigests.length, digestAlgorithm: 'HMAC_SHA_256', digestKeyArn: config.hmacKeyArn, digests: input.subjectDigests },
     stores: [
-      { store: 's3-lake', mechanism: 'Parquet objects rewritten without the rows (EMR Serverless Spark)', datasets: input.lake.datasets, rowsRemoved: input.lake.rowsRemoved, objectsRewritten: input.lake.objectsRewritten, objectsDeleted: input.lake.objectsDeleted },
-      { store: 's3-versions', mechanism: 'noncurrent versions of the rewritten objects deleted', versionsDeleted: input.lake.versionsDeleted, versionIds: input.lake.versionIds },
+      {
+        store: 's3-lake',
+        mechanism: 'Parquet objects rewritten without the rows (EMR Serverless Spark)',
+        datasets: input.lake.datasets,
+        rowsRemoved: input.lake.rowsRemoved,
+        objectsRewritten: input.lake.objectsRewritten,
+        objectsDeleted: input.lake.objectsDeleted,
+      },
+      {
+        store: 's3-versions',
+        mechanism: 'noncurrent versions of the rewritten objects deleted',
+        versionsDeleted: input.lake.versionsDeleted,
+        versionIds: input.lake.versionIds,
+      },
       { store: 'kafka', mechanism: 'tombstones on the compacted topic', topic: input.kafka.topic, keysTombstoned: input.kafka.keysTombstoned },
-      { store: 'flink', mechanism: 'snapshots taken before this pass deleted; keyed state expires by TTL', application: input.flink.application, snapshotsDeleted: input.flink.snapshotsDeleted },
+      {
+        store: 'flink',
+        mechanism: 'snapshots taken before this pass deleted; keyed state expires by TTL',
+        application: input.flink.application,
+        snapshotsDeleted: input.flink.snapshotsDeleted,
+      },
       ...config.boundedStores.map((b) => ({ store: b.store, mechanism: 'expires by retention (checked at synth)', maxAgeDays: b.maxAgeDays })),
     ],
     ...(input.sweepAt ? { sweepAt: input.sweepAt } : {}),
@@ -62,7 +79,12 @@ function isPreconditionFailed(error: unknown): boolean {
  * the receipt already written instead of adding a second version. After the final receipt, the
  * request's work documents (the only place the ids were written) are deleted with all their versions.
  */
-export async function writeReceipt(s3: S3Client, input: ReceiptInput, config: ReceiptConfig, now: Date): Promise<{ key: string; versionId?: string; receipt: Record<string, unknown> }> {
+export async function writeReceipt(
+  s3: S3Client,
+  input: ReceiptInput,
+  config: ReceiptConfig,
+  now: Date,
+): Promise<{ key: string; versionId?: string; receipt: Record<string, unknown> }> {
   const key = receiptKey(input.requestId, input.phase);
   let receipt = receiptDocument(input, config, now);
   let versionId: string | undefined;

@@ -42,7 +42,9 @@ export async function deleteVersions(s3: S3Client, bucket: string, versions: rea
     );
     const errors = response.Errors ?? [];
     if (errors.length > 0) {
-      throw new Error(`S3 refused to delete ${errors.length} version(s) in ${bucket}, first: ${errors[0]!.Code ?? 'unknown'} ${errors[0]!.Message ?? ''}`.trim());
+      throw new Error(
+        `S3 refused to delete ${errors.length} version(s) in ${bucket}, first: ${errors[0]!.Code ?? 'unknown'} ${errors[0]!.Message ?? ''}`.trim(),
+      );
     }
   }
 }

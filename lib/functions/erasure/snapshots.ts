@@ -31,7 +31,9 @@ export async function deleteSnapshotsBefore(client: KinesisAnalyticsV2Client, ap
     const created = snapshot.SnapshotCreationTimestamp;
     if (!snapshot.SnapshotName || !created || created.getTime() >= before.getTime()) continue;
     try {
-      await client.send(new DeleteApplicationSnapshotCommand({ ApplicationName: applicationName, SnapshotName: snapshot.SnapshotName, SnapshotCreationTimestamp: created }));
+      await client.send(
+        new DeleteApplicationSnapshotCommand({ ApplicationName: applicationName, SnapshotName: snapshot.SnapshotName, SnapshotCreationTimestamp: created }),
+      );
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;
     }

@@ -28,10 +28,13 @@ export async function purgeOldVersions(s3: S3Client, workBucket: string, allowed
   for (const dataset of report.datasets) {
     for (const file of dataset.files) {
       const { bucket, key } = parseS3Uri(file.uri);
-      if (!allowedBuckets.includes(bucket)) throw new Error(`request ${requestId}: the report names bucket ${bucket}, which is not a lake bucket of this environment`);
+      if (!allowedBuckets.includes(bucket))
+        throw new Error(`request ${requestId}: the report names bucket ${bucket}, which is not a lake bucket of this environment`);
       if (file.action === 'rewritten') rewritten += 1;
       else deleted += 1;
-      const old: ObjectVersion[] = (await listVersions(s3, bucket, key)).filter((v) => v.key === key && (!v.isLatest || (v.deleteMarker && file.action === 'deleted')));
+      const old: ObjectVersion[] = (await listVersions(s3, bucket, key)).filter(
+        (v) => v.key === key && (!v.isLatest || (v.deleteMarker && file.action === 'deleted')),
+      );
       await deleteVersions(s3, bucket, old);
       versionIds.push(...old.map((v) => v.versionId));
     }

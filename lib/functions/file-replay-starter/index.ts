@@ -14,6 +14,9 @@ export async function handler(event: ObjectCreatedEvent): Promise<StartOutcome> 
   if (!stateMachineArn) throw new Error('STATE_MACHINE_ARN is not set: it must hold the replay state machine ARN, set by the FileReplay construct');
   const start = replayStartFrom(event);
   const outcome = await startReplay(sfn, stateMachineArn, start);
-  logger.info(outcome.outcome === 'started' ? 'replay started' : 'replay of this object version already started; duplicate event ignored', { ...start, ...outcome });
+  logger.info(outcome.outcome === 'started' ? 'replay started' : 'replay of this object version already started; duplicate event ignored', {
+    ...start,
+    ...outcome,
+  });
   return outcome;
 }

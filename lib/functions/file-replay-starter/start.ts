@@ -42,11 +42,15 @@ export function replayStartFrom(event: ObjectCreatedEvent): ReplayStart {
  * the name (length, and characters such as spaces and brackets that names refuse).
  */
 export function executionNameFor(start: ReplayStart): string {
-  const digest = createHash('sha256').update(JSON.stringify([start.bucket, start.key, start.etag, start.versionId])).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([start.bucket, start.key, start.etag, start.versionId]))
+    .digest('hex');
   return `replay-${digest}`;
 }
 
-export type StartOutcome = { readonly outcome: 'started'; readonly executionArn: string } | { readonly outcome: 'already-started'; readonly executionName: string };
+export type StartOutcome =
+  | { readonly outcome: 'started'; readonly executionArn: string }
+  | { readonly outcome: 'already-started'; readonly executionName: string };
 
 /** Starts the replay, treating "this version already has its execution" as success. */
 export async function startReplay(sfn: Pick<SFNClient, 'send'>, stateMachineArn: string, start: ReplayStart): Promise<StartOutcome> {

@@ -51,9 +51,7 @@ export class S3CheckpointStore implements CheckpointStore {
   }
 
   async save(key: string, checkpoint: RangeCheckpoint): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(checkpoint), ContentType: 'application/json' }),
-    );
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(checkpoint), ContentType: 'application/json' }));
   }
 }
 

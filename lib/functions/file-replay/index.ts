@@ -85,7 +85,14 @@ export async function handler(event: WorkerInput, context: Context): Promise<Wor
     logger.error('range replay failed', { key: event.object.key, range: event.range, error: error as Error });
     throw error;
   }
-  logger.info('range replayed', { key: event.object.key, range: event.range, done: outcome.done, nextOffset: outcome.nextOffset, invocation: outcome.invocation, totals: outcome.totals });
+  logger.info('range replayed', {
+    key: event.object.key,
+    range: event.range,
+    done: outcome.done,
+    nextOffset: outcome.nextOffset,
+    invocation: outcome.invocation,
+    totals: outcome.totals,
+  });
   metrics.addMetric(RECORDS_SENT_METRIC, MetricUnit.Count, outcome.invocation.records);
   metrics.addMetric(RECORDS_REJECTED_METRIC, MetricUnit.Count, outcome.invocation.rejected);
   metrics.addMetric(BYTES_READ_METRIC, MetricUnit.Bytes, outcome.invocation.bytes);
@@ -108,7 +115,14 @@ export async function stageHandler(event: PlanResult, context: Context): Promise
     shouldStop: () => context.getRemainingTimeInMillis() < 60_000,
   });
   const plan = planStaged(event, staged, key, { rangeSizeBytes: env.RANGE_SIZE_BYTES, maxRanges: env.MAX_RANGES });
-  logger.info('gzip staged', { key: object.key, stagingKey: key, size: staged.size, parts: staged.parts, seconds: (Date.now() - started) / 1000, ranges: plan.ranges.length });
+  logger.info('gzip staged', {
+    key: object.key,
+    stagingKey: key,
+    size: staged.size,
+    parts: staged.parts,
+    seconds: (Date.now() - started) / 1000,
+    ranges: plan.ranges.length,
+  });
   return plan;
 }
 

@@ -29,7 +29,12 @@ export function detectFormat(key: string, contentType: string | undefined, first
   const type = (contentType ?? '').toLowerCase();
   if (type.includes('csv')) return 'csv';
   if (type.includes('json')) return 'jsonl';
-  return firstLine.replace(/^\uFEFF/, '').trimStart().startsWith('{') ? 'jsonl' : 'csv';
+  return firstLine
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .startsWith('{')
+    ? 'jsonl'
+    : 'csv';
 }
 
 export interface FirstLine {

@@ -26,8 +26,6 @@ export class S3QuarantineStore implements QuarantineStore {
   ) {}
 
   async write(key: string, entries: readonly QuarantineEntry[]): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: renderQuarantine(entries), ContentType: 'application/x-ndjson' }),
-    );
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: renderQuarantine(entries), ContentType: 'application/x-ndjson' }));
   }
 }

@@ -63,7 +63,13 @@ export async function replayRange(input: WorkerInput, deps: ReplayDependencies):
   const checkpoint = await deps.checkpoints.load(storeKey);
   const carried = checkpoint?.totals ?? ZERO_TOTALS;
   if (checkpoint?.done) {
-    return { done: true, rangeIndex: range.index, nextOffset: checkpoint.nextOffset, totals: carried, invocation: { ...ZERO_TOTALS, durationMs: Date.now() - started } };
+    return {
+      done: true,
+      rangeIndex: range.index,
+      nextOffset: checkpoint.nextOffset,
+      totals: carried,
+      invocation: { ...ZERO_TOTALS, durationMs: Date.now() - started },
+    };
   }
 
   const from = checkpoint ? checkpoint.nextOffset : range.start;

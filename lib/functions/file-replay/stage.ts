@@ -66,7 +66,8 @@ export async function stageGzip(source: ByteSource, object: ReplayObject, target
     pending = [];
     pendingBytes = 0;
     const partNumber = ++parts;
-    if (partNumber > 10_000) throw new PermanentError(`s3://${object.bucket}/${object.key}: decompressed content exceeds 10,000 staging parts of ${settings.partBytes} bytes`);
+    if (partNumber > 10_000)
+      throw new PermanentError(`s3://${object.bucket}/${object.key}: decompressed content exceeds 10,000 staging parts of ${settings.partBytes} bytes`);
     await inFlight;
     inFlight = target.uploadPart(partNumber, body);
     inFlight.catch(() => undefined);
@@ -138,7 +139,9 @@ export class S3StagingTarget implements StagingTarget {
 
   async complete(): Promise<string> {
     const parts = [...this.parts].sort((a, b) => a.PartNumber - b.PartNumber);
-    const out = await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: parts } }));
+    const out = await this.s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: parts } }),
+    );
     return out.ETag ?? '';
   }
 

@@ -1,13 +1,4 @@
-import {
-  ZipEntry,
-  ZipFormatError,
-  directoryEntry,
-  entryContent,
-  newEntry,
-  readZip,
-  renamed,
-  writeZip,
-} from '../shared/zip-archive';
+import { ZipEntry, ZipFormatError, directoryEntry, entryContent, newEntry, readZip, renamed, writeZip } from '../shared/zip-archive';
 
 /**
  * Builds the code package a Managed Flink Python application runs from. The service reads exactly
@@ -117,7 +108,11 @@ export function buildApplicationZip(input: ApplicationZipInput): Buffer {
     if (!isSafePath(entry.name)) throw new ZipFormatError(`${input.codeLabel}: unsafe entry path ${JSON.stringify(entry.name)}`);
   }
   if (!codeEntries.some((entry) => entry.name === input.entryPoint)) {
-    const listing = codeEntries.slice(0, 20).map((entry) => entry.name).join(', ') || 'none';
+    const listing =
+      codeEntries
+        .slice(0, 20)
+        .map((entry) => entry.name)
+        .join(', ') || 'none';
     throw new ZipFormatError(`${input.codeLabel} has no entry point ${input.entryPoint} at its root (entries: ${listing})`);
   }
   const jarDirectory = input.jarPath.includes('/') ? input.jarPath.slice(0, input.jarPath.lastIndexOf('/') + 1) : undefined;

@@ -39,10 +39,9 @@ const PackagerProperties = z.object({
   JarKeys: z.array(s3Key, 'must be a list of S3 object keys').check(z.minLength(1, 'needs at least one connector jar')),
   JarPath: matching(/^[A-Za-z0-9_./-]+\.jar$/, 'must be a .jar path inside the application zip'),
   TargetBucket: bucketName,
-  TargetPrefix: z.string(TARGET_PREFIX).check(
-    z.maxLength(900, 'must be at most 900 characters, leaving room for the package name'),
-    z.regex(/^(?:[A-Za-z0-9_.=-]+\/)*$/, TARGET_PREFIX),
-  ),
+  TargetPrefix: z
+    .string(TARGET_PREFIX)
+    .check(z.maxLength(900, 'must be at most 900 characters, leaving room for the package name'), z.regex(/^(?:[A-Za-z0-9_.=-]+\/)*$/, TARGET_PREFIX)),
 });
 type PackagerProperties = z.infer<typeof PackagerProperties>;
 
@@ -81,10 +80,7 @@ export async function handler(event: CustomResourceEvent): Promise<CustomResourc
   }
 
   const props = parseProperties(PackagerProperties, event.ResourceProperties);
-  const [code, ...jars] = await Promise.all([
-    readObject(props.CodeBucket, props.CodeKey),
-    ...props.JarKeys.map((key) => readObject(props.JarBucket, key)),
-  ]);
+  const [code, ...jars] = await Promise.all([readObject(props.CodeBucket, props.CodeKey), ...props.JarKeys.map((key) => readObject(props.JarBucket, key))]);
 
   let archive: Buffer;
   try {

@@ -74,10 +74,7 @@ export function startProgress(applicationName: string, status: ApplicationStatus
   }
 }
 
-export type StopPlan =
-  | { readonly kind: 'complete' }
-  | { readonly kind: 'wait' }
-  | { readonly kind: 'stop'; readonly force: boolean };
+export type StopPlan = { readonly kind: 'complete' } | { readonly kind: 'wait' } | { readonly kind: 'stop'; readonly force: boolean };
 
 /**
  * What Delete does: stop gracefully (the service takes a snapshot), and force the stop once the

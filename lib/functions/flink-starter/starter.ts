@@ -11,14 +11,7 @@ import {
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import * as z from 'zod/mini';
 import { createLogger } from '../shared/logger';
-import {
-  cfnInt,
-  parseProperties,
-  PermanentError,
-  type CustomResourceEvent,
-  type CustomResourceResult,
-  type IsCompleteResult,
-} from '../shared/custom-resource';
+import { cfnInt, parseProperties, PermanentError, type CustomResourceEvent, type CustomResourceResult, type IsCompleteResult } from '../shared/custom-resource';
 import { countReadySnapshots, elapsedSince, planStart, planStop, startProgress } from './starter-logic';
 
 /**
@@ -140,9 +133,7 @@ export async function onEvent(event: CustomResourceEvent): Promise<CustomResourc
 }
 
 async function describeOperation(applicationName: string, operationId: string) {
-  const out = await analytics.send(
-    new DescribeApplicationOperationCommand({ ApplicationName: applicationName, OperationId: operationId }),
-  );
+  const out = await analytics.send(new DescribeApplicationOperationCommand({ ApplicationName: applicationName, OperationId: operationId }));
   return out.ApplicationOperationInfoDetails;
 }
 
@@ -171,9 +162,7 @@ async function diagnoseStopped(applicationName: string, status: ApplicationStatu
     );
   }
   const failure = await latestFailure(applicationName);
-  throw new Error(
-    `${applicationName} is ${status}, not RUNNING${failure || '; no failed operation is recorded, see the application\'s CloudWatch logs'}`,
-  );
+  throw new Error(`${applicationName} is ${status}, not RUNNING${failure || "; no failed operation is recorded, see the application's CloudWatch logs"}`);
 }
 
 export async function isComplete(event: StarterIsCompleteEvent): Promise<IsCompleteResult> {

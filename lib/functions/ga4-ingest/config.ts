@@ -106,7 +106,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Ga4IngestConfig {
   }
   const e = result.data;
   const passAges = e.GA4_PASS_AGES_MINUTES.split(',').map(Number);
-  const problems = [...userIdDimensionProblems(e.GA4_USER_ID_DIMENSION, e.GA4_USER_ID_MAX_LENGTH), ...passAgeProblems(passAges).map((p) => `GA4_PASS_AGES_MINUTES: ${p}`)];
+  const problems = [
+    ...userIdDimensionProblems(e.GA4_USER_ID_DIMENSION, e.GA4_USER_ID_MAX_LENGTH),
+    ...passAgeProblems(passAges).map((p) => `GA4_PASS_AGES_MINUTES: ${p}`),
+  ];
   if (problems.length > 0) throw new Error(`Invalid ga4-ingest environment: ${problems.join('; ')}`);
   return {
     propertyId: e.GA4_PROPERTY_ID,

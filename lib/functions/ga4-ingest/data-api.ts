@@ -147,7 +147,9 @@ export function extractRows(response: RunReportResponse, userIdDimension: string
   const userIndex = dims.indexOf(userIdDimension);
   const countIndex = metrics.indexOf(EVENT_COUNT);
   if (dhmIndex < 0 || userIndex < 0 || countIndex < 0) {
-    throw new Error(`runReport returned headers [${dims.join(', ')}] / [${metrics.join(', ')}], expected ${DATE_HOUR_MINUTE}, ${userIdDimension} and ${EVENT_COUNT}`);
+    throw new Error(
+      `runReport returned headers [${dims.join(', ')}] / [${metrics.join(', ')}], expected ${DATE_HOUR_MINUTE}, ${userIdDimension} and ${EVENT_COUNT}`,
+    );
   }
   return response.rows.map((row) => ({
     dateHourMinute: row.dimensionValues[dhmIndex]?.value ?? '',

@@ -85,12 +85,15 @@ export async function runIngestion(config: Ga4IngestConfig, deps: IngestDeps, st
   // Every pass starts where the first run started (or at a v1 mark): fixed once, so later passes
   // read exactly the minutes the first one did, however long they wait.
   const start = initialCursor(read, now, config);
-  const initialized = Object.fromEntries(config.passAgesMs.map((ageMs) => [String(ageMs / MINUTE_MS), read.passes[String(ageMs / MINUTE_MS)] ?? new Date(start).toISOString()]));
+  const initialized = Object.fromEntries(
+    config.passAgesMs.map((ageMs) => [String(ageMs / MINUTE_MS), read.passes[String(ageMs / MINUTE_MS)] ?? new Date(start).toISOString()]),
+  );
   const mark: MarkState = { ...read, legacyThrough: undefined, passes: initialized };
   const due = config.passAgesMs.filter((ageMs) => passWindow(cursorOf(mark, ageMs), ageMs, now, config));
   stats.emptyMinutes = emptyMinutes(mark, config);
   if (due.length === 0) {
-    if (Object.keys(read.passes).length !== config.passAgesMs.length) await deps.markStore.write(serializeMark(mark, { eventsSent: 0, rowsRejected: 0, rowsRead: 0 }, now));
+    if (Object.keys(read.passes).length !== config.passAgesMs.length)
+      await deps.markStore.write(serializeMark(mark, { eventsSent: 0, rowsRejected: 0, rowsRead: 0 }, now));
     deps.logger.info('No pass has a whole hour to read yet; nothing to do', { passes: mark.passes });
     return { outcome: 'nothing-to-do', passes: [], eventsSent: 0, rowsRejected: 0, timeZone: mark.timeZone };
   }
@@ -103,7 +106,9 @@ export async function runIngestion(config: Ga4IngestConfig, deps: IngestDeps, st
     },
   };
   const key = parseServiceAccountKey(await deps.readSecret(), config.credentialsSecretArn);
-  const token = await withRetry('GA4 token exchange', policy, hooks, () => exchangeJwtForToken(key, deps.hooks.now(), requestTimeout(config, deps, 'the token exchange')));
+  const token = await withRetry('GA4 token exchange', policy, hooks, () =>
+    exchangeJwtForToken(key, deps.hooks.now(), requestTimeout(config, deps, 'the token exchange')),
+  );
   const api: ApiAccess = { config, key, accessToken: token.value, policy, hooks, deps, stats };
 
   let state: MarkState = { ...mark, passes: { ...mark.passes } };
@@ -196,7 +201,8 @@ async function runPass(
       rejected++;
       stats.rowsRejected++;
       await dlq.add({ key: `${row.dateHourMinute}|${row.userId}`, value: JSON.stringify(rejectedRowRecord(row, mapped.reason, ctx, deps.hooks.now())) });
-      if (minuteStart !== undefined) updates.push({ minuteStart, dateHourMinute: row.dateHourMinute, userId: row.userId, sent, rejectedCount: Number(row.eventCount) || 0 });
+      if (minuteStart !== undefined)
+        updates.push({ minuteStart, dateHourMinute: row.dateHourMinute, userId: row.userId, sent, rejectedCount: Number(row.eventCount) || 0 });
       continue;
     }
     const count = mapped.events.length;
@@ -240,7 +246,9 @@ async function runPass(
 
 async function writeMark(deps: IngestDeps, state: MarkState, stats: RunStats, pass: PassSummary): Promise<void> {
   try {
-    await deps.markStore.write(serializeMark(state, { eventsSent: stats.eventsSent, rowsRejected: stats.rowsRejected, rowsRead: pass.rowsRead }, deps.hooks.now()));
+    await deps.markStore.write(
+      serializeMark(state, { eventsSent: stats.eventsSent, rowsRejected: stats.rowsRejected, rowsRead: pass.rowsRead }, deps.hooks.now()),
+    );
   } catch (error) {
     throw new Error(
       `Sent, flushed and recorded the pass of age ${pass.ageMinutes} min for ${pass.window.start}..${pass.window.end} but could not advance its cursor ` +
@@ -284,9 +292,16 @@ function readWindow(api: ApiAccess, window: IngestWindow, timeZone: string): Pro
 /** The property's reporting zone, from the metadata of a one-row report (dateHourMinute is local). */
 async function probeTimeZone(api: ApiAccess, now: number): Promise<string> {
   const today = localDate(now, 'UTC');
-  const query = { propertyId: api.config.propertyId, loginEventName: api.config.loginEventName, userIdDimension: api.config.userIdDimension, startDate: today, endDate: today, hourPrefixes: [] };
+  const query = {
+    propertyId: api.config.propertyId,
+    loginEventName: api.config.loginEventName,
+    userIdDimension: api.config.userIdDimension,
+    startDate: today,
+    endDate: today,
+    hourPrefixes: [],
+  };
   const page = await fetchPage(api, buildRunReportRequest(query, 0, 1));
-  if (!page.metadata.timeZone) throw new Error('runReport returned no metadata.timeZone: cannot place the property\'s local minutes in UTC');
+  if (!page.metadata.timeZone) throw new Error("runReport returned no metadata.timeZone: cannot place the property's local minutes in UTC");
   return page.metadata.timeZone;
 }
 

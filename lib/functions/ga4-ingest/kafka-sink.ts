@@ -18,7 +18,12 @@ export async function connectKafkaSink(options: KafkaSinkOptions): Promise<Messa
   const kafka = createMskIamKafka({ brokers: options.brokers, region: options.region, clientId: options.clientId });
   // Bounded retries (kafkajs retries an idempotent producer without limit by default): a broken
   // cluster fails the run, the cursor stays, and the next run sends the same events again.
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 } });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
+  });
   await producer.connect();
   return {
     async send(topic, messages) {

@@ -15,9 +15,7 @@ export interface MappingContext {
   readonly userId: UserIdDimension;
 }
 
-export type RowMapping =
-  | { readonly kind: 'events'; readonly events: LoginEvent[] }
-  | { readonly kind: 'rejected'; readonly reason: string };
+export type RowMapping = { readonly kind: 'events'; readonly events: LoginEvent[] } | { readonly kind: 'rejected'; readonly reason: string };
 
 // Re-exported from the contract's zod-free module (login-event.ts itself would bring zod into the bundle).
 export { GA4_EVENT_ID_PREFIX, loginEventKey };
@@ -33,7 +31,9 @@ const PLACEHOLDER_USER_IDS = new Map([
  * the same ids, so any repeat that does reach Kafka is recognisable downstream.
  */
 export function loginEventId(propertyId: string, dateHourMinute: string, userId: string, index: number): string {
-  const digest = createHash('sha256').update(JSON.stringify(['ga4', propertyId, dateHourMinute, userId, index])).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify(['ga4', propertyId, dateHourMinute, userId, index]))
+    .digest('hex');
   return `${GA4_EVENT_ID_PREFIX}${digest.slice(0, 32)}`;
 }
 

@@ -15,7 +15,8 @@ export function passAgeProblems(ages: readonly number[]): string[] {
   if (ages.length < 1 || ages.length > 5) return [`passes: ${ages.length} given, allowed 1 to 5`];
   const problems: string[] = [];
   ages.forEach((age, i) => {
-    if (!Number.isInteger(age) || age < 0 || age > MAX_PASS_AGE_MINUTES) problems.push(`pass age ${age} minutes is not allowed (allowed: whole minutes from 0 to ${MAX_PASS_AGE_MINUTES})`);
+    if (!Number.isInteger(age) || age < 0 || age > MAX_PASS_AGE_MINUTES)
+      problems.push(`pass age ${age} minutes is not allowed (allowed: whole minutes from 0 to ${MAX_PASS_AGE_MINUTES})`);
     if (i > 0 && age <= ages[i - 1]) problems.push(`pass ages must increase: ${age} follows ${ages[i - 1]}`);
   });
   return problems;

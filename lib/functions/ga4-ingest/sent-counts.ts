@@ -91,7 +91,8 @@ export class DynamoSentCountStore implements SentCountStore {
     for (let i = 0; i < requests.length; i += 25) {
       let pending = requests.slice(i, i + 25);
       for (let round = 1; pending.length > 0; round++) {
-        if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`DynamoDB left ${pending.length} sent-count writes unprocessed after ${MAX_UNPROCESSED_ROUNDS} attempts`);
+        if (round > MAX_UNPROCESSED_ROUNDS)
+          throw new Error(`DynamoDB left ${pending.length} sent-count writes unprocessed after ${MAX_UNPROCESSED_ROUNDS} attempts`);
         const out = await this.dynamo.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }));
         pending = out.UnprocessedItems?.[this.tableName] ?? [];
         if (pending.length > 0) await this.sleep(50 * 2 ** round);

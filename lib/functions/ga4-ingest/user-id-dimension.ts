@@ -51,7 +51,9 @@ export interface UserIdDimension {
 export function userIdDimensionProblems(dimension: string, maxLength: number): string[] {
   const match = /^(customEvent|customUser):(.*)$/.exec(dimension);
   if (!match) {
-    return [`userIdDimension '${dimension}' is not allowed: use customEvent:<event parameter> (default ${DEFAULT_USER_ID_DIMENSION}) or customUser:<user property>`];
+    return [
+      `userIdDimension '${dimension}' is not allowed: use customEvent:<event parameter> (default ${DEFAULT_USER_ID_DIMENSION}) or customUser:<user property>`,
+    ];
   }
   const scope = DIMENSION_SCOPES[match[1] as 'customEvent' | 'customUser'];
   const name = match[2];
@@ -66,7 +68,8 @@ export function userIdDimensionProblems(dimension: string, maxLength: number): s
     );
   }
   const reservedPrefix = RESERVED_NAME_PREFIXES.find((prefix) => name.startsWith(prefix));
-  if (reservedPrefix) problems.push(`userIdDimension '${dimension}': the prefix '${reservedPrefix}' is reserved by GA4 (reserved: ${RESERVED_NAME_PREFIXES.join(', ')})`);
+  if (reservedPrefix)
+    problems.push(`userIdDimension '${dimension}': the prefix '${reservedPrefix}' is reserved by GA4 (reserved: ${RESERVED_NAME_PREFIXES.join(', ')})`);
   const limit = Math.min(scope.valueLimit, CONTRACT_USER_ID_MAX_LENGTH);
   if (!Number.isInteger(maxLength) || maxLength < 1 || maxLength > limit) {
     problems.push(
@@ -92,6 +95,9 @@ export function parseUserIdDimension(dimension: string, maxLength: number): User
  */
 export function userIdValueProblem(value: string, dimension: UserIdDimension): string | undefined {
   if (value.length <= dimension.maxLength) return undefined;
-  const truncated = value.length >= dimension.scope.valueLimit ? `: GA4 truncates ${dimension.scope.what} values to ${dimension.scope.valueLimit} characters, so this may be several users` : '';
+  const truncated =
+    value.length >= dimension.scope.valueLimit
+      ? `: GA4 truncates ${dimension.scope.what} values to ${dimension.scope.valueLimit} characters, so this may be several users`
+      : '';
   return `user id is ${value.length} characters, above the declared userIdMaxLength ${dimension.maxLength}${truncated}`;
 }

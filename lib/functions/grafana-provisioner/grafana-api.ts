@@ -3,7 +3,10 @@
  * Every failure names the call and the HTTP status; the token is never part of a message.
  */
 export class GrafanaApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'GrafanaApiError';
   }
@@ -93,10 +96,13 @@ export class GrafanaApi {
     if (!response.ok) {
       const detail = text.slice(0, 300);
       const hint =
-        response.status === 401 ? 'the service-account token was rejected'
-        : response.status === 403 ? 'the service account lacks permission (it must have the ADMIN role)'
-        : response.status >= 500 ? 'Grafana server error, retry the deployment'
-        : 'request rejected';
+        response.status === 401
+          ? 'the service-account token was rejected'
+          : response.status === 403
+            ? 'the service account lacks permission (it must have the ADMIN role)'
+            : response.status >= 500
+              ? 'Grafana server error, retry the deployment'
+              : 'request rejected';
       throw new GrafanaApiError(response.status, `Grafana API ${what} returned HTTP ${response.status} (${hint}): ${detail}`);
     }
     return (text ? JSON.parse(text) : {}) as T;

@@ -87,7 +87,9 @@ async function withSession(props: ProvisionerProperties, work: (api: GrafanaApi)
   try {
     await work(session.api);
   } finally {
-    await grafana.send(new DeleteWorkspaceServiceAccountTokenCommand({ workspaceId: props.WorkspaceId, serviceAccountId: session.serviceAccountId, tokenId: session.tokenId }));
+    await grafana.send(
+      new DeleteWorkspaceServiceAccountTokenCommand({ workspaceId: props.WorkspaceId, serviceAccountId: session.serviceAccountId, tokenId: session.tokenId }),
+    );
     logger.info('Service-account token revoked', { tokenId: session.tokenId });
   }
   return 'done';

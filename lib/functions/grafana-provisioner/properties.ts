@@ -2,14 +2,17 @@ import * as z from 'zod';
 import { cfnBoolean } from '../shared/custom-resource';
 
 const jsonString = <T extends z.ZodTypeAny>(schema: T) =>
-  z.string().transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-      return z.NEVER;
-    }
-  }).pipe(schema);
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
 
 const dataSourceSchema = z.object({
   uid: z.string().regex(/^[a-zA-Z0-9_-]{1,40}$/),
@@ -28,7 +31,10 @@ export const propertiesSchema = z.object({
   WorkspaceId: z.string().regex(/^g-[0-9a-f]{10}$/, 'must be a Grafana workspace id (g-xxxxxxxxxx)'),
   FolderUid: z.string().regex(/^[a-zA-Z0-9_-]{1,40}$/),
   FolderTitle: z.string().min(1),
-  ServiceAccountName: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/).default('lakestream-provisioner'),
+  ServiceAccountName: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,128}$/)
+    .default('lakestream-provisioner'),
   DataSources: jsonString(z.array(dataSourceSchema)),
   Dashboards: jsonString(z.array(dashboardSchema)),
   /** Values for dashboard textbox/constant variables (e.g. the gold database of this environment). */

@@ -37,9 +37,7 @@ export function parseProperties<T extends core.$ZodType>(
   const { ServiceToken: _serviceToken, ...rest } = properties ?? {};
   const result = z.safeParse(schema, rest, { reportInput: true });
   if (!result.success) {
-    const details = result.error.issues
-      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}${describeInput(issue)}`)
-      .join('; ');
+    const details = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}${describeInput(issue)}`).join('; ');
     throw new PermanentError(`Invalid ${what}: ${details}`);
   }
   return result.data;
@@ -55,7 +53,6 @@ function describeInput(issue: core.$ZodIssue): string {
   if (typeof input !== 'string') return '';
   return input.length <= MAX_QUOTED_INPUT ? ` (got ${JSON.stringify(input)})` : ` (got a ${input.length}-character string)`;
 }
-
 
 /** zod helpers for CloudFormation's stringly-typed properties (zod/mini has no English messages built in, so each says what is allowed). */
 export const cfnBoolean = z.pipe(

@@ -27,11 +27,15 @@ export function parseBootstrapBrokers(value: string): string[] {
 export function bootstrapBrokersFromEnvironment(env: { readonly [BOOTSTRAP_BROKERS_VARIABLE]?: string } = process.env): string[] {
   const value = env[BOOTSTRAP_BROKERS_VARIABLE];
   if (value === undefined) {
-    throw new Error(`${BOOTSTRAP_BROKERS_VARIABLE} is not set: it must hold the MSK IAM bootstrap broker string (host:9098,...), set by the construct from the bootstrap-brokers parameter`);
+    throw new Error(
+      `${BOOTSTRAP_BROKERS_VARIABLE} is not set: it must hold the MSK IAM bootstrap broker string (host:9098,...), set by the construct from the bootstrap-brokers parameter`,
+    );
   }
   const brokers = parseBootstrapBrokers(value);
   if (brokers.length === 0) {
-    throw new Error(`${BOOTSTRAP_BROKERS_VARIABLE} is empty: it must hold the MSK IAM bootstrap broker string (host:9098,...); has the bootstrap-brokers resource run?`);
+    throw new Error(
+      `${BOOTSTRAP_BROKERS_VARIABLE} is empty: it must hold the MSK IAM bootstrap broker string (host:9098,...); has the bootstrap-brokers resource run?`,
+    );
   }
   return brokers;
 }

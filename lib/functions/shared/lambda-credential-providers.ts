@@ -20,6 +20,6 @@ export function fromIni(_init?: unknown): AwsCredentialIdentityProvider {
 /** The signer's `generateAuthTokenFromRole`: grant the function's own role instead of assuming another. */
 export function fromTemporaryCredentials(_init?: unknown): AwsCredentialIdentityProvider {
   throw new Error(
-    'fromTemporaryCredentials is not available inside Lambda bundles: role assumption is not bundled (lib/functions/shared/lambda-credential-providers.ts); grant the function\'s own execution role and use generateAuthToken({ region }).',
+    "fromTemporaryCredentials is not available inside Lambda bundles: role assumption is not bundled (lib/functions/shared/lambda-credential-providers.ts); grant the function's own execution role and use generateAuthToken({ region }).",
   );
 }

@@ -132,9 +132,17 @@ export function readZip(archive: Buffer, label: string): ZipEntry[] {
       const size = extra.readUInt16LE(e + 2);
       if (id === ZIP64_EXTRA_FIELD) {
         let field = e + 4;
-        if (uncompressedSize === UINT32_MAX) { uncompressedSize = Number(extra.readBigUInt64LE(field)); field += 8; }
-        if (compressedSize === UINT32_MAX) { compressedSize = Number(extra.readBigUInt64LE(field)); field += 8; }
-        if (localOffset === UINT32_MAX) { localOffset = Number(extra.readBigUInt64LE(field)); }
+        if (uncompressedSize === UINT32_MAX) {
+          uncompressedSize = Number(extra.readBigUInt64LE(field));
+          field += 8;
+        }
+        if (compressedSize === UINT32_MAX) {
+          compressedSize = Number(extra.readBigUInt64LE(field));
+          field += 8;
+        }
+        if (localOffset === UINT32_MAX) {
+          localOffset = Number(extra.readBigUInt64LE(field));
+        }
       }
       e += 4 + size;
     }

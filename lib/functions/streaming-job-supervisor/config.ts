@@ -72,7 +72,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): SupervisorConfig {
   }
   const e = parsed.data;
   if (e.BACKOFF_MAX_SECONDS < e.BACKOFF_BASE_SECONDS) {
-    throw new Error(`Invalid streaming-job-supervisor environment: BACKOFF_MAX_SECONDS (${e.BACKOFF_MAX_SECONDS}) must be at least BACKOFF_BASE_SECONDS (${e.BACKOFF_BASE_SECONDS})`);
+    throw new Error(
+      `Invalid streaming-job-supervisor environment: BACKOFF_MAX_SECONDS (${e.BACKOFF_MAX_SECONDS}) must be at least BACKOFF_BASE_SECONDS (${e.BACKOFF_BASE_SECONDS})`,
+    );
   }
   const definition = {
     applicationId: e.APPLICATION_ID,

@@ -96,9 +96,7 @@ async function listRuns(cfg: SupervisorConfig, activeOnly: boolean, limit: numbe
 async function cancelRun(cfg: SupervisorConfig, run: RunSummary, why: string): Promise<void> {
   if (run.state === 'CANCELLING') return;
   logger.warn('Cancelling streaming job run', { jobRunId: run.id, state: run.state, why });
-  await emr.send(
-    new CancelJobRunCommand({ applicationId: cfg.applicationId, jobRunId: run.id, shutdownGracePeriodInSeconds: cfg.shutdownGraceSeconds }),
-  );
+  await emr.send(new CancelJobRunCommand({ applicationId: cfg.applicationId, jobRunId: run.id, shutdownGracePeriodInSeconds: cfg.shutdownGraceSeconds }));
 }
 
 async function startRun(cfg: SupervisorConfig, token: string): Promise<string> {
@@ -217,7 +215,10 @@ export async function isCompleteHandler(event: CustomResourceEvent): Promise<IsC
   }
   const activeRuns = await listRuns(cfg, true, RECENT_RUNS);
   const stopping = activeRuns.filter((run) => run.state === 'CANCELLING');
-  const stale = await staleRuns(cfg, activeRuns.filter((run) => run.state !== 'CANCELLING'));
+  const stale = await staleRuns(
+    cfg,
+    activeRuns.filter((run) => run.state !== 'CANCELLING'),
+  );
   if (stopping.length > 0 || stale.length > 0) {
     for (const run of stale) await cancelRun(cfg, run, `configuration ${cfg.configurationHash} was deployed`);
     logger.info('Waiting for the previous run to stop before starting the new configuration', {

@@ -5,8 +5,7 @@
 
 /** Why the broker may answer with a given error, and what to do about it. */
 const HINTS: Record<string, string> = {
-  TOPIC_AUTHORIZATION_FAILED:
-    "the topic manager's role has no kafka-cluster permission on this topic: it is granted the declared and retired topic names only",
+  TOPIC_AUTHORIZATION_FAILED: "the topic manager's role has no kafka-cluster permission on this topic: it is granted the declared and retired topic names only",
   CLUSTER_AUTHORIZATION_FAILED: "the topic manager's role lacks kafka-cluster:Connect or kafka-cluster:DescribeCluster on the cluster",
   INVALID_REPLICATION_FACTOR: 'the replication factor is above the number of brokers that are up',
   INVALID_PARTITIONS: 'the partition count is not accepted by the broker',

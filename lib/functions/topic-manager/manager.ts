@@ -57,7 +57,10 @@ export function createTopicManager(deps: TopicManagerDependencies) {
         throw new PermanentError(`Refusing to change topics; nothing was changed. ${plan.violations.join('; ')}`);
       }
       for (const name of plan.absent) {
-        deps.log.warn('Undeclared topic not found: already deleted, or not visible to the topic manager (list it in retiredTopicNames to let it delete the topic)', { topic: name });
+        deps.log.warn(
+          'Undeclared topic not found: already deleted, or not visible to the topic manager (list it in retiredTopicNames to let it delete the topic)',
+          { topic: name },
+        );
       }
       deps.log.info(isNoop(plan) ? 'Topics already match the declaration' : 'Applying topic plan', { cluster: props.clusterName, actions: describePlan(plan) });
       await executePlan(session, plan);

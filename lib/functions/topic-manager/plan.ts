@@ -180,9 +180,7 @@ export function describePlan(plan: TopicPlan): string[] {
   return [
     ...plan.create.map((spec) => `create ${spec.name} (${spec.partitions} partitions, replication ${spec.replicationFactor})`),
     ...plan.addPartitions.map((p) => `raise partitions of ${p.topic} from ${p.from} to ${p.to}`),
-    ...plan.alterConfigs.map(
-      (a) => `alter ${a.topic}: ${a.changes.map((c) => `${c.key} ${c.from ?? '(default)'} -> ${c.to ?? '(default)'}`).join(', ')}`,
-    ),
+    ...plan.alterConfigs.map((a) => `alter ${a.topic}: ${a.changes.map((c) => `${c.key} ${c.from ?? '(default)'} -> ${c.to ?? '(default)'}`).join(', ')}`),
     ...plan.delete.map((name) => `delete ${name}`),
     ...plan.keep.map((name) => `keep undeclared ${name} (AllowDelete is false)`),
   ];

@@ -22,9 +22,9 @@ const propertiesSchema = z.extend(declarationSchema, {
    * parameter. A property rather than an SSM read: a new broker list changes the properties, so
    * the resource runs again against the new cluster, and the function needs no SSM client.
    */
-  BootstrapBrokers: z.string('must be the bootstrap broker string host:9098,...').check(
-    z.refine((value) => parseBootstrapBrokers(value).length > 0, 'must list at least one host:port broker'),
-  ),
+  BootstrapBrokers: z
+    .string('must be the bootstrap broker string host:9098,...')
+    .check(z.refine((value) => parseBootstrapBrokers(value).length > 0, 'must list at least one host:port broker')),
 });
 
 /** The topic declaration: what an Update compares against, readable from any earlier version of the properties. */

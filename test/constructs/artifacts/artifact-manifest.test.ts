@@ -2,7 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyPins, loadArtifactLock, parseArtifactLock } from '../../../lib/constructs/artifacts/artifact-lock';
-import { DEFAULT_ARTIFACT_MANIFEST_PATH, loadArtifactManifest, mavenUrl, parseArtifactManifest, parseMavenCoordinates } from '../../../lib/constructs/artifacts/artifact-manifest';
+import {
+  DEFAULT_ARTIFACT_MANIFEST_PATH,
+  loadArtifactManifest,
+  mavenUrl,
+  parseArtifactManifest,
+  parseMavenCoordinates,
+} from '../../../lib/constructs/artifacts/artifact-manifest';
 import { FLINK_RUNTIME } from '../../../lib/constructs/flink/flink-application';
 
 const runtimes = { flink: '1.20', spark: '3.5.5', scala: '2.12' };
@@ -38,7 +44,11 @@ describe('the checked-in manifest (jobs/artifacts.json) and lock file', () => {
   it('reads the shaded aws-msk-iam-auth jar from its GitHub release and its digest from the REST API', () => {
     expect(byName.get('aws-msk-iam-auth')).toMatchObject({
       url: 'https://github.com/aws/aws-msk-iam-auth/releases/download/v2.3.6/aws-msk-iam-auth-2.3.6-all.jar',
-      published: { kind: 'github-release', releaseUrl: 'https://api.github.com/repos/aws/aws-msk-iam-auth/releases/tags/v2.3.6', asset: 'aws-msk-iam-auth-2.3.6-all.jar' },
+      published: {
+        kind: 'github-release',
+        releaseUrl: 'https://api.github.com/repos/aws/aws-msk-iam-auth/releases/tags/v2.3.6',
+        asset: 'aws-msk-iam-auth-2.3.6-all.jar',
+      },
       usedBy: ['flink', 'spark-streaming'],
     });
   });
@@ -63,7 +73,10 @@ describe('the checked-in manifest (jobs/artifacts.json) and lock file', () => {
       expect.objectContaining({
         name: 'debezium-sqlserver-plugin',
         key: 'artifacts/debezium-sqlserver-plugin/2.7.3.Final+0.4.0/debezium-sqlserver-plugin-2.7.3.Final+0.4.0.zip',
-        parts: [{ artifact: 'debezium-connector-sqlserver', unpack: 'tar.gz' }, { artifact: 'msk-config-providers', directory: 'msk-config-providers/' }],
+        parts: [
+          { artifact: 'debezium-connector-sqlserver', unpack: 'tar.gz' },
+          { artifact: 'msk-config-providers', directory: 'msk-config-providers/' },
+        ],
         usedBy: ['debezium'],
       }),
     ]);
@@ -78,7 +91,13 @@ describe('the checked-in manifest (jobs/artifacts.json) and lock file', () => {
 describe('Maven coordinates', () => {
   it('parses group:artifact:version[:classifier][@extension] into the Maven 2 repository layout', () => {
     const coordinates = parseMavenCoordinates('io.debezium:debezium-connector-sqlserver:2.7.3.Final:plugin@tar.gz');
-    expect(coordinates).toEqual({ groupId: 'io.debezium', artifactId: 'debezium-connector-sqlserver', version: '2.7.3.Final', classifier: 'plugin', extension: 'tar.gz' });
+    expect(coordinates).toEqual({
+      groupId: 'io.debezium',
+      artifactId: 'debezium-connector-sqlserver',
+      version: '2.7.3.Final',
+      classifier: 'plugin',
+      extension: 'tar.gz',
+    });
     expect(mavenUrl('https://nexus.example.com/maven/', coordinates).url).toBe(
       'https://nexus.example.com/maven/io/debezium/debezium-connector-sqlserver/2.7.3.Final/debezium-connector-sqlserver-2.7.3.Final-plugin.tar.gz',
     );
@@ -109,7 +128,9 @@ describe('parseArtifactManifest', () => {
     const raw = manifest([maven('a', 'g:a:1'), maven('a', 'g:b:1'), maven('z', 'g:z:1@tar.gz', ['flink'])], {
       bundles: [{ name: 'b', parts: [{ artifact: 'missing' }, { artifact: 'z', unpack: 'tar.gz' }], usedBy: ['debezium'], purpose: 'test' }],
     });
-    expect(() => parseArtifactManifest(raw)).toThrow(/duplicates 'a'[\s\S]*'missing' is not an artifact of the manifest[\s\S]*artifact z must be used by debezium too/);
+    expect(() => parseArtifactManifest(raw)).toThrow(
+      /duplicates 'a'[\s\S]*'missing' is not an artifact of the manifest[\s\S]*artifact z must be used by debezium too/,
+    );
   });
 
   it('requires usedBy from the known parts of the platform', () => {

@@ -32,7 +32,10 @@ const BUNDLE: BundleSpec = {
   name: 'plugin-zip',
   version: '1.0.0+2.0.0',
   key: 'artifacts/plugin-zip/1.0.0+2.0.0/plugin-zip-1.0.0+2.0.0.zip',
-  parts: [{ artifact: PLUGIN.name, unpack: 'tar.gz' }, { artifact: JAR.name, directory: 'client/' }],
+  parts: [
+    { artifact: PLUGIN.name, unpack: 'tar.gz' },
+    { artifact: JAR.name, directory: 'client/' },
+  ],
   usedBy: ['debezium'],
   purpose: 'test',
 };
@@ -154,7 +157,9 @@ describe('ArtifactMirror downloading from URLs', () => {
     expect(scenario.mirror.objectKeyFor(consumer, JAR.name)).toBe(JAR.key);
     expect(consumer.resolve(scenario.mirror.s3UriFor(consumer, JAR.name))).toMatchObject({ 'Fn::Join': ['', expect.arrayContaining([`/${JAR.key}`])] });
     expect(consumer.dependencies).toEqual([scenario.stack]);
-    expect(scenario.stack.resolve(scenario.mirror.objectKeyFor(scenario.stack, JAR.name))).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Mirror/), `${JAR.name}.Key`] });
+    expect(scenario.stack.resolve(scenario.mirror.objectKeyFor(scenario.stack, JAR.name))).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^Mirror/), `${JAR.name}.Key`],
+    });
   });
 
   it('has no unacknowledged cdk-nag findings', () => {
@@ -218,15 +223,23 @@ describe('ArtifactMirror validation', () => {
     [[JAR, { ...JAR }], 'Artifact name client-jar is listed twice'],
   ] as Array<[ArtifactSpec[], string]>)('rejects %j', (artifacts, message) => {
     const { stack, key, bucket } = stackWithPrereqs();
-    expect(
-      () => new ArtifactMirror(stack, 'M', { bucket, bucketKey: key, artifacts, encryptionKey: key, logRetention: logs.RetentionDays.ONE_DAY }),
-    ).toThrow(message);
+    expect(() => new ArtifactMirror(stack, 'M', { bucket, bucketKey: key, artifacts, encryptionKey: key, logRetention: logs.RetentionDays.ONE_DAY })).toThrow(
+      message,
+    );
   });
 
   it('rejects a bundle whose parts it does not mirror', () => {
     const { stack, key, bucket } = stackWithPrereqs();
     expect(
-      () => new ArtifactMirror(stack, 'M', { bucket, bucketKey: key, artifacts: [JAR], bundles: [BUNDLE], encryptionKey: key, logRetention: logs.RetentionDays.ONE_DAY }),
+      () =>
+        new ArtifactMirror(stack, 'M', {
+          bucket,
+          bucketKey: key,
+          artifacts: [JAR],
+          bundles: [BUNDLE],
+          encryptionKey: key,
+          logRetention: logs.RetentionDays.ONE_DAY,
+        }),
     ).toThrow('Bundle plugin-zip needs artifact(s) connector-plugin, which this mirror does not mirror');
   });
 

@@ -59,7 +59,10 @@ function build(overrides: (fixture: Fixture) => Partial<FlinkApplicationProps> =
     codeAsset: asset,
     connectorJars: {
       bucket: artifacts,
-      keys: ['artifacts/flink-connector-kafka/3.4.0-1.20/flink-connector-kafka-3.4.0-1.20.jar', 'artifacts/aws-msk-iam-auth/2.3.6/aws-msk-iam-auth-2.3.6-all.jar'],
+      keys: [
+        'artifacts/flink-connector-kafka/3.4.0-1.20/flink-connector-kafka-3.4.0-1.20.jar',
+        'artifacts/aws-msk-iam-auth/2.3.6/aws-msk-iam-auth-2.3.6-all.jar',
+      ],
     },
     vpc,
     logsKey,
@@ -91,31 +94,31 @@ describe('FlinkApplication', () => {
 
   beforeAll(() => {
     defaults = build();
-    custom = build(
-      ({ stack, vpc, logsKey }) => {
-        // Stands in for the artifact mirror: jar keys known only at deploy time.
-        const mirror = new CfnResource(stack, 'Mirror', { type: 'Custom::ArtifactMirror', properties: { ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:m' } });
-        const packages = new s3.Bucket(stack, 'Packages', { encryptionKey: logsKey, enforceSSL: true });
-        const securityGroup = new ec2.SecurityGroup(stack, 'FlinkSg', { vpc, allowAllOutbound: false, description: 'flink' });
-        return {
-          connectorJars: { bucket: packages, keys: [mirror.getAtt('kafka.Key').toString()] },
-          packageLocation: { bucket: packages, prefix: 'code/flink/' },
-          securityGroup,
-          parallelism: 4,
-          parallelismPerKpu: 2,
-          autoScaling: true,
-          checkpointInterval: Duration.seconds(30),
-          removalPolicy: RemovalPolicy.RETAIN,
-          stateEncryptionKey: logsKey,
-          logLevel: 'WARN',
-          startTimeout: Duration.minutes(25),
-          gracefulStopTimeout: Duration.minutes(2),
-          entryPoint: 'main.py',
-          codeFolder: 'login_counts',
-        };
-      },
-      true,
-    );
+    custom = build(({ stack, vpc, logsKey }) => {
+      // Stands in for the artifact mirror: jar keys known only at deploy time.
+      const mirror = new CfnResource(stack, 'Mirror', {
+        type: 'Custom::ArtifactMirror',
+        properties: { ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:m' },
+      });
+      const packages = new s3.Bucket(stack, 'Packages', { encryptionKey: logsKey, enforceSSL: true });
+      const securityGroup = new ec2.SecurityGroup(stack, 'FlinkSg', { vpc, allowAllOutbound: false, description: 'flink' });
+      return {
+        connectorJars: { bucket: packages, keys: [mirror.getAtt('kafka.Key').toString()] },
+        packageLocation: { bucket: packages, prefix: 'code/flink/' },
+        securityGroup,
+        parallelism: 4,
+        parallelismPerKpu: 2,
+        autoScaling: true,
+        checkpointInterval: Duration.seconds(30),
+        removalPolicy: RemovalPolicy.RETAIN,
+        stateEncryptionKey: logsKey,
+        logLevel: 'WARN',
+        startTimeout: Duration.minutes(25),
+        gracefulStopTimeout: Duration.minutes(2),
+        entryPoint: 'main.py',
+        codeFolder: 'login_counts',
+      };
+    }, true);
   });
 
   it('is a Python application on the FLINK-1_20 runtime with checkpoints, snapshots and rollback on', () => {
@@ -158,7 +161,10 @@ describe('FlinkApplication', () => {
       CodeFolder: 'job',
       EntryPoint: 'main.py',
       JarBucket: { 'Fn::ImportValue': Match.stringLikeRegexp('Artifacts') },
-      JarKeys: ['artifacts/flink-connector-kafka/3.4.0-1.20/flink-connector-kafka-3.4.0-1.20.jar', 'artifacts/aws-msk-iam-auth/2.3.6/aws-msk-iam-auth-2.3.6-all.jar'],
+      JarKeys: [
+        'artifacts/flink-connector-kafka/3.4.0-1.20/flink-connector-kafka-3.4.0-1.20.jar',
+        'artifacts/aws-msk-iam-auth/2.3.6/aws-msk-iam-auth-2.3.6-all.jar',
+      ],
       JarPath: 'lib/lakestream-connectors.jar',
       TargetPrefix: `flink-applications/${APP_NAME}/`,
     });
@@ -203,7 +209,9 @@ describe('FlinkApplication', () => {
       SecurityGroupEgress: [{ IpProtocol: 'tcp', FromPort: 9098, ToPort: 9098, CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('Vpc'), 'CidrBlock'] } }],
       SecurityGroupIngress: Match.absent(),
     });
-    expect(custom.template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('Managed Flink application') } })).toEqual({});
+    expect(
+      custom.template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('Managed Flink application') } }),
+    ).toEqual({});
   });
 
   it('logs to its own KMS-encrypted log group and stream with the given retention and removal policy', () => {
@@ -222,7 +230,18 @@ describe('FlinkApplication', () => {
     custom.template.hasResourceProperties('AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption', {
       CloudWatchLoggingOption: {
         LogStreamARN: {
-          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:log-group:/aws/kinesis-analytics/${APP_NAME}:log-stream:application`]],
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':logs:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              `:log-group:/aws/kinesis-analytics/${APP_NAME}:log-stream:application`,
+            ],
+          ],
         },
       },
     });
@@ -399,17 +418,22 @@ describe('FlinkApplication', () => {
       ['a bad name', { applicationName: 'has spaces' }, "applicationName must be 1-128 letters, digits, '_', '.' or '-', got 'has spaces'"],
       ['no jars', { connectorJars: { bucket: undefined as never, keys: [] } }, 'needs at least one connector jar'],
       ['a nested code folder', { codeFolder: 'a/b' }, "codeFolder must be a single folder name, got 'a/b'"],
-      ['a non-Python entry point', { entryPoint: 'main.sh' }, "entryPoint must be a .py file"],
+      ['a non-Python entry point', { entryPoint: 'main.sh' }, 'entryPoint must be a .py file'],
       ['zero parallelism', { parallelism: 0 }, 'parallelism must be a whole number of at least 1, got 0'],
       ['too many tasks per KPU', { parallelismPerKpu: 9 }, 'parallelismPerKpu must be at most 8, got 9'],
       ['a sub-second checkpoint interval', { checkpointInterval: Duration.millis(500) }, 'checkpointInterval must be at least 1 second'],
       ['the reserved property group', { applicationProperties: { [RUN_OPTIONS_GROUP]: { python: 'x.py' } } }, `must not set ${RUN_OPTIONS_GROUP}`],
-      ['a package prefix without a slash', { packageLocation: { bucket: undefined as never, prefix: 'code' } }, "packageLocation.prefix must be empty or end with '/'"],
+      [
+        'a package prefix without a slash',
+        { packageLocation: { bucket: undefined as never, prefix: 'code' } },
+        "packageLocation.prefix must be empty or end with '/'",
+      ],
     ])('rejects %s', (_what, override, message) => {
       const { stack, base } = fixture();
       const props = { ...base, ...override } as FlinkApplicationProps;
       if (override.connectorJars) (props as { connectorJars: unknown }).connectorJars = { ...override.connectorJars, bucket: base.connectorJars.bucket };
-      if (override.packageLocation) (props as { packageLocation: unknown }).packageLocation = { ...override.packageLocation, bucket: base.connectorJars.bucket };
+      if (override.packageLocation)
+        (props as { packageLocation: unknown }).packageLocation = { ...override.packageLocation, bucket: base.connectorJars.bucket };
       expect(() => new FlinkApplication(stack, 'F', props)).toThrow(message);
     });
   });

@@ -9,7 +9,19 @@ import { sweepDelayHours } from '../../../lib/config/personal-data';
 import { synthApp, type SynthResult } from '../../helpers/synth';
 
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
-type StateJson = { Type: string; Next?: string; End?: boolean; Branches?: Array<{ StartAt: string; States: Record<string, StateJson> }>; Catch?: Array<{ Next: string }>; Retry?: unknown[]; Choices?: Array<{ Condition: string; Next: string }>; Default?: string; Timestamp?: string; Arguments?: Record<string, unknown>; Resource?: string };
+type StateJson = {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Branches?: Array<{ StartAt: string; States: Record<string, StateJson> }>;
+  Catch?: Array<{ Next: string }>;
+  Retry?: unknown[];
+  Choices?: Array<{ Condition: string; Next: string }>;
+  Default?: string;
+  Timestamp?: string;
+  Arguments?: Record<string, unknown>;
+  Resource?: string;
+};
 
 let result: SynthResult;
 let processing: Template;
@@ -27,7 +39,10 @@ function resolveDefinition(template: Template): typeof definition {
 }
 
 function statementsOf(template: Template, rolePrefix: RegExp): Statement[] {
-  const policies = template.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: Array<{ Ref: string }> } }>;
+  const policies = template.findResources('AWS::IAM::Policy') as Record<
+    string,
+    { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: Array<{ Ref: string }> } }
+  >;
   return Object.values(policies)
     .filter((p) => p.Properties.Roles.some((r) => rolePrefix.test(r.Ref)))
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
@@ -46,7 +61,9 @@ describe('erasure state machine', () => {
   test('JSONata, logs under /aws/vendedlogs/, bounded by the deadline', () => {
     expect(definition.QueryLanguage).toBe('JSONata');
     expect(definition.TimeoutSeconds).toBe((config.gdpr.erasureDeadlineDays + 2) * 86_400);
-    processing.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/lakestream-dev-processing/Erasure$') });
+    processing.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/lakestream-dev-processing/Erasure$'),
+    });
     processing.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineName: 'lakestream-dev-erasure',
       LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
@@ -142,9 +159,14 @@ describe('receipts bucket', () => {
     data.hasResource('AWS::S3::Bucket', {
       Properties: Match.objectLike({
         ObjectLockEnabled: true,
-        ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: config.gdpr.receipts.lockMode, Days: config.gdpr.receipts.retentionDays } } },
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: 'Enabled',
+          Rule: { DefaultRetention: { Mode: config.gdpr.receipts.lockMode, Days: config.gdpr.receipts.retentionDays } },
+        },
         VersioningConfiguration: { Status: 'Enabled' },
-        BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })] },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })],
+        },
       }),
       DeletionPolicy: 'Retain',
     });
@@ -157,7 +179,9 @@ describe('receipts bucket', () => {
 
   test('the work prefix expires within the deadline, query results by their own bound', () => {
     data.hasResourceProperties('AWS::S3::Bucket', {
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'erasure-work', Prefix: '_erasure/', ExpirationInDays: config.gdpr.erasureDeadlineDays })]) },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Id: 'erasure-work', Prefix: '_erasure/', ExpirationInDays: config.gdpr.erasureDeadlineDays })]),
+      },
     });
     data.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: { Rules: [Match.objectLike({ Id: 'tier-retention', ExpirationInDays: config.lake.queryResultsExpirationDays })] },

@@ -20,7 +20,11 @@ const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:111111111111:cluster/lakestream-dev
 const topic: TopicWriteAccess = {
   topicName: 'files.replay',
   grantWrite: (grantee) => {
-    iam.Grant.addToPrincipal({ grantee, actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:WriteDataIdempotently'], resourceArns: [CLUSTER_ARN] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:WriteDataIdempotently'],
+      resourceArns: [CLUSTER_ARN],
+    });
     iam.Grant.addToPrincipal({ grantee, actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], resourceArns: [TOPIC_ARN] });
   },
 };
@@ -136,7 +140,10 @@ describe('FileReplay', () => {
   });
 
   it('encrypts the dead-letter queue with KMS and refuses plain-text transport', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'LogsKey'), 'Arn'] }, MessageRetentionPeriod: 1209600 });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'LogsKey'), 'Arn'] },
+      MessageRetentionPeriod: 1209600,
+    });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
@@ -161,13 +168,26 @@ describe('FileReplay', () => {
   it('plans, maps over ranges with bounded concurrency, loops each worker until done, then summarizes', () => {
     const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
     // Function ARNs are tokens inside JSON strings: stand in a placeholder to read the rest.
-    const definition = JSON.parse(machine.Properties.DefinitionString['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : 'REF')).join(''));
+    const definition = JSON.parse(
+      machine.Properties.DefinitionString['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : 'REF')).join(''),
+    );
     const states = definition.States;
     expect(definition.StartAt).toBe('PlanRanges');
-    expect(states.NeedsStaging).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.plan.needsStaging', BooleanEquals: true, Next: 'StageGzip' }], Default: 'ReplayRanges' });
+    expect(states.NeedsStaging).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.plan.needsStaging', BooleanEquals: true, Next: 'StageGzip' }],
+      Default: 'ReplayRanges',
+    });
     expect(states.StageGzip).toMatchObject({ Next: 'ReplayRanges', InputPath: '$.plan', ResultPath: '$.plan' });
     expect(states.StageGzip.Parameters).toBeUndefined();
-    expect(states.PlanRanges).toMatchObject({ Next: 'NeedsStaging', ResultPath: '$.plan', Retry: [{ ErrorEquals: ['PermanentError'], MaxAttempts: 0 }, expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' })] });
+    expect(states.PlanRanges).toMatchObject({
+      Next: 'NeedsStaging',
+      ResultPath: '$.plan',
+      Retry: [
+        { ErrorEquals: ['PermanentError'], MaxAttempts: 0 },
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' }),
+      ],
+    });
     expect(states.ReplayRanges).toMatchObject({
       Type: 'Map',
       MaxConcurrency: 8,
@@ -176,12 +196,27 @@ describe('FileReplay', () => {
       Next: 'Summarize',
     });
     const inner = states.ReplayRanges.ItemProcessor.States;
-    expect(inner.ReplayRange).toMatchObject({ Next: 'RangeDone', ResultPath: '$.progress', Retry: [{ ErrorEquals: ['PermanentError'], MaxAttempts: 0 }, expect.objectContaining({ ErrorEquals: ['States.ALL'] })] });
-    expect(inner.RangeDone).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.progress.done', BooleanEquals: true, Next: 'RangeReplayed' }], Default: 'ReplayRange' });
-    expect(inner.RangeReplayed).toMatchObject({ Type: 'Pass', Parameters: { 'rangeIndex.$': '$.progress.rangeIndex', 'totals.$': '$.progress.totals' }, End: true });
+    expect(inner.ReplayRange).toMatchObject({
+      Next: 'RangeDone',
+      ResultPath: '$.progress',
+      Retry: [{ ErrorEquals: ['PermanentError'], MaxAttempts: 0 }, expect.objectContaining({ ErrorEquals: ['States.ALL'] })],
+    });
+    expect(inner.RangeDone).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.progress.done', BooleanEquals: true, Next: 'RangeReplayed' }],
+      Default: 'ReplayRange',
+    });
+    expect(inner.RangeReplayed).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'rangeIndex.$': '$.progress.rangeIndex', 'totals.$': '$.progress.totals' },
+      End: true,
+    });
     // The planner gets the whole execution input, so a manual start without an ETag works too.
     expect(states.PlanRanges.Parameters).toBeUndefined();
-    expect(states.Summarize).toMatchObject({ End: true, Parameters: expect.objectContaining({ 'startedAt.$': '$$.Execution.StartTime', 'results.$': '$.results' }) });
+    expect(states.Summarize).toMatchObject({
+      End: true,
+      Parameters: expect.objectContaining({ 'startedAt.$': '$$.Execution.StartTime', 'results.$': '$.results' }),
+    });
   });
 
   it('runs plan and worker in the VPC with the broker-client security group; the summary needs no network', () => {
@@ -236,7 +271,10 @@ describe('FileReplay', () => {
         expect.objectContaining({ Action: 's3:GetObject', Resource: [objects('_replay/staging/'), objects('incoming/')] }),
         expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('_replay/checkpoints/') }),
         expect.objectContaining({ Action: 's3:PutObject', Resource: objects('quarantine/') }),
-        expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'LandingKey'), 'Arn'] } }),
+        expect.objectContaining({
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'LandingKey'), 'Arn'] },
+        }),
         expect.objectContaining({ Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], Resource: TOPIC_ARN }),
         expect.objectContaining({ Action: expect.arrayContaining(['kafka-cluster:WriteDataIdempotently']), Resource: CLUSTER_ARN }),
       ]),
@@ -263,13 +301,17 @@ describe('FileReplay', () => {
       ]),
     );
     template.hasResourceProperties('AWS::S3::Bucket', {
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'ExpireReplayStaging', Prefix: '_replay/staging/', ExpirationInDays: 2, Status: 'Enabled' })]) },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Id: 'ExpireReplayStaging', Prefix: '_replay/staging/', ExpirationInDays: 2, Status: 'Enabled' })]),
+      },
     });
   });
 
   it('lets the state machine invoke only its four functions', () => {
     const machine = statementsOf(template, 'ReplayStateMachineRole');
-    const invoked = machine.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction')).flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+    const invoked = machine
+      .filter((s) => actionsOf([s]).includes('lambda:InvokeFunction'))
+      .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
     const functions = ['ReplayPlan', 'ReplayWorker', 'ReplaySummary', 'ReplayStage'].map((part) => logicalId('AWS::Lambda::Function', part));
     for (const fn of functions) expect(JSON.stringify(invoked)).toContain(fn);
     expect(JSON.stringify(invoked).match(/Fn::GetAtt/g)?.length).toBe(8);
@@ -290,7 +332,11 @@ describe('FileReplay', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([Match.objectLike({ Expression: 'failed + timedOut + aborted' })]),
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId('AWS::Lambda::Function', 'ReplayWorker') } }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId('AWS::Lambda::Function', 'ReplayWorker') } }],
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' });
   });
 
@@ -313,7 +359,9 @@ describe('FileReplay with an imported bucket and an alarm action', () => {
     });
     const template = Template.fromStack(stack);
     template.resourceCountIs('Custom::S3BucketNotifications', 0);
-    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ detail: { bucket: { name: ['lakestream-dev-landing'] }, object: { key: [{ prefix: 'drop/' }] } } }) });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ detail: { bucket: { name: ['lakestream-dev-landing'] }, object: { key: [{ prefix: 'drop/' }] } } }),
+    });
     for (const alarm of replay.alarms) expect(alarm.node.defaultChild).toBeDefined();
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(5);

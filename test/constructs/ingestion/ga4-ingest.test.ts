@@ -19,7 +19,11 @@ function fakeTopic(topicName: string): Ga4IngestTopic {
   return {
     topicName,
     grantWrite: (grantee) =>
-      iam.Grant.addToPrincipal({ grantee, actions: ['kafka-cluster:WriteData', 'kafka-cluster:DescribeTopic'], resourceArns: [`${TOPIC_ARN_PREFIX}/${topicName}`] }),
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['kafka-cluster:WriteData', 'kafka-cluster:DescribeTopic'],
+        resourceArns: [`${TOPIC_ARN_PREFIX}/${topicName}`],
+      }),
   };
 }
 
@@ -115,7 +119,9 @@ describe('Ga4Ingest', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] } });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: queueId }],
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
     });
     template.hasResourceProperties('AWS::Lambda::Function', { DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } } });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 });
@@ -140,7 +146,11 @@ describe('Ga4Ingest', () => {
           Action: ['ssm:GetParameter', 'ssm:PutParameter'],
           Resource: { 'Fn::Join': ['', ['arn:aws:ssm:eu-west-1:111111111111:parameter/', { Ref: markId }]] },
         }),
-        expect.objectContaining({ Sid: 'EncryptDeadLetters', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] } }),
+        expect.objectContaining({
+          Sid: 'EncryptDeadLetters',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] },
+        }),
         expect.objectContaining({
           Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
           Resource: [`${TOPIC_ARN_PREFIX}/logins.raw`, `${TOPIC_ARN_PREFIX}/logins.raw.dlq`],
@@ -150,7 +160,9 @@ describe('Ga4Ingest', () => {
     // The four above plus: own logs, the DLQ send, decrypting the secret's key through Secrets
     // Manager, the sent-counts table, and the three network-interface statements of a function in the
     // VPC. No SSM read of the brokers: they reach the environment as a value.
-    expect(statements.filter((s: { Sid?: string }) => ['CreateFunctionInterfaces', 'ManageFunctionInterfaces', 'DescribeNetwork'].includes(s.Sid ?? ''))).toHaveLength(3);
+    expect(
+      statements.filter((s: { Sid?: string }) => ['CreateFunctionInterfaces', 'ManageFunctionInterfaces', 'DescribeNetwork'].includes(s.Sid ?? '')),
+    ).toHaveLength(3);
     expect(statements).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'Ga4DeadLetterQueue'), 'Arn'] } }),
@@ -160,7 +172,10 @@ describe('Ga4Ingest', () => {
           Resource: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] },
           Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
         }),
-        expect.objectContaining({ Action: ['dynamodb:BatchWriteItem', 'dynamodb:Query'], Resource: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Ga4SentCounts'), 'Arn'] } }),
+        expect.objectContaining({
+          Action: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Ga4SentCounts'), 'Arn'] },
+        }),
       ]),
     );
     expect(statements).toHaveLength(11);
@@ -178,7 +193,10 @@ describe('Ga4Ingest', () => {
 
   it('keeps sent counts in a CMK-encrypted, point-in-time-recoverable table whose items expire', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] } },
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
@@ -190,7 +208,10 @@ describe('Ga4Ingest', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: GA4_INGEST_METRICS.namespace,
       MetricName: GA4_INGEST_METRICS.metrics.emptyMinutes,
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId('AWS::Lambda::Function', 'Ga4Function') } }, { Name: 'service', Value: 'ga4-ingest' }],
+      Dimensions: [
+        { Name: 'FunctionName', Value: { Ref: logicalId('AWS::Lambda::Function', 'Ga4Function') } },
+        { Name: 'service', Value: 'ga4-ingest' },
+      ],
       Statistic: 'Maximum',
       Threshold: 360,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -210,7 +231,10 @@ describe('Ga4Ingest', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'Lakestream',
       MetricName: 'Ga4RowsRejected',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }, { Name: 'service', Value: 'ga4-ingest' }],
+      Dimensions: [
+        { Name: 'FunctionName', Value: { Ref: fnId } },
+        { Name: 'service', Value: 'ga4-ingest' },
+      ],
       Statistic: 'Sum',
       Threshold: 1,
     });
@@ -256,14 +280,19 @@ describe('Ga4Ingest with an imported secret under a customer-managed key and a d
     });
     // Lambda's maximum event age is 6 hours, EventBridge's 24; the schema allows a 24-hour schedule.
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 6 * 3600 });
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 day)', Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 86400 } })] });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 day)',
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 86400 } })],
+    });
   });
 });
 
 describe('Ga4Ingest validation', () => {
   it('refuses the reserved customUser:user_id and an id length GA4 would truncate', () => {
     expect(() => build({ userIdDimension: 'customUser:user_id', userIdMaxLength: 36 }, new App())).toThrow(/'user_id' is a reserved user-property name/);
-    expect(() => build({ userIdDimension: 'customUser:app_user_id' }, new App())).toThrow(/userIdMaxLength 100 is not allowed with customUser:app_user_id: GA4 truncates user property values to 36 characters/);
+    expect(() => build({ userIdDimension: 'customUser:app_user_id' }, new App())).toThrow(
+      /userIdMaxLength 100 is not allowed with customUser:app_user_id: GA4 truncates user property values to 36 characters/,
+    );
     expect(() => build({ passAges: [Duration.hours(36), Duration.hours(8)] }, new App())).toThrow(/passAges: pass ages must increase: 480 follows 2160/);
     expect(() => build({ maxWindow: Duration.minutes(90) }, new App())).toThrow(/maxWindow must be 1 to 24 whole hours, got 1 hour 30 minutes/);
   });

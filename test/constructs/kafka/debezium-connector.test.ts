@@ -157,7 +157,9 @@ describe('DebeziumConnector', () => {
       'topic.creation.default.retention.ms': String(3 * 86_400_000),
       'topic.creation.default.segment.ms': '3600000',
     });
-    expect(() => changeTopicRetentionConfig({ retentionMs: -1 })).toThrow('changeTopicRetention.retentionMs must be a whole number of milliseconds of at least 60000, got -1');
+    expect(() => changeTopicRetentionConfig({ retentionMs: -1 })).toThrow(
+      'changeTopicRetention.retentionMs must be a whole number of milliseconds of at least 60000, got -1',
+    );
     expect(() => changeTopicRetentionConfig({ retentionMs: 86_400_000, segmentMs: 0.5 })).toThrow('changeTopicRetention.segmentMs');
   });
 
@@ -191,14 +193,38 @@ describe('DebeziumConnector', () => {
       ConnectorName: 'lakestream-dev-sqlserver-cdc',
       KafkaConnectVersion: '3.7.x',
       Capacity: {
-        AutoScaling: { MinWorkerCount: 1, MaxWorkerCount: 2, McuCount: 1, ScaleInPolicy: { CpuUtilizationPercentage: 20 }, ScaleOutPolicy: { CpuUtilizationPercentage: 80 } },
+        AutoScaling: {
+          MinWorkerCount: 1,
+          MaxWorkerCount: 2,
+          McuCount: 1,
+          ScaleInPolicy: { CpuUtilizationPercentage: 20 },
+          ScaleOutPolicy: { CpuUtilizationPercentage: 80 },
+        },
       },
       KafkaClusterClientAuthentication: { AuthenticationType: 'IAM' },
       KafkaClusterEncryptionInTransit: { EncryptionType: 'TLS' },
-      KafkaCluster: { ApacheKafkaCluster: { BootstrapServers: BROKERS, Vpc: { SecurityGroups: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ConnectorSg'), 'GroupId'] }], Subnets: Match.arrayWith([{ Ref: Match.stringLikeRegexp('PrivateSubnet') }]) } } },
+      KafkaCluster: {
+        ApacheKafkaCluster: {
+          BootstrapServers: BROKERS,
+          Vpc: {
+            SecurityGroups: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ConnectorSg'), 'GroupId'] }],
+            Subnets: Match.arrayWith([{ Ref: Match.stringLikeRegexp('PrivateSubnet') }]),
+          },
+        },
+      },
       LogDelivery: { WorkerLogDelivery: { CloudWatchLogs: { Enabled: true, LogGroup: { Ref: Match.stringLikeRegexp('^CdcWorkerLogs') } } } },
-      Plugins: [{ CustomPlugin: { CustomPluginArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CdcPlugin'), 'CustomPluginArn'] }, Revision: { 'Fn::GetAtt': [Match.anyValue(), 'Revision'] } } }],
-      WorkerConfiguration: { WorkerConfigurationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CdcWorkerConfiguration'), 'WorkerConfigurationArn'] }, Revision: Match.anyValue() },
+      Plugins: [
+        {
+          CustomPlugin: {
+            CustomPluginArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CdcPlugin'), 'CustomPluginArn'] },
+            Revision: { 'Fn::GetAtt': [Match.anyValue(), 'Revision'] },
+          },
+        },
+      ],
+      WorkerConfiguration: {
+        WorkerConfigurationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CdcWorkerConfiguration'), 'WorkerConfigurationArn'] },
+        Revision: Match.anyValue(),
+      },
     });
     scenario.template.hasResourceProperties('AWS::Logs::LogGroup', {
       KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
@@ -206,7 +232,7 @@ describe('DebeziumConnector', () => {
     });
   });
 
-  it('lets only this account\'s connector of this name assume the service role', () => {
+  it("lets only this account's connector of this name assume the service role", () => {
     scenario.template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
         Statement: [
@@ -216,7 +242,11 @@ describe('DebeziumConnector', () => {
             Principal: { Service: 'kafkaconnect.amazonaws.com' },
             Condition: {
               StringEquals: { 'aws:SourceAccount': '111111111111' },
-              ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kafkaconnect:eu-west-1:111111111111:connector/lakestream-dev-sqlserver-cdc/*']] } },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kafkaconnect:eu-west-1:111111111111:connector/lakestream-dev-sqlserver-cdc/*']],
+                },
+              },
             },
           },
         ],
@@ -226,7 +256,11 @@ describe('DebeziumConnector', () => {
 
   it('scopes Kafka access to the cluster, its change topics, the schema history topic and its own groups', () => {
     const t = scenario.template;
-    expect(sorted(statement(t, 'ConnectToCluster').Action)).toEqual(['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:WriteDataIdempotently']);
+    expect(sorted(statement(t, 'ConnectToCluster').Action)).toEqual([
+      'kafka-cluster:Connect',
+      'kafka-cluster:DescribeCluster',
+      'kafka-cluster:WriteDataIdempotently',
+    ]);
     expect(statement(t, 'ConnectToCluster').Resource).toBe(CLUSTER_ARN);
 
     expect(sorted(statement(t, 'WriteChangeTopics').Action)).toEqual(['kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData']);
@@ -328,7 +362,11 @@ describe('DebeziumConnector validation', () => {
     ['scale thresholds', { capacity: { scaleInCpuPercent: 80, scaleOutCpuPercent: 50 } }, 'capacity.scaleOutCpuPercent = 50 is not allowed'],
     ['wildcard prefix', { topicPrefix: 'cdc.*' }, 'DebeziumConnector topicPrefix = "cdc.*" is not allowed'],
     ['no tables', { sqlServer: { tableIncludeList: [] } }, 'DebeziumConnector sqlServer.tableIncludeList = [] is not allowed'],
-    ['unqualified table', { sqlServer: { tableIncludeList: ['Orders'] } }, 'sqlServer.tableIncludeList = ["Orders"] is not allowed (allowed: at least one schema.table entry'],
+    [
+      'unqualified table',
+      { sqlServer: { tableIncludeList: ['Orders'] } },
+      'sqlServer.tableIncludeList = ["Orders"] is not allowed (allowed: at least one schema.table entry',
+    ],
     ['no databases', { sqlServer: { databaseNames: [] } }, 'sqlServer.databaseNames = [] is not allowed'],
     ['port', { sqlServer: { port: 70000 } }, 'sqlServer.port = 70000 is not allowed'],
     ['tasks', { tasksMax: 2 }, 'tasksMax = 2 is not allowed (allowed: an integer from 1 to the number of databases (1))'],

@@ -16,7 +16,9 @@ function roleStatements(build: (stack: Stack, role: iam.Role) => void): unknown[
   const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   build(stack, role);
   const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
-  const statements = Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement);
+  const statements = Object.values(policies).flatMap(
+    (p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement,
+  );
   return statements;
 }
 
@@ -50,16 +52,22 @@ describe('MSK IAM ARNs', () => {
   });
 
   it('rejects wildcards, invalid names, token names, malformed ARNs and mismatched cluster names', () => {
-    expect(() => kafkaTopicArn(CLUSTER, 'logins.*')).toThrow(`topic name = "logins.*" is not allowed (allowed: 1 to 249 characters from a-z A-Z 0-9 . _ -, not '.' or '..')`);
+    expect(() => kafkaTopicArn(CLUSTER, 'logins.*')).toThrow(
+      `topic name = "logins.*" is not allowed (allowed: 1 to 249 characters from a-z A-Z 0-9 . _ -, not '.' or '..')`,
+    );
     expect(() => kafkaTopicArn(CLUSTER, '..')).toThrow('topic name = ".." is not allowed');
-    expect(() => kafkaGroupArn(CLUSTER, 'group?')).toThrow('consumer group name = "group?" is not allowed (allowed: 1 to 255 characters from a-z A-Z 0-9 . _ -)');
+    expect(() => kafkaGroupArn(CLUSTER, 'group?')).toThrow(
+      'consumer group name = "group?" is not allowed (allowed: 1 to 255 characters from a-z A-Z 0-9 . _ -)',
+    );
     expect(() => kafkaGroupArn(CLUSTER, '')).toThrow('consumer group name = "" is not allowed');
     const stack = new Stack(undefined, 'S');
     expect(() => kafkaTopicArn(CLUSTER, new CfnParameter(stack, 'Topic').valueAsString)).toThrow(/allowed: a literal name known at synth/);
     expect(() => kafkaTopicArn({ ...CLUSTER, clusterArn: 'arn:aws:kafka:eu-west-1:111111111111:topic/x/y/z' }, 't')).toThrow(
       'clusterArn = "arn:aws:kafka:eu-west-1:111111111111:topic/x/y/z" is not allowed (allowed: arn:<partition>:kafka:<region>:<account>:cluster/<name>/<uuid>)',
     );
-    expect(() => kafkaTopicArn({ ...CLUSTER, clusterName: 'lakestream-prod' }, 't')).toThrow('clusterName = "lakestream-prod" is not allowed (allowed: "lakestream-dev"');
+    expect(() => kafkaTopicArn({ ...CLUSTER, clusterName: 'lakestream-prod' }, 't')).toThrow(
+      'clusterName = "lakestream-prod" is not allowed (allowed: "lakestream-dev"',
+    );
   });
 });
 
@@ -100,7 +108,11 @@ describe('KafkaTopic grants', () => {
 
   it('grantWrite: connect, describe and idempotent writes on the cluster, describe and write on the topic', () => {
     expect(roleStatements((_, role) => topic.grantWrite(role))).toEqual([
-      { Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:WriteDataIdempotently'], Effect: 'Allow', Resource: CLUSTER.clusterArn },
+      {
+        Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:WriteDataIdempotently'],
+        Effect: 'Allow',
+        Resource: CLUSTER.clusterArn,
+      },
       { Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], Effect: 'Allow', Resource: topicArn },
     ]);
   });

@@ -55,18 +55,14 @@ describe('buildServerProperties defaults', () => {
 
 describe('buildServerProperties overrides', () => {
   it('replaces a default in place and appends new properties', () => {
-    const props = parse(
-      buildServerProperties({ brokerCount: 6, overrides: { 'log.retention.hours': 24, 'num.partitions': 12, 'compression.type': 'zstd' } }),
-    );
+    const props = parse(buildServerProperties({ brokerCount: 6, overrides: { 'log.retention.hours': 24, 'num.partitions': 12, 'compression.type': 'zstd' } }));
     expect(props.get('log.retention.hours')).toBe('24');
     expect(props.get('num.partitions')).toBe('12');
     expect(props.get('compression.type')).toBe('zstd');
   });
 
   it('accepts replication settings within the broker count', () => {
-    const props = parse(
-      buildServerProperties({ brokerCount: 6, overrides: { 'default.replication.factor': 4, 'min.insync.replicas': 3 } }),
-    );
+    const props = parse(buildServerProperties({ brokerCount: 6, overrides: { 'default.replication.factor': 4, 'min.insync.replicas': 3 } }));
     expect(props.get('default.replication.factor')).toBe('4');
     expect(props.get('min.insync.replicas')).toBe('3');
   });
@@ -130,16 +126,16 @@ describe('buildServerProperties validation', () => {
   });
 
   it('refuses properties an MSK configuration cannot set', () => {
-    expect(() => buildServerProperties({ brokerCount: 3, overrides: { 'listeners': 'PLAINTEXT://:9092' } })).toThrow(
+    expect(() => buildServerProperties({ brokerCount: 3, overrides: { listeners: 'PLAINTEXT://:9092' } })).toThrow(
       /serverProperties\.listeners is not a property an MSK custom configuration can set; allowed: one of .*num\.partitions/,
     );
     expect(() => buildServerProperties({ brokerCount: 3, overrides: { 'log.retention.hour': 24 } })).toThrow(/log\.retention\.hour is not a property/);
   });
 
   it('refuses a value with a line break, which would inject another property', () => {
-    expect(() =>
-      buildServerProperties({ brokerCount: 3, overrides: { 'compression.type': 'zstd\nauto.create.topics.enable=true' } }),
-    ).toThrow(/compression\.type contains a line break; allowed: a single-line value/);
+    expect(() => buildServerProperties({ brokerCount: 3, overrides: { 'compression.type': 'zstd\nauto.create.topics.enable=true' } })).toThrow(
+      /compression\.type contains a line break; allowed: a single-line value/,
+    );
   });
 
   it('refuses an empty value', () => {

@@ -264,7 +264,13 @@ describe('KafkaCluster (prod: 3 AZs, 6 brokers, default RETAIN, clients and scra
   beforeAll(() => {
     prod = buildScenario(
       3,
-      () => ({ brokerCount: 6, instanceType: 'kafka.m7g.large', ebsVolumeGiB: 500, storageAutoScalingMaxGiB: 4000, enhancedMonitoring: 'PER_TOPIC_PER_BROKER' }),
+      () => ({
+        brokerCount: 6,
+        instanceType: 'kafka.m7g.large',
+        ebsVolumeGiB: 500,
+        storageAutoScalingMaxGiB: 4000,
+        enhancedMonitoring: 'PER_TOPIC_PER_BROKER',
+      }),
       (stack, cluster, stage) => {
         const vpc = stack.node.findChild('Vpc') as ec2.Vpc;
         cluster.allowClientsFrom(new ec2.SecurityGroup(stack, 'Clients', { vpc }));
@@ -287,7 +293,8 @@ describe('KafkaCluster (prod: 3 AZs, 6 brokers, default RETAIN, clients and scra
       BrokerNodeGroupInfo: Match.objectLike({ InstanceType: 'kafka.m7g.large', StorageInfo: { EBSStorageInfo: { VolumeSize: 500 } } }),
     });
     const cluster = prod.template.findResources('AWS::MSK::Cluster');
-    const subnets = (Object.values(cluster)[0] as { Properties: { BrokerNodeGroupInfo: { ClientSubnets: unknown[] } } }).Properties.BrokerNodeGroupInfo.ClientSubnets;
+    const subnets = (Object.values(cluster)[0] as { Properties: { BrokerNodeGroupInfo: { ClientSubnets: unknown[] } } }).Properties.BrokerNodeGroupInfo
+      .ClientSubnets;
     expect(subnets).toHaveLength(3);
     prod.template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MaxCapacity: 4000 });
   });
@@ -430,14 +437,20 @@ describe('discoverBrokers', () => {
 
   it('returns its values as attributes of the in-stack resource', () => {
     expect(consumer.resolve(brokers.bootstrapBrokers)).toEqual({ 'Fn::GetAtt': [resourceId, 'BootstrapBrokers'] });
-    expect(consumer.resolve(brokers.brokerHostList)).toEqual([0, 1].map((i) => ({ 'Fn::Select': [i, { 'Fn::Split': [',', { 'Fn::GetAtt': [resourceId, 'BrokerHosts'] }] }] })));
+    expect(consumer.resolve(brokers.brokerHostList)).toEqual(
+      [0, 1].map((i) => ({ 'Fn::Select': [i, { 'Fn::Split': [',', { 'Fn::GetAtt': [resourceId, 'BrokerHosts'] }] }] })),
+    );
   });
 
   it('may call GetBootstrapBrokers and ListNodes on this cluster only', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          { Action: ['kafka:GetBootstrapBrokers', 'kafka:ListNodes'], Effect: 'Allow', Resource: { 'Fn::ImportValue': Match.stringLikeRegexp('KafkaCluster') } },
+          {
+            Action: ['kafka:GetBootstrapBrokers', 'kafka:ListNodes'],
+            Effect: 'Allow',
+            Resource: { 'Fn::ImportValue': Match.stringLikeRegexp('KafkaCluster') },
+          },
         ]),
       },
     });

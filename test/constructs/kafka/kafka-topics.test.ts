@@ -81,7 +81,9 @@ function handlerPolicyStatements(scenario: Scenario): unknown[] {
   expect(Object.keys(policies)).toHaveLength(1);
   // Without the network-interface statements every LakestreamFunction in a VPC has (tested with that construct).
   const eni = new Set(['CreateFunctionInterfaces', 'ManageFunctionInterfaces', 'DescribeNetwork']);
-  return (Object.values(policies)[0] as { Properties: { PolicyDocument: { Statement: Array<{ Sid?: string }> } } }).Properties.PolicyDocument.Statement.filter((s) => !eni.has(s.Sid ?? ''));
+  return (Object.values(policies)[0] as { Properties: { PolicyDocument: { Statement: Array<{ Sid?: string }> } } }).Properties.PolicyDocument.Statement.filter(
+    (s) => !eni.has(s.Sid ?? ''),
+  );
 }
 
 describe('KafkaTopics, production-like (no deletion, literal cluster ARN)', () => {
@@ -121,7 +123,11 @@ describe('KafkaTopics, production-like (no deletion, literal cluster ARN)', () =
   it('grants exactly cluster connect and the declared topic ARNs without DeleteTopic, and no SSM read', () => {
     const statements = handlerPolicyStatements(scenario);
     expect(statements).toEqual([
-      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TopicsHandlerLogGroup/), 'Arn'] } },
+      {
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TopicsHandlerLogGroup/), 'Arn'] },
+      },
       { Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'], Effect: 'Allow', Resource: CLUSTER_ARN },
       { Action: TOPIC_ADMIN_ACTIONS, Effect: 'Allow', Resource: PLATFORM.map((t) => TOPIC_ARN_PREFIX + t.name).sort() },
     ]);
@@ -165,7 +171,11 @@ describe('KafkaTopics, dev-like (deletion allowed, retired topics, cluster ARN t
     });
     expect(statements.slice(1)).toEqual([
       { Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'], Effect: 'Allow', Resource: { Ref: 'ClusterArn' } },
-      { Action: [...TOPIC_ADMIN_ACTIONS, 'kafka-cluster:DeleteTopic'].sort(), Effect: 'Allow', Resource: expect.arrayContaining(PLATFORM.map((t) => topicArn(t.name))) },
+      {
+        Action: [...TOPIC_ADMIN_ACTIONS, 'kafka-cluster:DeleteTopic'].sort(),
+        Effect: 'Allow',
+        Resource: expect.arrayContaining(PLATFORM.map((t) => topicArn(t.name))),
+      },
       { Action: ['kafka-cluster:DeleteTopic', 'kafka-cluster:DescribeTopic'], Effect: 'Allow', Resource: topicArn('logins.old') },
     ]);
     expect((statements[2]!.Resource as unknown[]).length).toBe(PLATFORM.length);
@@ -179,10 +189,19 @@ describe('KafkaTopics synth-time validation', () => {
     const pre = prerequisites(stack);
     return () => new KafkaTopics(stack, 'Topics', props(pre, overrides));
   }
-  const topic = (name: string, extra: Partial<TopicSpec> = {}): TopicSpec => ({ name, partitions: 1, replicationFactor: 1, retentionMs: -1, cleanupPolicy: 'delete', ...extra });
+  const topic = (name: string, extra: Partial<TopicSpec> = {}): TopicSpec => ({
+    name,
+    partitions: 1,
+    replicationFactor: 1,
+    retentionMs: -1,
+    cleanupPolicy: 'delete',
+    ...extra,
+  });
 
   it('rejects duplicate names', () => {
-    expect(attempt({ topics: [topic('a'), topic('a')] })).toThrow('S/Topics: invalid topic declaration: topic "a": name is declared 2 times (allowed: each name once)');
+    expect(attempt({ topics: [topic('a'), topic('a')] })).toThrow(
+      'S/Topics: invalid topic declaration: topic "a": name is declared 2 times (allowed: each name once)',
+    );
   });
 
   it('rejects names that collide once Kafka maps dots to underscores', () => {
@@ -233,7 +252,9 @@ describe('KafkaTopics synth-time validation', () => {
   });
 
   it('rejects a cluster name that does not match the cluster ARN', () => {
-    expect(attempt({ clusterName: 'other' })).toThrow(`clusterName = "other" is not allowed (allowed: "lakestream-test", the name in clusterArn ${CLUSTER_ARN})`);
+    expect(attempt({ clusterName: 'other' })).toThrow(
+      `clusterName = "other" is not allowed (allowed: "lakestream-test", the name in clusterArn ${CLUSTER_ARN})`,
+    );
   });
 });
 

@@ -5,7 +5,14 @@ import { Aws, Stack, Stage } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { LakeTables } from '../../../lib/constructs/lake/lake-tables';
-import { ATHENA_TODAY, SERVING_VIEWS, ServingViews, renderServingSql, servingSqlTemplate, type PrestoViewDefinition } from '../../../lib/constructs/lake/serving-views';
+import {
+  ATHENA_TODAY,
+  SERVING_VIEWS,
+  ServingViews,
+  renderServingSql,
+  servingSqlTemplate,
+  type PrestoViewDefinition,
+} from '../../../lib/constructs/lake/serving-views';
 import { formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
 
 interface ViewResource {
@@ -30,7 +37,14 @@ function build(batchDays?: number) {
   const stack = new Stack(new Stage(app, 'Test'), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
   // The data stack owns the buckets; imported here so the compliance check sees only the views.
   const bucket = (id: string) => s3.Bucket.fromBucketName(stack, id, `lakestream-dev-${id.toLowerCase()}`);
-  const tables = new LakeTables(stack, 'Tables', { bronzeBucket: bucket('Bronze'), silverBucket: bucket('Silver'), goldBucket: bucket('Gold'), bronzeDatabaseName: 'lakestream_dev_bronze', silverDatabaseName: 'lakestream_dev_silver', goldDatabaseName: 'lakestream_dev_gold' });
+  const tables = new LakeTables(stack, 'Tables', {
+    bronzeBucket: bucket('Bronze'),
+    silverBucket: bucket('Silver'),
+    goldBucket: bucket('Gold'),
+    bronzeDatabaseName: 'lakestream_dev_bronze',
+    silverDatabaseName: 'lakestream_dev_silver',
+    goldDatabaseName: 'lakestream_dev_gold',
+  });
   const views = new ServingViews(stack, 'Views', {
     silverDatabaseName: 'lakestream_dev_silver',
     goldDatabaseName: 'lakestream_dev_gold',
@@ -76,7 +90,12 @@ describe('ServingViews', () => {
     expect(definition.columns).toEqual(spec.columns.map((c) => ({ name: c.name, type: c.prestoType })));
     expect(definition.columns.map((c) => c.type).every((t) => ['varchar', 'bigint', 'timestamp'].includes(t))).toBe(true);
     expect(definition.originalSql).toBe(
-      renderServingSql(servingSqlTemplate(spec), { silverDatabase: 'lakestream_dev_silver', goldDatabase: 'lakestream_dev_gold', today: ATHENA_TODAY, batchDays: 90 }),
+      renderServingSql(servingSqlTemplate(spec), {
+        silverDatabase: 'lakestream_dev_silver',
+        goldDatabase: 'lakestream_dev_gold',
+        today: ATHENA_TODAY,
+        batchDays: 90,
+      }),
     );
     // Glue's limit on ViewOriginalText.
     expect(Buffer.byteLength(input.ViewOriginalText)).toBeLessThan(409_600);
@@ -88,7 +107,12 @@ describe('ServingViews', () => {
     expect(sql('batch_logins_per_user_per_day')).toContain('FROM "lakestream_dev_gold"."logins_per_user_per_day"');
     expect(sql('serving_logins_per_user_per_day')).toContain('FROM "lakestream_dev_gold"."speed_login_counts"');
     expect(sql('serving_logins_per_user_per_day')).toContain('FROM "lakestream_dev_gold"."batch_logins_per_user_per_day"');
-    const defined = new Set([...built.tables.bronzeTableNames.map((t) => `lakestream_dev_bronze.${t}`), ...built.tables.silverTableNames.map((t) => `lakestream_dev_silver.${t}`), ...built.tables.goldTableNames.map((t) => `lakestream_dev_gold.${t}`), ...SERVING_VIEWS.map((s) => `lakestream_dev_gold.${s.name}`)]);
+    const defined = new Set([
+      ...built.tables.bronzeTableNames.map((t) => `lakestream_dev_bronze.${t}`),
+      ...built.tables.silverTableNames.map((t) => `lakestream_dev_silver.${t}`),
+      ...built.tables.goldTableNames.map((t) => `lakestream_dev_gold.${t}`),
+      ...SERVING_VIEWS.map((s) => `lakestream_dev_gold.${s.name}`),
+    ]);
     for (const spec of SERVING_VIEWS) {
       const relations = [...sql(spec.name).matchAll(/"(\w+)"\."(\w+)"/g)].map((m) => `${m[1]}.${m[2]}`);
       expect(relations.length).toBeGreaterThan(0);
@@ -102,7 +126,12 @@ describe('ServingViews', () => {
     const idOf = (name: string) => tableIds.find((id) => id.includes(name))!;
     const serving = built.byName.serving_logins_per_user_per_day!;
     expect(serving.DependsOn).toEqual(
-      expect.arrayContaining([built.byName.speed_login_counts!.logicalId, built.byName.batch_logins_per_user_per_day!.logicalId, idOf('KafkaLoginsCounts'), idOf('DailyActiveUsers')]),
+      expect.arrayContaining([
+        built.byName.speed_login_counts!.logicalId,
+        built.byName.batch_logins_per_user_per_day!.logicalId,
+        idOf('KafkaLoginsCounts'),
+        idOf('DailyActiveUsers'),
+      ]),
     );
   });
 
@@ -113,14 +142,18 @@ describe('ServingViews', () => {
 
   it('refuses database names that are tokens (they would be base64-encoded unresolved)', () => {
     const stack = new Stack();
-    expect(() => new ServingViews(stack, 'V', { silverDatabaseName: `db_${Aws.ACCOUNT_ID}`, goldDatabaseName: 'g' })).toThrow(/silverDatabaseName must be a plain string known at synth/);
+    expect(() => new ServingViews(stack, 'V', { silverDatabaseName: `db_${Aws.ACCOUNT_ID}`, goldDatabaseName: 'g' })).toThrow(
+      /silverDatabaseName must be a plain string known at synth/,
+    );
   });
 
   it('reads its SQL from the folder it is given, so a broken file fails the synth', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serving-sql-'));
     try {
       for (const spec of SERVING_VIEWS) fs.writeFileSync(path.join(dir, spec.sqlFile), 'SELECT ${nope}');
-      expect(() => new ServingViews(new Stack(), 'V', { silverDatabaseName: 's', goldDatabaseName: 'g', sqlDir: dir })).toThrow(/unknown placeholder \$\{nope\}/);
+      expect(() => new ServingViews(new Stack(), 'V', { silverDatabaseName: 's', goldDatabaseName: 'g', sqlDir: dir })).toThrow(
+        /unknown placeholder \$\{nope\}/,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

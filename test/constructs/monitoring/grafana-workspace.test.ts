@@ -32,8 +32,18 @@ function build(app = newCompliantTestApp(), overrides: Partial<GrafanaWorkspaceP
   const gold = bucket('Gold');
   const grafana = new GrafanaWorkspace(stack, 'Grafana', {
     name: 'lakestream-dev',
-    prometheus: { workspaceArn: 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234', queryEndpoint: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/' },
-    athena: { workgroupName: 'lakestream-dev-analytics', databaseNames: ['lakestream_dev_gold'], resultsBucket: results, resultsPrefix: 'athena/', dataLocations: [{ bucket: gold, prefixes: ['reports/'] }], lakeKey: key },
+    prometheus: {
+      workspaceArn: 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234',
+      queryEndpoint: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/',
+    },
+    athena: {
+      workgroupName: 'lakestream-dev-analytics',
+      databaseNames: ['lakestream_dev_gold'],
+      resultsBucket: results,
+      resultsPrefix: 'athena/',
+      dataLocations: [{ bucket: gold, prefixes: ['reports/'] }],
+      lakeKey: key,
+    },
     logsKey: key,
     logRetention: logs.RetentionDays.ONE_MONTH,
     folderTitle: 'Lakestream dev',
@@ -73,7 +83,11 @@ describe('GrafanaWorkspace', () => {
       RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GrafanaWorkspaceRole'), 'Arn'] },
     });
     template.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'grafana.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } } })] },
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({ Principal: { Service: 'grafana.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } } }),
+        ],
+      },
     });
   });
 
@@ -94,8 +108,11 @@ describe('GrafanaWorkspace', () => {
     const statements = statementsOf(template, 'GrafanaProvisionerFunctionRole').filter((s) => actionsOf(s).some((a) => a.startsWith('grafana:')));
     expect(statements).toHaveLength(1);
     expect(actionsOf(statements[0]).sort()).toEqual([
-      'grafana:CreateWorkspaceServiceAccount', 'grafana:CreateWorkspaceServiceAccountToken', 'grafana:DeleteWorkspaceServiceAccountToken',
-      'grafana:DescribeWorkspace', 'grafana:ListWorkspaceServiceAccounts',
+      'grafana:CreateWorkspaceServiceAccount',
+      'grafana:CreateWorkspaceServiceAccountToken',
+      'grafana:DeleteWorkspaceServiceAccountToken',
+      'grafana:DescribeWorkspace',
+      'grafana:ListWorkspaceServiceAccounts',
     ]);
     expect(JSON.stringify(statements[0].Resource)).toMatch(/:\/workspaces\/.*GrafanaWorkspace.*Id/);
   });
@@ -103,19 +120,34 @@ describe('GrafanaWorkspace', () => {
   it('passes the data sources, folder and every dashboard with its hash to the provisioner', () => {
     const [resource] = Object.values(template.findResources('Custom::GrafanaProvisioner'));
     const p = resource.Properties;
-    expect(p).toMatchObject({ FolderUid: 'lakestream-dev', FolderTitle: 'Lakestream dev', DeleteOnRemove: 'false', ServiceAccountName: 'lakestream-dev-provisioner' });
+    expect(p).toMatchObject({
+      FolderUid: 'lakestream-dev',
+      FolderTitle: 'Lakestream dev',
+      DeleteOnRemove: 'false',
+      ServiceAccountName: 'lakestream-dev-provisioner',
+    });
     const dashboards = JSON.parse(p.Dashboards) as Array<{ uid: string; sha256: string; json: string }>;
     const env = { provided: ['database', ...Object.keys(VARIABLES)], unavailable: { ga4_ingest_function: 'GA4 ingest is not deployed here.' } };
     expect(dashboards.map((d) => [d.uid, d.sha256])).toEqual(loadDashboards(undefined, env).map((d) => [d.uid, d.sha256]));
     expect(JSON.parse(p.DashboardVariables)).toEqual({ database: 'lakestream_dev_gold', ...VARIABLES });
     // GA4 is absent: its queries are gone, its panel explains why, and its variable is not offered.
-    const ingestion = JSON.parse(dashboards.find((d) => d.uid === 'lakestream-ingestion')!.json) as { panels: Array<{ id: number; type: string; targets?: unknown[]; options?: { content?: string } }>; templating: { list: Array<{ name: string }> } };
+    const ingestion = JSON.parse(dashboards.find((d) => d.uid === 'lakestream-ingestion')!.json) as {
+      panels: Array<{ id: number; type: string; targets?: unknown[]; options?: { content?: string } }>;
+      templating: { list: Array<{ name: string }> };
+    };
     expect(ingestion.panels.find((panel) => panel.id === 5)).toMatchObject({ type: 'text', options: { content: 'GA4 ingest is not deployed here.' } });
     expect(ingestion.panels.find((panel) => panel.id === 5)!.targets).toBeUndefined();
     expect(ingestion.panels.find((panel) => panel.id === 6)!.targets).toHaveLength(2);
     expect(JSON.stringify(ingestion)).not.toContain('ga4_ingest_function');
     const dataSources = JSON.stringify(p.DataSources);
-    for (const expected of ['lakestream-prometheus', 'sigV4AuthType', 'ec2_iam_role', 'lakestream-cloudwatch', 'lakestream-athena', 'lakestream-dev-analytics']) {
+    for (const expected of [
+      'lakestream-prometheus',
+      'sigV4AuthType',
+      'ec2_iam_role',
+      'lakestream-cloudwatch',
+      'lakestream-athena',
+      'lakestream-dev-analytics',
+    ]) {
       expect(dataSources).toContain(expected);
     }
   });
@@ -135,7 +167,9 @@ describe('GrafanaWorkspace validation', () => {
   });
 
   it('fails when a variable is both given and marked unavailable', () => {
-    expect(() => build(newCompliantTestApp(), { unavailableDashboardVariables: { flink_application: 'x' } })).toThrow(/flink_application are both given a value and marked unavailable/);
+    expect(() => build(newCompliantTestApp(), { unavailableDashboardVariables: { flink_application: 'x' } })).toThrow(
+      /flink_application are both given a value and marked unavailable/,
+    );
   });
 
   it('may publish to an encrypted notification topic: sns:Publish on it and GenerateDataKey/Decrypt on its key through SNS only', () => {

@@ -49,9 +49,7 @@ describe('PlatformAlarms', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlarmsKey'), 'Arn'] } });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
     });
     template.resourceCountIs('AWS::SNS::Subscription', 2);
@@ -128,14 +126,22 @@ describe('PlatformAlarms', () => {
 
   it('watches Lambda errors and throttles, queue depth and state machine failures and timeouts', () => {
     const fn = [{ Name: 'FunctionName', Value: 'lakestream-dev-topic-manager' }];
-    expect(alarmsWith(template, { Namespace: 'AWS/Lambda', MetricName: 'Errors' })).toEqual([expect.objectContaining({ Dimensions: fn, Statistic: 'Sum', Threshold: 0 })]);
-    expect(alarmsWith(template, { Namespace: 'AWS/Lambda', MetricName: 'Throttles' })).toEqual([expect.objectContaining({ Dimensions: fn, Statistic: 'Sum', Threshold: 0 })]);
+    expect(alarmsWith(template, { Namespace: 'AWS/Lambda', MetricName: 'Errors' })).toEqual([
+      expect.objectContaining({ Dimensions: fn, Statistic: 'Sum', Threshold: 0 }),
+    ]);
+    expect(alarmsWith(template, { Namespace: 'AWS/Lambda', MetricName: 'Throttles' })).toEqual([
+      expect.objectContaining({ Dimensions: fn, Statistic: 'Sum', Threshold: 0 }),
+    ]);
     expect(alarmsWith(template, { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' })).toEqual([
       expect.objectContaining({ Dimensions: [{ Name: 'QueueName', Value: 'lakestream-dev-replay-dlq' }], Statistic: 'Maximum', Threshold: 0 }),
     ]);
     const stateMachine = [{ Name: 'StateMachineArn', Value: 'arn:aws:states:eu-west-1:111111111111:stateMachine:lakestream-dev-erasure' }];
-    expect(alarmsWith(template, { Namespace: 'AWS/States', MetricName: 'ExecutionsFailed' })).toEqual([expect.objectContaining({ Dimensions: stateMachine, Threshold: 0 })]);
-    expect(alarmsWith(template, { Namespace: 'AWS/States', MetricName: 'ExecutionsTimedOut' })).toEqual([expect.objectContaining({ Dimensions: stateMachine, Threshold: 0 })]);
+    expect(alarmsWith(template, { Namespace: 'AWS/States', MetricName: 'ExecutionsFailed' })).toEqual([
+      expect.objectContaining({ Dimensions: stateMachine, Threshold: 0 }),
+    ]);
+    expect(alarmsWith(template, { Namespace: 'AWS/States', MetricName: 'ExecutionsTimedOut' })).toEqual([
+      expect.objectContaining({ Dimensions: stateMachine, Threshold: 0 }),
+    ]);
   });
 
   it('routes an alarm defined elsewhere', () => {
@@ -170,7 +176,9 @@ describe('PlatformAlarms options and errors', () => {
 
   it('warns when the key policy of an imported key cannot be extended', () => {
     const stack = newStack();
-    new PlatformAlarms(stack, 'Alarms', { encryptionKey: kms.Key.fromKeyArn(stack, 'Imported', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab') });
+    new PlatformAlarms(stack, 'Alarms', {
+      encryptionKey: kms.Key.fromKeyArn(stack, 'Imported', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+    });
     Annotations.fromStack(stack).hasWarning('/S/Alarms', Match.stringLikeRegexp('allow cloudwatch.amazonaws.com kms:Decrypt'));
   });
 

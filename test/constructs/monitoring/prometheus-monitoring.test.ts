@@ -55,7 +55,11 @@ describe('PrometheusMonitoring', () => {
     const app = newCompliantTestApp();
     const stage = new Stage(app, 'Test');
     const stack = new Stack(stage, 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
     const brokers = new ec2.SecurityGroup(stack, 'BrokerSecurityGroup', { vpc, allowAllOutbound: false });
     // Stands in for KafkaBrokerDiscovery: a custom resource whose BrokerHosts attribute lists the brokers.
     const discovery = new CfnResource(stack, 'Discovery', {
@@ -90,12 +94,19 @@ describe('PrometheusMonitoring', () => {
       KmsKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MetricsKey'), 'Arn'] },
       LoggingConfiguration: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MonitoringWorkspaceLogs'), 'Arn'] } },
     });
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsKey'), 'Arn'] }, RetentionInDays: 30 }, 2);
+    template.resourcePropertiesCountIs(
+      'AWS::Logs::LogGroup',
+      { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsKey'), 'Arn'] }, RetentionInDays: 30 },
+      2,
+    );
   });
 
   it('names both log groups under /aws/vendedlogs/ after the workspace alias', () => {
     const names = Object.values(template.findResources('AWS::Logs::LogGroup') as Resources).map((r) => r.Properties.LogGroupName);
-    expect(names.sort()).toEqual(['/aws/vendedlogs/prometheus/lakestream-test-metrics/scraper', '/aws/vendedlogs/prometheus/lakestream-test-metrics/workspace']);
+    expect(names.sort()).toEqual([
+      '/aws/vendedlogs/prometheus/lakestream-test-metrics/scraper',
+      '/aws/vendedlogs/prometheus/lakestream-test-metrics/workspace',
+    ]);
   });
 
   it('scrapes from the VPC with its own security group into the workspace, logging to an encrypted log group', () => {
@@ -123,7 +134,10 @@ describe('PrometheusMonitoring', () => {
     expect(JSON.stringify(blob)).not.toContain('{{resolve:');
     const hosts = [1, 2, 3].map((n) => `b-${n}.lakestream-test.x1y2z3.c2.kafka.eu-west-1.amazonaws.com`);
     const text = evaluate(blob, { 'Discovery.BrokerHosts': hosts.join(',') });
-    const config = parse(text) as { global: { external_labels: Record<string, string> }; scrape_configs: Array<{ job_name: string; dns_sd_configs: Array<{ names: string[]; port: number; type: string }> }> };
+    const config = parse(text) as {
+      global: { external_labels: Record<string, string> };
+      scrape_configs: Array<{ job_name: string; dns_sd_configs: Array<{ names: string[]; port: number; type: string }> }>;
+    };
     expect(config.global.external_labels).toEqual({ cluster: 'lakestream-test' });
     expect(config.scrape_configs.map((job) => [job.job_name, job.dns_sd_configs[0].port, job.dns_sd_configs[0].type, job.dns_sd_configs[0].names])).toEqual([
       ['msk-jmx', 11001, 'A', hosts],
@@ -151,7 +165,8 @@ describe('PrometheusMonitoring', () => {
     const workspace = onlyResource(template.findResources('AWS::APS::Workspace') as Resources).properties;
     const topic = onlyResource(template.findResources('AWS::SNS::Topic') as Resources);
     const definition = parse(joinToText(workspace.AlertManagerDefinition)) as { alertmanager_config: string };
-    const receivers = (parse(definition.alertmanager_config) as { receivers: Array<{ sns_configs: Array<{ topic_arn: string; sigv4: { region: string } }> }> }).receivers;
+    const receivers = (parse(definition.alertmanager_config) as { receivers: Array<{ sns_configs: Array<{ topic_arn: string; sigv4: { region: string } }> }> })
+      .receivers;
     expect(receivers[0].sns_configs[0].topic_arn).toBe(`<<${JSON.stringify({ Ref: topic.logicalId })}>>`);
     expect(receivers[0].sns_configs[0].sigv4).toEqual({ region: 'eu-west-1' });
   });
@@ -213,7 +228,11 @@ describe('PrometheusMonitoring', () => {
 describe('PrometheusMonitoring validation', () => {
   function build(props: { subnets?: (vpc: ec2.Vpc) => ec2.SubnetSelection; thresholds?: RuleThresholds; hosts?: string[] }): void {
     const stack = new Stack(new App(), 'V', { env: { account: '111111111111', region: 'eu-west-1' } });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
     const alarms = new PlatformAlarms(stack, 'Alarms');
     new PrometheusMonitoring(stack, 'Monitoring', {
       vpc,
@@ -253,7 +272,12 @@ describe('scrape configuration', () => {
     }),
   ) as {
     global: { scrape_interval: string };
-    scrape_configs: Array<{ job_name: string; scrape_timeout: string; dns_sd_configs: Array<{ names: string[] }>; relabel_configs: Array<{ source_labels: string[]; regex?: string; target_label: string; replacement?: string }> }>;
+    scrape_configs: Array<{
+      job_name: string;
+      scrape_timeout: string;
+      dns_sd_configs: Array<{ names: string[] }>;
+      relabel_configs: Array<{ source_labels: string[]; regex?: string; target_label: string; replacement?: string }>;
+    }>;
   };
 
   it('scrapes every broker on both exporters and keeps the timeout within the interval', () => {

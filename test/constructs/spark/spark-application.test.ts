@@ -88,10 +88,7 @@ describe('SparkApplication', () => {
   it('runs in the private subnets with its own security group', () => {
     const app = cold.template.findResources('AWS::EMRServerless::Application');
     const network = Object.values(app)[0].Properties.NetworkConfiguration;
-    expect(network.SubnetIds).toEqual([
-      { Ref: expect.stringMatching(/^VpcPrivateSubnet1Subnet/) },
-      { Ref: expect.stringMatching(/^VpcPrivateSubnet2Subnet/) },
-    ]);
+    expect(network.SubnetIds).toEqual([{ Ref: expect.stringMatching(/^VpcPrivateSubnet1Subnet/) }, { Ref: expect.stringMatching(/^VpcPrivateSubnet2Subnet/) }]);
     expect(network.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^SparkSecurityGroup/), 'GroupId'] }]);
     cold.template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('EMR Serverless Spark workers'),
@@ -144,9 +141,15 @@ describe('SparkApplication', () => {
   });
 
   it('execution role statements are scoped to named resources', () => {
-    const policies = Object.values(cold.template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^SparkExecutionRole') } }));
+    const policies = Object.values(
+      cold.template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^SparkExecutionRole') } }),
+    );
     expect(policies).toHaveLength(1);
-    const statements = cold.stack.resolve(policies[0].Properties.PolicyDocument.Statement) as Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }>;
+    const statements = cold.stack.resolve(policies[0].Properties.PolicyDocument.Statement) as Array<{
+      Action: string | string[];
+      Resource: unknown;
+      Condition?: unknown;
+    }>;
     const flat = statements.map((s) => ({ actions: [s.Action].flat(), resources: [s.Resource].flat().map(flattenCfnReference), condition: s.Condition }));
     for (const statement of flat) {
       expect(statement.actions.every((a) => !a.includes('*'))).toBe(true);
@@ -154,9 +157,7 @@ describe('SparkApplication', () => {
     }
     const find = (action: string) => flat.filter((s) => s.actions.includes(action));
     // Logs: the prefix in the logs bucket, the log group, the key.
-    expect(find('s3:PutObject').map((s) => s.resources)).toEqual(
-      expect.arrayContaining([[expect.stringMatching(/^<Logs\w+\.Arn>\/emr-serverless\/\*$/)]]),
-    );
+    expect(find('s3:PutObject').map((s) => s.resources)).toEqual(expect.arrayContaining([[expect.stringMatching(/^<Logs\w+\.Arn>\/emr-serverless\/\*$/)]]));
     expect(find('logs:PutLogEvents')[0].resources).toEqual([expect.stringMatching(/^<SparkLogGroup\w+\.Arn>$/)]);
     expect(find('logs:DescribeLogGroups')[0].resources).toEqual(['arn:aws:logs:eu-west-1:111111111111:log-group:*']);
     // Data: bronze read-only under its prefix, gold read-write under its prefix, through cross-stack imports.
@@ -203,7 +204,8 @@ describe('SparkApplication', () => {
       /maximumCapacity.cpuVcpu must be an integer of at least 1, got 0; maximumCapacity.memoryGb must be an integer of at least 1, got 16.5/,
     );
     expect(
-      () => new SparkApplication(stack, 'C', { ...base, preInitializedCapacity: { driverCount: 1, executorCount: 1, executorSize: { cpuVcpu: 3, memoryGb: 8 } } }),
+      () =>
+        new SparkApplication(stack, 'C', { ...base, preInitializedCapacity: { driverCount: 1, executorCount: 1, executorSize: { cpuVcpu: 3, memoryGb: 8 } } }),
     ).toThrow(/preInitializedCapacity.executorSize.cpuVcpu must be one of 1, 2, 4, 8, 16, got 3/);
     expect(() => new SparkApplication(stack, 'D', { ...base, idleTimeout: Duration.days(8) })).toThrow(/idleTimeout must be between 1 minute and 7 days/);
   });

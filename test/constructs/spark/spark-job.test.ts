@@ -113,10 +113,15 @@ describe('SparkBatchJob', () => {
   });
 
   it('state machine role: start on the application, follow its job runs, pass only the execution role', () => {
-    const policy = Object.values(scheduled.template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^DailyReportStateMachineRole') } }))[0];
+    const policy = Object.values(
+      scheduled.template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^DailyReportStateMachineRole') } }),
+    )[0];
     const statements = scheduled.stack.resolve(policy.Properties.PolicyDocument.Statement) as Array<Record<string, any>>;
     const bySid = Object.fromEntries(statements.filter((s) => s.Sid).map((s) => [s.Sid, s]));
-    expect(bySid.StartJobRun).toMatchObject({ Action: 'emr-serverless:StartJobRun', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SparkApplication/), 'Arn'] } });
+    expect(bySid.StartJobRun).toMatchObject({
+      Action: 'emr-serverless:StartJobRun',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SparkApplication/), 'Arn'] },
+    });
     expect(bySid.FollowJobRun).toMatchObject({
       Action: ['emr-serverless:CancelJobRun', 'emr-serverless:GetJobRun'],
       Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^SparkApplication/), 'Arn'] }, '/jobruns/*']] },
@@ -171,7 +176,12 @@ describe('SparkBatchJob', () => {
     const stack = new Stack(new App(), 'V', { env });
     const role = new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('emr-serverless.amazonaws.com') });
     const base: SparkBatchJobProps = {
-      application: { applicationId: 'app', applicationArn: 'arn:aws:emr-serverless:eu-west-1:111111111111:/applications/app', jobRunsArn: 'x/jobruns/*', executionRole: role },
+      application: {
+        applicationId: 'app',
+        applicationArn: 'arn:aws:emr-serverless:eu-west-1:111111111111:/applications/app',
+        jobRunsArn: 'x/jobruns/*',
+        executionRole: role,
+      },
       jobName: 'daily-report',
       entryPoint: 's3://a/b.py',
       logsKey: new kms.Key(stack, 'K'),

@@ -56,7 +56,9 @@ describe('StreamingJobSupervisor', () => {
           EXECUTION_ROLE_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkExecutionRole'), 'Arn'] },
           JOB_NAME: 'streaming-bronze',
           ENTRY_POINT: 's3://lake-artifacts/jobs/spark/streaming_bronze.py',
-          ENTRY_POINT_ARGUMENTS: { 'Fn::Join': ['', ['["--bootstrap-servers","b-1:9098","--bronze-uri","s3://', { Ref: Match.stringLikeRegexp('^Bronze') }, '"]']] },
+          ENTRY_POINT_ARGUMENTS: {
+            'Fn::Join': ['', ['["--bootstrap-servers","b-1:9098","--bronze-uri","s3://', { Ref: Match.stringLikeRegexp('^Bronze') }, '"]']],
+          },
           MAX_FAILED_ATTEMPTS_PER_HOUR: '4',
           BACKOFF_BASE_SECONDS: '60',
           BACKOFF_MAX_SECONDS: '3600',
@@ -83,13 +85,22 @@ describe('StreamingJobSupervisor', () => {
     const custom = Object.values(template.findResources('Custom::StreamingJob'));
     expect(custom).toHaveLength(1);
     const definition = JSON.stringify(stack.resolve(custom[0].Properties.JobDefinition));
-    for (const field of ['APPLICATION_ID', 'EXECUTION_ROLE_ARN', 'ENTRY_POINT', 'ENTRY_POINT_ARGUMENTS', 'SPARK_SUBMIT_PARAMETERS', 'MAX_FAILED_ATTEMPTS_PER_HOUR']) {
+    for (const field of [
+      'APPLICATION_ID',
+      'EXECUTION_ROLE_ARN',
+      'ENTRY_POINT',
+      'ENTRY_POINT_ARGUMENTS',
+      'SPARK_SUBMIT_PARAMETERS',
+      'MAX_FAILED_ATTEMPTS_PER_HOUR',
+    ]) {
       expect(definition).toContain(field);
     }
   });
 
   it('grants only the EMR Serverless calls it makes, on this application, and passes only the execution role', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^Supervisor(IsComplete)?FunctionRoleDefaultPolicy') } }));
+    const policies = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^Supervisor(IsComplete)?FunctionRoleDefaultPolicy') } }),
+    );
     expect(policies).toHaveLength(2);
     for (const policy of policies) {
       const statements = stack.resolve(policy.Properties.PolicyDocument.Statement) as Array<Record<string, any>>;
@@ -147,8 +158,12 @@ describe('StreamingJobSupervisor', () => {
       entryPoint: 's3://a/b.py',
       encryptionKey: new kms.Key(s, 'K'),
     };
-    expect(() => new StreamingJobSupervisor(s, 'A', { ...base, maxFailedAttemptsPerHour: 11 })).toThrow(/maxFailedAttemptsPerHour must be an integer from 1 to 10, got 11/);
-    expect(() => new StreamingJobSupervisor(s, 'B', { ...base, backoffBase: Duration.minutes(10), backoffMax: Duration.minutes(5) })).toThrow(/backoffMax must be between backoffBase/);
+    expect(() => new StreamingJobSupervisor(s, 'A', { ...base, maxFailedAttemptsPerHour: 11 })).toThrow(
+      /maxFailedAttemptsPerHour must be an integer from 1 to 10, got 11/,
+    );
+    expect(() => new StreamingJobSupervisor(s, 'B', { ...base, backoffBase: Duration.minutes(10), backoffMax: Duration.minutes(5) })).toThrow(
+      /backoffMax must be between backoffBase/,
+    );
     expect(() => new StreamingJobSupervisor(s, 'C', { ...base, entryPoint: 'file.py', checkInterval: Duration.hours(2) })).toThrow(
       /entryPoint must be an s3:\/\/ URI.*checkInterval must be 1-60 minutes/,
     );

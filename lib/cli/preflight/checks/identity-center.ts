@@ -26,7 +26,8 @@ export const identityCenterCheck: PreflightCheck = {
       const active = instances.filter((instance) => instance.Status === undefined || instance.Status === 'ACTIVE');
       const instance = active[0];
       if (instance) {
-        const kind = instance.OwnerAccountId && instance.OwnerAccountId !== account ? `organization instance owned by ${instance.OwnerAccountId}` : 'account instance';
+        const kind =
+          instance.OwnerAccountId && instance.OwnerAccountId !== account ? `organization instance owned by ${instance.OwnerAccountId}` : 'account instance';
         return result(ID, 'pass', `${instance.InstanceArn ?? 'instance'} (${kind}, ${region})`);
       }
       return result(

@@ -111,7 +111,9 @@ export function quotaCheck(requirement: QuotaRequirement): PreflightCheck {
         const { amount, because } = requirement.need(config);
         const quota = await lookUp(clients.serviceQuotas, requirement);
         const limit = quota?.Value ?? requirement.documentedDefault;
-        const source = quota ? `${quota.QuotaName ?? requirement.serviceCode} (${quota.QuotaCode ?? 'no code'})` : `documented default (not listed in Service Quotas)`;
+        const source = quota
+          ? `${quota.QuotaName ?? requirement.serviceCode} (${quota.QuotaCode ?? 'no code'})`
+          : `documented default (not listed in Service Quotas)`;
         const detail = `needs ${amount} (${because}); quota ${limit} from ${source}`;
         if (amount > limit) {
           return result(
@@ -121,7 +123,11 @@ export function quotaCheck(requirement: QuotaRequirement): PreflightCheck {
             `request an increase to at least ${amount} in Service Quotas (service ${requirement.serviceCode}${quota?.QuotaCode ? `, quota ${quota.QuotaCode}` : ''}) in ${config.region}, or lower the setting in lib/config`,
           );
         }
-        return result(id, quota ? 'pass' : 'warn', detail + (amount === limit ? ' (no headroom: other environments or sandboxes in this account share it)' : ''));
+        return result(
+          id,
+          quota ? 'pass' : 'warn',
+          detail + (amount === limit ? ' (no headroom: other environments or sandboxes in this account share it)' : ''),
+        );
       }),
   };
 }

@@ -72,8 +72,14 @@ export const regionServicesCheck: PreflightCheck = {
     guarded(ID, 'ssm:GetParameters on the public /aws/service/global-infrastructure/* parameters', async () => {
       const { ids, unmapped } = servicesFor(requirements.resourceTypes);
       const ssm = clients.globalInfrastructureSsm;
-      const known = await existing(ssm, ids.map((id) => `/aws/service/global-infrastructure/services/${id}`));
-      const regional = await existing(ssm, ids.map((id) => `/aws/service/global-infrastructure/regions/${config.region}/services/${id}`));
+      const known = await existing(
+        ssm,
+        ids.map((id) => `/aws/service/global-infrastructure/services/${id}`),
+      );
+      const regional = await existing(
+        ssm,
+        ids.map((id) => `/aws/service/global-infrastructure/regions/${config.region}/services/${id}`),
+      );
       const unknown = ids.filter((id) => !known.has(`/aws/service/global-infrastructure/services/${id}`));
       const missing = ids.filter((id) => !unknown.includes(id) && !regional.has(`/aws/service/global-infrastructure/regions/${config.region}/services/${id}`));
       const notes = [

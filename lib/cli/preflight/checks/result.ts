@@ -11,11 +11,7 @@ export function result(check: Pick<PreflightCheck, 'id' | 'title'>, status: Chec
  * Runs a check body. Missing or invalid credentials abort the whole command (exit 2); an access
  * denied makes this row an error naming the permission to add, and the other checks still run.
  */
-export async function guarded(
-  check: Pick<PreflightCheck, 'id' | 'title'>,
-  permissions: string,
-  body: () => Promise<CheckResult>,
-): Promise<CheckResult> {
+export async function guarded(check: Pick<PreflightCheck, 'id' | 'title'>, permissions: string, body: () => Promise<CheckResult>): Promise<CheckResult> {
   try {
     return await body();
   } catch (error) {
