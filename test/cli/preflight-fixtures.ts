@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -21,6 +22,7 @@ export function mockedClients(region = 'eu-west-1') {
     ssoAdmin: new SSOAdminClient({ region, credentials }),
     iam: new IAMClient({ region, credentials }),
     serviceQuotas: new ServiceQuotasClient({ region, credentials }),
+    ec2: new EC2Client({ region, credentials }),
   };
   const mocks = {
     sts: mockClient(clients.sts),
@@ -29,6 +31,7 @@ export function mockedClients(region = 'eu-west-1') {
     ssoAdmin: mockClient(clients.ssoAdmin),
     iam: mockClient(clients.iam),
     serviceQuotas: mockClient(clients.serviceQuotas),
+    ec2: mockClient(clients.ec2),
   };
   return { clients, mocks };
 }

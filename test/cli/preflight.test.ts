@@ -10,7 +10,9 @@ import { GetParameterCommand, GetParametersCommand, ParameterNotFound } from '@a
 import { AccessDeniedException, ListInstancesCommand } from '@aws-sdk/client-sso-admin';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { runCli } from '../../lib/cli/main';
+import { DescribeRouteTablesCommand } from '@aws-sdk/client-ec2';
 import { identityCenterCheck } from '../../lib/cli/preflight/checks/identity-center';
+import { defaultRouteTarget, internetEgressCheck } from '../../lib/cli/preflight/checks/internet-egress';
 import { QUOTA_REQUIREMENTS, quotaCheck } from '../../lib/cli/preflight/checks/quotas';
 import { servicesFor } from '../../lib/cli/preflight/checks/region-services';
 import type { PreflightContext } from '../../lib/cli/preflight/types';
@@ -71,7 +73,7 @@ describe('lakestream preflight against a ready account', () => {
     expect(out).toMatch(
       /^PASS\s+Quota: EMR Serverless concurrent vCPUs\s+needs 16 \(emr\.maxCpuVcpu = 16\); quota 64 from Max concurrent vCPUs per account \(L-D05C8A75\)$/m,
     );
-    expect(out).toContain('7 passed, 0 warnings, 0 failed, 0 errors: ready to deploy');
+    expect(out).toContain('8 passed, 0 warnings, 0 failed, 0 errors: ready to deploy');
   });
 
   it('prints a stable JSON document with --json', async () => {
@@ -83,13 +85,14 @@ describe('lakestream preflight against a ready account', () => {
       environment: { name: 'dev', stage: 'dev-alice', qualifier: 'lakestream-dev-alice', account: ACCOUNT, region: 'eu-west-1' },
       ok: true,
       exitCode: 0,
-      result: { summary: { pass: 7, warn: 0, fail: 0, error: 0 } },
+      result: { summary: { pass: 8, warn: 0, fail: 0, error: 0 } },
     });
     expect(json.result.checks.map((c) => c.id)).toEqual([
       'identity-center',
       'bootstrap-version',
       'service-linked-roles',
       'region-services',
+      'internet-egress',
       'quota-msk-brokers',
       'quota-flink-kpus',
       'quota-emr-serverless-vcpus',
@@ -216,7 +219,7 @@ describe('lakestream preflight failures say what to do', () => {
     expect(out).toMatch(
       /^FAIL\s+IAM Identity Center for Grafana\s+no active IAM Identity Center instance visible in eu-west-1.*\n\s+-> enable IAM Identity Center/m,
     );
-    expect(out).toContain('6 passed, 0 warnings, 1 failed, 0 errors: not ready to deploy');
+    expect(out).toContain('7 passed, 0 warnings, 1 failed, 0 errors: not ready to deploy');
   });
 });
 
@@ -271,6 +274,76 @@ describe('preflight checks in isolation', () => {
     clients,
     account: ACCOUNT,
     requirements: DEV_REQUIREMENTS,
+  });
+
+  describe('internet egress of an imported VPC', () => {
+    const ga4 = {
+      propertyId: '123456789',
+      credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ga4-AbCdEf',
+      scheduleMinutes: 15,
+      loginEventName: 'login',
+      userIdDimension: 'customEvent:login_user_id',
+    };
+    const imported = {
+      mode: 'import',
+      vpcId: 'vpc-0123456789abcdef0',
+      vpcCidrBlock: '10.7.0.0/16',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0000000a', 'subnet-0000000b'],
+      privateSubnetRouteTableIds: ['rtb-0000000a', 'rtb-0000000b'],
+      createEndpoints: true,
+      createFlowLogs: true,
+    };
+    const configWith = (overrides: Record<string, unknown>) =>
+      loadEnvironment('x', { processEnv: {}, account: ACCOUNT, environments: { x: { tier: 'dev', overrides } } });
+
+    it('fails when a private route table has no default route to an egress target, naming it and what to do', async () => {
+      const { clients, mocks } = clientsFor();
+      mocks.ec2.on(DescribeRouteTablesCommand).resolves({
+        RouteTables: [
+          { RouteTableId: 'rtb-0000000a', Routes: [{ DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: 'nat-1' }] },
+          // A gateway endpoint route is not a way to the internet.
+          {
+            RouteTableId: 'rtb-0000000b',
+            Routes: [
+              { DestinationCidrBlock: '10.7.0.0/16', GatewayId: 'local' },
+              { DestinationPrefixListId: 'pl-1', GatewayId: 'vpce-1' },
+            ],
+          },
+        ],
+      });
+      const row = await internetEgressCheck.run(contextFor(configWith({ network: imported, ga4 }), clients));
+      expect(row.status).toBe('fail');
+      expect(row.detail).toContain('route table(s) rtb-0000000b have no 0.0.0.0/0 route');
+      expect(row.remedy).toContain('network.privateSubnetRouteTableIds');
+      expect(mocks.ec2.commandCalls(DescribeRouteTablesCommand)[0]!.args[0].input).toEqual({ RouteTableIds: ['rtb-0000000a', 'rtb-0000000b'] });
+    });
+
+    it('passes with a NAT, transit gateway or appliance route in every table, and names each target', async () => {
+      const { clients, mocks } = clientsFor();
+      mocks.ec2.on(DescribeRouteTablesCommand).resolves({
+        RouteTables: [
+          { RouteTableId: 'rtb-0000000a', Routes: [{ DestinationCidrBlock: '0.0.0.0/0', TransitGatewayId: 'tgw-1' }] },
+          { RouteTableId: 'rtb-0000000b', Routes: [{ DestinationCidrBlock: '0.0.0.0/0', NetworkInterfaceId: 'eni-1' }] },
+        ],
+      });
+      const row = await internetEgressCheck.run(contextFor(configWith({ network: imported, ga4 }), clients));
+      expect(row).toMatchObject({ status: 'pass', detail: 'rtb-0000000a → transit gateway tgw-1, rtb-0000000b → network interface eni-1' });
+    });
+
+    it('asks nothing when nothing in the VPC needs the internet, or when the VPC is created with NAT', async () => {
+      const { clients, mocks } = clientsFor();
+      expect((await internetEgressCheck.run(contextFor(configWith({ network: imported }), clients))).status).toBe('pass');
+      expect((await internetEgressCheck.run(contextFor(configWith({ ga4 }), clients))).detail).toContain('created VPC with 1 NAT gateway(s)');
+      expect(mocks.ec2.calls()).toHaveLength(0);
+    });
+
+    it('treats only internet-bound targets of an active default route as egress', () => {
+      expect(defaultRouteTarget([{ DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-1' }])).toBe('internet gateway igw-1');
+      expect(defaultRouteTarget([{ DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'vpce-1' }])).toBeUndefined();
+      expect(defaultRouteTarget([{ DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: 'nat-1', State: 'blackhole' }])).toBeUndefined();
+      expect(defaultRouteTarget([{ DestinationCidrBlock: '10.0.0.0/8', NatGatewayId: 'nat-1' }])).toBeUndefined();
+    });
   });
 
   it('does not need IAM Identity Center when Grafana uses SAML', async () => {

@@ -1,5 +1,6 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -37,6 +38,7 @@ export interface AwsClients {
   readonly ssoAdmin: SSOAdminClient;
   readonly iam: IAMClient;
   readonly serviceQuotas: ServiceQuotasClient;
+  readonly ec2: EC2Client;
 }
 
 export interface ClientRegions {
@@ -57,5 +59,6 @@ export function createAwsClients({ region, identityCenterRegion }: ClientRegions
     ssoAdmin: new SSOAdminClient({ ...common, region: identityCenterRegion ?? region }),
     iam: new IAMClient(common),
     serviceQuotas: new ServiceQuotasClient(common),
+    ec2: new EC2Client(common),
   };
 }

@@ -1,3 +1,4 @@
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { SSMClient } from '@aws-sdk/client-ssm';
@@ -32,6 +33,8 @@ export interface PreflightClients {
   readonly ssoAdmin: SSOAdminClient;
   readonly iam: IAMClient;
   readonly serviceQuotas: ServiceQuotasClient;
+  /** Route tables of an imported VPC (internet egress check). */
+  readonly ec2: EC2Client;
 }
 
 export interface PreflightContext {
