@@ -80,6 +80,7 @@ export function mockedOpsClients(region = 'eu-west-1') {
     grafana: mockClient(clients.grafana),
     s3: mockClient(clients.s3),
     athena: mockClient(clients.athena),
+    ssm: mockClient(clients.ssm),
   };
   return { clients, mocks };
 }

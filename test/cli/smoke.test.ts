@@ -2,7 +2,8 @@ import { DescribeScraperCommand, DescribeWorkspaceCommand } from '@aws-sdk/clien
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { runCli } from '../../lib/cli/main';
 import { smokeEvents } from '../../lib/cli/smoke/command';
 import { loginEventSchema } from '../../lib/contracts/login-event';
@@ -25,6 +26,15 @@ beforeEach(() => {
 });
 
 /** Answers each Athena query by what it reads: raw rows, Flink's running count, the speed view. */
+/** What the erasure workflow publishes in SSM (lib/constructs/gdpr/erasure-workflow.ts). */
+const ERASURE_SETTINGS = {
+  stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:lakestream-dev-erasure',
+  workBucket: 'lakestream-dev-bronze',
+  receiptsBucket: 'lakestream-dev-receipts',
+  deadlineDays: 30,
+  sweepDelayHours: 360,
+};
+
 function athenaAnswers(m: OpsMocks, answers: { raw: string; flink: string; speed: string }) {
   const sqlById = new Map<string, string>();
   let n = 0;
@@ -58,6 +68,10 @@ function healthy(m: OpsMocks): void {
   });
   m.sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
   athenaAnswers(m, { raw: '3', flink: '3', speed: '2' });
+  m.ssm.on(GetParameterCommand, { Name: '/lakestream/dev/erasure' }).resolves({ Parameter: { Value: JSON.stringify(ERASURE_SETTINGS) } });
+  m.sfn
+    .on(StartExecutionCommand)
+    .callsFake((input: { name: string }) => ({ executionArn: `${ERASURE_SETTINGS.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}` }));
   m.amp.on(DescribeScraperCommand).resolves({ scraper: { scraperId: 's-1', status: { statusCode: 'ACTIVE' } } as never });
   m.amp.on(DescribeWorkspaceCommand).resolves({
     workspace: {
@@ -127,6 +141,17 @@ describe('lakestream smoke', () => {
       .map((l) => JSON.parse(l) as { user_id: string; source: string });
     expect(lines.every((l) => l.user_id === json?.result.userId && l.source === 'test')).toBe(true);
     expect(mocks.s3.commandCalls(DeleteObjectCommand)[0].args[0].input).toEqual({ Bucket: 'lakestream-dev-landing', Key: put.Key });
+    // The synthetic user is erased through the GDPR workflow: its request (the only place the id is written), then the execution.
+    const userId = json?.result.userId as string;
+    const request = mocks.s3.commandCalls(PutObjectCommand)[1].args[0].input;
+    expect(request.Bucket).toBe(ERASURE_SETTINGS.workBucket);
+    expect(JSON.parse(String(request.Body)).userIds).toEqual([userId]);
+    expect(mocks.sfn.commandCalls(StartExecutionCommand)[0].args[0].input).toEqual({
+      stateMachineArn: ERASURE_SETTINGS.stateMachineArn,
+      name: userId,
+      input: JSON.stringify({ requestId: userId }),
+    });
+    expect(json?.result.rows.find((r) => r.id === 'cleanup')?.detail).toContain(`erasure of ${userId} started as request ${userId}`);
     const queries = mocks.athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
     expect(queries.every((q) => q.WorkGroup === 'lakestream-dev-analytics')).toBe(true);
     expect(queries.map((q) => q.QueryExecutionContext?.Database)).toEqual(['lakestream_dev_bronze', 'lakestream_dev_silver', 'lakestream_dev_gold']);

@@ -6,6 +6,7 @@ import { EMRServerlessClient } from '@aws-sdk/client-emr-serverless';
 import { GrafanaClient } from '@aws-sdk/client-grafana';
 import { KafkaClient } from '@aws-sdk/client-kafka';
 import { KinesisAnalyticsV2Client } from '@aws-sdk/client-kinesis-analytics-v2';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -27,6 +28,8 @@ export interface OpsClients {
   readonly grafana: GrafanaClient;
   readonly s3: S3Client;
   readonly athena: AthenaClient;
+  /** Reads the erasure workflow's parameter (smoke erases its synthetic user). */
+  readonly ssm: SSMClient;
   /** Credentials for signing Prometheus HTTP queries (SigV4, service `aps`). */
   readonly credentials: CredentialsProvider;
 }
@@ -47,6 +50,7 @@ export function buildOpsClients(region: string, credentials: CredentialsProvider
     grafana: new GrafanaClient(common),
     s3: new S3Client(common),
     athena: new AthenaClient(common),
+    ssm: new SSMClient(common),
     credentials,
   };
 }

@@ -105,6 +105,23 @@ async function readSettings(clients: EraseClients, config: ResolvedEnvironment):
 }
 
 /**
+ * Records the request and starts its execution, without following it: what `erase` does before it
+ * waits, and what `smoke` does to erase its synthetic user. Re-running the same request is safe.
+ */
+export async function requestErasure(
+  clients: EraseClients,
+  config: ResolvedEnvironment,
+  requestId: string,
+  userIds: string[],
+  now: Date,
+): Promise<{ executionArn: string; started: boolean }> {
+  const settings = await readSettings(clients, config);
+  await writeRequest(clients, settings, requestId, [...userIds].sort(), now);
+  const execution = await startExecution(clients, settings, requestId);
+  return { executionArn: execution.arn, started: execution.started };
+}
+
+/**
  * Writes the request document once. A second run of the same request id with the same ids reuses it
  * (and its requestedAt, from which the deadline counts); with other ids it is refused.
  */

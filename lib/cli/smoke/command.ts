@@ -1,3 +1,4 @@
+import { requestErasure } from '../erase/command';
 import { randomUUID } from 'node:crypto';
 import { DescribeScraperCommand, DescribeWorkspaceCommand } from '@aws-sdk/client-amp';
 import { ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
@@ -285,15 +286,22 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
   for (const step of facts) rows.push(await step.run());
   if (written && !options.keep) {
     rows.push(
-      await probe('cleanup', 'Clean up', 's3:DeleteObject on the landing bucket', async () => {
-        await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-        return row(
-          'cleanup',
-          'Clean up',
-          'pass',
-          `deleted s3://${bucket}/${key}; the synthetic user ${userId} stays in Kafka and bronze (source 'test'): erase it through the GDPR workflow where deployed`,
-        );
-      }),
+      await probe(
+        'cleanup',
+        'Clean up',
+        's3:DeleteObject on the landing bucket; ssm:GetParameter, s3:PutObject and states:StartExecution for the erasure workflow',
+        async () => {
+          await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+          // The synthetic user's events are in Kafka, bronze, silver and Flink: the GDPR workflow removes them like anyone's.
+          const erasure = await requestErasure({ ssm: clients.ssm, s3: clients.s3, sfn: clients.sfn }, config, userId, [userId], context.now());
+          return row(
+            'cleanup',
+            'Clean up',
+            'pass',
+            `deleted s3://${bucket}/${key}; erasure of ${userId} ${erasure.started ? 'started' : 'already running'} as request ${userId} (${erasure.executionArn}); follow it with lakestream erase --env ${config.name} --user-id ${userId} --request-id ${userId}`,
+          );
+        },
+      ),
     );
   }
   const heading = `Smoke test of ${config.stageName} in account ${context.account}, region ${config.region}: user ${userId}, total ${formatAge(context.now().getTime() - started.getTime())}`;
