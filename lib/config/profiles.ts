@@ -46,11 +46,14 @@ export const DEV_PROFILE: ProfileDefaults = {
     dailyReportSchedule: 'cron(0 3 * * ? *)',
     supervisorIntervalMinutes: 5,
     streamingTriggerSeconds: 30,
-    // Peak: streaming 5 vCPU / 20 GB / 60 GB disk + a batch job 10 / 40 / 60 = 15 / 60 / 120 of 16 / 64 / 200.
+    // Peak: streaming 3 vCPU / 12 GB / 60 GB disk + a batch job 10 / 40 / 60 = 13 / 52 / 120 of 16 / 64 / 200.
+    // The streaming job runs around the clock, so dev gives it the smallest workers (1 vCPU, 4 GB): about
+    // $56 a month less than 2-vCPU executors (npx lakestream cost), at the price of slower catch-up
+    // after a backlog; dev's login volume fits one 1-vCPU executor per micro-batch.
     jobs: {
       streaming: {
         driver: { cpu: 1, memoryGb: 4, diskGb: 20 },
-        executor: { cpu: 2, memoryGb: 8, diskGb: 20 },
+        executor: { cpu: 1, memoryGb: 4, diskGb: 20 },
         minExecutors: 1,
         initialExecutors: 1,
         maxExecutors: 2,

@@ -369,6 +369,6 @@ describe('EMR Serverless capacity: the streaming job at its peak plus the larges
 
   test('disk counts too', () => {
     const broken = setPath(validDev(), 'emr.maxDiskGb', 100);
-    expect(() => validateEnvironment(broken, 'dev')).toThrow(/need 15 vCPU, 60 GB memory, 120 GB disk, more than emr.maxDiskGb = 100 GB disk/);
+    expect(() => validateEnvironment(broken, 'dev')).toThrow(/need 13 vCPU, 52 GB memory, 120 GB disk, more than emr.maxDiskGb = 100 GB disk/);
   });
 });
