@@ -34,10 +34,12 @@ export const GLOBAL_INFRASTRUCTURE_REGIONS: readonly string[] = [
 export interface AwsClients {
   readonly sts: STSClient;
   readonly ssm: SSMClient;
+  /** SSM in a region that serves the /aws/service/global-infrastructure parameters. */
   readonly globalInfrastructureSsm: SSMClient;
   readonly ssoAdmin: SSOAdminClient;
   readonly iam: IAMClient;
   readonly serviceQuotas: ServiceQuotasClient;
+  /** Route tables of an imported VPC (internet egress check). */
   readonly ec2: EC2Client;
 }
 

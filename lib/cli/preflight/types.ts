@@ -1,8 +1,4 @@
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { IAMClient } from '@aws-sdk/client-iam';
-import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import type { AwsClients } from '../common/aws-clients';
 import type { ResolvedEnvironment } from '../../config/load-config';
 import type { PreflightRequirements } from './requirements';
 
@@ -25,17 +21,8 @@ export interface CheckResult {
   readonly remedy: string | null;
 }
 
-/** The SDK clients the checks use, made for the environment's region (tests pass mocks). */
-export interface PreflightClients {
-  readonly ssm: SSMClient;
-  /** SSM in a region that serves the /aws/service/global-infrastructure parameters. */
-  readonly globalInfrastructureSsm: SSMClient;
-  readonly ssoAdmin: SSOAdminClient;
-  readonly iam: IAMClient;
-  readonly serviceQuotas: ServiceQuotasClient;
-  /** Route tables of an imported VPC (internet egress check). */
-  readonly ec2: EC2Client;
-}
+/** The SDK clients the checks use, made for the environment's region (tests pass mocks): all but STS, which the command uses first. */
+export type PreflightClients = Omit<AwsClients, 'sts'>;
 
 export interface PreflightContext {
   readonly config: ResolvedEnvironment;
