@@ -6,7 +6,7 @@
 -- daily_active_users has a row even for a day without logins.
 SELECT
   CAST(l.report_date AS varchar) AS login_date,
-  CAST(l.user_id AS varchar) AS user_id,
+  CAST(l.${user_column} AS varchar) AS ${user_column},
   CAST(l.logins AS bigint) AS logins
 FROM "${gold_database}"."logins_per_user_per_day" AS l
 WHERE l.report_date BETWEEN CAST(CAST(${today} - INTERVAL '${batch_days}' DAY AS date) AS varchar)

@@ -9,16 +9,16 @@ WITH closed_days AS (
 )
 SELECT
   CAST(b.login_date AS varchar) AS login_date,
-  CAST(b.user_id AS varchar) AS user_id,
+  CAST(b.${user_column} AS varchar) AS ${user_column},
   CAST(b.logins AS bigint) AS logins,
   CAST('batch' AS varchar) AS layer
 FROM "${gold_database}"."batch_logins_per_user_per_day" AS b
 UNION ALL
 SELECT
   CAST(s.login_date AS varchar) AS login_date,
-  CAST(s.user_id AS varchar) AS user_id,
+  CAST(s.${user_column} AS varchar) AS ${user_column},
   CAST(SUM(s.logins) AS bigint) AS logins,
   CAST('speed' AS varchar) AS layer
 FROM "${gold_database}"."speed_login_counts" AS s
 WHERE s.login_date NOT IN (SELECT c.login_date FROM closed_days AS c)
-GROUP BY s.login_date, s.user_id
+GROUP BY s.login_date, s.${user_column}

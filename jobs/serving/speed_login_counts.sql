@@ -4,9 +4,11 @@
 -- ${...} are filled by renderServingSql (lib/constructs/lake/serving-views.ts); ${today} is the
 -- current UTC date (a DATE expression). Every output column is cast to the type declared in the
 -- Glue view, because Athena refuses a view whose query types differ from its stored columns.
+-- ${user_column} is user_id, or user_ref (the Spark-computed keyed pseudonym) when dashboards are
+-- pseudonymous; ${speed_user} is where the speed layer's records carry it.
 WITH window_records AS (
   SELECT
-    json_extract_scalar(value, '$.user_id') AS record_user_id,
+    ${speed_user} AS record_user,
     json_extract_scalar(value, '$.window_start') AS record_window_start,
     json_extract_scalar(value, '$.window_end') AS record_window_end,
     TRY_CAST(json_extract_scalar(value, '$.login_count') AS bigint) AS record_logins,
@@ -23,21 +25,21 @@ WITH window_records AS (
 ),
 versions AS (
   SELECT
-    record_user_id, record_window_start, record_window_end, record_logins, record_emitted_at,
+    record_user, record_window_start, record_window_end, record_logins, record_emitted_at,
     -- The latest record of a window is its count: a late event re-emits the window with the new
     -- total, and redelivered or replayed records repeat a count that a later one supersedes.
     row_number() OVER (
-      PARTITION BY record_user_id, record_window_start
+      PARTITION BY record_user, record_window_start
       ORDER BY record_emitted_at DESC, kafka_partition DESC, kafka_offset DESC
     ) AS recency
   FROM window_records
-  WHERE record_user_id IS NOT NULL AND record_window_start IS NOT NULL AND record_logins IS NOT NULL
+  WHERE record_user IS NOT NULL AND record_window_start IS NOT NULL AND record_logins IS NOT NULL
 )
 SELECT
   CAST(substr(record_window_start, 1, 10) AS varchar) AS login_date,
   CAST(replace(replace(record_window_start, 'T', ' '), 'Z', '') AS timestamp) AS window_start,
   CAST(replace(replace(record_window_end, 'T', ' '), 'Z', '') AS timestamp) AS window_end,
-  CAST(record_user_id AS varchar) AS user_id,
+  CAST(record_user AS varchar) AS ${user_column},
   CAST(record_logins AS bigint) AS logins,
   CAST(replace(replace(record_emitted_at, 'T', ' '), 'Z', '') AS timestamp) AS emitted_at
 FROM versions

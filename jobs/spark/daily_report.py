@@ -3,7 +3,8 @@
 Registers the bronze datasets as bronze_logins_kafka and bronze_logins_landing (read with the
 explicit schemas of lakestream_spark.schemas, so a folder without data files reads as empty), builds
 the bronze_logins view (sql/bronze_logins.sql) and writes each report (lakestream_spark.report_sql.REPORTS)
-to <gold>/reports/<report>/report_date=YYYY-MM-DD/.
+to <gold>/reports/<report>/report_date=YYYY-MM-DD/. Per-user reports also get user_ref, the keyed
+pseudonym of user_id (lakestream_spark.user_ref) that pseudonymous dashboards show.
 
 Late data: one run reports on --report-date and re-reports the --late-days days before it, so events
 of day D that reach bronze up to --late-days days after D are counted in D's report (bronze is
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import List, Optional, Sequence
 
+from lakestream_spark import user_ref
 from lakestream_spark.cli import bounded_int, iso_date, prefix_uri, yesterday_utc
 from lakestream_spark.layout import gold_report_day_uri, kafka_dataset_uri, landing_dataset_uri
 from lakestream_spark.report_sql import (
@@ -96,6 +98,15 @@ def report_writes(args: argparse.Namespace) -> List[ReportWrite]:
     ]
 
 
+def report_columns(report: Report) -> List[str]:
+    """Columns added to a report's SQL result: the keyed pseudonym of each per-user row."""
+    return ["*", f"{user_ref.USER_REF_FUNCTION}(user_id) AS user_ref"] if report.per_user else ["*"]
+
+
+def report_frame(frame, report: Report):
+    return frame.selectExpr(*report_columns(report))
+
+
 def is_missing_path(error: Exception) -> bool:
     """True only for "the folder does not exist yet" (a new environment), never for denied access."""
     return MISSING_PATH_MESSAGE in str(error)
@@ -114,6 +125,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         .getOrCreate()
     )
 
+    # Fails before any work when the pseudonym key was not resolved (lakestream_spark.user_ref).
+    user_ref.register(spark)
+
     for read in bronze_reads(args):
         try:
             frame = spark.read.schema(read.schema_ddl).parquet(read.uri)
@@ -127,7 +141,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         parameters = report_parameters(write.report_date, args.top_n, args.trend_days)
         spark.sql(render_sql(load_sql(BRONZE_VIEW), parameters)).createOrReplaceTempView(BRONZE_VIEW.name)
         (
-            spark.sql(render_sql(load_sql(write.report), parameters))
+            report_frame(spark.sql(render_sql(load_sql(write.report), parameters)), write.report)
             # The day is the folder name (report_date=...), as Athena's partition projection reads it.
             .drop("report_date")
             .write.mode("overwrite")

@@ -2,7 +2,9 @@
 
 Raw login events land in bronze. The record topics (--record-topic, default logins.counts) carry
 aggregates computed by Flink, not raw events: they land in silver, the tier dashboards may read,
-so that Grafana's role needs no bronze access at all (issue 11).
+so that Grafana's role needs no bronze access at all (issue 11). Each record row also carries
+user_ref, the keyed pseudonym of its user_id (lakestream_spark.user_ref), which pseudonymous
+dashboards show instead of the id.
 
 Runs on EMR Serverless in STREAMING mode; the streaming-job supervisor starts it and restarts it
 when it fails. One Structured Streaming query per topic, each with its own S3 checkpoint, so a
@@ -30,6 +32,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from lakestream_spark import user_ref
 from lakestream_spark.cli import bounded_int, prefix_uri, positive_int
 from lakestream_spark.kafka_source import (
     DEFAULT_MAX_FUTURE_SKEW_SECONDS,
@@ -210,6 +213,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     )
     contract = login_udf(args)
     spark.udf.register(contract.name, udf(contract.function, contract.return_type, useArrow=contract.use_arrow))
+    # Before any query starts: a job without the key fails here, naming the missing property.
+    user_ref.register(spark)
     for plan in plan_streams(args):
         options = source_options(args, plan)
         rows = (

@@ -79,6 +79,7 @@ export class LakestreamStage extends Stage {
       topics: this.streaming.topics,
       artifacts: this.streaming.artifacts,
       erasureReceipts: this.data.erasureReceipts,
+      userRefKey: this.data.userRefKey,
     });
     this.observability = new ObservabilityStack(this, 'Observability', {
       stackName: stackName('observability'),

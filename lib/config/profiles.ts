@@ -100,7 +100,13 @@ export const DEV_PROFILE: ProfileDefaults = {
   },
   serving: { maxLatencySeconds: 120, batchDays: 90 },
   // Governance-mode receipts: a sandbox can be torn down by a principal allowed to bypass governance retention.
-  gdpr: { erasureDeadlineDays: 30, countsRetentionDays: 7, flinkStateTtlHours: 168, receipts: { retentionDays: 30, lockMode: 'GOVERNANCE' } },
+  gdpr: {
+    erasureDeadlineDays: 30,
+    countsRetentionDays: 7,
+    flinkStateTtlHours: 168,
+    dashboardUserIdentity: 'pseudonymous',
+    receipts: { retentionDays: 30, lockMode: 'GOVERNANCE' },
+  },
   artifacts: { requirePins: false },
   tags: {},
 };
@@ -204,7 +210,13 @@ export const PROD_PROFILE: ProfileDefaults = {
   },
   serving: { maxLatencySeconds: 120, batchDays: 90 },
   // Compliance-mode receipts for six years: the proof of erasure survives any principal, root included.
-  gdpr: { erasureDeadlineDays: 30, countsRetentionDays: 7, flinkStateTtlHours: 168, receipts: { retentionDays: 2190, lockMode: 'COMPLIANCE' } },
+  gdpr: {
+    erasureDeadlineDays: 30,
+    countsRetentionDays: 7,
+    flinkStateTtlHours: 168,
+    dashboardUserIdentity: 'pseudonymous',
+    receipts: { retentionDays: 2190, lockMode: 'COMPLIANCE' },
+  },
   artifacts: { requirePins: false },
   tags: {},
 };

@@ -16,6 +16,7 @@ import {
 } from './aws-rules';
 import { capacityProblem, jobSizeProblems } from '../constructs/spark/spark-job-size';
 import { retentionProblems } from './personal-data';
+import { USER_IDENTITIES } from '../constructs/lake/serving-views';
 
 /**
  * The typed, validated shape of one Lakestream environment. Every field is checked at synth so a
@@ -379,6 +380,13 @@ const gdprSchema = z
      * count is dropped after this long without a new login, so it cannot outlive the deadline.
      */
     flinkStateTtlHours: z.number().int().min(1).max(720),
+    /**
+     * What per-user dashboard panels and the serving views identify users by. `pseudonymous`:
+     * user_ref, an HMAC-SHA256 of user_id under a key only the Spark job role can read (the views
+     * do not select user_id); `plain`: user_id itself, for data classified as shareable with every
+     * dashboard reader.
+     */
+    dashboardUserIdentity: z.enum(USER_IDENTITIES),
     /** The erasure receipts: S3 Object Lock default retention of each receipt. */
     receipts: z
       .object({

@@ -7,6 +7,7 @@ import { IAM_TLS_PORT, KafkaCluster } from '../constructs/kafka/kafka-cluster';
 import { LakeCatalog } from '../constructs/lake/lake-catalog';
 import { LakeStorage } from '../constructs/lake/lake-storage';
 import { ErasureReceipts } from '../constructs/gdpr/erasure-receipts';
+import { UserRefKey } from '../constructs/gdpr/user-ref-key';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
 import type { PlatformNetwork } from '../constructs/network/platform-network';
 
@@ -27,6 +28,8 @@ export class DataStack extends Stack {
   public readonly kafka: KafkaCluster;
   /** Write-once erasure receipts and the digest key (GDPR). */
   public readonly erasureReceipts: ErasureReceipts;
+  /** Key of the pseudonymous user references the Spark jobs write (GDPR: dashboards without user ids). */
+  public readonly userRefKey: UserRefKey;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -47,6 +50,7 @@ export class DataStack extends Stack {
       lockMode: config.gdpr.receipts.lockMode,
       accessLogsBucket: this.lake.accessLogs,
     });
+    this.userRefKey = new UserRefKey(this, 'UserRefKey', { secretName: `${config.qualifier}/user-ref-key`, removalPolicy });
     this.catalog = new LakeCatalog(this, 'Catalog', {
       qualifier: config.qualifier,
       tierBuckets: { landing: this.lake.landing, bronze: this.lake.bronze, silver: this.lake.silver, gold: this.lake.gold },

@@ -1,3 +1,4 @@
+import { userColumnOf } from '../constructs/lake/serving-views';
 import { Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { removalPolicyOf, retentionOf } from '../config/cdk-values';
@@ -77,6 +78,7 @@ export class ObservabilityStack extends Stack {
           }
         : undefined,
       prometheus: { workspaceArn: this.prometheus.workspaceArn, queryEndpoint: this.prometheus.prometheusEndpoint },
+      dashboardUserColumn: userColumnOf(config.gdpr.dashboardUserIdentity),
       athena: {
         workgroupName: props.catalog.workgroupName,
         // No bronze at all: raw events, landed rows and quarantined records stay out of dashboards.

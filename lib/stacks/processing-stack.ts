@@ -29,6 +29,8 @@ import { SparkApplication } from '../constructs/spark/spark-application';
 import { SparkBatchJob } from '../constructs/spark/spark-job';
 import { sparkSizeConf } from '../constructs/spark/spark-job-size';
 import { StreamingJobSupervisor } from '../constructs/spark/streaming-job-supervisor';
+import type { UserRefKey } from '../constructs/gdpr/user-ref-key';
+import { USER_REF_KEY_PROPERTY } from '../constructs/gdpr/user-ref-key';
 import type { ErasureReceipts } from '../constructs/gdpr/erasure-receipts';
 import { ErasureWorkflow } from '../constructs/gdpr/erasure-workflow';
 import { erasureWorkflowSettings } from '../config/personal-data';
@@ -68,6 +70,8 @@ export interface ProcessingStackProps extends StackProps {
   readonly artifacts?: ArtifactMirror;
   /** Receipts bucket and digest key of the erasure workflow (data stack). */
   readonly erasureReceipts: ErasureReceipts;
+  /** Key of the pseudonymous user references (data stack): the Spark jobs compute user_ref with it. */
+  readonly userRefKey: UserRefKey;
 }
 
 /**
@@ -121,6 +125,7 @@ export class ProcessingStack extends Stack {
       silverDatabaseName: catalog.databaseNames.silver,
       goldDatabaseName: catalog.databaseNames.gold,
       batchDays: config.serving.batchDays,
+      userIdentity: config.gdpr.dashboardUserIdentity,
       sourceTables: [
         this.tables.silverTables.kafka_logins_counts!,
         this.tables.goldTables.logins_per_user_per_day!,
@@ -143,6 +148,10 @@ export class ProcessingStack extends Stack {
       logRetention,
       logRemovalPolicy,
     });
+    // The pseudonym key of user_ref, resolved by EMR Serverless when a run of a job that writes
+    // user_ref starts (lib/constructs/gdpr/user-ref-key.ts), with the job role.
+    const userRefKeyConf = { [USER_REF_KEY_PROPERTY]: props.userRefKey.sparkPropertyValue };
+    props.userRefKey.grantRead(this.spark.executionRole);
 
     // ---- job code ---------------------------------------------------------------------------
     // The package zip holds lakestream_spark/ and sql/ side by side at its root: report_sql.py reads
@@ -189,6 +198,7 @@ export class ProcessingStack extends Stack {
       entryPoint: reportScript.s3ObjectUrl,
       entryPointArguments: ['--bronze-uri', bronzeUri, '--gold-uri', lake.gold.s3UrlForObject('/'), '--late-days', String(config.emr.reportLateDays)],
       sparkSubmitParameters: `${pyFiles} ${sparkSizeConf(jobs.dailyReport)}`,
+      sparkDefaults: userRefKeyConf,
     });
     this.batchJobs = { landingToBronze, dailyReport };
     this.dailyPipeline = this.dailyPipelineOf([landingToBronze, dailyReport], config, keys.logs, logRetention, logRemovalPolicy);
@@ -239,6 +249,7 @@ export class ProcessingStack extends Stack {
           String(config.emr.streamingMaxOffsetsPerTrigger),
         ],
         sparkSubmitParameters: `${pyFiles} --jars ${sparkJars.map((name) => mirror().s3UriFor(this, name)).join(',')} ${sparkSizeConf(config.emr.jobs.streaming)}`,
+        sparkDefaults: userRefKeyConf,
         checkInterval: Duration.minutes(config.emr.supervisorIntervalMinutes),
         encryptionKey: keys.logs,
         logRetention,

@@ -43,6 +43,7 @@ export const MAP: DeploymentMap = {
     silverDatabase: 'lakestream_dev_silver',
     countsTable: 'kafka_logins_counts',
     speedView: 'speed_login_counts',
+    userColumn: 'user_ref',
   },
   windowMinutes: 1,
 };

@@ -5,9 +5,9 @@ import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { runCli } from '../../lib/cli/main';
-import { smokeEvents } from '../../lib/cli/smoke/command';
+import { smokeEvents, speedViewUserFilter } from '../../lib/cli/smoke/command';
 import { loginEventSchema } from '../../lib/contracts/login-event';
-import { deployedStacks, mockedOpsClients, NOW, opsHarness, prometheusServer, type OpsMocks } from './ops-fixtures';
+import { deployedStacks, MAP, mockedOpsClients, NOW, opsHarness, prometheusServer, type OpsMocks } from './ops-fixtures';
 
 let server: Awaited<ReturnType<typeof prometheusServer>>;
 let upSeries = '2';
@@ -208,5 +208,18 @@ describe('lakestream smoke', () => {
     expect(code).toBe(2);
     expect(json?.result.rows[0]).toMatchObject({ id: 'landing', status: 'error', remedy: expect.stringContaining('s3:PutObject') });
     expect(json?.result.rows.find((r) => r.id === 'cleanup')).toBeUndefined();
+  });
+});
+
+describe('speed-view check with pseudonymous views', () => {
+  test('pseudonymous: finds the smoke user through the user_ref the streaming job wrote beside its silver counts', () => {
+    const filter = speedViewUserFilter(MAP, 'smoke-user', '2025-03-01', '2025-03-02');
+    expect(filter).toBe(
+      `user_ref IN (SELECT user_ref FROM "lakestream_dev_silver"."kafka_logins_counts" WHERE dt IN ('2025-03-01', '2025-03-02') AND json_extract_scalar(value, '$.user_id') = 'smoke-user' AND user_ref IS NOT NULL)`,
+    );
+  });
+
+  test('plain: filters the view on user_id, quoting the id', () => {
+    expect(speedViewUserFilter({ athena: { ...MAP.athena, userColumn: 'user_id' } }, "o'brien", '2025-03-01', '2025-03-02')).toBe("user_id = 'o''brien'");
   });
 });

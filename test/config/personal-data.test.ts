@@ -105,3 +105,23 @@ describe('retention bounds of personal data', () => {
     expect(counts.configs).toMatchObject({ 'segment.ms': String(DAY_MS), 'max.compaction.lag.ms': String(DAY_MS), 'delete.retention.ms': String(DAY_MS) });
   });
 });
+
+describe('gdpr.dashboardUserIdentity', () => {
+  test('dev and prod show pseudonymous user references by default', () => {
+    for (const env of ['dev', 'staging', 'prod']) expect(loadEnvironment(env, noEnv).gdpr.dashboardUserIdentity).toBe('pseudonymous');
+  });
+
+  test('plain is accepted for data classified as shareable with every dashboard reader', () => {
+    expect(() => validateEnvironment({ ...validDev(), gdpr: { ...validDev().gdpr, dashboardUserIdentity: 'plain' } }, 'dev')).not.toThrow();
+  });
+
+  test('anything else is refused naming the field, the value and what is allowed', () => {
+    const message = refusal((c) => {
+      c.gdpr.dashboardUserIdentity = 'hashed';
+    });
+    expect(message).toMatch(/gdpr\.dashboardUserIdentity/);
+    expect(message).toMatch(/hashed/);
+    expect(message).toMatch(/pseudonymous/);
+    expect(message).toMatch(/plain/);
+  });
+});

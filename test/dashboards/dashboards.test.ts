@@ -190,3 +190,36 @@ describe('dashboard validation', () => {
     expect(path.resolve(DEFAULT_DASHBOARDS_DIR)).toBe(path.join(ROOT, 'dashboards', 'grafana'));
   });
 });
+
+describe('per-user panels and gdpr.dashboardUserIdentity', () => {
+  const env = { provided: [] as string[], unavailable: {} };
+  const perUser = (files: ReturnType<typeof loadDashboards>) => files.filter((d) => d.json.includes('user_'));
+  const allProvided = (dir?: string) => {
+    const names = new Set<string>();
+    for (const d of loadDashboards(dir)) {
+      const model = JSON.parse(d.json) as { templating: { list: Array<{ name: string; type: string }> } };
+      for (const v of model.templating.list) if (v.type === 'textbox' || v.type === 'constant') names.add(v.name);
+    }
+    return [...names];
+  };
+
+  test('the committed dashboards have per-user panels (top users, live logins)', () => {
+    expect(perUser(loadDashboards()).map((d) => d.uid)).toEqual(expect.arrayContaining(['lakestream-business', 'lakestream-live-logins']));
+  });
+
+  test('pseudonymous: every user_id becomes user_ref, which the views and per-user gold tables define', () => {
+    const provided = allProvided();
+    const dashboards = loadDashboards(undefined, { ...env, provided, userColumn: 'user_ref' });
+    for (const d of dashboards) expect(d.json).not.toMatch(/\buser_id\b/);
+    expect(dashboards.filter((d) => d.json.includes('user_ref')).length).toBeGreaterThanOrEqual(2);
+    expect(GOLD_REPORT_COLUMNS.top_users!.map((c) => c.name)).toContain('user_ref');
+  });
+
+  test('plain: the dashboards are pushed as committed', () => {
+    const provided = allProvided();
+    const plain = loadDashboards(undefined, { ...env, provided, userColumn: 'user_id' });
+    const unchanged = loadDashboards(undefined, { ...env, provided });
+    expect(plain.map((d) => d.sha256)).toEqual(unchanged.map((d) => d.sha256));
+    expect(plain.some((d) => /\buser_id\b/.test(d.json))).toBe(true);
+  });
+});

@@ -20,6 +20,7 @@ const ENV = {
   ENTRY_POINT: 's3://lake-artifacts/jobs/spark/streaming_bronze.py',
   ENTRY_POINT_ARGUMENTS: JSON.stringify(['--bootstrap-servers', 'b-1:9098', '--bronze-uri', 's3://lake-bronze/']),
   SPARK_SUBMIT_PARAMETERS: '--py-files s3://lake-artifacts/jobs/spark.zip',
+  SPARK_DEFAULTS: JSON.stringify({ 'spark.lakestream.userRefKey': 'EMR.secret@lakestream-dev/user-ref-key' }),
   MAX_FAILED_ATTEMPTS_PER_HOUR: '4',
   BACKOFF_BASE_SECONDS: '60',
   BACKOFF_MAX_SECONDS: '900',
@@ -170,6 +171,12 @@ describe('scheduled supervision', () => {
       clientToken: clientToken(ENV.JOB_NAME, CONFIG.configurationHash, undefined, NOW),
       mode: 'STREAMING',
       retryPolicy: { maxFailedAttemptsPerHour: 4 },
+      // The secret reference, resolved by EMR Serverless at run start (never the value itself).
+      configurationOverrides: {
+        applicationConfiguration: [
+          { classification: 'spark-defaults', properties: { 'spark.lakestream.userRefKey': 'EMR.secret@lakestream-dev/user-ref-key' } },
+        ],
+      },
       jobDriver: {
         sparkSubmit: {
           entryPoint: ENV.ENTRY_POINT,
@@ -287,6 +294,10 @@ describe('scheduled supervision', () => {
       /APPLICATION_ID: must be set; ENTRY_POINT: must be an s3:\/\/ URI/,
     );
     expect(() => loadConfig({ ...ENV, STABLE_RUN_MINUTES: 'soon' })).toThrow(/STABLE_RUN_MINUTES: must be a number/);
+    expect(() => loadConfig({ ...ENV, SPARK_DEFAULTS: '{"spark.x": 1}' })).toThrow(/SPARK_DEFAULTS: must be a JSON object of strings/);
+    expect(() => loadConfig({ ...ENV, SPARK_DEFAULTS: '["spark.x"]' })).toThrow(/SPARK_DEFAULTS: must be a JSON object of strings/);
+    // Spark properties define the run: changing them makes the next check replace the running run.
+    expect(loadConfig({ ...ENV, SPARK_DEFAULTS: '{}' }).configurationHash).not.toBe(CONFIG.configurationHash);
     expect(() => loadConfig({ ...ENV, BACKOFF_MAX_SECONDS: '10' })).toThrow(/BACKOFF_MAX_SECONDS \(10\) must be at least BACKOFF_BASE_SECONDS \(60\)/);
     expect(() => loadConfig({ ...ENV, MAX_FAILED_ATTEMPTS_PER_HOUR: '11' })).toThrow(/MAX_FAILED_ATTEMPTS_PER_HOUR/);
   });

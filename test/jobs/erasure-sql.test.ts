@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 /**
  * Runs the erasure SQL (jobs/spark/sql/erase_*.sql, rendered per dataset by the Spark job's own
  * module `lakestream_spark.erasure`) on DuckDB against Parquet files this test writes, the way
@@ -21,6 +22,11 @@ const sql = (v: string | null) => (v === null ? 'NULL' : `'${v.replace(/'/g, "''
 const json = (o: Record<string, unknown>) => JSON.stringify(o);
 
 /** Rows per dataset as SQL VALUES, and which of them belong to a subject. */
+/** user_ref values as the Spark jobs write them (HMAC-SHA256 of user_id under a test key, 32 hex characters). */
+const REF: Record<string, string> = Object.fromEntries(
+  ['ann', 'anna', 'annb', 'bob'].map((id) => [id, createHmac('sha256', 'k'.repeat(64)).update(id).digest('hex').slice(0, 32)]),
+);
+
 const DATASETS: Record<string, { columns: string; rows: Array<{ values: Array<string | number | boolean | null>; erased: boolean }> }> = {
   kafka_logins_raw: {
     columns: 'topic, kafka_partition, kafka_offset, key, value, event_id, user_id, is_valid',
@@ -34,16 +40,17 @@ const DATASETS: Record<string, { columns: string; rows: Array<{ values: Array<st
       { values: ['logins.raw', 1, 6, 'bob', json({ user_id: 'bob', note: 'annex' }), 'e6', 'bob', true], erased: false },
     ],
   },
+  // user_ref (the keyed pseudonym the jobs write for pseudonymous dashboards) goes with its row.
   kafka_logins_counts: {
-    columns: 'topic, kafka_partition, kafka_offset, key, value',
+    columns: 'topic, kafka_partition, kafka_offset, key, value, user_ref',
     rows: [
-      { values: ['logins.counts', 0, 1, 'ann', json({ user_id: 'ann', kind: 'running', login_count: 3 }), true], erased: true },
-      { values: ['logins.counts', 0, 2, 'ann|2024-01-07T08:00:00.000Z', json({ user_id: 'ann', kind: 'window', login_count: 1 }), true], erased: true },
-      { values: ['logins.counts', 0, 3, 'anna|2024-01-07T08:00:00.000Z', json({ user_id: 'anna', kind: 'window', login_count: 2 }), true], erased: false },
-      { values: ['logins.counts', 0, 4, 'annb', json({ user_id: 'annb', kind: 'running', login_count: 2 }), true], erased: false },
+      { values: ['logins.counts', 0, 1, 'ann', json({ user_id: 'ann', kind: 'running', login_count: 3 }), REF.ann], erased: true },
+      { values: ['logins.counts', 0, 2, 'ann|2024-01-07T08:00:00.000Z', json({ user_id: 'ann', kind: 'window', login_count: 1 }), REF.ann], erased: true },
+      { values: ['logins.counts', 0, 3, 'anna|2024-01-07T08:00:00.000Z', json({ user_id: 'anna', kind: 'window', login_count: 2 }), REF.anna], erased: false },
+      { values: ['logins.counts', 0, 4, 'annb', json({ user_id: 'annb', kind: 'running', login_count: 2 }), REF.annb], erased: false },
       // A tombstone of someone else: null value, kept.
-      { values: ['logins.counts', 0, 5, 'carol', null, true], erased: false },
-    ].map((r) => ({ values: r.values.slice(0, 5), erased: r.erased })),
+      { values: ['logins.counts', 0, 5, 'carol', null, null], erased: false },
+    ],
   },
   landing_logins: {
     columns: 'event_id, user_id, source, schema_version, source_file',
@@ -64,18 +71,18 @@ const DATASETS: Record<string, { columns: string; rows: Array<{ values: Array<st
     ],
   },
   logins_per_user_per_day: {
-    columns: 'user_id, logins, sources',
+    columns: 'user_id, logins, sources, user_ref',
     rows: [
-      { values: ['ann', 4, 2], erased: true },
-      { values: ['bob', 3, 1], erased: false },
-      { values: [null, 1, 1], erased: false },
+      { values: ['ann', 4, 2, REF.ann], erased: true },
+      { values: ['bob', 3, 1, REF.bob], erased: false },
+      { values: [null, 1, 1, null], erased: false },
     ],
   },
   top_users: {
-    columns: 'login_rank, user_id, logins',
+    columns: 'login_rank, user_id, logins, user_ref',
     rows: [
-      { values: [1, 'ann', 4], erased: true },
-      { values: [2, 'bob', 3], erased: false },
+      { values: [1, 'ann', 4, REF.ann], erased: true },
+      { values: [2, 'bob', 3, REF.bob], erased: false },
     ],
   },
 };

@@ -7,13 +7,27 @@
  * UTC date in Athena). DuckDB lacks Trino's json_extract_scalar, so the test defines it as a macro
  * with Trino's behaviour: the scalar at the path as text, NULL for invalid JSON.
  */
+import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { TrinoSQL } from 'dt-sql-parser/dist/parser/trino';
 import { GOLD_REPORT_COLUMNS } from '../../lib/constructs/lake/lake-tables';
-import { ATHENA_TODAY, SERVING_VIEWS, renderServingSql, servingSqlTemplate } from '../../lib/constructs/lake/serving-views';
+import {
+  ATHENA_TODAY,
+  SERVING_VIEWS,
+  type UserIdentity,
+  renderServingSql,
+  servingSqlTemplate,
+  servingViewSpecs,
+} from '../../lib/constructs/lake/serving-views';
+
+/** The key the fixtures hash with; jobs/spark/lakestream_spark/user_ref.py computes the same function. */
+const USER_REF_TEST_KEY = 'k'.repeat(64);
+/** user_ref as the Spark jobs write it: HMAC-SHA256 of user_id, first 32 hex characters. */
+const userRef = (userId: string) => createHmac('sha256', USER_REF_TEST_KEY).update(userId, 'utf8').digest('hex').slice(0, 32);
 
 const SILVER = 'silver_db';
 const GOLD = 'gold_db';
@@ -75,13 +89,13 @@ class Lake {
     readonly db: DuckDBConnection,
   ) {}
 
-  static async create(records: CountRecord[], gold: GoldDay[], today: string, batchDays = 3): Promise<Lake> {
+  static async create(records: CountRecord[], gold: GoldDay[], today: string, batchDays = 3, userIdentity: UserIdentity = 'plain'): Promise<Lake> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-serving-'));
     const instance = await DuckDBInstance.create(':memory:');
     const lake = new Lake(root, instance, await instance.connect());
     await lake.load(records, gold);
-    for (const spec of SERVING_VIEWS) {
-      const sql = renderServingSql(servingSqlTemplate(spec), { silverDatabase: SILVER, goldDatabase: GOLD, today: `DATE '${today}'`, batchDays });
+    for (const spec of servingViewSpecs(userIdentity)) {
+      const sql = renderServingSql(servingSqlTemplate(spec), { silverDatabase: SILVER, goldDatabase: GOLD, today: `DATE '${today}'`, batchDays, userIdentity });
       await lake.db.run(`CREATE VIEW ${GOLD}.${spec.name} AS ${sql}`);
     }
     return lake;
@@ -95,16 +109,26 @@ class Lake {
     await db.run('CREATE MACRO json_extract_scalar(j, p) AS CASE WHEN json_valid(j) THEN json_extract_string(j, p) END');
 
     const countsColumns =
-      'topic VARCHAR, kafka_partition INTEGER, kafka_offset BIGINT, kafka_timestamp TIMESTAMP, key VARCHAR, value VARCHAR, event_time TIMESTAMP, ingested_at TIMESTAMP, dt VARCHAR, hr VARCHAR';
+      'topic VARCHAR, kafka_partition INTEGER, kafka_offset BIGINT, kafka_timestamp TIMESTAMP, key VARCHAR, value VARCHAR, event_time TIMESTAMP, ingested_at TIMESTAMP, user_ref VARCHAR, dt VARCHAR, hr VARCHAR';
+    // user_ref as the streaming job adds it: the keyed hash of the value's user_id, NULL without one.
+    const refOf = (value: string) => {
+      try {
+        const id = (JSON.parse(value) as { user_id?: unknown }).user_id;
+        return typeof id === 'string' ? sqlString(userRef(id)) : 'NULL';
+      } catch {
+        return 'NULL';
+      }
+    };
     const countRows = records.map(
       (r) =>
-        `('logins.counts', ${r.partition ?? 0}, ${r.offset}, TIMESTAMP ${sqlString(r.at)}, NULL, ${sqlString(r.value)}, TIMESTAMP ${sqlString(r.at)}, TIMESTAMP ${sqlString(r.at)}, ${sqlString(r.at.slice(0, 10))}, ${sqlString(r.at.slice(11, 13))})`,
+        `('logins.counts', ${r.partition ?? 0}, ${r.offset}, TIMESTAMP ${sqlString(r.at)}, NULL, ${sqlString(r.value)}, TIMESTAMP ${sqlString(r.at)}, TIMESTAMP ${sqlString(r.at)}, ${refOf(r.value)}, ${sqlString(r.at.slice(0, 10))}, ${sqlString(r.at.slice(11, 13))})`,
     );
     await this.dataset(`${SILVER}.kafka_logins_counts`, 'kafka/logins_counts', countsColumns, countRows, ['dt', 'hr']);
 
     const perUser = gold.flatMap((day) =>
       Object.entries(day.users).map(
-        ([user, logins]) => `(${sqlString(user)}, ${logins}, 1, TIMESTAMP '${day.date} 00:00:00', TIMESTAMP '${day.date} 23:00:00', '${day.date}')`,
+        ([user, logins]) =>
+          `(${sqlString(user)}, ${logins}, 1, TIMESTAMP '${day.date} 00:00:00', TIMESTAMP '${day.date} 23:00:00', ${sqlString(userRef(user))}, '${day.date}')`,
       ),
     );
     await this.dataset(
@@ -332,6 +356,62 @@ describe('serving views on DuckDB', () => {
         before.close();
         after.close();
       }
+    });
+  });
+
+  describe('pseudonymous dashboards (gdpr.dashboardUserIdentity: pseudonymous)', () => {
+    let plain: Lake;
+    let pseudonymous: Lake;
+    beforeAll(async () => {
+      plain = await Lake.create(RECORDS, GOLD_DAYS, TODAY);
+      pseudonymous = await Lake.create(RECORDS, GOLD_DAYS, TODAY, 3, 'pseudonymous');
+    });
+    afterAll(() => {
+      plain?.close();
+      pseudonymous?.close();
+    });
+
+    it('every view shows user_ref where the plain views show user_id, with the same counts', async () => {
+      for (const spec of SERVING_VIEWS) {
+        const expected = (await plain.query(`SELECT * FROM ${GOLD}.${spec.name}`)).map(({ user_id, ...rest }) => ({
+          ...rest,
+          user_ref: userRef(String(user_id)),
+        }));
+        const actual = await pseudonymous.query(`SELECT * FROM ${GOLD}.${spec.name}`);
+        const key = (row: Row) => JSON.stringify(Object.entries(row).sort());
+        expect(actual.map(key).sort()).toEqual(expected.map(key).sort());
+        expect(actual.length).toBeGreaterThan(0);
+      }
+    });
+
+    it('no view selects user_id, and each returns exactly its declared columns', async () => {
+      const duckType: Record<string, string> = { varchar: 'VARCHAR', bigint: 'BIGINT', timestamp: 'TIMESTAMP' };
+      for (const spec of servingViewSpecs('pseudonymous')) {
+        const columns = await pseudonymous.columnTypes(`${GOLD}.${spec.name}`);
+        expect(columns.map(([name]) => name)).not.toContain('user_id');
+        expect(columns).toEqual(spec.columns.map((c) => [c.name, duckType[c.prestoType]]));
+      }
+    });
+
+    it('the speed view does not read the user id from the record value', () => {
+      const sql = renderServingSql(servingSqlTemplate(SERVING_VIEWS[0]!), {
+        silverDatabase: SILVER,
+        goldDatabase: GOLD,
+        today: ATHENA_TODAY,
+        batchDays: 3,
+        userIdentity: 'pseudonymous',
+      });
+      expect(sql).not.toMatch(/user_id/);
+    });
+
+    it('the Spark jobs compute the same user_ref as these fixtures (jobs/spark/lakestream_spark/user_ref.py)', () => {
+      const script = 'import sys; from lakestream_spark.user_ref import user_ref; print(user_ref(sys.argv[1].encode(), sys.argv[2]))';
+      const fromPython = execFileSync('python3', ['-c', script, USER_REF_TEST_KEY, 'alice'], {
+        cwd: path.join(__dirname, '..', '..', 'jobs', 'spark'),
+        encoding: 'utf8',
+      }).trim();
+      expect(fromPython).toBe(userRef('alice'));
+      expect(fromPython).toMatch(/^[0-9a-f]{32}$/);
     });
   });
 

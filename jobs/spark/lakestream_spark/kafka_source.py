@@ -7,6 +7,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 from lakestream_spark.contract import LoginEvent, validate_login_bytes
 from lakestream_spark.schemas import Column
+from lakestream_spark.user_ref import USER_REF_FUNCTION
 
 # MSK IAM authentication: the aws-msk-iam-auth library signs the SASL handshake with the job
 # execution role's credentials, so the job holds no Kafka secret.
@@ -162,8 +163,18 @@ def login_projection() -> BronzeProjection:
 
 def record_projection() -> BronzeProjection:
     """Any other topic (e.g. the Flink login counts): the raw record, partitioned by the Kafka
-    timestamp, which the Flink job sets to the event time of what it emits."""
-    return BronzeProjection(parse=("*",), project=(*KAFKA_METADATA_COLUMNS, "CAST(NULL AS TIMESTAMP) AS parsed_event_time"))
+    timestamp, which the Flink job sets to the event time of what it emits, with the keyed
+    pseudonym of its user_id."""
+    return BronzeProjection(
+        parse=("*",),
+        project=(
+            *KAFKA_METADATA_COLUMNS,
+            "CAST(NULL AS TIMESTAMP) AS parsed_event_time",
+            # Pseudonymous reference for per-user dashboard panels (lakestream_spark.user_ref); NULL
+            # when the record carries no user_id.
+            f"{USER_REF_FUNCTION}(get_json_object(CAST(value AS STRING), '$.user_id')) AS user_ref",
+        ),
+    )
 
 
 def finishing_columns(with_contract: bool) -> Tuple[str, ...]:

@@ -35,7 +35,14 @@ KAFKA_LOGIN_COLUMNS: Tuple[Column, ...] = (
     ("reject_code", "STRING"),
     ("reject_detail", "STRING"),
 )
-KAFKA_RECORD_COLUMNS: Tuple[Column, ...] = (*KAFKA_METADATA, ("event_time", "TIMESTAMP"), ("ingested_at", "TIMESTAMP"))
+KAFKA_RECORD_COLUMNS: Tuple[Column, ...] = (
+    *KAFKA_METADATA,
+    ("event_time", "TIMESTAMP"),
+    ("ingested_at", "TIMESTAMP"),
+    # Keyed pseudonym of the record's user_id (lakestream_spark.user_ref), what pseudonymous
+    # dashboards show instead of the id. Files written before it existed read it as NULL.
+    ("user_ref", "STRING"),
+)
 # Partition folders of a streamed dataset: dt=/hr=/batch_id=. batch_id is the micro-batch that wrote
 # the files (see streaming_bronze.py); Glue does not declare it, Athena reads the folders below hr=.
 KAFKA_PARTITIONS: Tuple[Column, ...] = (("dt", "STRING"), ("hr", "STRING"), ("batch_id", "BIGINT"))

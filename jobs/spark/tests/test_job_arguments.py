@@ -114,7 +114,8 @@ class StreamingBronzeArgumentsTest(unittest.TestCase):
             ("CAST(reject_detail AS STRING) AS reject_detail", "date_format(event_time, 'yyyy-MM-dd') AS dt", "date_format(event_time, 'HH') AS hr"),
         )
         self.assertEqual(
-            [c for c, _ in counts.columns], ["topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "key", "value", "event_time", "ingested_at"]
+            [c for c, _ in counts.columns],
+            ["topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "key", "value", "event_time", "ingested_at", "user_ref"],
         )
         self.assertEqual(logins.columns, KAFKA_LOGIN_COLUMNS)
 

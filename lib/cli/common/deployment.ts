@@ -1,3 +1,4 @@
+import { userColumnOf } from '../../constructs/lake/serving-views';
 import { CfnResource, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { LakestreamStage } from '../../app/lakestream-stage';
@@ -54,6 +55,8 @@ export interface DeploymentMap {
     readonly silverDatabase: string;
     readonly countsTable: string;
     readonly speedView: string;
+    /** Per-user column of the views: user_id, or user_ref when dashboards are pseudonymous (gdpr.dashboardUserIdentity). */
+    readonly userColumn: 'user_id' | 'user_ref';
   };
   /** Flink tumbling window length (minutes): how far ahead the smoke test's watermark event must be. */
   readonly windowMinutes: number;
@@ -123,6 +126,7 @@ export function deploymentMapFromStage(stage: LakestreamStage): DeploymentMap {
       silverDatabase: data.catalog.databaseNames.silver,
       countsTable: existing(processing.tables.silverTables, kafkaTableName(TOPIC_NAMES.loginsCounts)),
       speedView: existing(processing.servingViews.views, SPEED_VIEW),
+      userColumn: userColumnOf(config.gdpr.dashboardUserIdentity),
     },
     windowMinutes: config.flink.windowMinutes,
   };

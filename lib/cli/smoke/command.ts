@@ -1,4 +1,5 @@
 import { requestErasure } from '../erase/command';
+import type { DeploymentMap } from '../common/deployment';
 import { randomUUID } from 'node:crypto';
 import { DescribeScraperCommand, DescribeWorkspaceCommand } from '@aws-sdk/client-amp';
 import { ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
@@ -193,7 +194,7 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
           `not checked: a ${map.windowMinutes}-minute window cannot be closed within Flink's ${MAX_FUTURE_SKEW_SECONDS} s future-event bound`,
         );
       }
-      const sql = `SELECT sum(logins) FROM ${map.athena.speedView} WHERE user_id = ${sqlString(userId)} AND window_start = CAST(${sqlString(windowStart.replace('T', ' ').replace(/\.\d{3}Z$/, ''))} AS timestamp)`;
+      const sql = `SELECT sum(logins) FROM ${map.athena.speedView} WHERE ${speedViewUserFilter(map, userId, day, nextDay)} AND window_start = CAST(${sqlString(windowStart.replace('T', ' ').replace(/\.\d{3}Z$/, ''))} AS timestamp)`;
       const logins = await waitFor(context, deadline, 15_000, async () => {
         const n = Number((await athenaQuery(context, map.athena.goldDatabase, sql))[0]?.[0] ?? 0);
         return n >= windowLogins ? n : undefined;
@@ -322,4 +323,17 @@ export function registerSmoke(program: Command, deps: CliDependencies, setExitCo
     .action(async (options: SmokeOptions) => {
       setExitCode(await runSmoke(options, deps));
     });
+}
+
+/**
+ * The smoke user's rows of the speed view. Pseudonymous views carry only user_ref, which the CLI
+ * cannot compute (the key is Spark's alone): it takes the reference the streaming job wrote next to
+ * the user's own count records in silver, which the operator may read.
+ */
+export function speedViewUserFilter(map: Pick<DeploymentMap, 'athena'>, userId: string, day: string, nextDay: string): string {
+  if (map.athena.userColumn === 'user_id') return `user_id = ${sqlString(userId)}`;
+  return (
+    `user_ref IN (SELECT user_ref FROM "${map.athena.silverDatabase}"."${map.athena.countsTable}" ` +
+    `WHERE dt IN (${sqlString(day)}, ${sqlString(nextDay)}) AND json_extract_scalar(value, '$.user_id') = ${sqlString(userId)} AND user_ref IS NOT NULL)`
+  );
 }

@@ -68,6 +68,8 @@ const KAFKA_RECORD_COLUMNS: LakeColumn[] = [
   { name: 'value', type: 'string', comment: 'the record value as received (JSON)' },
 ];
 const INGESTED_AT: LakeColumn = { name: 'ingested_at', type: 'timestamp', comment: 'when Spark wrote the row' };
+/** Keyed pseudonym of user_id (lakestream_spark.user_ref): what pseudonymous dashboards show. */
+const USER_REF: LakeColumn = { name: 'user_ref', type: 'string', comment: 'HMAC-SHA256 of user_id under the Spark-only key, 32 hex characters' };
 
 /** The reports of jobs/spark/sql, by name (lakestream_spark.report_sql.REPORTS); report_date is the partition. */
 export const GOLD_REPORT_COLUMNS: Record<string, LakeColumn[]> = {
@@ -77,6 +79,7 @@ export const GOLD_REPORT_COLUMNS: Record<string, LakeColumn[]> = {
     { name: 'sources', type: 'bigint' },
     { name: 'first_login_at', type: 'timestamp' },
     { name: 'last_login_at', type: 'timestamp' },
+    USER_REF,
   ],
   daily_active_users: [
     { name: 'active_users', type: 'bigint' },
@@ -88,6 +91,7 @@ export const GOLD_REPORT_COLUMNS: Record<string, LakeColumn[]> = {
     { name: 'user_id', type: 'string' },
     { name: 'logins', type: 'bigint' },
     { name: 'last_login_at', type: 'timestamp' },
+    USER_REF,
   ],
   login_trends: [
     { name: 'logins', type: 'bigint' },
@@ -172,7 +176,7 @@ export function silverTableSpecs(rangeStart: string): LakeTableSpec[] {
       name: 'kafka_logins_counts',
       description: 'Per-user running and windowed login counts from Flink, streamed from Kafka topic logins.counts (value is the JSON event)',
       prefix: 'kafka/logins_counts/',
-      columns: [...KAFKA_RECORD_COLUMNS, { name: 'event_time', type: 'timestamp', comment: 'the Kafka timestamp' }, INGESTED_AT],
+      columns: [...KAFKA_RECORD_COLUMNS, { name: 'event_time', type: 'timestamp', comment: 'the Kafka timestamp' }, INGESTED_AT, USER_REF],
       partitionKeys: [dayKey(rangeStart, 'dt', 'UTC day of event_time, yyyy-MM-dd'), HOUR_KEY],
     },
   ];

@@ -40,8 +40,28 @@ const column = (name: string, hive: 'string' | 'bigint' | 'timestamp', comment: 
 });
 const LOGIN_DATE = column('login_date', 'string', 'UTC day of the logins, yyyy-MM-dd');
 const USER_ID = column('user_id', 'string', 'the login contract user_id');
+const USER_REF = column('user_ref', 'string', 'keyed pseudonym of user_id (HMAC-SHA256 under a key only Spark can read, 32 hex characters)');
 
-/** The three views, dependencies first. */
+/**
+ * What per-user rows of the views identify users by: `plain` shows the login contract's user_id;
+ * `pseudonymous` shows user_ref, the keyed hash the Spark jobs write next to it
+ * (jobs/spark/lakestream_spark/user_ref.py), and the views do not select user_id at all.
+ */
+export const USER_IDENTITIES = ['pseudonymous', 'plain'] as const;
+export type UserIdentity = (typeof USER_IDENTITIES)[number];
+
+/** The per-user column of the views and dashboards for a user identity. */
+export function userColumnOf(identity: UserIdentity): 'user_id' | 'user_ref' {
+  return identity === 'pseudonymous' ? 'user_ref' : 'user_id';
+}
+
+/** The three views, dependencies first, with the per-user column of `identity`. */
+export function servingViewSpecs(identity: UserIdentity): ServingViewSpec[] {
+  const user = identity === 'pseudonymous' ? USER_REF : USER_ID;
+  return SERVING_VIEWS.map((spec) => ({ ...spec, columns: spec.columns.map((c) => (c === USER_ID ? user : c)) }));
+}
+
+/** The three views, dependencies first, as the `plain` identity declares them (see servingViewSpecs). */
 export const SERVING_VIEWS: ServingViewSpec[] = [
   {
     name: 'speed_login_counts',
@@ -86,6 +106,8 @@ export interface ServingSqlParameters {
   /** SQL expression of the current UTC date (a DATE): ATHENA_TODAY in Athena, a literal in tests. */
   readonly today: string;
   readonly batchDays: number;
+  /** Per-user column the views select. @default 'plain' */
+  readonly userIdentity?: UserIdentity;
 }
 
 const IDENTIFIER = /^[a-z0-9_]{1,255}$/;
@@ -112,6 +134,9 @@ export function renderServingSql(template: string, parameters: ServingSqlParamet
     gold_database: parameters.goldDatabase,
     today: `(${parameters.today})`,
     batch_days: String(parameters.batchDays),
+    user_column: userColumnOf(parameters.userIdentity ?? 'plain'),
+    // Silver count records: the id inside the JSON value, or the pseudonym column the streaming job adds.
+    speed_user: (parameters.userIdentity ?? 'plain') === 'pseudonymous' ? 'user_ref' : "json_extract_scalar(value, '$.user_id')",
   };
   const body = template.replace(/^(?:\s*--[^\n]*\n)+/, '');
   return body
@@ -160,6 +185,8 @@ export interface ServingViewsProps {
   readonly sourceTables?: glue.CfnTable[];
   /** Folder of the SQL files. @default SERVING_SQL_DIR */
   readonly sqlDir?: string;
+  /** Per-user column of the views: user_id, or the keyed pseudonym user_ref. @default 'plain' */
+  readonly userIdentity?: UserIdentity;
 }
 
 /**
@@ -191,9 +218,16 @@ export class ServingViews extends Construct {
     }
     const batchDays = props.batchDays ?? 90;
     this.databaseName = props.goldDatabaseName;
-    const parameters: ServingSqlParameters = { silverDatabase: props.silverDatabaseName, goldDatabase: props.goldDatabaseName, today: ATHENA_TODAY, batchDays };
+    const userIdentity = props.userIdentity ?? 'plain';
+    const parameters: ServingSqlParameters = {
+      silverDatabase: props.silverDatabaseName,
+      goldDatabase: props.goldDatabaseName,
+      today: ATHENA_TODAY,
+      batchDays,
+      userIdentity,
+    };
     this.views = {};
-    for (const spec of SERVING_VIEWS) {
+    for (const spec of servingViewSpecs(userIdentity)) {
       const originalSql = renderServingSql(servingSqlTemplate(spec, props.sqlDir), parameters);
       const view = new glue.CfnTable(this, pascal(spec.name), {
         catalogId: Aws.ACCOUNT_ID,

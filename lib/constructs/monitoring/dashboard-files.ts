@@ -71,6 +71,13 @@ export interface DashboardEnvironment {
   readonly provided: readonly string[];
   /** Variables of components not deployed here, with the sentence shown in place of their panels. */
   readonly unavailable: Readonly<Record<string, string>>;
+  /**
+   * Column per-user panels identify users by. `user_ref` (pseudonymous dashboards) rewrites every
+   * `user_id` of the committed dashboards to `user_ref` at synth, so the pushed dashboards hold no
+   * reference to user_id: not a Grafana variable, which a viewer could change in the URL.
+   * @default 'user_id'
+   */
+  readonly userColumn?: 'user_id' | 'user_ref';
 }
 
 /** Grafana's built-in variables and macros, which Grafana resolves itself. */
@@ -133,7 +140,12 @@ export function adaptDashboard(dashboard: GrafanaDashboard, env: DashboardEnviro
     return { ...rest, type: 'text', options: { mode: 'markdown', content: reasons.join('\n\n') } } as unknown as Panel;
   });
   if (problems.length > 0) throw new Error(`Dashboard ${dashboard.uid}: ${problems.join('; ')}`);
-  return { ...dashboard, panels, templating: { ...dashboard.templating, list: dashboard.templating.list.filter((v) => !(v.name in env.unavailable)) } };
+  const pseudonymous = env.userColumn === 'user_ref';
+  return {
+    ...dashboard,
+    panels: pseudonymous ? panels.map((panel) => JSON.parse(JSON.stringify(panel).replace(/\buser_id\b/g, 'user_ref')) as Panel) : panels,
+    templating: { ...dashboard.templating, list: dashboard.templating.list.filter((v) => !(v.name in env.unavailable)) },
+  };
 }
 
 /**

@@ -80,6 +80,12 @@ export interface GrafanaWorkspaceProps {
    * @default none
    */
   readonly unavailableDashboardVariables?: Record<string, string>;
+  /**
+   * Column per-user panels show: `user_ref` (the keyed pseudonym) or `user_id`. See
+   * DashboardEnvironment.userColumn.
+   * @default 'user_id'
+   */
+  readonly dashboardUserColumn?: 'user_id' | 'user_ref';
   /** Topic Grafana alerting may publish to. @default no notification destination */
   readonly notificationTopic?: sns.ITopic;
   /** Delete the folder and its dashboards when the stack removes this construct. @default false (kept) */
@@ -283,13 +289,15 @@ export class GrafanaWorkspace extends Construct {
     const unavailable = props.unavailableDashboardVariables ?? {};
     const both = Object.keys(variables).filter((name) => name in unavailable);
     if (both.length > 0) throw new Error(`GrafanaWorkspace: dashboard variable(s) ${both.join(', ')} are both given a value and marked unavailable`);
-    const dashboards = loadDashboards(props.dashboardsDir ?? DEFAULT_DASHBOARDS_DIR, { provided: Object.keys(variables), unavailable }).map(
-      ({ uid, sha256, json }) => ({
-        uid,
-        sha256,
-        json,
-      }),
-    );
+    const dashboards = loadDashboards(props.dashboardsDir ?? DEFAULT_DASHBOARDS_DIR, {
+      provided: Object.keys(variables),
+      unavailable,
+      userColumn: props.dashboardUserColumn,
+    }).map(({ uid, sha256, json }) => ({
+      uid,
+      sha256,
+      json,
+    }));
     const folderUid =
       props.folderUid ??
       props.name

@@ -47,6 +47,15 @@ export interface SparkBatchJobProps {
   /** spark-submit parameters (`--conf ...`, `--py-files ...`, `--jars ...`). @default none */
   readonly sparkSubmitParameters?: string;
   /**
+   * Spark properties of each run, passed as the run's `spark-defaults` configuration override. A
+   * value `EMR.secret@<name>` is resolved from Secrets Manager by EMR Serverless when the run starts,
+   * with the job role, so the secret is in neither the template nor the run. (Per run, not on the
+   * application: EMR Serverless refuses most application updates while the application is STARTED,
+   * and the streaming job keeps it started.)
+   * @default none
+   */
+  readonly sparkDefaults?: Record<string, string>;
+  /**
    * EventBridge Scheduler expression: `cron(...)` or `rate(...)`, evaluated in `scheduleTimeZone`.
    * @default no schedule: the job runs only when an execution is started
    */
@@ -111,6 +120,9 @@ export class SparkBatchJob extends Construct {
           // A fresh token per attempt: a retry must start a new run, not return the failed one.
           ClientToken: '{% $uuid() %}',
           ExecutionTimeoutMinutes: executionTimeout.toMinutes(),
+          ...(props.sparkDefaults && Object.keys(props.sparkDefaults).length > 0
+            ? { ConfigurationOverrides: { ApplicationConfiguration: [{ Classification: 'spark-defaults', Properties: props.sparkDefaults }] } }
+            : {}),
           JobDriver: {
             SparkSubmit: {
               EntryPoint: props.entryPoint,

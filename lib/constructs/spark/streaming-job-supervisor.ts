@@ -30,6 +30,13 @@ export interface StreamingJobSupervisorProps {
   readonly entryPointArguments?: string[];
   /** spark-submit parameters (`--conf ...`, `--py-files ...`, `--jars ...`). @default none */
   readonly sparkSubmitParameters?: string;
+  /**
+   * Spark properties of each run (its `spark-defaults` configuration override); `EMR.secret@<name>`
+   * values are resolved from Secrets Manager by EMR Serverless at run start, with the job role.
+   * Part of the run definition: changing them replaces the running run on the next deploy.
+   * @default none
+   */
+  readonly sparkDefaults?: Record<string, string>;
   /** EMR's in-run restart budget (1-10; 1 = no in-run restart) before the run fails. @default 5 */
   readonly maxFailedAttemptsPerHour?: number;
   /** How often the supervisor checks the job. @default Duration.minutes(5) */
@@ -83,6 +90,7 @@ export class StreamingJobSupervisor extends Construct {
       ENTRY_POINT: props.entryPoint,
       ENTRY_POINT_ARGUMENTS: stack.toJsonString(props.entryPointArguments ?? []),
       SPARK_SUBMIT_PARAMETERS: props.sparkSubmitParameters ?? '',
+      SPARK_DEFAULTS: stack.toJsonString(props.sparkDefaults ?? {}),
       MAX_FAILED_ATTEMPTS_PER_HOUR: String(props.maxFailedAttemptsPerHour ?? 5),
     };
     const environment = {

@@ -17,6 +17,22 @@ const jsonStringArray = z.pipe(
   }),
 );
 
+const jsonStringRecord = z.pipe(
+  z.string(),
+  z.transform((text: string, ctx) => {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string')) {
+        return parsed as Record<string, string>;
+      }
+    } catch {
+      // reported below
+    }
+    ctx.issues.push({ code: 'custom', message: 'must be a JSON object of strings, e.g. {"spark.x":"y"}', input: text });
+    return {} as Record<string, string>;
+  }),
+);
+
 const pattern = (regex: RegExp, message: string) => z.string('must be set').check(z.regex(regex, message));
 const integer = (min: number, max: number, fallback: number) =>
   z._default(
@@ -35,6 +51,8 @@ const envSchema = z.object({
   ENTRY_POINT: pattern(/^s3:\/\/.+/, 'must be an s3:// URI'),
   ENTRY_POINT_ARGUMENTS: z._default(jsonStringArray, []),
   SPARK_SUBMIT_PARAMETERS: z._default(z.string(), ''),
+  /** Spark properties of each run (spark-defaults override); EMR.secret@ values resolve at run start. */
+  SPARK_DEFAULTS: z._default(jsonStringRecord, {}),
   /** EMR's own restart budget inside one streaming run before the run fails. */
   MAX_FAILED_ATTEMPTS_PER_HOUR: integer(1, 10, 5),
   BACKOFF_BASE_SECONDS: integer(1, 3600, 60),
@@ -53,6 +71,7 @@ export interface SupervisorConfig {
   readonly entryPoint: string;
   readonly entryPointArguments: readonly string[];
   readonly sparkSubmitParameters: string;
+  readonly sparkDefaults: Readonly<Record<string, string>>;
   readonly maxFailedAttemptsPerHour: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
@@ -83,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): SupervisorConfig {
     entryPoint: e.ENTRY_POINT,
     entryPointArguments: e.ENTRY_POINT_ARGUMENTS,
     sparkSubmitParameters: e.SPARK_SUBMIT_PARAMETERS,
+    sparkDefaults: e.SPARK_DEFAULTS,
     maxFailedAttemptsPerHour: e.MAX_FAILED_ATTEMPTS_PER_HOUR,
   };
   return {

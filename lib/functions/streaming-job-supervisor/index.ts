@@ -110,6 +110,10 @@ async function startRun(cfg: SupervisorConfig, token: string): Promise<string> {
       // EMR restarts failed attempts inside the run (from the checkpoint) up to this budget per hour;
       // past it the run fails and this supervisor takes over with its own backoff.
       retryPolicy: { maxFailedAttemptsPerHour: cfg.maxFailedAttemptsPerHour },
+      configurationOverrides:
+        Object.keys(cfg.sparkDefaults).length > 0
+          ? { applicationConfiguration: [{ classification: 'spark-defaults', properties: { ...cfg.sparkDefaults } }] }
+          : undefined,
       jobDriver: {
         sparkSubmit: {
           entryPoint: cfg.entryPoint,
