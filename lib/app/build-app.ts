@@ -1,6 +1,6 @@
 import { App, AppProps } from 'aws-cdk-lib';
 import featureFlags from './feature-flags.json';
-import { applyCompliance } from '../compliance/apply-compliance';
+import { applyCompliance, type ApplyComplianceOptions } from '../compliance/apply-compliance';
 import { loadEnvironment, selectEnvironmentNames, type LoadOptions } from '../config/load-config';
 import { LakestreamStage } from './lakestream-stage';
 
@@ -9,21 +9,25 @@ function contextString(app: App, key: string): string | undefined {
   return value === undefined || value === null || value === '' ? undefined : String(value);
 }
 
+/** Options of buildApp: how environments load, plus what applyCompliance takes. */
+export interface BuildAppOptions extends Omit<LoadOptions, 'owner' | 'account' | 'region'>, ApplyComplianceOptions {}
+
 /**
  * Adds one LakestreamStage per selected environment to the app, with the compliance packs on.
  * Context: `env` (a name or `all`), `owner` (sandbox suffix), `account`, `region`.
  */
-export function buildApp(app: App, options: Omit<LoadOptions, 'owner' | 'account' | 'region'> = {}): LakestreamStage[] {
-  const names = selectEnvironmentNames(contextString(app, 'env'), options.environments);
+export function buildApp(app: App, options: BuildAppOptions = {}): LakestreamStage[] {
+  const { sourceFingerprint, ...environmentOptions } = options;
+  const names = selectEnvironmentNames(contextString(app, 'env'), environmentOptions.environments);
   const loadOptions: LoadOptions = {
-    ...options,
+    ...environmentOptions,
     owner: contextString(app, 'owner'),
     account: contextString(app, 'account'),
     region: contextString(app, 'region'),
   };
   const configs = names.map((name) => loadEnvironment(name, loadOptions));
   // Before the stages: template validation starts its engines now, alongside construction.
-  applyCompliance(app);
+  applyCompliance(app, { sourceFingerprint });
   return configs.map((config) => new LakestreamStage(app, config.stageName, { config }));
 }
 

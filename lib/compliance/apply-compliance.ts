@@ -5,18 +5,30 @@ import { IConstruct } from 'constructs';
 import { acknowledgeCdkOwnedProviders } from './cdk-owned-providers';
 import { ParallelTemplateValidation } from './parallel-template-validation';
 
+/** Options of applyCompliance. */
+export interface ApplyComplianceOptions {
+  /**
+   * Digest of the sources the app is built from (sourceFingerprint), for template validation to
+   * skip its engine when these sources were validated before. Only the CDK app passes it: tests
+   * build many different apps from the same sources in one process.
+   * @default none: the validation engine always starts
+   */
+  readonly sourceFingerprint?: string;
+}
+
 /**
  * Runs the cdk-nag AwsSolutions and NIST 800-53 rev 5 packs over every stage of the app. Any
  * unacknowledged finding fails synth; CDK writes the full list to validation-report.json.
  */
-export function applyCompliance(app: App): void {
+export function applyCompliance(app: App, options: ApplyComplianceOptions = {}): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
   // aws-cdk-lib's template validation, built on worker threads while the stages are constructed
   // (call this before constructing them); same switches as the built-in one.
   // LAKESTREAM_VALIDATION_WORKERS=0 leaves aws-cdk-lib's own plugin in place (same checks, on the main thread).
   const builtIn = (app as unknown as { _builtinCloudFormationValidation?: boolean })._builtinCloudFormationValidation !== false;
   const workers = process.env.LAKESTREAM_VALIDATION_WORKERS === undefined ? undefined : Number(process.env.LAKESTREAM_VALIDATION_WORKERS);
-  if (builtIn && process.env.CDK_VALIDATION !== 'false' && workers !== 0) Validations.of(app).addPlugins(new ParallelTemplateValidation(workers));
+  if (builtIn && process.env.CDK_VALIDATION !== 'false' && workers !== 0)
+    Validations.of(app).addPlugins(new ParallelTemplateValidation({ workerCount: workers, sourceFingerprint: options.sourceFingerprint }));
   installSynthHook();
 }
 

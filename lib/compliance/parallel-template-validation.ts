@@ -1,21 +1,169 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import { CloudFormationValidatePlugin, type IPolicyValidationContext, type PolicyValidationPluginReport } from 'aws-cdk-lib';
 
 /** One template as the stock plugin hands it to the engine. */
-interface ValidateRequest {
+export interface ValidateRequest {
   readonly content: string;
   readonly name: string;
   readonly options: unknown;
 }
 
-interface Report {
+export interface Report {
   readonly diagnostics: unknown[];
 }
 
 interface Engine {
   validateTemplate(template: { content: string | Uint8Array; name: string }, options: unknown): Report;
+}
+
+/**
+ * Where reports are kept between runs, by the digest of everything that decides them (see ValidationCache).
+ * LAKESTREAM_VALIDATION_CACHE_DIR moves it (a CI cache, or a benchmark's scratch folder).
+ */
+export const DEFAULT_VALIDATION_CACHE_DIR = process.env.LAKESTREAM_VALIDATION_CACHE_DIR || path.join(__dirname, '..', '..', '.cache', 'template-validation');
+
+/** After this long unwritten, a report or marker is dropped (a later miss only costs one validation). */
+const CACHE_ENTRY_LIFETIME_MS = 7 * 24 * 3_600_000;
+
+/** Stands for the template's path inside stored reports. */
+const NAME_PLACEHOLDER = '\u0000template\u0000';
+
+/**
+ * Reports of earlier runs, keyed by a digest of everything the engine's answer depends on: the
+ * template text and name, the options aws-cdk-lib passes, the versions of aws-cdk-lib and of the
+ * engine package, and the text of every rule file the worker loads. The engine is a pure function
+ * of these, so an unchanged template gets the very report a fresh validation would give; any change
+ * to any of them is a new key and a real validation. Only the developer loop gains (a clean clone, as
+ * in CI, has no cache); `LAKESTREAM_VALIDATION_CACHE=0` turns it off.
+ */
+export class ValidationCache {
+  private readonly engineDigest: string;
+
+  constructor(
+    private readonly dir: string = DEFAULT_VALIDATION_CACHE_DIR,
+    engineDigest?: string,
+  ) {
+    this.engineDigest = engineDigest ?? ValidationCache.currentEngineDigest();
+  }
+
+  /** aws-cdk-lib and engine versions plus the rule files, as the worker loads them. */
+  public static currentEngineDigest(): string {
+    const hash = createHash('sha256');
+    const cdkRoot = path.dirname(require.resolve('aws-cdk-lib/package.json'));
+    const enginePackage = require.resolve('@aws/cloudformation-validate/package.json', { paths: [cdkRoot] });
+    for (const file of [path.join(cdkRoot, 'package.json'), enginePackage]) {
+      hash.update(String((JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: string }).version)).update('\0');
+    }
+    const rulesDirectory = path.join(cdkRoot, 'core', 'lib', 'validation', 'rules');
+    for (const file of fs.readdirSync(rulesDirectory).sort())
+      hash
+        .update(file)
+        .update('\0')
+        .update(fs.readFileSync(path.join(rulesDirectory, file)))
+        .update('\0');
+    return hash.digest('hex');
+  }
+
+  public key(request: ValidateRequest): string {
+    return (
+      createHash('sha256')
+        .update(this.engineDigest)
+        .update('\0')
+        // The template's file name, not its folder: aws-cdk-lib names templates by their absolute path,
+        // and the output folder differs between runs (tests, `cdk synth -o`). Reports carry the path
+        // back as NAME_PLACEHOLDER, so each run gets its own.
+        .update(path.basename(request.name))
+        .update('\0')
+        .update(JSON.stringify(request.options) ?? 'undefined')
+        .update('\0')
+        .update(request.content)
+        .digest('hex')
+    );
+  }
+
+  public get(request: ValidateRequest): Report | undefined {
+    try {
+      const stored = fs.readFileSync(path.join(this.dir, `${this.key(request)}.json`), 'utf8');
+      return JSON.parse(stored, (_key, value: unknown) => (typeof value === 'string' ? value.split(NAME_PLACEHOLDER).join(request.name) : value)) as Report;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether a validation of an app built from these sources finished (so the cache holds its reports). */
+  public hasValidated(sourceFingerprint: string): boolean {
+    return fs.existsSync(this.validatedMarker(sourceFingerprint));
+  }
+
+  /** Notes that every template of an app built from these sources now has its report here. */
+  public recordValidated(sourceFingerprint: string): void {
+    try {
+      fs.mkdirSync(path.dirname(this.validatedMarker(sourceFingerprint)), { recursive: true });
+      fs.writeFileSync(this.validatedMarker(sourceFingerprint), '');
+      this.pruneOlderThan(Date.now() - CACHE_ENTRY_LIFETIME_MS);
+    } catch {
+      // Only the next run's speed depends on it.
+    }
+  }
+
+  /** Drops reports and markers not written for a while, so the folder does not grow with every edit. */
+  private pruneOlderThan(cutoffMs: number): void {
+    for (const folder of [this.dir, path.join(this.dir, 'validated-sources')]) {
+      for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+        const file = path.join(folder, entry.name);
+        if (entry.isFile() && fs.statSync(file).mtimeMs < cutoffMs) fs.rmSync(file, { force: true });
+      }
+    }
+  }
+
+  private validatedMarker(sourceFingerprint: string): string {
+    return path.join(this.dir, 'validated-sources', sourceFingerprint);
+  }
+
+  /** Written to a temporary file and renamed, so a concurrent run never reads half a report. */
+  public put(request: ValidateRequest, report: Report): void {
+    try {
+      fs.mkdirSync(this.dir, { recursive: true });
+      const file = path.join(this.dir, `${this.key(request)}.json`);
+      const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      fs.writeFileSync(
+        temporary,
+        JSON.stringify(report, (_key, value: unknown) => (typeof value === 'string' ? value.split(request.name).join(NAME_PLACEHOLDER) : value)),
+      );
+      fs.renameSync(temporary, file);
+    } catch {
+      // A read-only checkout only loses the speed-up.
+    }
+  }
+}
+
+/** Options of ParallelTemplateValidation. */
+export interface ParallelTemplateValidationProps {
+  /**
+   * Worker threads, each with its own engine. One by default: its engine builds on the second core
+   * while the app is constructed, at no extra CPU. A second one halves validation but builds a
+   * second engine (~1.5 s CPU), which on a busy 2-core machine slowed construction more than it
+   * saved (numbers in the habits note of issue 14), so only from four cores on.
+   * @default 2 from four cores on, else 1
+   */
+  readonly workerCount?: number;
+
+  /**
+   * Reports of earlier runs; `undefined` validates every template afresh.
+   * @default a ValidationCache in .cache/template-validation, or none when LAKESTREAM_VALIDATION_CACHE=0
+   */
+  readonly cache?: ValidationCache;
+
+  /**
+   * A digest of the sources this app is built from (see sourceFingerprint). When the cache records a
+   * finished validation for it, no worker starts unless a template misses the cache.
+   * @default none: workers always start at construction
+   */
+  readonly sourceFingerprint?: string;
 }
 
 /** How long synthesis waits for a worker before failing (a crashed worker never answers). */
@@ -72,31 +220,53 @@ export class ParallelTemplateValidation extends CloudFormationValidatePlugin {
   private pool: ValidationWorker[] = [];
   private currentEngine: Engine;
 
+  private readonly workerCount: number;
+  private readonly cache: ValidationCache | undefined;
+  private readonly sourceFingerprint: string | undefined;
+
   /**
-   * Starts the workers (and so the engines) at once: create this before constructing the stages.
-   * One worker by default: its engine builds on the second core while the app is constructed, at no
-   * extra CPU. A second one halves validation but builds a second engine (~1.5 s CPU), which on a
-   * busy 2-core machine slowed construction more than it saved (numbers in the habits note of issue 14), so only from
-   * four cores on.
+   * Starts the workers (and so the engines) at once, unless the cache already holds every report for
+   * these sources (see `sourceFingerprint`): create this before constructing the stages.
    */
-  constructor(private readonly workerCount = os.availableParallelism() >= 4 ? 2 : 1) {
+  constructor(props: ParallelTemplateValidationProps = {}) {
     super();
-    this.pool = this.startWorkers();
+    this.workerCount = props.workerCount ?? (os.availableParallelism() >= 4 ? 2 : 1);
+    this.cache = 'cache' in props ? props.cache : process.env.LAKESTREAM_VALIDATION_CACHE === '0' ? undefined : new ValidationCache();
+    this.sourceFingerprint = props.sourceFingerprint;
+    // Building an engine costs ~1.5 s of CPU and a few hundred MB; on a 2-core machine that slowed
+    // a fully cached synth of dev from ~3.1 s to ~4.5 s. When these very sources were validated
+    // before, every report is expected in the cache and a worker starts only on a miss.
+    const expectAllCached = this.cache !== undefined && this.sourceFingerprint !== undefined && this.cache.hasValidated(this.sourceFingerprint);
+    if (!expectAllCached) this.pool = this.startWorkers();
     this.currentEngine = this.recordingEngine([]);
     // Replaces the stock plugin's private engine factory; `validate` below decides what it returns.
     Object.defineProperty(this, 'initializeEngine', { value: () => this.currentEngine });
+  }
+
+  /** Whether workers are running (started at construction, or for the misses of a validation). */
+  public get workersStarted(): boolean {
+    return this.pool.length > 0;
   }
 
   public override validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const requests: ValidateRequest[] = [];
     this.currentEngine = this.recordingEngine(requests);
     super.validate(context);
-    if (this.pool.length === 0) this.pool = this.startWorkers();
-    const reports = this.validateInWorkers(requests);
+    const reports: Array<Report | undefined> = requests.map((request) => this.cache?.get(request));
+    const misses = requests.map((_, i) => i).filter((i) => reports[i] === undefined);
+    if (misses.length > 0) {
+      if (this.pool.length === 0) this.pool = this.startWorkers();
+      const fresh = this.validateInWorkers(misses.map((i) => requests[i]));
+      misses.forEach((requestIndex, k) => {
+        reports[requestIndex] = fresh[k];
+        this.cache?.put(requests[requestIndex], fresh[k]);
+      });
+    }
+    if (this.sourceFingerprint !== undefined) this.cache?.recordValidated(this.sourceFingerprint);
     // Each engine holds a few hundred MB; a later synth of the same app starts new ones.
     this.stopWorkers();
     let next = 0;
-    this.currentEngine = { validateTemplate: () => reports[next++] };
+    this.currentEngine = { validateTemplate: () => reports[next++] as Report };
     return super.validate(context);
   }
 

@@ -2,12 +2,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, CfnResource, Stack, Stage, Validations } from 'aws-cdk-lib';
-import { ParallelTemplateValidation } from '../../lib/compliance/parallel-template-validation';
+import { ParallelTemplateValidation, ValidationCache, type ValidateRequest } from '../../lib/compliance/parallel-template-validation';
+import { sourceFingerprint } from '../../lib/compliance/source-fingerprint';
 
 /** Two stages of faulty stacks: a wrong property type, an unknown property, a bad enum value. */
 function faultyApp(parallel: boolean): App {
   const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-cfn-validate-')) });
-  if (parallel) Validations.of(app).addPlugins(new ParallelTemplateValidation(2));
+  // No cache: this compares fresh validations.
+  if (parallel) Validations.of(app).addPlugins(new ParallelTemplateValidation({ workerCount: 2, cache: undefined }));
   for (const stageName of ['One', 'Two']) {
     const stage = new Stage(app, stageName, { env: { account: '111111111111', region: 'eu-west-1' } });
     for (const stackName of ['A', 'B', 'C']) {
@@ -51,8 +53,148 @@ describe('template validation on worker threads', () => {
 
   it('passes a clean app', () => {
     const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-cfn-validate-')) });
-    Validations.of(app).addPlugins(new ParallelTemplateValidation(1));
+    Validations.of(app).addPlugins(new ParallelTemplateValidation({ workerCount: 1 }));
     new CfnResource(new Stack(app, 'S'), 'Queue', { type: 'AWS::SQS::Queue', properties: { DelaySeconds: 5 } });
     expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe('validation report cache', () => {
+  const tmpCache = () => fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-cfn-cache-'));
+  const queueApp = (cache: ValidationCache, delaySeconds: unknown, sourceFingerprint?: string): App => {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-cfn-validate-')) });
+    Validations.of(app).addPlugins(new ParallelTemplateValidation({ workerCount: 1, cache, sourceFingerprint }));
+    new CfnResource(new Stack(app, 'S'), 'Queue', { type: 'AWS::SQS::Queue', properties: { DelaySeconds: delaySeconds } });
+    return app;
+  };
+
+  /** Violations CloudFormation Validate reported for the app (synth writes them whether or not it throws). */
+  const violations = (app: App): number => {
+    try {
+      app.synth();
+    } catch {
+      // reported below
+    }
+    const report = JSON.parse(fs.readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: Array<{ pluginName: string; violations: unknown[] }>;
+    };
+    return report.pluginReports.find((r) => r.pluginName === 'CloudFormation Validate')?.violations.length ?? 0;
+  };
+  const reports = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+  it('a violation introduced after a warm cache is reported: the key is the template text', () => {
+    const dir = tmpCache();
+    const cache = new ValidationCache(dir);
+    expect(violations(queueApp(cache, 5))).toBe(0);
+    expect(reports(dir)).toHaveLength(1);
+    // Same template again (in another output folder): served from the cache, still clean.
+    expect(violations(queueApp(cache, 5))).toBe(0);
+    expect(reports(dir)).toHaveLength(1);
+    // A changed template is validated afresh and its violation is reported.
+    expect(violations(queueApp(cache, 'soon'))).toBe(1);
+    expect(reports(dir)).toHaveLength(2);
+    // ...and a cached violation is reported again, not forgotten.
+    expect(violations(queueApp(cache, 'soon'))).toBe(1);
+    expect(reports(dir)).toHaveLength(2);
+  });
+
+  it('serves a stored report for exactly the same request, and nothing for any other', () => {
+    const cache = new ValidationCache(tmpCache(), 'engine-1');
+    const request: ValidateRequest = { content: '{"Resources":{}}', name: 'S.template.json', options: { a: 1 } };
+    const stored = { diagnostics: [{ message: 'planted' }] };
+    cache.put(request, stored);
+    expect(cache.get(request)).toEqual(stored);
+    expect(cache.get({ ...request, content: '{"Resources": {}}' })).toBeUndefined();
+    expect(cache.get({ ...request, name: 'T.template.json' })).toBeUndefined();
+    // The folder is not part of the key, and a stored path is given back as the asking run's path.
+    const inFolder = { ...request, name: '/out/one/S.template.json' };
+    cache.put(inFolder, { diagnostics: [{ file: '/out/one/S.template.json' }] });
+    expect(cache.get({ ...request, name: '/out/two/S.template.json' })).toEqual({ diagnostics: [{ file: '/out/two/S.template.json' }] });
+    expect(cache.get({ ...request, options: { a: 2 } })).toBeUndefined();
+    // Another engine (aws-cdk-lib or engine upgrade, changed rule files) never reads this report.
+    expect(new ValidationCache((cache as unknown as { dir: string }).dir, 'engine-2').get(request)).toBeUndefined();
+  });
+
+  it('the engine digest covers the installed aws-cdk-lib, engine and rule files', () => {
+    const digest = ValidationCache.currentEngineDigest();
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(ValidationCache.currentEngineDigest()).toBe(digest);
+  });
+
+  it('a cache directory that cannot be written only loses the speed-up', () => {
+    const file = path.join(tmpCache(), 'not-a-directory');
+    fs.writeFileSync(file, '');
+    const cache = new ValidationCache(path.join(file, 'sub'));
+    expect(violations(queueApp(cache, 5))).toBe(0);
+    expect(violations(queueApp(cache, 'soon'))).toBe(1);
+  });
+
+  it('starts no engine for sources validated before, and still validates a template that misses', () => {
+    const dir = tmpCache();
+    const cache = new ValidationCache(dir);
+    expect(cache.hasValidated('sources-1')).toBe(false);
+    const fresh = new ParallelTemplateValidation({ workerCount: 1, cache, sourceFingerprint: 'sources-1' });
+    expect(fresh.workersStarted).toBe(true);
+    fresh._dispose();
+    expect(violations(queueApp(cache, 5, 'sources-1'))).toBe(0);
+    expect(cache.hasValidated('sources-1')).toBe(true);
+
+    const predicted = new ParallelTemplateValidation({ workerCount: 1, cache, sourceFingerprint: 'sources-1' });
+    expect(predicted.workersStarted).toBe(false);
+    // Without a fingerprint (tests, other callers) the engine always starts.
+    const unpredicted = new ParallelTemplateValidation({ workerCount: 1, cache });
+    expect(unpredicted.workersStarted).toBe(true);
+    unpredicted._dispose();
+    // A wrong prediction (same fingerprint, different template) costs time, never the finding.
+    expect(violations(queueApp(cache, 'soon', 'sources-1'))).toBe(1);
+  });
+
+  it('drops reports and markers unwritten for a week', () => {
+    const dir = tmpCache();
+    const cache = new ValidationCache(dir);
+    cache.recordValidated('old');
+    cache.put({ content: '{}', name: 'Old.template.json', options: {} }, { diagnostics: [] });
+    const weekAgo = new Date(Date.now() - 8 * 24 * 3_600_000);
+    fs.utimesSync(path.join(dir, 'validated-sources', 'old'), weekAgo, weekAgo);
+    for (const report of reports(dir)) fs.utimesSync(path.join(dir, report), weekAgo, weekAgo);
+    cache.recordValidated('new');
+    expect(cache.hasValidated('old')).toBe(false);
+    expect(cache.hasValidated('new')).toBe(true);
+    expect(reports(dir)).toHaveLength(0);
+  });
+});
+
+describe('source fingerprint', () => {
+  const project = (): string => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-fingerprint-'));
+    for (const file of ['bin/app.ts', 'lib/a/b.ts', 'jobs/x.sql', 'dashboards/d.json', 'cdk.json', 'package-lock.json']) {
+      fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      fs.writeFileSync(path.join(root, file), 'x');
+    }
+    return root;
+  };
+  const env = { CDK_CONTEXT_JSON: '{"env":"dev"}', CDK_OUTDIR: '/out/1', HOME: '/root' };
+  const argv = ['node', 'bin/lakestream.ts'];
+
+  it('is stable for unchanged sources, command and context, whatever the output folder or unrelated variables', () => {
+    const root = project();
+    const first = sourceFingerprint(argv, env, root);
+    expect(sourceFingerprint(argv, { ...env, CDK_OUTDIR: '/out/2', HOME: '/home/x' }, root)).toBe(first);
+  });
+
+  it('changes with any source file, the context, Lakestream switches and the command line', () => {
+    const root = project();
+    const first = sourceFingerprint(argv, env, root);
+    expect(sourceFingerprint(argv, { ...env, CDK_CONTEXT_JSON: '{"env":"all"}' }, root)).not.toBe(first);
+    expect(sourceFingerprint(argv, { ...env, LAKESTREAM_VALIDATION_WORKERS: '2' }, root)).not.toBe(first);
+    expect(sourceFingerprint([...argv, '--extra'], env, root)).not.toBe(first);
+    fs.writeFileSync(path.join(root, 'lib/a/b.ts'), 'xy');
+    const edited = sourceFingerprint(argv, env, root);
+    expect(edited).not.toBe(first);
+    fs.writeFileSync(path.join(root, 'lib/a/new.ts'), '');
+    expect(sourceFingerprint(argv, env, root)).not.toBe(edited);
+    const touched = new Date(Date.now() + 60_000);
+    fs.utimesSync(path.join(root, 'jobs/x.sql'), touched, touched);
+    expect(sourceFingerprint(argv, env, root)).not.toBe(edited);
   });
 });
