@@ -26,7 +26,7 @@ interface Engine {
  */
 export const DEFAULT_VALIDATION_CACHE_DIR = process.env.LAKESTREAM_VALIDATION_CACHE_DIR || path.join(__dirname, '..', '..', '.cache', 'template-validation');
 
-/** After this long unwritten, a report or marker is dropped (a later miss only costs one validation). */
+/** After this long unused, a report or marker is dropped (a later miss only costs one validation). */
 const CACHE_ENTRY_LIFETIME_MS = 7 * 24 * 3_600_000;
 
 /** Stands for the template's path inside stored reports. */
@@ -87,7 +87,11 @@ export class ValidationCache {
 
   public get(request: ValidateRequest): Report | undefined {
     try {
-      const stored = fs.readFileSync(path.join(this.dir, `${this.key(request)}.json`), 'utf8');
+      const file = path.join(this.dir, `${this.key(request)}.json`);
+      const stored = fs.readFileSync(file, 'utf8');
+      // Marks the report as used, so pruning keeps what is still served.
+      const now = new Date();
+      fs.utimesSync(file, now, now);
       return JSON.parse(stored, (_key, value: unknown) => (typeof value === 'string' ? value.split(NAME_PLACEHOLDER).join(request.name) : value)) as Report;
     } catch {
       return undefined;
@@ -110,7 +114,7 @@ export class ValidationCache {
     }
   }
 
-  /** Drops reports and markers not written for a while, so the folder does not grow with every edit. */
+  /** Drops reports and markers unused for a while, so the folder does not grow with every edit. */
   private pruneOlderThan(cutoffMs: number): void {
     for (const folder of [this.dir, path.join(this.dir, 'validated-sources')]) {
       for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {

@@ -149,18 +149,24 @@ describe('validation report cache', () => {
     expect(violations(queueApp(cache, 'soon', 'sources-1'))).toBe(1);
   });
 
-  it('drops reports and markers unwritten for a week', () => {
+  it('drops reports and markers unused for a week, and keeps a report still served', () => {
     const dir = tmpCache();
     const cache = new ValidationCache(dir);
     cache.recordValidated('old');
-    cache.put({ content: '{}', name: 'Old.template.json', options: {} }, { diagnostics: [] });
+    const unused = { content: '{}', name: 'Old.template.json', options: {} };
+    const served = { content: '{"Resources":{}}', name: 'Served.template.json', options: {} };
+    cache.put(unused, { diagnostics: [] });
+    cache.put(served, { diagnostics: [{ message: 'kept' }] });
     const weekAgo = new Date(Date.now() - 8 * 24 * 3_600_000);
     fs.utimesSync(path.join(dir, 'validated-sources', 'old'), weekAgo, weekAgo);
     for (const report of reports(dir)) fs.utimesSync(path.join(dir, report), weekAgo, weekAgo);
+    expect(cache.get(served)).toEqual({ diagnostics: [{ message: 'kept' }] });
     cache.recordValidated('new');
     expect(cache.hasValidated('old')).toBe(false);
     expect(cache.hasValidated('new')).toBe(true);
-    expect(reports(dir)).toHaveLength(0);
+    expect(reports(dir)).toHaveLength(1);
+    expect(cache.get(unused)).toBeUndefined();
+    expect(cache.get(served)).toEqual({ diagnostics: [{ message: 'kept' }] });
   });
 });
 
