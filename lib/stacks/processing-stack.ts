@@ -27,6 +27,7 @@ import type { PlatformNetwork } from '../constructs/network/platform-network';
 import type { PlatformKeys } from '../constructs/security/platform-keys';
 import { SparkApplication } from '../constructs/spark/spark-application';
 import { SparkBatchJob } from '../constructs/spark/spark-job';
+import type { SparkJobRole } from '../constructs/spark/spark-job-role';
 import { sparkSizeConf } from '../constructs/spark/spark-job-size';
 import { StreamingJobSupervisor } from '../constructs/spark/streaming-job-supervisor';
 import type { UserRefKey } from '../constructs/gdpr/user-ref-key';
@@ -85,6 +86,13 @@ export interface ProcessingStackProps extends StackProps {
  */
 export class ProcessingStack extends Stack {
   public readonly spark: SparkApplication;
+  /** The role of each Spark job (one per job, each granted only that job's prefixes, tables, keys and code). */
+  public readonly jobRoles: {
+    readonly landingToBronze: SparkJobRole;
+    readonly dailyReport: SparkJobRole;
+    readonly streaming?: SparkJobRole;
+    readonly erasure: SparkJobRole;
+  };
   public readonly batchJobs: { readonly landingToBronze: SparkBatchJob; readonly dailyReport: SparkBatchJob };
   /** Runs landing-to-bronze, then the daily report, on `emr.dailyReportSchedule`. */
   public readonly dailyPipeline: sfn.StateMachine;
@@ -148,11 +156,6 @@ export class ProcessingStack extends Stack {
       logRetention,
       logRemovalPolicy,
     });
-    // The pseudonym key of user_ref, resolved by EMR Serverless when a run of a job that writes
-    // user_ref starts (lib/constructs/gdpr/user-ref-key.ts), with the job role.
-    const userRefKeyConf = { [USER_REF_KEY_PROPERTY]: props.userRefKey.sparkPropertyValue };
-    props.userRefKey.grantRead(this.spark.executionRole);
-
     // ---- job code ---------------------------------------------------------------------------
     // The package zip holds lakestream_spark/ and sql/ side by side at its root: report_sql.py reads
     // ../sql/<file> through the zip importer, so --py-files alone makes the SQL reachable.
@@ -160,26 +163,43 @@ export class ProcessingStack extends Stack {
     const entryPoint = (id: string, file: string) => new s3assets.Asset(this, id, { path: path.join(SPARK_JOBS_DIR, file) });
     const landingScript = entryPoint('LandingToBronzeScript', 'landing_to_bronze.py');
     const reportScript = entryPoint('DailyReportScript', 'daily_report.py');
-    const codeAssets = [packageAsset, landingScript, reportScript];
     const pyFiles = `--py-files ${packageAsset.s3ObjectUrl}`;
 
-    // ---- data access of the job role ---------------------------------------------------------
-    // One role runs every job, but each job's grants are made here for that job, whichever other
-    // jobs the environment builds: a prefix a job reads without a grant answers 403, which no job
-    // treats as "no data yet".
-    this.spark.grantGlueTables(catalog.databaseNames.bronze, this.tables.bronzeTableNames);
-    this.spark.grantGlueTables(catalog.databaseNames.silver, this.tables.silverTableNames);
-    this.spark.grantGlueTables(catalog.databaseNames.gold, this.tables.goldTableNames);
-    this.spark.grantKeyUsage(keys.lake);
-    // landing-to-bronze: reads landed files, replaces its day folders in bronze.
-    this.spark.grantRead(lake.landing, LANDING_LOGINS_PREFIX);
-    this.spark.grantReadWrite(lake.bronze, 'landing/');
-    this.spark.grantReadWrite(lake.bronze, 'quarantine/');
+    // ---- one role per job, granted only that job's data ---------------------------------------
+    // A prefix a job reads without a grant answers 403, which no job treats as "no data yet"; so each
+    // job's grants are made here for that job, whichever other jobs the environment builds.
+    const jobRoleFor = (id: string, jobName: string, script: s3assets.Asset): SparkJobRole => {
+      const jobRole = this.spark.addJobRole(id, jobName);
+      jobRole.grantKeyUsage(keys.lake);
+      // Exactly its own code objects, not the whole CDK assets bucket.
+      jobRole.grantReadObjects(
+        'ReadJobCode',
+        [packageAsset, script].map((asset) => asset.bucket.arnForObjects(asset.s3ObjectKey)),
+      );
+      return jobRole;
+    };
+    // The pseudonym key of user_ref, resolved by EMR Serverless when a run of a job that writes
+    // user_ref starts (lib/constructs/gdpr/user-ref-key.ts), with that job's role.
+    const userRefKeyConf = { [USER_REF_KEY_PROPERTY]: props.userRefKey.sparkPropertyValue };
+    const bronzeTables = [catalog.databaseNames.bronze, this.tables.bronzeTableNames] as const;
+    const silverTables = [catalog.databaseNames.silver, this.tables.silverTableNames] as const;
+    const goldTables = [catalog.databaseNames.gold, this.tables.goldTableNames] as const;
+
+    // landing-to-bronze: reads landed files, replaces its day folders in bronze and quarantines rejects.
+    const landingRole = jobRoleFor('LandingToBronzeRole', 'landing-to-bronze', landingScript);
+    landingRole.grantRead(lake.landing, LANDING_LOGINS_PREFIX);
+    landingRole.grantReadWrite(lake.bronze, 'landing/');
+    landingRole.grantReadWrite(lake.bronze, 'quarantine/');
+    landingRole.grantGlueTables(...bronzeTables);
     // daily report: reads both bronze login datasets (the streamed one even where the streaming job is
-    // not built, e.g. data replayed into it), replaces its day folders in gold.
-    this.spark.grantRead(lake.bronze, STREAMED_LOGINS_PREFIX);
-    this.spark.grantRead(lake.bronze, LANDING_LOGINS_DATASET_PREFIX);
-    this.spark.grantReadWrite(lake.gold, 'reports/');
+    // not built, e.g. data replayed into it), replaces its day folders in gold; it cannot change bronze.
+    const reportRole = jobRoleFor('DailyReportRole', 'daily-report', reportScript);
+    reportRole.grantRead(lake.bronze, STREAMED_LOGINS_PREFIX);
+    reportRole.grantRead(lake.bronze, LANDING_LOGINS_DATASET_PREFIX);
+    reportRole.grantReadWrite(lake.gold, 'reports/');
+    reportRole.grantGlueTables(...bronzeTables, { readOnly: true });
+    reportRole.grantGlueTables(...goldTables);
+    props.userRefKey.grantRead(reportRole.role);
 
     // ---- batch jobs -------------------------------------------------------------------------
     const bronzeUri = lake.bronze.s3UrlForObject('/');
@@ -187,6 +207,7 @@ export class ProcessingStack extends Stack {
     const batchCommon = { application: this.spark, logsKey: keys.logs, logRetention, logRemovalPolicy };
     const landingToBronze = new SparkBatchJob(this, 'LandingToBronze', {
       ...batchCommon,
+      executionRole: landingRole.role,
       jobName: 'landing-to-bronze',
       entryPoint: landingScript.s3ObjectUrl,
       entryPointArguments: ['--landing-uri', lake.landing.s3UrlForObject(LANDING_LOGINS_PREFIX), '--bronze-uri', bronzeUri],
@@ -194,6 +215,7 @@ export class ProcessingStack extends Stack {
     });
     const dailyReport = new SparkBatchJob(this, 'DailyReport', {
       ...batchCommon,
+      executionRole: reportRole.role,
       jobName: 'daily-report',
       entryPoint: reportScript.s3ObjectUrl,
       entryPointArguments: ['--bronze-uri', bronzeUri, '--gold-uri', lake.gold.s3UrlForObject('/'), '--late-days', String(config.emr.reportLateDays)],
@@ -204,30 +226,33 @@ export class ProcessingStack extends Stack {
     this.dailyPipeline = this.dailyPipelineOf([landingToBronze, dailyReport], config, keys.logs, logRetention, logRemovalPolicy);
 
     // ---- Spark streaming: Kafka -> bronze -----------------------------------------------------
+    let streamingRole: SparkJobRole | undefined;
     if (config.emr.streamingJobEnabled) {
       const sparkJars = mirror().artifactsUsedBy('spark-streaming');
       const streamingScript = entryPoint('StreamingBronzeScript', 'streaming_bronze.py');
-      codeAssets.push(streamingScript);
-      this.spark.grantReadWrite(lake.bronze, 'kafka/');
+      // Reads the two topics, writes the streamed datasets and its checkpoints; nothing in landing or gold.
+      streamingRole = jobRoleFor('StreamingBronzeRole', 'streaming-bronze', streamingScript);
+      streamingRole.grantReadWrite(lake.bronze, 'kafka/');
       // Flink's counts are aggregates: they land in silver, which dashboards read instead of bronze.
-      this.spark.grantReadWrite(lake.silver, SILVER_STREAMED_PREFIX);
-      this.spark.grantReadWrite(lake.bronze, '_checkpoints/');
-      this.spark.executionRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'ReadKafkaConnectorJars',
-          actions: ['s3:GetObject'],
-          resources: sparkJars.map((name) => mirror().objectArn(name)),
-        }),
+      streamingRole.grantReadWrite(lake.silver, SILVER_STREAMED_PREFIX);
+      streamingRole.grantReadWrite(lake.bronze, '_checkpoints/');
+      streamingRole.grantGlueTables(...bronzeTables);
+      streamingRole.grantGlueTables(...silverTables);
+      streamingRole.grantReadObjects(
+        'ReadKafkaConnectorJars',
+        sparkJars.map((name) => mirror().objectArn(name)),
       );
+      props.userRefKey.grantRead(streamingRole.role);
       for (const topic of [TOPIC_NAMES.loginsRaw, TOPIC_NAMES.loginsCounts]) {
-        topics.topic(topic).grantReadWithGroupPrefix(this.spark.executionRole, SPARK_GROUP_ID_PREFIX);
+        topics.topic(topic).grantReadWithGroupPrefix(streamingRole.role, SPARK_GROUP_ID_PREFIX);
       }
-      new WildcardAcknowledgements(this.spark.executionRole).add(
+      new WildcardAcknowledgements(streamingRole.role).add(
         `${kafkaGroupArn(topics.cluster, SPARK_GROUP_ID_PREFIX)}*`,
         `Spark names a consumer group per streaming query (${SPARK_GROUP_ID_PREFIX}-<uuid>-...); the grant covers exactly the groups with the job's prefix.`,
       );
       this.supervisor = new StreamingJobSupervisor(this, 'StreamingBronze', {
         application: this.spark,
+        executionRole: streamingRole.role,
         jobName: 'streaming-bronze',
         entryPoint: streamingScript.s3ObjectUrl,
         entryPointArguments: [
@@ -256,7 +281,6 @@ export class ProcessingStack extends Stack {
       });
       this.supervisor.node.addDependency(topics.resource);
     }
-    for (const asset of codeAssets) this.grantReadObject(asset);
 
     // ---- Flink: login counts ------------------------------------------------------------------
     if (config.flink.enabled) {
@@ -297,7 +321,6 @@ export class ProcessingStack extends Stack {
 
     // ---- GDPR erasure -------------------------------------------------------------------------
     const eraseScript = entryPoint('EraseSubjectsScript', 'erase_subjects.py');
-    this.grantReadObject(eraseScript);
     this.erasure = new ErasureWorkflow(this, 'Erasure', {
       ...erasureWorkflowSettings(config),
       stateMachineName: `${config.qualifier}-erasure`,
@@ -321,6 +344,15 @@ export class ProcessingStack extends Stack {
       logRetention,
       logRemovalPolicy,
     });
+    const eraseRole = this.erasure.jobRole;
+    eraseRole.grantReadObjects(
+      'ReadJobCode',
+      [packageAsset, eraseScript].map((asset) => asset.bucket.arnForObjects(asset.s3ObjectKey)),
+    );
+    eraseRole.grantGlueTables(...bronzeTables);
+    eraseRole.grantGlueTables(...silverTables);
+    eraseRole.grantGlueTables(...goldTables);
+    this.jobRoles = { landingToBronze: landingRole, dailyReport: reportRole, streaming: streamingRole, erasure: eraseRole };
 
     this.alarms = [
       landingToBronze.failureAlarm,
@@ -329,13 +361,6 @@ export class ProcessingStack extends Stack {
       ...(this.supervisor ? [this.supervisor.failureAlarm] : []),
     ];
     routeOrExposeAlarms(this.alarms, undefined, 'ProcessingStack');
-  }
-
-  /** The job role may read exactly this code object (not the whole CDK assets bucket). */
-  private grantReadObject(asset: s3assets.Asset): void {
-    this.spark.executionRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)] }),
-    );
   }
 
   /**

@@ -94,6 +94,32 @@ test('4. Spark prefix grants end in a slash, so landing/ never matches landing-x
   expect(text).not.toMatch(/\/reports\*/);
 });
 
+test('4. one role per Spark job, deleting only in the tiers that job writes: only the erasure job reaches both bronze and gold', () => {
+  const template = dev.template('dev', 'Processing');
+  const roles = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => /^Spark\w+Role[0-9A-F]{8}$/.test(id));
+  expect(roles.map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+    'SparkDailyReportRole',
+    'SparkEraseSubjectsRole',
+    'SparkLandingToBronzeRole',
+    'SparkStreamingBronzeRole',
+  ]);
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Array<{
+    Properties: { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: Statement[] } };
+  }>;
+  const tiersDeletedBy = (roleId: string) => {
+    const statements = policies.filter((p) => p.Properties.Roles.some((r) => r.Ref === roleId)).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const deletes = statements.filter((s) => list(s.Action).includes('s3:DeleteObject'));
+    return [...new Set(JSON.stringify(deletes).match(/Lake(Bronze|Silver|Gold)Bucket/g) ?? [])].sort();
+  };
+  const byJob = Object.fromEntries(roles.map((id) => [id.replace(/^Spark|Role[0-9A-F]{8}$/g, ''), tiersDeletedBy(id)]));
+  expect(byJob).toEqual({
+    LandingToBronze: ['LakeBronzeBucket'],
+    DailyReport: ['LakeGoldBucket'],
+    StreamingBronze: ['LakeBronzeBucket', 'LakeSilverBucket'],
+    EraseSubjects: ['LakeBronzeBucket', 'LakeGoldBucket', 'LakeSilverBucket'],
+  });
+});
+
 test('5. key policies: CreateGrant only for AWS resources, service statements bound to this account', () => {
   const keys = Object.values(dev.template('dev', 'Security').findResources('AWS::KMS::Key')) as Array<{
     Properties: { KeyPolicy: { Statement: Statement[] } };

@@ -362,7 +362,7 @@ describe('pseudonymous user references (gdpr.dashboardUserIdentity)', () => {
     for (const secret of secrets) expect(secret.Properties.SecretString).toBeUndefined();
   });
 
-  test('only the Spark job role may read the secret and decrypt it, and only through Secrets Manager', () => {
+  test('only the roles of the Spark jobs that write user_ref may read the secret and decrypt it, and only through Secrets Manager', () => {
     const secretReaders = new Set<string>();
     for (const stack of ['Data', 'Streaming', 'Processing', 'Observability']) {
       for (const s of statementsOf('dev', stack)) {
@@ -376,7 +376,11 @@ describe('pseudonymous user references (gdpr.dashboardUserIdentity)', () => {
         }
       }
     }
-    expect([...secretReaders].map((p) => p.replace(/[0-9A-F]{8}$/, ''))).toEqual(['Processing/SparkExecutionRoleDefaultPolicy']);
+    // The daily report and the streaming job write user_ref; landing-to-bronze and erasure never see the key.
+    expect([...secretReaders].map((p) => p.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'Processing/SparkDailyReportRoleDefaultPolicy',
+      'Processing/SparkStreamingBronzeRoleDefaultPolicy',
+    ]);
     // Both grants were found (the scan is not vacuous): the secret and the key's decrypt.
     const spark = statementsOf('dev', 'Processing').filter((s) => /UserRefKey/.test(JSON.stringify(s.Resource)));
     expect(spark.map((s) => [s.Action].flat().sort())).toEqual(

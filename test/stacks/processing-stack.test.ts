@@ -35,9 +35,12 @@ function statements(template: Template): Array<Record<string, unknown>> {
   );
 }
 
-/** The statements of the policy attached to the Spark job execution role. */
-function executionRoleStatements(template: Template): Array<Record<string, unknown>> {
-  const roleIds = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => id.startsWith('SparkExecutionRole'));
+/** The Spark jobs, each with a role of its own (`Spark<Job>Role`). */
+type SparkJob = 'LandingToBronze' | 'DailyReport' | 'StreamingBronze' | 'EraseSubjects';
+
+/** The statements of the policy attached to one Spark job's role. */
+function jobRoleStatements(template: Template, job: SparkJob): Array<Record<string, unknown>> {
+  const roleIds = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => new RegExp(`^Spark${job}Role[0-9A-F]{8}$`).test(id));
   expect(roleIds).toHaveLength(1);
   return policies(template)
     .filter((policy) => JSON.stringify((policy as { Properties: { Roles: unknown } }).Properties.Roles) === JSON.stringify([{ Ref: roleIds[0] }]))
@@ -174,28 +177,84 @@ describe('batch jobs', () => {
     expect(report).toMatch(/"--gold-uri","s3:\/\/\{import:[^}]*GoldBucket[^}]*\}\/"/);
   });
 
-  test('the execution role is scoped to its prefixes, tables, keys and code objects', () => {
-    const role = executionRoleStatements(plain.template);
-    const text = flatten(role);
-    for (const statement of role) {
-      for (const action of asList(statement.Action)) expect(String(action)).not.toContain('*');
-      for (const resource of asList(statement.Resource)) expect(resource).not.toBe('*');
+  test('each Spark job runs as its own role, scoped to its prefixes, tables, keys and code objects', () => {
+    const jobs: SparkJob[] = ['LandingToBronze', 'DailyReport', 'StreamingBronze', 'EraseSubjects'];
+    const text = Object.fromEntries(jobs.map((job) => [job, flatten(jobRoleStatements(plain.template, job))])) as Record<SparkJob, string>;
+    for (const job of jobs) {
+      for (const statement of jobRoleStatements(plain.template, job)) {
+        for (const action of asList(statement.Action)) expect(String(action)).not.toContain('*');
+        for (const resource of asList(statement.Resource)) expect(resource).not.toBe('*');
+      }
+      // Its own code: the package and one entry script, nothing else of the assets bucket.
+      const code = jobRoleStatements(plain.template, job).find((st) => st.Sid === 'ReadJobCode')!;
+      const objects = asList(code.Resource).map(flatten);
+      expect(objects.map((arn) => arn.replace(/^.*\/[0-9a-f]{64}\./, '')).sort()).toEqual(['py', 'zip']);
+      // Kafka is read by the streaming job only, never written by any.
+      expect(text[job]).not.toMatch(/kafka-cluster:WriteData[,\]}]/);
+      if (job !== 'StreamingBronze') expect(text[job]).not.toContain('kafka-cluster:');
     }
-    expect(text).toMatch(/LandingBucket[^}]*\}\/logins\/\*/);
-    for (const prefix of ['landing', 'quarantine']) expect(text).toContain(`/${prefix}/*`);
-    expect(text).toContain('/reports/*');
-    expect(text).toContain(`table/lakestream_dev_bronze/kafka_logins_raw`);
-    expect(text).toContain(`table/lakestream_dev_gold/daily_active_users`);
-    expect(text).toMatch(/cdk-[a-z0-9]+-assets-111111111111-eu-west-1\/[0-9a-f]{64}\.zip/);
-    // Kafka is read by the streaming job only, never written.
-    expect(text).not.toMatch(/kafka-cluster:WriteData[,\]}]/);
+    /** Object ARNs the job may delete under (its write prefixes). */
+    const writes = (job: SparkJob) =>
+      jobRoleStatements(plain.template, job)
+        .filter((st) => asList(st.Action).includes('s3:DeleteObject'))
+        .flatMap((st) => asList(st.Resource).map(flatten))
+        .map((arn) => arn.replace(/^.*(Landing|Bronze|Silver|Gold)Bucket[^}]*\}/, '$1'))
+        .sort();
+    expect(writes('LandingToBronze')).toEqual(['Bronze/landing/*', 'Bronze/quarantine/*']);
+    expect(writes('DailyReport')).toEqual(['Gold/reports/*']);
+    expect(writes('StreamingBronze')).toEqual(['Bronze/_checkpoints/*', 'Bronze/kafka/*', 'Silver/kafka/*']);
+    expect(writes('EraseSubjects')).toEqual([
+      'Bronze/_erasure/*',
+      'Bronze/kafka/*',
+      'Bronze/landing/*',
+      'Bronze/quarantine/*',
+      'Gold/reports/*',
+      'Silver/kafka/*',
+    ]);
+    // Only landing-to-bronze reads the landing bucket.
+    expect(text.LandingToBronze).toMatch(/LandingBucket[^}]*\}\/logins\/\*/);
+    for (const job of ['DailyReport', 'StreamingBronze', 'EraseSubjects'] as const) expect(text[job]).not.toContain('LandingBucket');
+    // Tables by name, in the databases the job touches.
+    expect(text.LandingToBronze).toContain('table/lakestream_dev_bronze/kafka_logins_raw');
+    expect(text.LandingToBronze).not.toContain('lakestream_dev_gold');
+    expect(text.DailyReport).toContain('table/lakestream_dev_gold/daily_active_users');
+    // No grant matches a sibling prefix (`landing*` would also match `landing-x/`).
+    for (const job of jobs) {
+      const s3Patterns = jobRoleStatements(plain.template, job)
+        .filter((st) => asList(st.Action).some((action) => String(action).startsWith('s3:')))
+        .flatMap((st) => [...asList(st.Resource).map(flatten), ...flatten(st.Condition ?? '').split(/[[\],]/)])
+        .filter((pattern) => pattern.includes('*'));
+      expect(s3Patterns.length).toBeGreaterThan(2);
+      for (const pattern of s3Patterns) expect(pattern).toMatch(/(^|\/)\*$/);
+    }
+  });
+
+  test('each job state machine and the supervisor pass exactly their own job role', () => {
+    const machines = plain.template.findResources('AWS::StepFunctions::StateMachine');
+    for (const [prefix, job] of [
+      ['LandingToBronze', 'LandingToBronze'],
+      ['DailyReport', 'DailyReport'],
+      ['ErasureEraseSubjects', 'EraseSubjects'],
+    ] as const) {
+      const id = Object.keys(machines).find((key) => key.startsWith(`${prefix}StateMachine`))!;
+      expect(flatten(machines[id]!.Properties.DefinitionString)).toContain(`{Spark${job}Role`);
+      const roleRef = (machines[id]!.Properties.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const passRole = policies(plain.template)
+        .filter((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(roleRef))
+        .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement)
+        .filter((st) => asList(st.Action).includes('iam:PassRole'));
+      expect(passRole.map((st) => flatten(st.Resource))).toEqual([expect.stringMatching(new RegExp(`^\\{Spark${job}Role[0-9A-F]{8}\\.Arn\\}$`))]);
+    }
+    const job = flatten(Object.values(plain.template.findResources('Custom::StreamingJob'))[0]);
+    expect(job).toContain('{SparkStreamingBronzeRole');
+    expect(job).not.toMatch(/Spark(LandingToBronze|DailyReport|EraseSubjects)Role/);
   });
 });
 
 describe('job data access and sizing', () => {
   /** Statements of the execution role whose resources mention `text`. */
   const grantsOn = (scenario: Scenario, text: string) =>
-    executionRoleStatements(scenario.template).filter((st) => flatten(st.Resource).includes(text) || flatten(st.Condition ?? '').includes(text));
+    jobRoleStatements(scenario.template, 'DailyReport').filter((st) => flatten(st.Resource).includes(text) || flatten(st.Condition ?? '').includes(text));
 
   test.each([
     ['without the streaming job', () => off({ emr: { streamingJobEnabled: false } })],
@@ -341,7 +400,7 @@ describe('turned off', () => {
     noFlink.template.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 0);
     noFlink.template.resourceCountIs('Custom::StreamingJob', 1);
     expect(noFlink.processing.flink).toBeUndefined();
-    const jarStatement = executionRoleStatements(noFlink.template).find((s) => s.Sid === 'ReadKafkaConnectorJars')!;
+    const jarStatement = jobRoleStatements(noFlink.template, 'StreamingBronze').find((s) => s.Sid === 'ReadKafkaConnectorJars')!;
     expect(flatten(jarStatement.Resource)).not.toContain('flink-');
     expect(formatFindings(noFlink.findings)).toBe('');
 
@@ -423,7 +482,7 @@ describe('Flink and the Spark streaming job (built by default)', () => {
     expect(flink).toMatch(/\/logins\.counts[,\]}]/);
     expect(flink).toMatch(/\/logins\.raw\.dlq[,\]}]/);
     expect(flink).toContain('kafka-cluster:WriteData');
-    const spark = policyOfRole('SparkExecutionRole');
+    const spark = policyOfRole('SparkStreamingBronzeRole');
     expect(spark).toContain('kafka-cluster:ReadData');
     expect(spark).not.toMatch(/kafka-cluster:WriteData[,\]}]/);
     expect(spark).not.toContain('/logins.raw.dlq');
@@ -447,11 +506,11 @@ describe('Flink and the Spark streaming job (built by default)', () => {
     expect(plain.processing.alarms).toHaveLength(4);
   });
 
-  test('the execution role may write kafka/ and _checkpoints/ in bronze and read exactly the five jars', () => {
-    const text = flatten(executionRoleStatements(plain.template));
+  test('the streaming job role may write kafka/ and _checkpoints/ in bronze and read exactly the five jars', () => {
+    const text = flatten(jobRoleStatements(plain.template, 'StreamingBronze'));
     expect(text).toContain('/kafka/*');
     expect(text).toContain('/_checkpoints/*');
-    const jarStatement = executionRoleStatements(plain.template).find((s) => s.Sid === 'ReadKafkaConnectorJars')!;
+    const jarStatement = jobRoleStatements(plain.template, 'StreamingBronze').find((s) => s.Sid === 'ReadKafkaConnectorJars')!;
     expect(asList(jarStatement.Resource)).toHaveLength(5);
     expect(flatten(jarStatement.Resource)).toContain('/artifacts/commons-pool2/2.11.1/commons-pool2-2.11.1.jar');
     expect(flatten(jarStatement.Resource)).toContain('/artifacts/spark-kafka-clients/3.4.1/kafka-clients-3.4.1.jar');

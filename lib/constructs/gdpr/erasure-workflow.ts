@@ -16,6 +16,7 @@ import type { KafkaTopic } from '../kafka/kafka-access';
 import { ERASURE_WORK_PREFIX } from '../lake/lake-storage';
 import type { SparkApplication } from '../spark/spark-application';
 import { SparkBatchJob } from '../spark/spark-job';
+import type { SparkJobRole } from '../spark/spark-job-role';
 import type { ErasureReceipts } from './erasure-receipts';
 
 /** Prefixes of the lake datasets the Spark job rewrites (jobs/spark/lakestream_spark/erasure.py TARGETS). */
@@ -36,7 +37,7 @@ export interface ErasureWorkflowProps {
   readonly environmentName: string;
   /** SSM parameter where the CLI finds the state machine and buckets. */
   readonly parameterName: string;
-  /** The EMR Serverless application whose execution role runs the erasure job. */
+  /** The EMR Serverless application that runs the erasure job (under a job role of its own). */
   readonly spark: SparkApplication;
   /** s3:// URI of jobs/spark/erase_subjects.py. */
   readonly entryPoint: string;
@@ -94,6 +95,8 @@ export interface ErasureWorkflowProps {
 export class ErasureWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   public readonly eraseJob: SparkBatchJob;
+  /** The role erase-subjects runs as: grant it its code objects and the tables it rewrites. */
+  public readonly jobRole: SparkJobRole;
   public readonly functions: Record<'prepare' | 'tombstones' | 'snapshots' | 'versions' | 'receipt', LakestreamFunction>;
   public readonly parameter: ssm.StringParameter;
 
@@ -104,13 +107,17 @@ export class ErasureWorkflow extends Construct {
     const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.DESTROY;
     const workObjects = bronze.arnForObjects(`${ERASURE_WORK_PREFIX}*`);
 
-    // ---- the Spark job: same application and role as the other jobs, its own state machine ----
-    spark.grantReadWrite(bronze, ERASURE_WORK_PREFIX);
-    for (const prefix of ERASED_BRONZE_PREFIXES) spark.grantReadWrite(bronze, prefix);
-    for (const prefix of ERASED_SILVER_PREFIXES) spark.grantReadWrite(silver, prefix);
-    for (const prefix of ERASED_GOLD_PREFIXES) spark.grantReadWrite(gold, prefix);
+    // ---- the Spark job: same application as the other jobs, its own role and state machine ----
+    // Only this job may delete in every tier: it rewrites exactly the datasets that hold people.
+    this.jobRole = spark.addJobRole('EraseSubjectsRole', 'erase-subjects');
+    this.jobRole.grantReadWrite(bronze, ERASURE_WORK_PREFIX);
+    for (const prefix of ERASED_BRONZE_PREFIXES) this.jobRole.grantReadWrite(bronze, prefix);
+    for (const prefix of ERASED_SILVER_PREFIXES) this.jobRole.grantReadWrite(silver, prefix);
+    for (const prefix of ERASED_GOLD_PREFIXES) this.jobRole.grantReadWrite(gold, prefix);
+    this.jobRole.grantKeyUsage(props.lakeKey);
     this.eraseJob = new SparkBatchJob(this, 'EraseSubjects', {
       application: spark,
+      executionRole: this.jobRole.role,
       jobName: 'erase-subjects',
       entryPoint: props.entryPoint,
       entryPointArguments: ['--bronze-uri', bronze.s3UrlForObject('/'), '--silver-uri', silver.s3UrlForObject('/'), '--gold-uri', gold.s3UrlForObject('/')],

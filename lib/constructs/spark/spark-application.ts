@@ -1,12 +1,11 @@
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as emrserverless from 'aws-cdk-lib/aws-emrserverless';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
+import { SparkJobLogging, SparkJobRole, normalizePrefix } from './spark-job-role';
 
 /**
  * Newest EMR 7 release listed in every region's EMR Serverless release notes when this was written
@@ -82,11 +81,8 @@ export interface SparkApplicationProps {
 
 /**
  * An EMR Serverless Spark application (ARM64, in private subnets, auto-start and auto-stop) with
- * encrypted S3 and CloudWatch logs, plus the job execution role its jobs run as.
- *
- * The execution role starts with only what logging needs. Grant data access with the helpers, which
- * scope every statement to named ARNs: `grantRead`, `grantReadWrite` (bucket prefixes),
- * `grantGlueTables` (catalog, database and table ARNs) and `grantKeyUsage`.
+ * encrypted S3 and CloudWatch logs. Each job runs as a role of its own (`addJobRole`), which starts
+ * with only what logging needs; grant it the job's data with SparkJobRole's helpers.
  */
 export class SparkApplication extends Construct {
   public readonly application: emrserverless.CfnApplication;
@@ -96,19 +92,18 @@ export class SparkApplication extends Construct {
   /** ARN pattern of this application's job runs (`<applicationArn>/jobruns/*`). */
   public readonly jobRunsArn: string;
   public readonly releaseLabel: string;
-  /** The role job runs assume (pass it as executionRoleArn). */
-  public readonly executionRole: iam.Role;
+  /** The job roles made by `addJobRole`, one per job. */
+  public readonly jobRoles: SparkJobRole[] = [];
   public readonly securityGroup: ec2.SecurityGroup;
   public readonly logGroup: logs.LogGroup;
   /** s3:// URI of the S3 log location. */
   public readonly logUri: string;
-  private readonly wildcardAcknowledgements: WildcardAcknowledgements;
+  private readonly jobLogging: SparkJobLogging;
 
   constructor(scope: Construct, id: string, props: SparkApplicationProps) {
     super(scope, id);
     this.releaseLabel = props.releaseLabel ?? DEFAULT_EMR_RELEASE_LABEL;
     validateProps(props, this.releaseLabel);
-    const stack = Stack.of(this);
     const logsPrefix = normalizePrefix(props.logsPrefix ?? 'emr-serverless/');
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -153,108 +148,23 @@ export class SparkApplication extends Construct {
     this.applicationArn = this.application.attrArn;
     this.jobRunsArn = `${this.applicationArn}/jobruns/*`;
 
-    this.executionRole = new iam.Role(this, 'ExecutionRole', {
-      description: `Job runs of EMR Serverless application ${this.node.path}`,
-      assumedBy: new iam.ServicePrincipal('emr-serverless.amazonaws.com').withConditions({
-        // Only this account's EMR Serverless, acting for this application, may assume the role.
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': [this.applicationArn, this.jobRunsArn] },
-      }),
-    });
-    this.wildcardAcknowledgements = new WildcardAcknowledgements(this.executionRole);
-
-    // Spark writes its own logs with the job's role.
-    this.grantPrefixActions(props.logsBucket, logsPrefix, ['s3:PutObject'], 'writes the Spark event and container logs');
-    if (props.encryptLogsWithJobRole) this.grantKeyUsage(props.logsKey);
-    this.executionRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteCloudWatchLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-        resources: [this.logGroup.logGroupArn],
-      }),
-    );
-    const logGroupsArn = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FindLogGroup', actions: ['logs:DescribeLogGroups'], resources: [logGroupsArn] }));
-    this.wildcardAcknowledgements.add(
-      logGroupsArn,
-      'logs:DescribeLogGroups has no resource-level scoping below the account; EMR calls it to find the job log group.',
-    );
-  }
-
-  /** Read access (list, get) to the objects under `prefix` of `bucket`, and decrypt with its key. */
-  public grantRead(bucket: s3.IBucket, prefix: string): void {
-    this.grantPrefixActions(bucket, normalizePrefix(prefix), ['s3:GetObject'], 'reads this dataset prefix');
-    if (bucket.encryptionKey) this.grantKeyDecrypt(bucket.encryptionKey);
-  }
-
-  /** Read, write and delete (Spark replaces partitions and cleans temporary files) under `prefix` of `bucket`. */
-  public grantReadWrite(bucket: s3.IBucket, prefix: string): void {
-    this.grantPrefixActions(
-      bucket,
-      normalizePrefix(prefix),
-      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-      'reads and writes this dataset prefix',
-    );
-    this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucketMultipartUploads'], resources: [bucket.bucketArn] }));
-    if (bucket.encryptionKey) this.grantKeyUsage(bucket.encryptionKey);
+    this.jobLogging = {
+      bucket: props.logsBucket,
+      prefix: logsPrefix,
+      logGroup: this.logGroup,
+      encryptionKey: props.encryptLogsWithJobRole ? props.logsKey : undefined,
+    };
   }
 
   /**
-   * Glue Data Catalog access for named tables: read their metadata and partitions and register new
-   * partitions. Scoped to the catalog, the database and each table ARN.
+   * A role for one job's runs (pass it as the job's `executionRole`): it may assume only for this
+   * application and write only the application's logs until the job's data is granted to it.
    */
-  public grantGlueTables(databaseName: string, tableNames: string[]): void {
-    if (tableNames.length === 0) throw new Error('grantGlueTables: tableNames must name at least one table');
-    const stack = Stack.of(this);
-    const glueArn = (resource: string, resourceName?: string) => stack.formatArn({ service: 'glue', resource, resourceName });
-    this.executionRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions', 'glue:BatchCreatePartition', 'glue:CreatePartition', 'glue:UpdateTable'],
-        resources: [glueArn('catalog'), glueArn('database', databaseName), ...tableNames.map((table) => glueArn('table', `${databaseName}/${table}`))],
-      }),
-    );
+  public addJobRole(id: string, jobName: string): SparkJobRole {
+    const jobRole = new SparkJobRole(this, id, { applicationArn: this.applicationArn, jobRunsArn: this.jobRunsArn, jobName, logging: this.jobLogging });
+    this.jobRoles.push(jobRole);
+    return jobRole;
   }
-
-  /** Encrypt and decrypt with `key` (data keys included), without key administration. */
-  public grantKeyUsage(key: kms.IKey): void {
-    this.executionRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [key.keyArn] }),
-    );
-  }
-
-  private grantKeyDecrypt(key: kms.IKey): void {
-    this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:DescribeKey'], resources: [key.keyArn] }));
-  }
-
-  /**
-   * `objectActions` on the keys under `prefix` (`a/b/*`, with the trailing slash, so that `a/b` never
-   * matches `a/b-x/`), and listing of that prefix. Hadoop's S3 clients also HEAD the folder key itself
-   * (`a/b` for `s3://bucket/a/b/`), which must answer 404 rather than 403: that one exact key gets
-   * s3:GetObject (which authorizes HEAD) and may be listed.
-   */
-  private grantPrefixActions(bucket: s3.IBucket, prefix: string, objectActions: string[], purpose: string): void {
-    const keyPattern = `${prefix}*`;
-    const objectsArn = bucket.arnForObjects(keyPattern);
-    this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: objectActions, resources: [objectsArn] }));
-    const folderKey = prefix.replace(/\/$/, '');
-    if (folderKey !== '') {
-      this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(folderKey)] }));
-    }
-    this.executionRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: prefix === '' ? undefined : { StringLike: { 's3:prefix': [keyPattern, folderKey] } },
-      }),
-    );
-    this.executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [bucket.bucketArn] }));
-    this.wildcardAcknowledgements.add(objectsArn, `The job ${purpose} (${keyPattern}); object keys below it are data files named by Spark.`);
-  }
-}
-
-function normalizePrefix(prefix: string): string {
-  const trimmed = prefix.replace(/^\/+/, '');
-  return trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
 }
 
 function capacity(size: SparkCapacity): emrserverless.CfnApplication.MaximumAllowedResourcesProperty {

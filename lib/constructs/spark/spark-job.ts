@@ -17,8 +17,6 @@ export interface SparkApplicationRef {
   readonly applicationArn: string;
   /** `<applicationArn>/jobruns/*`. */
   readonly jobRunsArn: string;
-  /** Role the job runs assume. */
-  readonly executionRole: iam.IRole;
 }
 
 /** How the state machine retries a failed job run. */
@@ -38,6 +36,8 @@ const SCHEDULE_EXPRESSION = /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|d
 export interface SparkBatchJobProps {
   /** The EMR Serverless application the job runs on. */
   readonly application: SparkApplicationRef;
+  /** Role the job's runs assume: this job's own (SparkApplication.addJobRole), granted only its data. */
+  readonly executionRole: iam.IRole;
   /** Job run name shown in EMR Studio, e.g. `daily-report`. */
   readonly jobName: string;
   /** s3:// URI of the PySpark entry point (or jar). */
@@ -115,7 +115,7 @@ export class SparkBatchJob extends Construct {
         Resource: `arn:${Aws.PARTITION}:states:::emr-serverless:startJobRun.sync`,
         Arguments: {
           ApplicationId: props.application.applicationId,
-          ExecutionRoleArn: props.application.executionRole.roleArn,
+          ExecutionRoleArn: props.executionRole.roleArn,
           Name: props.jobName,
           // A fresh token per attempt: a retry must start a new run, not return the failed one.
           ClientToken: '{% $uuid() %}',
@@ -182,7 +182,7 @@ export class SparkBatchJob extends Construct {
       new iam.PolicyStatement({
         sid: 'PassExecutionRole',
         actions: ['iam:PassRole'],
-        resources: [props.application.executionRole.roleArn],
+        resources: [props.executionRole.roleArn],
         conditions: { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } },
       }),
     );

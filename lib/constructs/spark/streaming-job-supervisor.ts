@@ -22,6 +22,8 @@ export const SUPERVISOR_METRICS = {
 export interface StreamingJobSupervisorProps {
   /** The EMR Serverless application the streaming job runs on. */
   readonly application: SparkApplicationRef;
+  /** Role the job's runs assume: the streaming job's own (SparkApplication.addJobRole). */
+  readonly executionRole: iam.IRole;
   /** Job run name; the supervisor recognises the job's runs by it. */
   readonly jobName: string;
   /** s3:// URI of the PySpark entry point. */
@@ -85,7 +87,7 @@ export class StreamingJobSupervisor extends Construct {
     const shutdownGrace = props.shutdownGracePeriod ?? Duration.minutes(2);
     const definition = {
       APPLICATION_ID: props.application.applicationId,
-      EXECUTION_ROLE_ARN: props.application.executionRole.roleArn,
+      EXECUTION_ROLE_ARN: props.executionRole.roleArn,
       JOB_NAME: props.jobName,
       ENTRY_POINT: props.entryPoint,
       ENTRY_POINT_ARGUMENTS: stack.toJsonString(props.entryPointArguments ?? []),
@@ -189,7 +191,7 @@ export class StreamingJobSupervisor extends Construct {
       new iam.PolicyStatement({
         sid: 'PassExecutionRole',
         actions: ['iam:PassRole'],
-        resources: [props.application.executionRole.roleArn],
+        resources: [props.executionRole.roleArn],
         conditions: { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } },
       }),
     ];

@@ -197,7 +197,7 @@ describe('Grafana reads aggregates and serving views, never bronze', () => {
     expect(text).not.toMatch(/BronzeBucket/);
     expect(text).not.toContain('lakestream_dev_bronze');
     // The check can fail: the processing stack's Spark role does reach bronze in the same synth.
-    expect(JSON.stringify(statementsOf(processing, /SparkJobRole|SparkExecutionRole|ExecutionRole/))).toMatch(/BronzeBucket/);
+    expect(JSON.stringify(statementsOf(processing, /^SparkLandingToBronzeRole/))).toMatch(/BronzeBucket/);
   });
 
   test('objects: gold reports and the silver counts dataset behind the speed view only', () => {

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { flattenCfnReference } from '../../../lib/compliance/wildcard-acknowledgements';
 import { DEFAULT_EMR_RELEASE_LABEL, SparkApplication, SparkApplicationProps } from '../../../lib/constructs/spark/spark-application';
+import { SparkJobRole } from '../../../lib/constructs/spark/spark-job-role';
 import { Finding, formatFindings, newCompliantTestApp, synthFindings } from '../../helpers/compliance';
 
 const env = { account: '111111111111', region: 'eu-west-1' };
@@ -13,6 +14,8 @@ interface Scenario {
   readonly app: App;
   readonly template: Template;
   readonly spark: SparkApplication;
+  readonly report: SparkJobRole;
+  readonly landing: SparkJobRole;
   readonly stack: Stack;
   readonly findings: Finding[];
 }
@@ -37,13 +40,17 @@ function build(overrides: Partial<SparkApplicationProps> = {}): Scenario {
     maximumCapacity: { cpuVcpu: 16, memoryGb: 64, diskGb: 200 },
     ...overrides,
   });
-  spark.grantRead(bronze, 'kafka/logins_raw/');
-  spark.grantReadWrite(gold, 'reports');
-  spark.grantGlueTables('lake_gold', ['daily_active_users', 'top_users']);
+  // Two jobs, each with its own role and data: a report reading bronze and writing gold, a loader writing bronze.
+  const report = spark.addJobRole('ReportRole', 'daily-report');
+  report.grantRead(bronze, 'kafka/logins_raw/');
+  report.grantReadWrite(gold, 'reports');
+  report.grantGlueTables('lake_gold', ['daily_active_users', 'top_users']);
+  const landing = spark.addJobRole('LandingRole', 'landing-to-bronze');
+  landing.grantReadWrite(bronze, 'landing');
   // Findings first: the app-level synth is what attaches the compliance aspects to the stage.
   const findings = synthFindings(app).filter((f) => f.path.startsWith(`${spark.node.path}/`));
   const template = Template.fromStack(stack);
-  return { app, template, spark, stack, findings };
+  return { app, template, spark, report, landing, stack, findings };
 }
 
 describe('SparkApplication', () => {
@@ -117,40 +124,67 @@ describe('SparkApplication', () => {
     });
   });
 
-  it('execution role trusts only EMR Serverless acting for this application in this account', () => {
-    cold.template.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: {
-        Statement: [
-          {
-            Action: 'sts:AssumeRole',
-            Effect: 'Allow',
-            Principal: { Service: 'emr-serverless.amazonaws.com' },
-            Condition: {
-              StringEquals: { 'aws:SourceAccount': '111111111111' },
-              ArnLike: {
-                'aws:SourceArn': [
-                  { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkApplication'), 'Arn'] },
-                  { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkApplication'), 'Arn'] }, '/jobruns/*']] },
-                ],
+  it('each job role trusts only EMR Serverless acting for this application in this account', () => {
+    expect(cold.spark.jobRoles).toEqual([cold.report, cold.landing]);
+    const roles = cold.template.findResources('AWS::IAM::Role', {
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Statement: [
+            {
+              Action: 'sts:AssumeRole',
+              Effect: 'Allow',
+              Principal: { Service: 'emr-serverless.amazonaws.com' },
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': '111111111111' },
+                ArnLike: {
+                  'aws:SourceArn': [
+                    { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkApplication'), 'Arn'] },
+                    { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkApplication'), 'Arn'] }, '/jobruns/*']] },
+                  ],
+                },
               },
             },
-          },
-        ],
+          ],
+        },
       },
     });
+    expect(Object.keys(roles).sort()).toEqual([expect.stringMatching(/^SparkLandingRole/), expect.stringMatching(/^SparkReportRole/)]);
   });
 
-  it('execution role statements are scoped to named resources', () => {
+  /** Statements of one job role's policy, with flattened resources. */
+  const statementsOf = (scenario: Scenario, rolePrefix: string) => {
     const policies = Object.values(
-      cold.template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^SparkExecutionRole') } }),
+      scenario.template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp(`^${rolePrefix}`) } }),
     );
     expect(policies).toHaveLength(1);
-    const statements = cold.stack.resolve(policies[0].Properties.PolicyDocument.Statement) as Array<{
+    const statements = scenario.stack.resolve(policies[0].Properties.PolicyDocument.Statement) as Array<{
       Action: string | string[];
       Resource: unknown;
       Condition?: unknown;
     }>;
-    const flat = statements.map((s) => ({ actions: [s.Action].flat(), resources: [s.Resource].flat().map(flattenCfnReference), condition: s.Condition }));
+    return statements.map((s) => ({ actions: [s.Action].flat(), resources: [s.Resource].flat().map(flattenCfnReference), condition: s.Condition }));
+  };
+
+  it('a job role reaches only what was granted to it, and every prefix grant ends in a slash', () => {
+    const landing = statementsOf(cold, 'SparkLandingRole');
+    const text = JSON.stringify(landing);
+    // The loader writes bronze landing/ only: no gold, no Glue, no other bronze prefix.
+    expect(text).not.toMatch(/Gold/);
+    expect(text).not.toMatch(/glue:/);
+    const writes = landing.filter((s) => s.actions.includes('s3:DeleteObject')).flatMap((s) => s.resources);
+    expect(writes).toEqual([expect.stringMatching(/Bronze\w+\/landing\/\*$/)]);
+    // `landing` was granted without its slash: `landing*` would also match `landing-x/`.
+    expect(text).not.toMatch(/landing\*/);
+    // The report reads bronze and may not delete or write there.
+    const report = statementsOf(cold, 'SparkReportRole');
+    const bronzeWrites = report.filter(
+      (s) => s.actions.some((a) => ['s3:PutObject', 's3:DeleteObject'].includes(a)) && s.resources.some((r) => r.includes('Bronze')),
+    );
+    expect(bronzeWrites).toEqual([]);
+  });
+
+  it('job role statements are scoped to named resources', () => {
+    const flat = statementsOf(cold, 'SparkReportRole');
     for (const statement of flat) {
       expect(statement.actions.every((a) => !a.includes('*'))).toBe(true);
       expect(statement.resources).not.toContain('*');

@@ -32,6 +32,7 @@ function build(overrides: Partial<SparkBatchJobProps> = {}): Scenario {
   const alarms = new sns.Topic(stack, 'Alarms', { masterKey: logsKey, enforceSSL: true });
   const job = new SparkBatchJob(stack, 'DailyReport', {
     application: spark,
+    executionRole: spark.addJobRole('ReportRole', 'daily-report').role,
     jobName: 'daily-report',
     entryPoint: 's3://lake-artifacts/jobs/spark/daily_report.py',
     entryPointArguments: ['--bronze-uri', 's3://lake-bronze/', '--gold-uri', 's3://lake-gold/'],
@@ -132,7 +133,7 @@ describe('SparkBatchJob', () => {
     });
     expect(bySid.PassExecutionRole).toMatchObject({
       Action: 'iam:PassRole',
-      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SparkExecutionRole/), 'Arn'] },
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SparkReportRole/), 'Arn'] },
       Condition: { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } },
     });
     for (const statement of statements) expect([statement.Action].flat().every((a: string) => !a.includes('*'))).toBe(true);
@@ -180,8 +181,8 @@ describe('SparkBatchJob', () => {
         applicationId: 'app',
         applicationArn: 'arn:aws:emr-serverless:eu-west-1:111111111111:/applications/app',
         jobRunsArn: 'x/jobruns/*',
-        executionRole: role,
       },
+      executionRole: role,
       jobName: 'daily-report',
       entryPoint: 's3://a/b.py',
       logsKey: new kms.Key(stack, 'K'),

@@ -32,6 +32,7 @@ describe('StreamingJobSupervisor', () => {
     });
     supervisor = new StreamingJobSupervisor(stack, 'Supervisor', {
       application: spark,
+      executionRole: spark.addJobRole('StreamingRole', 'streaming-bronze').role,
       jobName: 'streaming-bronze',
       entryPoint: 's3://lake-artifacts/jobs/spark/streaming_bronze.py',
       entryPointArguments: ['--bootstrap-servers', 'b-1:9098', '--bronze-uri', bronze.s3UrlForObject()],
@@ -53,7 +54,7 @@ describe('StreamingJobSupervisor', () => {
       Environment: {
         Variables: Match.objectLike({
           APPLICATION_ID: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkApplication'), 'ApplicationId'] },
-          EXECUTION_ROLE_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkExecutionRole'), 'Arn'] },
+          EXECUTION_ROLE_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkStreamingRole'), 'Arn'] },
           JOB_NAME: 'streaming-bronze',
           ENTRY_POINT: 's3://lake-artifacts/jobs/spark/streaming_bronze.py',
           ENTRY_POINT_ARGUMENTS: {
@@ -115,7 +116,7 @@ describe('StreamingJobSupervisor', () => {
       });
       expect(bySid.PassExecutionRole).toMatchObject({
         Action: 'iam:PassRole',
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SparkExecutionRole/), 'Arn'] },
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SparkStreamingRole/), 'Arn'] },
         Condition: { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } },
       });
       // Metrics travel as Embedded Metric Format log lines: no cloudwatch:PutMetricData.
@@ -153,7 +154,8 @@ describe('StreamingJobSupervisor', () => {
     const s = new Stack(new App(), 'V', { env });
     const role = new iam.Role(s, 'R', { assumedBy: new iam.ServicePrincipal('emr-serverless.amazonaws.com') });
     const base: StreamingJobSupervisorProps = {
-      application: { applicationId: 'app', applicationArn: 'arn', jobRunsArn: 'arn/jobruns/*', executionRole: role },
+      application: { applicationId: 'app', applicationArn: 'arn', jobRunsArn: 'arn/jobruns/*' },
+      executionRole: role,
       jobName: 'streaming-bronze',
       entryPoint: 's3://a/b.py',
       encryptionKey: new kms.Key(s, 'K'),
