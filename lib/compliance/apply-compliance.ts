@@ -1,8 +1,9 @@
 import { App, IAspect, Stack, Stage, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { acknowledgeCdkOwnedProviders } from './cdk-owned-providers';
+import { NistMirroredPack } from './nist-mirrored-pack';
 import { ParallelTemplateValidation } from './parallel-template-validation';
 
 /** Options of applyCompliance. */
@@ -17,11 +18,18 @@ export interface ApplyComplianceOptions {
 }
 
 /**
- * Runs the cdk-nag AwsSolutions and NIST 800-53 rev 5 packs over every stage of the app. Any
- * unacknowledged finding fails synth; CDK writes the full list to validation-report.json.
+ * Runs the cdk-nag AwsSolutions, NIST 800-53 rev 5, HIPAA Security and PCI DSS 3.2.1 packs over
+ * every stage of the app. Any unacknowledged finding fails synth; CDK writes the full list to
+ * validation-report.json. HIPAA and PCI findings of a rule NIST shares are accepted by the NIST
+ * acknowledgement on the same resource (NistMirroredPack).
  */
 export function applyCompliance(app: App, options: ApplyComplianceOptions = {}): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app),
+    new NIST80053R5Checks(app),
+    new NistMirroredPack(new HIPAASecurityChecks()),
+    new NistMirroredPack(new PCIDSS321Checks()),
+  );
   // aws-cdk-lib's template validation, built on worker threads while the stages are constructed
   // (call this before constructing them); same switches as the built-in one.
   // LAKESTREAM_VALIDATION_WORKERS=0 leaves aws-cdk-lib's own plugin in place (same checks, on the main thread).

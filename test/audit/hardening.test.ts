@@ -147,3 +147,22 @@ test('7. the four acknowledgement reasons no longer claim what is untrue', () =>
   expect(reasons).not.toContain('log-delivery actions on Resource *, which the project forbids');
   expect(reasons).toContain('downloads from public repositories on the internet');
 });
+
+test('8. the HIPAA Security and PCI DSS 3.2.1 packs run beside AwsSolutions and NIST, and every finding they raise carries a reason', () => {
+  // The dev synth above passed with zero unacknowledged findings (first test); these are the ones it accepted.
+  const acknowledged = dev.app.node
+    .findAll()
+    .flatMap((n) => n.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').flatMap((m) => Object.entries(m.data as Record<string, string>)));
+  for (const pack of ['HIPAA.Security', 'PCI.DSS.321']) {
+    const ofPack = acknowledged.filter(([id]) => id.replace(/^Annotation::/, '').startsWith(`${pack}-`));
+    // Lambda functions outside the VPC and role-scoped inline policies are findings of both packs in dev.
+    expect(ofPack.map(([id]) => id)).toEqual(
+      expect.arrayContaining([
+        `Annotation::${pack}-LambdaInsideVPC`,
+        `Annotation::${pack}-IAMNoInlinePolicy`,
+        `Annotation::${pack}-S3BucketReplicationEnabled`,
+      ]),
+    );
+    for (const [, reason] of ofPack) expect(reason).toMatch(/^As NIST\.800\.53\.R5-\w+ \(the same cdk-nag rule\): \S.{20,}/);
+  }
+});

@@ -13,7 +13,7 @@ export interface Finding {
 }
 
 /**
- * A test App wired like the real one: cdk-nag AwsSolutions and NIST 800-53 rev 5 packs, writing to a
+ * A test App wired like the real one: the cdk-nag packs of applyCompliance, writing to a
  * throwaway directory. Construct tests skip esbuild bundling (templates and findings do not depend on
  * bundle contents) and, unless asked, CloudFormation's built-in template validation, whose WASM engine
  * costs ~1.5 s to start in every test file: the stage-level tests (test/app, test/stacks) run it over
