@@ -10,7 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { WildcardAcknowledgements } from '../compliance/wildcard-acknowledgements';
 import { routeOrExposeAlarms } from '../constructs/core/alarm-routing';
-import { removalPolicyOf, retentionOf } from '../config/cdk-values';
+import { flinkApplicationNameOf, removalPolicyOf, retentionOf } from '../config/cdk-values';
 import { vendedLogGroupNameFor } from '../constructs/core/vended-logs';
 import type { ResolvedEnvironment } from '../config/load-config';
 import type { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
@@ -287,7 +287,7 @@ export class ProcessingStack extends Stack {
       // Manifest order is priority order: the connector before the clients it is built against (FlinkConnectorJars.keys).
       const flinkJars = mirror().artifactsUsedBy('flink');
       this.flink = new FlinkApplication(this, 'LoginCounts', {
-        applicationName: `${config.qualifier}-login-counts`,
+        applicationName: flinkApplicationNameOf(config),
         codeAsset: FlinkApplication.codeAsset(this, 'LoginCountsCode', path.join(FLINK_JOBS_DIR, 'login_counts')),
         connectorJars: { bucket: lake.artifacts, keys: flinkJars.map((name) => mirror().objectKeyFor(this, name)), encryptionKey: keys.lake },
         vpc: network.vpc,
@@ -309,6 +309,8 @@ export class ProcessingStack extends Stack {
             'state.ttl.hours': String(config.gdpr.flinkStateTtlHours),
           },
         },
+        // The streaming key's policy admits Managed Flink for exactly this application (security stack).
+        stateEncryptionKey: keys.streaming,
         logsKey: keys.logs,
         logRetention,
         removalPolicy: logRemovalPolicy,

@@ -1,6 +1,6 @@
 import { Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { removalPolicyOf } from '../config/cdk-values';
+import { flinkApplicationNameOf, removalPolicyOf } from '../config/cdk-values';
 import type { ResolvedEnvironment } from '../config/load-config';
 import { PlatformKeys } from '../constructs/security/platform-keys';
 
@@ -17,6 +17,11 @@ export class SecurityStack extends Stack {
 
   constructor(scope: Construct, id: string, props: SecurityStackProps) {
     super(scope, id, props);
-    this.keys = new PlatformKeys(this, 'Keys', { qualifier: props.config.qualifier, removalPolicy: removalPolicyOf(props.config) });
+    this.keys = new PlatformKeys(this, 'Keys', {
+      qualifier: props.config.qualifier,
+      removalPolicy: removalPolicyOf(props.config),
+      // The processing stack encrypts the login-counts application's state with the streaming key.
+      flinkApplicationNames: props.config.flink.enabled ? [flinkApplicationNameOf(props.config)] : [],
+    });
   }
 }

@@ -120,7 +120,7 @@ test('4. one role per Spark job, deleting only in the tiers that job writes: onl
   });
 });
 
-test('5. key policies: CreateGrant only for AWS resources, service statements bound to this account', () => {
+test('5. key policies: CreateGrant only for AWS resources or decrypt-only service grants, service statements bound to this account', () => {
   const keys = Object.values(dev.template('dev', 'Security').findResources('AWS::KMS::Key')) as Array<{
     Properties: { KeyPolicy: { Statement: Statement[] } };
   }>;
@@ -128,12 +128,49 @@ test('5. key policies: CreateGrant only for AWS resources, service statements bo
   for (const key of keys) {
     const statements = key.Properties.KeyPolicy.Statement;
     const grants = statements.filter((s) => list(s.Action).includes('kms:CreateGrant'));
-    expect(grants).toHaveLength(1);
-    expect(grants[0]!.Condition!.Bool).toEqual({ 'kms:GrantIsForAWSResource': 'true' });
+    // The account's principals: only grants an integrated service makes for its resource.
+    const forPrincipals = grants.filter((s) => !JSON.stringify(s.Principal).includes('Service'));
+    expect(forPrincipals).toHaveLength(1);
+    expect(forPrincipals[0]!.Condition!.Bool).toEqual({ 'kms:GrantIsForAWSResource': 'true' });
+    // Managed Flink's infrastructure principal (streaming key): a decrypt-only grant within one application's context.
+    for (const grant of grants.filter((s) => JSON.stringify(s.Principal).includes('Service'))) {
+      expect(grant.Principal).toEqual({ Service: 'infrastructure.kinesisanalytics.amazonaws.com' });
+      expect(grant.Condition).toMatchObject({
+        StringEquals: { 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+        'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
+      });
+    }
     for (const s of statements.filter((x) => JSON.stringify(x.Principal ?? {}).includes('Service'))) {
-      expect(JSON.stringify(s.Condition)).toMatch(/aws:SourceAccount|kms:EncryptionContext:aws:logs:arn/);
+      // Bound by the caller's account, or by an encryption context naming a resource of this account.
+      expect(JSON.stringify(s.Condition)).toMatch(/aws:SourceAccount|kms:EncryptionContext:aws:(logs|kinesisanalytics):arn/);
       expect(JSON.stringify(s.Condition)).toMatch(/111111111111|AWS::AccountId/);
     }
+  }
+});
+
+test('6. Managed Flink application state is encrypted with the streaming key, whose policy admits Managed Flink for that application only', () => {
+  const app = Object.values(dev.template('dev', 'Processing').findResources('AWS::KinesisAnalyticsV2::Application'))[0] as {
+    Properties: { ApplicationName: string; ApplicationConfiguration: { ApplicationEncryptionConfiguration: { KeyType: string; KeyId: unknown } } };
+  };
+  expect(app.Properties.ApplicationConfiguration.ApplicationEncryptionConfiguration).toEqual({
+    KeyType: 'CUSTOMER_MANAGED_KEY',
+    KeyId: { 'Fn::ImportValue': expect.stringMatching(/KeysStreamingKey\w+Arn/) },
+  });
+  const keys = dev.template('dev', 'Security').findResources('AWS::KMS::Key');
+  const streaming = Object.entries(keys).find(([id]) => id.startsWith('KeysStreamingKey'))![1] as { Properties: { KeyPolicy: { Statement: Statement[] } } };
+  const flink = streaming.Properties.KeyPolicy.Statement.filter((s) => JSON.stringify(s.Principal).includes('kinesisanalytics'));
+  expect(flink.map((s) => s.Sid).sort()).toEqual([
+    'FlinkDescribeKey',
+    'FlinkDurableStateDecrypt',
+    'FlinkDurableStateGenerateDataKey',
+    'FlinkRunningStateGrant',
+    'FlinkRunningStateUse',
+  ]);
+  const applicationArn = `arn:aws:kinesisanalytics:eu-west-1:111111111111:application/${app.Properties.ApplicationName}`;
+  for (const statement of flink) expect(JSON.stringify(statement.Condition)).toContain(applicationArn);
+  // The other two keys never admit Managed Flink.
+  for (const [id, key] of Object.entries(keys).filter(([id]) => !id.startsWith('KeysStreamingKey'))) {
+    expect([id, JSON.stringify((key as { Properties: unknown }).Properties)]).not.toEqual([id, expect.stringContaining('kinesisanalytics.amazonaws.com')]);
   }
 });
 

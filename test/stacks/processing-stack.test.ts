@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadEnvironment, type ResolvedEnvironment } from '../../lib/config/load-config';
 import { LakestreamStage } from '../../lib/app/lakestream-stage';
@@ -400,6 +401,12 @@ describe('turned off', () => {
     noFlink.template.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 0);
     noFlink.template.resourceCountIs('Custom::StreamingJob', 1);
     expect(noFlink.processing.flink).toBeUndefined();
+    // Nor does the streaming key admit Managed Flink for an application that does not exist.
+    const security = Template.fromStack(noFlink.processing.node.scope!.node.findChild('Security') as Stack);
+    expect(JSON.stringify(security.findResources('AWS::KMS::Key'))).not.toContain('kinesisanalytics.amazonaws.com');
+    expect(JSON.stringify(Template.fromStack(plain.processing.node.scope!.node.findChild('Security') as Stack).findResources('AWS::KMS::Key'))).toContain(
+      'infrastructure.kinesisanalytics.amazonaws.com',
+    );
     const jarStatement = jobRoleStatements(noFlink.template, 'StreamingBronze').find((s) => s.Sid === 'ReadKafkaConnectorJars')!;
     expect(flatten(jarStatement.Resource)).not.toContain('flink-');
     expect(formatFindings(noFlink.findings)).toBe('');

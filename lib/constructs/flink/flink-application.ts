@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { grantFlinkStateKeyOperator } from './flink-state-key';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
@@ -103,9 +104,14 @@ export interface FlinkApplicationProps {
   /** Granularity of the CloudWatch metrics the service publishes. @default 'APPLICATION' */
   readonly metricsLevel?: FlinkMetricsLevel;
   /**
-   * Customer-managed key for the application's durable state (snapshots, checkpoints). Its key
-   * policy must allow kinesisanalytics.amazonaws.com and infrastructure.kinesisanalytics.amazonaws.com;
-   * this construct does not edit key policies. @default an AWS-owned key
+   * Customer-managed key for the application's durable and running state (snapshots, checkpoints,
+   * RocksDB volumes). Its key policy must hold `flinkStateKeyPolicyStatements(applicationArn)`
+   * (both Managed Flink service principals, bound to this application) and admit the account's
+   * principals through Managed Flink; this construct does not edit key policies (the key usually
+   * lives in another stack). The starter functions, which start and stop the application, get the
+   * operator's permissions on it. CloudFormation's role creates and updates the application, so it
+   * needs them too (the CDK bootstrap's execution role has them).
+   * @default an AWS-owned key
    */
   readonly stateEncryptionKey?: kms.IKey;
   /** Let the service roll back an update that fails to start. @default true */
@@ -399,6 +405,10 @@ export class FlinkApplication extends Construct implements ec2.IConnectable {
       logRetention: props.logRetention,
     });
     starterWaiter.role.addToPolicy(applicationActions('DescribeApplication', 'StopApplication', 'ListApplicationOperations', 'DescribeApplicationOperation'));
+    // Starting from a snapshot and stopping with one use the state key on the caller's behalf.
+    if (props.stateEncryptionKey) {
+      for (const fn of [starter, starterWaiter]) grantFlinkStateKeyOperator(fn.role, props.stateEncryptionKey, this.applicationArn);
+    }
     const starterProvider = new LakestreamProvider(this, 'StarterProvider', {
       onEvent: starter,
       isComplete: starterWaiter,

@@ -1,7 +1,8 @@
-import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { flinkStateKeyPolicyStatements } from '../flink/flink-state-key';
 
 /** Key administration, listed action by action so no policy carries `kms:*`. */
 export const KEY_ADMIN_ACTIONS = [
@@ -49,6 +50,12 @@ export interface PlatformKeysProps {
   readonly removalPolicy: RemovalPolicy;
   /** Waiting period before a destroyed key is deleted. @default Duration.days(30) with RETAIN, 7 days otherwise */
   readonly pendingWindow?: Duration;
+  /**
+   * Names of the Managed Flink applications whose state the streaming key encrypts: its policy then
+   * admits Managed Flink's two service principals for exactly these applications.
+   * @default none
+   */
+  readonly flinkApplicationNames?: string[];
 }
 
 /**
@@ -102,6 +109,11 @@ export class PlatformKeys extends Construct {
         conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` } },
       }),
     );
+    // Managed Flink application state (snapshots, checkpoints, running state), per application.
+    for (const applicationName of props.flinkApplicationNames ?? []) {
+      const applicationArn = Stack.of(this).formatArn({ service: 'kinesisanalytics', resource: 'application', resourceName: applicationName });
+      for (const statement of flinkStateKeyPolicyStatements(applicationArn)) this.streaming.addToResourcePolicy(statement);
+    }
     // Alarms and Prometheus alert manager publish to the encrypted alarm topic.
     for (const key of [this.logs, this.streaming]) {
       key.addToResourcePolicy(

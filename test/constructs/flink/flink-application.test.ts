@@ -363,6 +363,31 @@ describe('FlinkApplication', () => {
     expect(JSON.stringify(customMachines[0].Properties.DefinitionString)).toContain('"MaxAttempts\\":50');
   });
 
+  it('gives the starter and its waiter the operator permissions on the state key, through Managed Flink and for this application only', () => {
+    /** Statements with the given Sid in the policies of the starter's and the waiter's roles. */
+    const operatorStatements = (scenario: Scenario, sid: string) =>
+      ['Starter', 'StarterWaiter']
+        .flatMap((id) => policyStatementsOf(scenario.template, logicalId(scenario, (scenario.flink.node.findChild(id) as LakestreamFunction).role)))
+        .filter((statement) => (statement as { Sid?: string }).Sid === sid) as Array<Record<string, unknown>>;
+    expect(operatorStatements(defaults, 'FlinkStateKeyUse')).toEqual([]);
+    const use = operatorStatements(custom, 'FlinkStateKeyUse');
+    expect(use).toHaveLength(2);
+    for (const statement of use) {
+      expect(statement.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext']);
+      expect(statement.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^LogsKey/), 'Arn'] });
+      expect(JSON.stringify(statement.Condition)).toContain('"kms:EncryptionContext:aws:kinesisanalytics:arn":{"Fn::Join"');
+      expect(JSON.stringify(statement.Condition)).toContain(`application/${APP_NAME}`);
+      expect(JSON.stringify(statement.Condition)).toContain('kinesisanalytics.');
+    }
+    for (const grant of operatorStatements(custom, 'FlinkStateKeyGrant')) {
+      expect(grant.Condition).toMatchObject({
+        'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
+        Bool: { 'kms:GrantIsForAWSResource': 'true' },
+        StringEquals: expect.objectContaining({ 'kms:GrantConstraintType': 'EncryptionContextSubset' }),
+      });
+    }
+  });
+
   it('wires three functions: packager, starter and waiter, each with its handler', () => {
     const handlers = Object.entries(defaults.template.findResources('AWS::Lambda::Function'))
       .filter(([id]) => id.startsWith('LoginCounts'))
