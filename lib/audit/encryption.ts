@@ -133,8 +133,12 @@ export function collectEncryption(index: TemplateIndex): { keys: KeyEntry[]; sto
             'without EncryptionKeyArn EMR writes with the bucket default encryption',
           );
         const managed = monitoring.ManagedPersistenceMonitoringConfiguration;
-        if (managed?.Enabled !== false)
-          add(r, 'EMR Serverless managed logs', describeKey(r, managed?.EncryptionKeyArn, { keyType: 'aws-owned', key: 'AWS owned key' }));
+        if (managed?.Enabled !== false) {
+          const onApplication = describeKey(r, managed?.EncryptionKeyArn, { keyType: 'aws-owned', key: 'AWS owned key' });
+          const perRun = onApplication.keyType === 'customer-managed' ? undefined : perRunManagedLogsKey(index, r, aliases);
+          if (perRun) add(r, 'EMR Serverless managed logs', perRun.key, true, perRun.note);
+          else add(r, 'EMR Serverless managed logs', onApplication);
+        }
         const cw = monitoring.CloudWatchLoggingConfiguration;
         if (cw?.Enabled)
           add(
@@ -212,4 +216,47 @@ export function collectEncryption(index: TemplateIndex): { keys: KeyEntry[]; sto
     });
   }
   return { keys, stores };
+}
+
+/**
+ * The key of an EMR Serverless application's managed-storage logs when every job run names it
+ * instead of the application (StartJobRun `monitoringConfiguration`: a STARTED application refuses
+ * updates). The submitters are the state machines whose definition starts runs of this
+ * application, and the functions whose environment names it (the streaming supervisor). The key
+ * counts only when every submitter names the same key; one that does not leaves the runs it starts
+ * on the AWS-owned key, so the entry stays AWS-owned and the note names it.
+ */
+function perRunManagedLogsKey(
+  index: TemplateIndex,
+  application: IndexedResource,
+  aliases: Map<string, string>,
+): { key: { keyType: KeyType; key: string }; note: string } | undefined {
+  const applicationRef = `<${application.label}.ApplicationId>`;
+  const submitters: Array<{ label: string; key?: string }> = [];
+  for (const machine of index.ofType('AWS::StepFunctions::StateMachine').filter((m) => m.stack === application.stack)) {
+    const text = index.render(machine.stack, machine.properties.DefinitionString);
+    if (!text.includes('emr-serverless:startJobRun') || !text.includes(applicationRef)) continue;
+    const named = /"ManagedPersistenceMonitoringConfiguration":\{[^}]*"EncryptionKeyArn":"<([^>]+)\.Arn>"/.exec(text);
+    submitters.push({ label: machine.label, key: named?.[1] });
+  }
+  for (const fn of index.ofType('AWS::Lambda::Function').filter((f) => f.stack === application.stack)) {
+    const variables = ((fn.properties.Environment as Record<string, unknown> | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    if (index.render(fn.stack, variables.APPLICATION_ID) !== applicationRef) continue;
+    const named = /^<(.+)\.Arn>$/.exec(index.render(fn.stack, variables.MANAGED_LOGS_KEY_ARN));
+    submitters.push({ label: fn.label, key: named?.[1] });
+  }
+  if (submitters.length === 0) return undefined;
+  const keys = new Set(submitters.map((s) => s.key));
+  const [only] = [...keys];
+  if (keys.size === 1 && only !== undefined) {
+    return {
+      key: { keyType: 'customer-managed', key: aliases.get(only) ?? only },
+      note: `named by every job run (StartJobRun), not the application: ${submitters.map((s) => s.label).join(', ')}`,
+    };
+  }
+  const without = submitters.filter((s) => s.key === undefined).map((s) => s.label);
+  return {
+    key: { keyType: 'aws-owned', key: 'AWS owned key' },
+    note: without.length > 0 ? `runs started by ${without.join(', ')} name no key` : 'job runs name different keys',
+  };
 }

@@ -60,7 +60,6 @@ describe.each(['dev', 'staging', 'prod'])('%s: what the issue asks the report to
    * must leave it, and no store may join it.
    */
   const AWS_OWNED_PENDING = [
-    'EMR Serverless managed logs Processing/Spark/Application',
     'Step Functions state machine Processing/DailyPipeline/StateMachine',
     'Step Functions state machine Processing/DailyReport/StateMachine',
     'Step Functions state machine Processing/Erasure/EraseSubjects/StateMachine',

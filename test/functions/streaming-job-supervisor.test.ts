@@ -21,6 +21,7 @@ const ENV = {
   ENTRY_POINT_ARGUMENTS: JSON.stringify(['--bootstrap-servers', 'b-1:9098', '--bronze-uri', 's3://lake-bronze/']),
   SPARK_SUBMIT_PARAMETERS: '--py-files s3://lake-artifacts/jobs/spark.zip',
   SPARK_DEFAULTS: JSON.stringify({ 'spark.lakestream.userRefKey': 'EMR.secret@lakestream-dev/user-ref-key' }),
+  MANAGED_LOGS_KEY_ARN: 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   MAX_FAILED_ATTEMPTS_PER_HOUR: '4',
   BACKOFF_BASE_SECONDS: '60',
   BACKOFF_MAX_SECONDS: '900',
@@ -176,6 +177,8 @@ describe('scheduled supervision', () => {
         applicationConfiguration: [
           { classification: 'spark-defaults', properties: { 'spark.lakestream.userRefKey': 'EMR.secret@lakestream-dev/user-ref-key' } },
         ],
+        // The run's managed-storage logs under the customer-managed key (per run: the STARTED application refuses updates).
+        monitoringConfiguration: { managedPersistenceMonitoringConfiguration: { enabled: true, encryptionKeyArn: ENV.MANAGED_LOGS_KEY_ARN } },
       },
       jobDriver: {
         sparkSubmit: {
@@ -298,6 +301,10 @@ describe('scheduled supervision', () => {
     expect(() => loadConfig({ ...ENV, SPARK_DEFAULTS: '["spark.x"]' })).toThrow(/SPARK_DEFAULTS: must be a JSON object of strings/);
     // Spark properties define the run: changing them makes the next check replace the running run.
     expect(loadConfig({ ...ENV, SPARK_DEFAULTS: '{}' }).configurationHash).not.toBe(CONFIG.configurationHash);
+    // So does the logs key: a run started before the key was set is replaced by one that names it.
+    expect(loadConfig({ ...ENV, MANAGED_LOGS_KEY_ARN: undefined }).configurationHash).not.toBe(CONFIG.configurationHash);
+    expect(loadConfig({ ...ENV, MANAGED_LOGS_KEY_ARN: undefined }).managedLogsKeyArn).toBeUndefined();
+    expect(() => loadConfig({ ...ENV, MANAGED_LOGS_KEY_ARN: 'alias/aws/emr' })).toThrow(/MANAGED_LOGS_KEY_ARN: must be a KMS key ARN/);
     expect(() => loadConfig({ ...ENV, BACKOFF_MAX_SECONDS: '10' })).toThrow(/BACKOFF_MAX_SECONDS \(10\) must be at least BACKOFF_BASE_SECONDS \(60\)/);
     expect(() => loadConfig({ ...ENV, MAX_FAILED_ATTEMPTS_PER_HOUR: '11' })).toThrow(/MAX_FAILED_ATTEMPTS_PER_HOUR/);
   });

@@ -1,10 +1,12 @@
-import { Duration, Names, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as emrserverless from 'aws-cdk-lib/aws-emrserverless';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { KEY_ADMIN_ACTIONS } from '../security/platform-keys';
 import { SparkJobLogging, SparkJobRole, normalizePrefix } from './spark-job-role';
 
 /**
@@ -75,8 +77,18 @@ export interface SparkApplicationProps {
   readonly encryptLogsWithJobRole?: boolean;
   /** Retention of the CloudWatch log group. @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
-  /** Removal policy of the log group. @default RemovalPolicy.DESTROY */
+  /** Removal policy of the log group (and of the managed-logs key this construct creates). @default RemovalPolicy.DESTROY */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Customer-managed key of the logs EMR Serverless keeps in its managed storage (the Spark UI and
+   * event logs behind GetDashboardForJobRun). Every job run names it (StartJobRun
+   * `monitoringConfiguration`), not the application: a STARTED application refuses updates. Its
+   * policy must admit `emr-serverless.amazonaws.com` for this application, and the account's
+   * principals through IAM: the job roles, whoever submits a run (EMR Serverless rejects a
+   * submission whose caller cannot use the key) and whoever opens the Spark UI.
+   * @default a key created here, rotated yearly, with that policy
+   */
+  readonly managedLogsKey?: kms.IKey;
 }
 
 /**
@@ -92,6 +104,8 @@ export class SparkApplication extends Construct {
   /** ARN pattern of this application's job runs (`<applicationArn>/jobruns/*`). */
   public readonly jobRunsArn: string;
   public readonly releaseLabel: string;
+  /** Key of the managed-storage logs, named by every job run (grant submitters with `grantSubmitRuns`). */
+  public readonly managedLogsKey: kms.IKey;
   /** The job roles made by `addJobRole`, one per job. */
   public readonly jobRoles: SparkJobRole[] = [];
   public readonly securityGroup: ec2.SecurityGroup;
@@ -148,11 +162,13 @@ export class SparkApplication extends Construct {
     this.applicationArn = this.application.attrArn;
     this.jobRunsArn = `${this.applicationArn}/jobruns/*`;
 
+    this.managedLogsKey = props.managedLogsKey ?? this.createManagedLogsKey(props.logRemovalPolicy ?? RemovalPolicy.DESTROY);
     this.jobLogging = {
       bucket: props.logsBucket,
       prefix: logsPrefix,
       logGroup: this.logGroup,
       encryptionKey: props.encryptLogsWithJobRole ? props.logsKey : undefined,
+      managedLogsKey: this.managedLogsKey,
     };
   }
 
@@ -164,6 +180,58 @@ export class SparkApplication extends Construct {
     const jobRole = new SparkJobRole(this, id, { applicationArn: this.applicationArn, jobRunsArn: this.jobRunsArn, jobName, logging: this.jobLogging });
     this.jobRoles.push(jobRole);
     return jobRole;
+  }
+
+  /**
+   * What a principal that starts job runs needs beyond `emr-serverless:StartJobRun`: the runs name
+   * `managedLogsKey`, and EMR Serverless rejects a submission whose caller cannot use it. Operators
+   * who open the Spark UI (GetDashboardForJobRun) need the same.
+   */
+  public grantSubmitRuns(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'UseSparkManagedLogsKey',
+        actions: ['kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [this.managedLogsKey.keyArn],
+      }),
+    );
+  }
+
+  /**
+   * The default managed-logs key. EMR Serverless is admitted for this application only; the
+   * account's principals through IAM (job roles, submitters, operators), for use only: the Spark
+   * workers and the service call KMS directly, not through a service endpoint, so `kms:ViaService`
+   * cannot narrow it. No key administration beyond the listed actions.
+   */
+  private createManagedLogsKey(removalPolicy: RemovalPolicy): kms.Key {
+    const account = Stack.of(this).account;
+    const accountRoot = new iam.AccountRootPrincipal();
+    return new kms.Key(this, 'ManagedLogsKey', {
+      description: `EMR Serverless managed-storage logs of ${this.node.path}`,
+      enableKeyRotation: true,
+      rotationPeriod: Duration.days(365),
+      removalPolicy,
+      pendingWindow: Duration.days(removalPolicy === RemovalPolicy.RETAIN ? 30 : 7),
+      policy: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({ sid: 'KeyAdministration', principals: [accountRoot], actions: KEY_ADMIN_ACTIONS, resources: ['*'] }),
+          new iam.PolicyStatement({
+            sid: 'UseByGrantedPrincipals',
+            principals: [accountRoot],
+            actions: ['kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt'],
+            resources: ['*'],
+            conditions: { StringEquals: { 'kms:CallerAccount': account } },
+          }),
+          new iam.PolicyStatement({
+            sid: 'EmrServerlessManagedLogs',
+            principals: [new iam.ServicePrincipal('emr-serverless.amazonaws.com')],
+            actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+            resources: ['*'],
+            conditions: { StringEquals: { 'aws:SourceAccount': account }, ArnLike: { 'aws:SourceArn': [this.applicationArn, this.jobRunsArn] } },
+          }),
+        ],
+      }),
+    });
   }
 }
 

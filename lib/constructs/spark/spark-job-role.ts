@@ -16,6 +16,8 @@ export interface SparkJobLogging {
   readonly logGroup: logs.ILogGroup;
   /** Key EMR encrypts the logs with, calling KMS as the job role. @default none: the bucket's and log group's own encryption */
   readonly encryptionKey?: kms.IKey;
+  /** Key of the logs in EMR Serverless managed storage, named by every job run: the job role writes with it. @default none */
+  readonly managedLogsKey?: kms.IKey;
 }
 
 export interface SparkJobRoleProps {
@@ -64,6 +66,11 @@ export class SparkJobRole extends Construct {
     const { logging } = props;
     this.grantPrefixActions(logging.bucket, normalizePrefix(logging.prefix), ['s3:PutObject'], 'writes the Spark event and container logs');
     if (logging.encryptionKey) this.grantKeyUsage(logging.encryptionKey);
+    if (logging.managedLogsKey) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'WriteManagedLogs', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [logging.managedLogsKey.keyArn] }),
+      );
+    }
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteCloudWatchLogs',

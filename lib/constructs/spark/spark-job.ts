@@ -17,6 +17,8 @@ export interface SparkApplicationRef {
   readonly applicationArn: string;
   /** `<applicationArn>/jobruns/*`. */
   readonly jobRunsArn: string;
+  /** Key every run names for its managed-storage logs. @default none: the application's setting (an AWS-owned key) */
+  readonly managedLogsKey?: kms.IKey;
 }
 
 /** How the state machine retries a failed job run. */
@@ -120,9 +122,7 @@ export class SparkBatchJob extends Construct {
           // A fresh token per attempt: a retry must start a new run, not return the failed one.
           ClientToken: '{% $uuid() %}',
           ExecutionTimeoutMinutes: executionTimeout.toMinutes(),
-          ...(props.sparkDefaults && Object.keys(props.sparkDefaults).length > 0
-            ? { ConfigurationOverrides: { ApplicationConfiguration: [{ Classification: 'spark-defaults', Properties: props.sparkDefaults }] } }
-            : {}),
+          ...configurationOverrides(props),
           JobDriver: {
             SparkSubmit: {
               EntryPoint: props.entryPoint,
@@ -178,6 +178,16 @@ export class SparkBatchJob extends Construct {
         resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: SYNC_EVENTS_RULE_NAME })],
       }),
     );
+    // EMR Serverless rejects a run naming a logs key its submitter cannot use.
+    if (props.application.managedLogsKey) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'UseManagedLogsKey',
+          actions: ['kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [props.application.managedLogsKey.keyArn],
+        }),
+      );
+    }
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'PassExecutionRole',
@@ -242,4 +252,21 @@ function validateProps(props: SparkBatchJobProps): void {
     problems.push(`retry.maxRetries must be an integer from 0 to 10, got ${retries}`);
   }
   if (problems.length > 0) throw new Error(`SparkBatchJob: ${problems.join('; ')}`);
+}
+
+/**
+ * The run's configuration overrides: its spark-defaults, and the key of its managed-storage logs.
+ * Both go per run because a STARTED application refuses updates (see sparkDefaults).
+ */
+function configurationOverrides(props: SparkBatchJobProps): Record<string, unknown> {
+  const overrides: Record<string, unknown> = {};
+  if (props.sparkDefaults && Object.keys(props.sparkDefaults).length > 0) {
+    overrides.ApplicationConfiguration = [{ Classification: 'spark-defaults', Properties: props.sparkDefaults }];
+  }
+  if (props.application.managedLogsKey) {
+    overrides.MonitoringConfiguration = {
+      ManagedPersistenceMonitoringConfiguration: { Enabled: true, EncryptionKeyArn: props.application.managedLogsKey.keyArn },
+    };
+  }
+  return Object.keys(overrides).length > 0 ? { ConfigurationOverrides: overrides } : {};
 }

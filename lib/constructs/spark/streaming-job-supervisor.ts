@@ -93,6 +93,7 @@ export class StreamingJobSupervisor extends Construct {
       ENTRY_POINT_ARGUMENTS: stack.toJsonString(props.entryPointArguments ?? []),
       SPARK_SUBMIT_PARAMETERS: props.sparkSubmitParameters ?? '',
       SPARK_DEFAULTS: stack.toJsonString(props.sparkDefaults ?? {}),
+      ...(props.application.managedLogsKey ? { MANAGED_LOGS_KEY_ARN: props.application.managedLogsKey.keyArn } : {}),
       MAX_FAILED_ATTEMPTS_PER_HOUR: String(props.maxFailedAttemptsPerHour ?? 5),
     };
     const environment = {
@@ -188,6 +189,16 @@ export class StreamingJobSupervisor extends Construct {
         actions: ['emr-serverless:GetJobRun', 'emr-serverless:CancelJobRun', 'emr-serverless:TagResource'],
         resources: [props.application.jobRunsArn],
       }),
+      // EMR Serverless rejects a run naming a logs key its submitter cannot use.
+      ...(props.application.managedLogsKey
+        ? [
+            new iam.PolicyStatement({
+              sid: 'UseManagedLogsKey',
+              actions: ['kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt'],
+              resources: [props.application.managedLogsKey.keyArn],
+            }),
+          ]
+        : []),
       new iam.PolicyStatement({
         sid: 'PassExecutionRole',
         actions: ['iam:PassRole'],

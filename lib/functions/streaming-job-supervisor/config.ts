@@ -53,6 +53,8 @@ const envSchema = z.object({
   SPARK_SUBMIT_PARAMETERS: z._default(z.string(), ''),
   /** Spark properties of each run (spark-defaults override); EMR.secret@ values resolve at run start. */
   SPARK_DEFAULTS: z._default(jsonStringRecord, {}),
+  /** Key of the run's managed-storage logs (per run: a STARTED application refuses updates). */
+  MANAGED_LOGS_KEY_ARN: z.optional(pattern(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'must be a KMS key ARN')),
   /** EMR's own restart budget inside one streaming run before the run fails. */
   MAX_FAILED_ATTEMPTS_PER_HOUR: integer(1, 10, 5),
   BACKOFF_BASE_SECONDS: integer(1, 3600, 60),
@@ -72,6 +74,8 @@ export interface SupervisorConfig {
   readonly entryPointArguments: readonly string[];
   readonly sparkSubmitParameters: string;
   readonly sparkDefaults: Readonly<Record<string, string>>;
+  /** Key of the run's managed-storage logs; absent: the application's setting. */
+  readonly managedLogsKeyArn?: string;
   readonly maxFailedAttemptsPerHour: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
@@ -103,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): SupervisorConfig {
     entryPointArguments: e.ENTRY_POINT_ARGUMENTS,
     sparkSubmitParameters: e.SPARK_SUBMIT_PARAMETERS,
     sparkDefaults: e.SPARK_DEFAULTS,
+    ...(e.MANAGED_LOGS_KEY_ARN ? { managedLogsKeyArn: e.MANAGED_LOGS_KEY_ARN } : {}),
     maxFailedAttemptsPerHour: e.MAX_FAILED_ATTEMPTS_PER_HOUR,
   };
   return {

@@ -1,5 +1,6 @@
 import {
   CancelJobRunCommand,
+  type ConfigurationOverrides,
   EMRServerlessClient,
   GetJobRunCommand,
   JobRunSummary,
@@ -99,6 +100,19 @@ async function cancelRun(cfg: SupervisorConfig, run: RunSummary, why: string): P
   await emr.send(new CancelJobRunCommand({ applicationId: cfg.applicationId, jobRunId: run.id, shutdownGracePeriodInSeconds: cfg.shutdownGraceSeconds }));
 }
 
+/** The run's spark-defaults and the key of its managed-storage logs; undefined when it has neither. */
+function configurationOverrides(cfg: SupervisorConfig): ConfigurationOverrides | undefined {
+  const overrides: ConfigurationOverrides = {
+    ...(Object.keys(cfg.sparkDefaults).length > 0
+      ? { applicationConfiguration: [{ classification: 'spark-defaults', properties: { ...cfg.sparkDefaults } }] }
+      : {}),
+    ...(cfg.managedLogsKeyArn
+      ? { monitoringConfiguration: { managedPersistenceMonitoringConfiguration: { enabled: true, encryptionKeyArn: cfg.managedLogsKeyArn } } }
+      : {}),
+  };
+  return Object.keys(overrides).length > 0 ? overrides : undefined;
+}
+
 async function startRun(cfg: SupervisorConfig, token: string): Promise<string> {
   const output = await emr.send(
     new StartJobRunCommand({
@@ -110,10 +124,7 @@ async function startRun(cfg: SupervisorConfig, token: string): Promise<string> {
       // EMR restarts failed attempts inside the run (from the checkpoint) up to this budget per hour;
       // past it the run fails and this supervisor takes over with its own backoff.
       retryPolicy: { maxFailedAttemptsPerHour: cfg.maxFailedAttemptsPerHour },
-      configurationOverrides:
-        Object.keys(cfg.sparkDefaults).length > 0
-          ? { applicationConfiguration: [{ classification: 'spark-defaults', properties: { ...cfg.sparkDefaults } }] }
-          : undefined,
+      configurationOverrides: configurationOverrides(cfg),
       jobDriver: {
         sparkSubmit: {
           entryPoint: cfg.entryPoint,

@@ -1,6 +1,7 @@
 import { App, Duration, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { flattenCfnReference } from '../../../lib/compliance/wildcard-acknowledgements';
@@ -209,8 +210,13 @@ describe('SparkApplication', () => {
     // The folder key itself (Hadoop HEADs it) is readable, exactly that one key.
     expect(find('s3:GetObject').flatMap((s) => s.resources)).toContainEqual(expect.stringMatching(/Bronze\w+Arn\w+\/kafka\/logins_raw$/));
     // KMS: explicit actions on the lake key (decrypt only for the read-only bucket is covered by the gold grant).
-    // The logs key is used by CloudWatch Logs itself, not by the job role (encryptLogsWithJobRole is off).
-    expect(find('kms:GenerateDataKey').flatMap((s) => s.resources)).toEqual([expect.stringMatching(/LakeKey/)]);
+    // The logs key is used by CloudWatch Logs itself, not by the job role (encryptLogsWithJobRole is off);
+    // the managed-logs key is, to write the run's managed-storage logs.
+    expect(
+      find('kms:GenerateDataKey')
+        .flatMap((s) => s.resources)
+        .sort(),
+    ).toEqual([expect.stringMatching(/^<SparkManagedLogsKey\w+\.Arn>$/), expect.stringMatching(/LakeKey/)]);
     // Glue: catalog, database and tables by name.
     expect(find('glue:BatchCreatePartition')[0].resources).toEqual([
       'arn:aws:glue:eu-west-1:111111111111:catalog',
@@ -218,6 +224,62 @@ describe('SparkApplication', () => {
       'arn:aws:glue:eu-west-1:111111111111:table/lake_gold/daily_active_users',
       'arn:aws:glue:eu-west-1:111111111111:table/lake_gold/top_users',
     ]);
+  });
+
+  it('keeps managed-storage logs under a rotated key of its own that admits EMR Serverless for this application only', () => {
+    const keys = cold.template.findResources('AWS::KMS::Key');
+    expect(Object.keys(keys)).toEqual([expect.stringMatching(/^LogsKey/), expect.stringMatching(/^SparkManagedLogsKey/)].sort());
+    const key = Object.entries(keys).find(([id]) => id.startsWith('SparkManagedLogsKey'))![1] as {
+      Properties: { EnableKeyRotation: boolean; KeyPolicy: { Statement: Array<Record<string, any>> } };
+      DeletionPolicy: string;
+    };
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const bySid = Object.fromEntries(key.Properties.KeyPolicy.Statement.map((s) => [s.Sid, s]));
+    expect(bySid.EmrServerlessManagedLogs).toMatchObject({
+      Principal: { Service: 'emr-serverless.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': '111111111111' },
+        ArnLike: {
+          'aws:SourceArn': [
+            { 'Fn::GetAtt': [expect.stringMatching(/^SparkApplication/), 'Arn'] },
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^SparkApplication/), 'Arn'] }, '/jobruns/*']] },
+          ],
+        },
+      },
+    });
+    // The account's principals may only use it, and only as their IAM policies allow; nothing administers data.
+    expect(bySid.UseByGrantedPrincipals.Action).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
+    expect(bySid.UseByGrantedPrincipals.Condition).toEqual({ StringEquals: { 'kms:CallerAccount': '111111111111' } });
+    expect(JSON.stringify(key.Properties.KeyPolicy)).not.toContain('kms:*');
+    // The application itself names no key: a STARTED application refuses updates, so each run names it.
+    cold.template.hasResourceProperties('AWS::EMRServerless::Application', {
+      MonitoringConfiguration: Match.objectLike({ ManagedPersistenceMonitoringConfiguration: { Enabled: true, EncryptionKeyArn: Match.absent() } }),
+    });
+  });
+
+  it('grants a run submitter the use of the managed-logs key, which EMR Serverless checks at submission', () => {
+    const stack = new Stack(new App(), 'G', { env });
+    const spark = new SparkApplication(stack, 'Spark', {
+      vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }),
+      logsBucket: new s3.Bucket(stack, 'Logs'),
+      logsKey: new kms.Key(stack, 'LogsKey'),
+      maximumCapacity: { cpuVcpu: 4, memoryGb: 16 },
+    });
+    const submitter = new iam.Role(stack, 'Submitter', { assumedBy: new iam.AccountRootPrincipal() });
+    spark.grantSubmitRuns(submitter);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Submitter') }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Sid: 'UseSparkManagedLogsKey',
+            Action: ['kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt'],
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkManagedLogsKey'), 'Arn'] },
+          },
+        ],
+      },
+    });
   });
 
   it('has no unacknowledged cdk-nag or NIST findings, including the cross-stack prefix wildcards', () => {

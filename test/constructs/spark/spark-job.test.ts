@@ -89,6 +89,23 @@ describe('SparkBatchJob', () => {
     expect(definition(onDemand).States.RunSparkJob.Arguments.ExecutionTimeoutMinutes).toBe(45);
   });
 
+  it("names the application's managed-logs key on every run, and may use that key to submit", () => {
+    const overrides = definition(scheduled).States.RunSparkJob.Arguments.ConfigurationOverrides;
+    const managed = overrides.MonitoringConfiguration.ManagedPersistenceMonitoringConfiguration;
+    expect(managed.Enabled).toBe(true);
+    // definition() writes each reference as REF<hex of its JSON>.
+    expect(JSON.parse(Buffer.from(String(managed.EncryptionKeyArn).slice(3), 'hex').toString())).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^SparkManagedLogsKey/), 'Arn'],
+    });
+    const statements = Object.values(scheduled.template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement,
+    );
+    expect(statements.find((st) => st.Sid === 'UseManagedLogsKey')).toMatchObject({
+      Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SparkManagedLogsKey/), 'Arn'] },
+    });
+  });
+
   it('retries with exponential backoff and ends failures in a Fail state', () => {
     const run = definition(scheduled).States.RunSparkJob;
     expect(run.Retry).toEqual([{ ErrorEquals: ['States.ALL'], MaxAttempts: 3, IntervalSeconds: 300, BackoffRate: 2, JitterStrategy: 'FULL' }]);

@@ -55,6 +55,8 @@ describe('StreamingJobSupervisor', () => {
         Variables: Match.objectLike({
           APPLICATION_ID: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkApplication'), 'ApplicationId'] },
           EXECUTION_ROLE_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkStreamingRole'), 'Arn'] },
+          // Every run names the application's managed-logs key.
+          MANAGED_LOGS_KEY_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkManagedLogsKey'), 'Arn'] },
           JOB_NAME: 'streaming-bronze',
           ENTRY_POINT: 's3://lake-artifacts/jobs/spark/streaming_bronze.py',
           ENTRY_POINT_ARGUMENTS: {
@@ -92,6 +94,7 @@ describe('StreamingJobSupervisor', () => {
       'ENTRY_POINT',
       'ENTRY_POINT_ARGUMENTS',
       'SPARK_SUBMIT_PARAMETERS',
+      'MANAGED_LOGS_KEY_ARN',
       'MAX_FAILED_ATTEMPTS_PER_HOUR',
     ]) {
       expect(definition).toContain(field);
@@ -118,6 +121,11 @@ describe('StreamingJobSupervisor', () => {
         Action: 'iam:PassRole',
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SparkStreamingRole/), 'Arn'] },
         Condition: { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } },
+      });
+      // EMR Serverless rejects a run naming a logs key its submitter cannot use.
+      expect(bySid.UseManagedLogsKey).toMatchObject({
+        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SparkManagedLogsKey/), 'Arn'] },
       });
       // Metrics travel as Embedded Metric Format log lines: no cloudwatch:PutMetricData.
       expect(JSON.stringify(statements)).not.toContain('cloudwatch:');
