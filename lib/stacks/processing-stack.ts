@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { WildcardAcknowledgements } from '../compliance/wildcard-acknowledgements';
 import { routeOrExposeAlarms } from '../constructs/core/alarm-routing';
 import { flinkApplicationNameOf, removalPolicyOf, retentionOf } from '../config/cdk-values';
+import { encryptStateMachine, grantReadExecutions } from '../constructs/core/state-machine-encryption';
 import { vendedLogGroupNameFor } from '../constructs/core/vended-logs';
 import type { ResolvedEnvironment } from '../config/load-config';
 import type { ArtifactMirror } from '../constructs/artifacts/artifact-mirror';
@@ -406,6 +407,13 @@ export class ProcessingStack extends Stack {
       tracingEnabled: false,
     });
     const role = pipeline.role;
+    encryptStateMachine(pipeline.node.defaultChild as sfn.CfnStateMachine, role, logsKey, { logging: true });
+    // .sync reads each job execution's result (DescribeExecution): Step Functions decrypts it for the pipeline's role.
+    grantReadExecutions(
+      role,
+      logsKey,
+      jobs.map((job) => job.stateMachine.node.defaultChild as sfn.CfnStateMachine),
+    );
     const executionsArns = jobs.map((job) =>
       this.formatArn({
         service: 'states',

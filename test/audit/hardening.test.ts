@@ -174,6 +174,30 @@ test('6. Managed Flink application state is encrypted with the streaming key, wh
   }
 });
 
+test('6. every state machine, the Provider waiters included, keeps its definition and execution history under the logs key', () => {
+  const security = dev.template('dev', 'Security').findResources('AWS::KMS::Key');
+  const [logsKeyId, logsKey] = Object.entries(security).find(([id]) => id.startsWith('KeysLogsKey'))! as [
+    string,
+    { Properties: { KeyPolicy: { Statement: Statement[] } } },
+  ];
+  let machines = 0;
+  for (const stackId of ['Streaming', 'Processing', 'Observability', 'Data']) {
+    const template = dev.template('dev', stackId);
+    for (const [id, machine] of Object.entries(template.findResources('AWS::StepFunctions::StateMachine'))) {
+      machines++;
+      const encryption = (machine as { Properties: { EncryptionConfiguration?: { Type: string; KmsKeyId: unknown } } }).Properties.EncryptionConfiguration;
+      expect([id, encryption?.Type]).toEqual([id, 'CUSTOMER_MANAGED_KMS_KEY']);
+      expect(JSON.stringify(encryption?.KmsKeyId)).toContain(logsKeyId.replace(/[0-9A-F]{8}$/, ''));
+    }
+  }
+  expect(machines).toBeGreaterThanOrEqual(8);
+  // The key admits the account's roles for state machine data and log delivery by encryption context only.
+  const bySid = Object.fromEntries(logsKey.Properties.KeyPolicy.Statement.map((st) => [st.Sid, st]));
+  expect(JSON.stringify(bySid.StepFunctionsExecutionData!.Condition)).toContain('kms:EncryptionContext:aws:states:stateMachineArn');
+  expect(JSON.stringify(bySid.StepFunctionsLogDeliveryDataKeys!.Condition)).toContain('kms:EncryptionContext:SourceArn');
+  expect(bySid.StepFunctionsLogDelivery).toMatchObject({ Principal: { Service: 'delivery.logs.amazonaws.com' }, Action: 'kms:Decrypt' });
+});
+
 test('7. the four acknowledgement reasons no longer claim what is untrue', () => {
   const reasons = JSON.stringify(
     dev.app.node.findAll().flatMap((n) => n.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => m.data)),

@@ -63,7 +63,7 @@ export async function runReplay(uri: string, options: ReplayOptions, deps: CliDe
   } catch (error) {
     if (isCredentialsError(error) || isAccessDenied(error)) {
       throw new CredentialsError(
-        `${describeAwsError(error)}: replay needs cloudformation:ListStackResources, s3:GetObject on the landing bucket, states:StartExecution, DescribeExecution and GetExecutionHistory`,
+        `${describeAwsError(error)}: replay needs cloudformation:ListStackResources, s3:GetObject on the landing bucket, states:StartExecution, DescribeExecution and GetExecutionHistory, and kms:Decrypt on the logs key (alias/<qualifier>/logs) through Step Functions`,
       );
     }
     throw error;

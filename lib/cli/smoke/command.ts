@@ -114,38 +114,43 @@ export async function runSmoke(options: SmokeOptions, deps: CliDependencies): Pr
       written = true;
       return row('landing', 'Put synthetic logins into landing', 'pass', `s3://${bucket}/${key}: ${events.length} logins of ${userId}`);
     }),
-    timed('replay', 'Replay into Kafka', 'states:ListExecutions, DescribeExecution and GetExecutionHistory', async () => {
-      const arn = resources.get(map.replayStateMachine).physicalId;
-      // The landing bucket's EventBridge rule starts the execution; find it by its input.
-      const executionArn = await waitFor(context, deadline, 5000, async () => {
-        const list = (await clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, maxResults: 25 }))).executions ?? [];
-        for (const e of list.filter((x) => (x.startDate?.getTime() ?? 0) >= started.getTime() - 60_000)) {
-          const input = (await clients.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))).input ?? '{}';
-          if ((JSON.parse(input) as { key?: string }).key === key) return e.executionArn;
+    timed(
+      'replay',
+      'Replay into Kafka',
+      'states:ListExecutions, DescribeExecution and GetExecutionHistory, and kms:Decrypt on the logs key (the state machines are encrypted with it)',
+      async () => {
+        const arn = resources.get(map.replayStateMachine).physicalId;
+        // The landing bucket's EventBridge rule starts the execution; find it by its input.
+        const executionArn = await waitFor(context, deadline, 5000, async () => {
+          const list = (await clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, maxResults: 25 }))).executions ?? [];
+          for (const e of list.filter((x) => (x.startDate?.getTime() ?? 0) >= started.getTime() - 60_000)) {
+            const input = (await clients.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))).input ?? '{}';
+            if ((JSON.parse(input) as { key?: string }).key === key) return e.executionArn;
+          }
+          return undefined;
+        });
+        if (!executionArn)
+          return row(
+            'replay',
+            'Replay into Kafka',
+            'fail',
+            'no replay execution started for the object',
+            'check the landing bucket EventBridge notifications and the file replay trigger rule',
+          );
+        const outcome = await followReplay(context, executionArn, { deadlineMs: deadline - context.now().getTime(), report: progress });
+        const records = Number(outcome.summary?.records ?? 0);
+        if (outcome.status !== 'SUCCEEDED' || records !== events.length) {
+          return row(
+            'replay',
+            'Replay into Kafka',
+            'fail',
+            `${outcome.status}, ${records}/${events.length} records: ${outcome.error ?? ''}`,
+            `read the execution ${executionArn}`,
+          );
         }
-        return undefined;
-      });
-      if (!executionArn)
-        return row(
-          'replay',
-          'Replay into Kafka',
-          'fail',
-          'no replay execution started for the object',
-          'check the landing bucket EventBridge notifications and the file replay trigger rule',
-        );
-      const outcome = await followReplay(context, executionArn, { deadlineMs: deadline - context.now().getTime(), report: progress });
-      const records = Number(outcome.summary?.records ?? 0);
-      if (outcome.status !== 'SUCCEEDED' || records !== events.length) {
-        return row(
-          'replay',
-          'Replay into Kafka',
-          'fail',
-          `${outcome.status}, ${records}/${events.length} records: ${outcome.error ?? ''}`,
-          `read the execution ${executionArn}`,
-        );
-      }
-      return row('replay', 'Replay into Kafka', 'pass', `${records} records to ${map.rawTopic}`);
-    }),
+        return row('replay', 'Replay into Kafka', 'pass', `${records} records to ${map.rawTopic}`);
+      },
+    ),
     timed(
       'bronze',
       'Raw logins in bronze (streaming job)',

@@ -3,7 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
+import { encryptStateMachine } from './state-machine-encryption';
 import { Construct, IConstruct } from 'constructs';
 import { LakestreamFunction } from './lakestream-function';
 
@@ -61,6 +63,13 @@ export class LakestreamProvider extends Construct {
       providerFunctionEnvEncryption: props.encryptionKey,
     });
     this.serviceToken = this.provider.serviceToken;
+    // With isComplete, the framework polls through a waiter state machine of its own: its execution
+    // history (the resource properties it passes along) goes under the same key as the framework logs.
+    const waiter = this.provider.node.tryFindChild('waiter-state-machine');
+    if (waiter) {
+      const machine = waiter.node.findChild('Resource') as sfn.CfnStateMachine;
+      encryptStateMachine(machine, waiter.node.findChild('Role') as iam.Role, props.encryptionKey, { logging: false });
+    }
     acknowledgeProviderFramework(this.provider, [props.onEvent.function, ...(props.isComplete ? [props.isComplete.function] : [])]);
   }
 }

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 import { BOOTSTRAP_BROKERS_VARIABLE } from '../../functions/shared/kafka';
 import { LakestreamFunction } from '../core/lakestream-function';
+import { encryptStateMachine, grantReadExecutions } from '../core/state-machine-encryption';
 import { vendedLogGroupNameFor } from '../core/vended-logs';
 import type { KafkaTopic } from '../kafka/kafka-access';
 import { ERASURE_WORK_PREFIX } from '../lake/lake-storage';
@@ -270,7 +271,7 @@ export class ErasureWorkflow extends Construct {
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: false,
     });
-    this.grantStateMachine();
+    this.grantStateMachine(props.logsKey);
 
     this.parameter = new ssm.StringParameter(this, 'Parameter', {
       parameterName: props.parameterName,
@@ -331,9 +332,12 @@ export class ErasureWorkflow extends Construct {
     for (const [f, arn, reason] of reasons) new WildcardAcknowledgements(f.role).add(arn, reason);
   }
 
-  private grantStateMachine(): void {
+  private grantStateMachine(logsKey: kms.IKey): void {
     const stack = Stack.of(this);
     const role = this.stateMachine.role;
+    // Request ids, counts and digests under the logs key; .sync reads the erase job's result through Step Functions.
+    encryptStateMachine(this.stateMachine.node.defaultChild as sfn.CfnStateMachine, role, logsKey, { logging: true });
+    grantReadExecutions(role, logsKey, [this.eraseJob.stateMachine.node.defaultChild as sfn.CfnStateMachine]);
     const job = this.eraseJob.stateMachine.stateMachineArn;
     const executions = stack.formatArn({
       service: 'states',

@@ -20,6 +20,7 @@ import { FILE_REPLAY_METRICS, emfDimensions } from '../../contracts/metrics';
 import { METRICS_NAMESPACE, RECORDS_REJECTED_METRIC } from '../../functions/file-replay/metric-names';
 import { CHECKPOINT_PREFIX, QUARANTINE_PREFIX, STAGING_PREFIX } from '../../functions/file-replay/storage-keys';
 import { LakestreamFunction } from '../core/lakestream-function';
+import { encryptStateMachine } from '../core/state-machine-encryption';
 
 /**
  * Write access to one Kafka topic. `KafkaTopic` (kafka/kafka-access.ts) satisfies it; so does
@@ -418,6 +419,8 @@ export class FileReplay extends Construct {
       comment: 'Replays one landing-bucket object into Kafka, range by range.',
     });
 
+    // Object keys, ranges and counts of each replay under the logs key.
+    encryptStateMachine(stateMachine.node.defaultChild as sfn.CfnStateMachine, stateMachine.role, props.logsKey, { logging: true });
     const stack = Stack.of(this);
     Validations.of(stateMachine).acknowledge({
       id: 'AwsSolutions-SF2',

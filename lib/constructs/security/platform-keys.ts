@@ -109,6 +109,45 @@ export class PlatformKeys extends Construct {
         conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` } },
       }),
     );
+    // Step Functions state machines (definitions and execution history) are encrypted with the logs key.
+    // Their execution roles call KMS directly, not through a service endpoint (the Step Functions guide
+    // warns that kms:ViaService would stop executions), so the account's roles are admitted by the
+    // encryption context instead: data of this account's state machines, and data keys for their log delivery.
+    const stateMachines = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:*`;
+    this.logs.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'StepFunctionsExecutionData',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'kms:CallerAccount': Aws.ACCOUNT_ID },
+          StringLike: { 'kms:EncryptionContext:aws:states:stateMachineArn': stateMachines },
+        },
+      }),
+    );
+    this.logs.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'StepFunctionsLogDeliveryDataKeys',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: ['kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'kms:CallerAccount': Aws.ACCOUNT_ID },
+          StringLike: { 'kms:EncryptionContext:SourceArn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:*` },
+        },
+      }),
+    );
+    // CloudWatch Logs' delivery service decrypts what an encrypted state machine hands to its log group.
+    this.logs.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'StepFunctionsLogDelivery',
+        principals: [new iam.ServicePrincipal('delivery.logs.amazonaws.com')],
+        actions: ['kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
     // Managed Flink application state (snapshots, checkpoints, running state), per application.
     for (const applicationName of props.flinkApplicationNames ?? []) {
       const applicationArn = Stack.of(this).formatArn({ service: 'kinesisanalytics', resource: 'application', resourceName: applicationName });

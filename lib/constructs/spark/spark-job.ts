@@ -7,6 +7,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { encryptStateMachine } from '../core/state-machine-encryption';
 import { vendedLogGroupNameFor } from '../core/vended-logs';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
 
@@ -161,6 +162,8 @@ export class SparkBatchJob extends Construct {
     });
 
     const role = this.stateMachine.role;
+    // Definition and execution history (job arguments, run ids, failure causes) under the logs key.
+    encryptStateMachine(this.stateMachine.node.defaultChild as sfn.CfnStateMachine, role, props.logsKey, { logging: true });
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'StartJobRun', actions: ['emr-serverless:StartJobRun'], resources: [props.application.applicationArn] }),
     );
