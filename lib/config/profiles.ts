@@ -86,6 +86,7 @@ export const DEV_PROFILE: ProfileDefaults = {
     noncurrentVersionExpirationDays: 1,
     queryResultsExpirationDays: 7,
     abortIncompleteMultipartUploadDays: 1,
+    catalogEncryption: false,
   },
   observability: {
     alertEmails: [],
@@ -196,6 +197,7 @@ export const PROD_PROFILE: ProfileDefaults = {
     noncurrentVersionExpirationDays: 14,
     queryResultsExpirationDays: 7,
     abortIncompleteMultipartUploadDays: 7,
+    catalogEncryption: false,
   },
   observability: {
     alertEmails: [],

@@ -270,6 +270,15 @@ const lakeSchema = z
      */
     queryResultsExpirationDays: positiveInt,
     abortIncompleteMultipartUploadDays: z.number().int().min(1).max(30),
+    /**
+     * Encrypt the Glue Data Catalog (table definitions, partitions, connection passwords) with the
+     * lake key. The setting belongs to the account and region, not to this environment: it changes
+     * every catalog user in the account, and losing the key makes every table in the account
+     * unreadable. Turn it on in exactly one environment per account and region, one whose keys are
+     * retained (synth refuses removalPolicy destroy).
+     * @default false: the catalog keeps the account's setting
+     */
+    catalogEncryption: z.boolean().default(false),
   })
   .strict();
 
@@ -502,6 +511,14 @@ export const environmentConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.autoDeleteObjects && c.removalPolicy === 'retain') {
       ctx.addIssue({ code: 'custom', path: ['autoDeleteObjects'], message: 'must be false when removalPolicy is retain' });
+    }
+    if (c.lake.catalogEncryption && c.removalPolicy !== 'retain') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lake', 'catalogEncryption'],
+        message:
+          'must be false when removalPolicy is destroy: the catalog setting is account-wide, and destroying this environment would delete the lake key every Glue table of the account is then encrypted with',
+      });
     }
     const azCount = c.network.mode === 'create' ? c.network.azCount : c.network.availabilityZones.length;
     if (c.kafka.brokerCount % azCount !== 0) {

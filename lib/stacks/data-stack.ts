@@ -57,6 +57,7 @@ export class DataStack extends Stack {
       queryResultsBucket: this.lake.queryResults,
       encryptionKey: props.keys.lake,
       removalPolicy,
+      encryptCatalog: config.lake.catalogEncryption,
     });
     this.kafka = new KafkaCluster(this, 'Kafka', {
       vpc: props.network.vpc,

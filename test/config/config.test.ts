@@ -207,6 +207,11 @@ const invalidCases: Array<[string, (c: Record<string, unknown>) => Record<string
   ],
   ['not an email', (c) => setPath(c, 'observability.alertEmails', ['ops-at-example']), /observability.alertEmails.0 = "ops-at-example": Invalid email/],
   [
+    'account-wide catalog encryption in an environment that destroys its keys',
+    (c) => setPath(setPath(c, 'removalPolicy', 'destroy'), 'lake.catalogEncryption', true),
+    /lake.catalogEncryption = true: must be false when removalPolicy is destroy: the catalog setting is account-wide/,
+  ],
+  [
     'auto-delete with retain',
     (c) => setPath(setPath(c, 'removalPolicy', 'retain'), 'autoDeleteObjects', true),
     /autoDeleteObjects = true: must be false when removalPolicy is retain/,

@@ -24,6 +24,8 @@ const VARIANTS: Record<string, EnvironmentEntry> = {
         createEndpoints: false,
         createFlowLogs: true,
       },
+      // The account's Glue Data Catalog encrypted with this (retained) environment's lake key.
+      lake: { catalogEncryption: true },
     },
   },
   connected: {
@@ -101,6 +103,49 @@ describe('imported VPC', () => {
     t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
     t.hasResourceProperties('AWS::EC2::FlowLog', { ResourceId: 'vpc-0123456789abcdef0', ResourceType: 'VPC' });
     t.hasResourceProperties('AWS::EC2::SecurityGroup', { VpcId: 'vpc-0123456789abcdef0' });
+  });
+});
+
+describe('Glue Data Catalog encryption (lake.catalogEncryption)', () => {
+  const statementsOf = (stage: string, stack: string) =>
+    Object.entries(result.template(stage, stack).findResources('AWS::IAM::Policy')).flatMap(([id, p]) =>
+      (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement.map(
+        (st) => ({ policy: id, ...st }),
+      ),
+    );
+
+  test('the opted-in environment sets the account catalog to SSE-KMS with its lake key, before any database is written', () => {
+    const data = result.template('imported-alice', 'Data');
+    const settings = data.findResources('AWS::Glue::DataCatalogEncryptionSettings');
+    expect(Object.keys(settings)).toHaveLength(1);
+    const [id, resource] = Object.entries(settings)[0] as [string, { Properties: Record<string, any> }];
+    expect(resource.Properties.CatalogId).toEqual({ Ref: 'AWS::AccountId' });
+    const lakeKey = { 'Fn::ImportValue': Match.stringLikeRegexp('KeysLakeKey') };
+    data.hasResourceProperties('AWS::Glue::DataCatalogEncryptionSettings', {
+      DataCatalogEncryptionSettings: {
+        EncryptionAtRest: { CatalogEncryptionMode: 'SSE-KMS', SseAwsKmsKeyId: lakeKey },
+        ConnectionPasswordEncryption: { ReturnConnectionPasswordEncrypted: true, KmsKeyId: lakeKey },
+      },
+    });
+    for (const db of Object.values(data.findResources('AWS::Glue::Database'))) expect((db as { DependsOn?: string[] }).DependsOn).toContain(id);
+    // Everyone else leaves the account's setting alone.
+    for (const stage of ['bounded-alice', 'connected-alice']) result.template(stage, 'Data').resourceCountIs('AWS::Glue::DataCatalogEncryptionSettings', 0);
+  });
+
+  test('every role that may read the catalog may also decrypt with the lake key, or its reads would fail once the catalog is encrypted', () => {
+    let readers = 0;
+    for (const stack of ['Streaming', 'Processing', 'Observability']) {
+      const statements = statementsOf('imported-alice', stack);
+      const policies = new Set(statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('glue:Get'))).map((st) => st.policy));
+      for (const policy of policies) {
+        readers++;
+        const decrypts = statements.filter(
+          (st) => st.policy === policy && [st.Action].flat().includes('kms:Decrypt') && JSON.stringify(st.Resource).includes('KeysLakeKey'),
+        );
+        expect([policy, decrypts.length > 0]).toEqual([policy, true]);
+      }
+    }
+    expect(readers).toBeGreaterThanOrEqual(4);
   });
 });
 

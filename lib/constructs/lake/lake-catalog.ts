@@ -19,6 +19,14 @@ export interface LakeCatalogProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Upper bound on bytes one query may scan. @default 100 GiB */
   readonly bytesScannedCutoffPerQuery?: number;
+  /**
+   * Encrypt the account's Glue Data Catalog metadata and connection passwords with `encryptionKey`
+   * (AWS::Glue::DataCatalogEncryptionSettings, one per account and region). Every principal that
+   * reads or writes the catalog then needs that key through Glue: Athena users, Grafana, the Spark
+   * job roles and CloudFormation's role. Only for a stack whose key is retained.
+   * @default false
+   */
+  readonly encryptCatalog?: boolean;
 }
 
 /**
@@ -32,6 +40,8 @@ export class LakeCatalog extends Construct {
   public readonly workgroupName: string;
   /** S3 prefix (no scheme) where this workgroup's results land. */
   public readonly resultsPrefix = 'athena/';
+  /** The account's catalog encryption setting, when `encryptCatalog` is on. */
+  public readonly catalogEncryption?: glue.CfnDataCatalogEncryptionSettings;
 
   constructor(scope: Construct, id: string, props: LakeCatalogProps) {
     super(scope, id);
@@ -75,5 +85,22 @@ export class LakeCatalog extends Construct {
       },
     });
     this.workgroup.applyRemovalPolicy(removalPolicy);
+
+    if (props.encryptCatalog) {
+      if (removalPolicy !== RemovalPolicy.RETAIN) {
+        throw new Error(
+          `LakeCatalog ${this.node.path}: encryptCatalog needs removalPolicy RETAIN: the setting is account-wide and a deleted key makes every table in the account unreadable`,
+        );
+      }
+      this.catalogEncryption = new glue.CfnDataCatalogEncryptionSettings(this, 'CatalogEncryption', {
+        catalogId: Aws.ACCOUNT_ID,
+        dataCatalogEncryptionSettings: {
+          encryptionAtRest: { catalogEncryptionMode: 'SSE-KMS', sseAwsKmsKeyId: props.encryptionKey.keyArn },
+          connectionPasswordEncryption: { returnConnectionPasswordEncrypted: true, kmsKeyId: props.encryptionKey.keyArn },
+        },
+      });
+      // Databases and tables are written after the setting, so they are encrypted from the start.
+      for (const db of Object.values(databases)) db.node.addDependency(this.catalogEncryption);
+    }
   }
 }
