@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, CfnResource, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { ParallelTemplateValidation, ValidationCache, type ValidateRequest } from '../../lib/compliance/parallel-template-validation';
 import { sourceFingerprint } from '../../lib/compliance/source-fingerprint';
 
@@ -202,5 +203,32 @@ describe('source fingerprint', () => {
     const touched = new Date(Date.now() + 60_000);
     fs.utimesSync(path.join(root, 'jobs/x.sql'), touched, touched);
     expect(sourceFingerprint(argv, env, root)).not.toBe(edited);
+  });
+});
+
+describe('validation worker', () => {
+  /** Sends one template to a worker built on `rulesDirectory` and waits for its answer, as the synth thread does. */
+  function askWorker(rulesDirectory: string): { reports?: unknown[]; error?: string } {
+    const flag = new SharedArrayBuffer(4);
+    const worker = new Worker(path.join(__dirname, '..', '..', 'lib', 'compliance', 'template-validation-worker.js'), {
+      workerData: { flag, rulesDirectory },
+    });
+    const { port1, port2 } = new MessageChannel();
+    worker.postMessage({ requests: [{ content: '{"Resources":{}}', name: 'Empty.template.json', options: {} }], port: port2 }, [port2]);
+    const waiting = new Int32Array(flag);
+    const deadline = Date.now() + 60_000;
+    while (Atomics.load(waiting, 0) === 0 && Date.now() < deadline) Atomics.wait(waiting, 0, 0, 1000);
+    const answer = receiveMessageOnPort(port1)?.message as { reports?: unknown[]; error?: string };
+    void worker.terminate();
+    return answer;
+  }
+
+  test('answers every request with the reason when its engine cannot be built, instead of leaving synth waiting', () => {
+    const rules = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-bad-rules-'));
+    fs.writeFileSync(path.join(rules, 'index.generated.json'), JSON.stringify({ rules: [{ file: 'broken.rego' }] }));
+    fs.writeFileSync(path.join(rules, 'broken.rego'), 'package broken\nthis is not rego {\n');
+    const answer = askWorker(rules);
+    expect(answer.reports).toBeUndefined();
+    expect(answer.error).toMatch(/could not build the validation engine: [\s\S]*broken\.rego/);
   });
 });
