@@ -324,12 +324,17 @@ export class ProcessingStack extends Stack {
 
     // ---- GDPR erasure -------------------------------------------------------------------------
     const eraseScript = entryPoint('EraseSubjectsScript', 'erase_subjects.py');
+    const eraseRole = jobRoleFor('EraseSubjectsRole', 'erase-subjects', eraseScript);
+    eraseRole.grantGlueTables(...bronzeTables);
+    eraseRole.grantGlueTables(...silverTables);
+    eraseRole.grantGlueTables(...goldTables);
     this.erasure = new ErasureWorkflow(this, 'Erasure', {
       ...erasureWorkflowSettings(config),
       stateMachineName: `${config.qualifier}-erasure`,
       environmentName: config.stageName,
       parameterName: `/${config.namePrefix}/${config.stageName}/erasure`,
       spark: this.spark,
+      jobRole: eraseRole,
       entryPoint: eraseScript.s3ObjectUrl,
       sparkSubmitParameters: `${pyFiles} ${sparkSizeConf(jobs.landingToBronze)}`,
       bronze: lake.bronze,
@@ -347,14 +352,6 @@ export class ProcessingStack extends Stack {
       logRetention,
       logRemovalPolicy,
     });
-    const eraseRole = this.erasure.jobRole;
-    eraseRole.grantReadObjects(
-      'ReadJobCode',
-      [packageAsset, eraseScript].map((asset) => asset.bucket.arnForObjects(asset.s3ObjectKey)),
-    );
-    eraseRole.grantGlueTables(...bronzeTables);
-    eraseRole.grantGlueTables(...silverTables);
-    eraseRole.grantGlueTables(...goldTables);
     this.jobRoles = { landingToBronze: landingRole, dailyReport: reportRole, streaming: streamingRole, erasure: eraseRole };
 
     this.alarms = [

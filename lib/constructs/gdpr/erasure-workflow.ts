@@ -38,8 +38,10 @@ export interface ErasureWorkflowProps {
   readonly environmentName: string;
   /** SSM parameter where the CLI finds the state machine and buckets. */
   readonly parameterName: string;
-  /** The EMR Serverless application that runs the erasure job (under a job role of its own). */
+  /** The EMR Serverless application that runs the erasure job. */
   readonly spark: SparkApplication;
+  /** The erase-subjects job's own role (SparkApplication.addJobRole): granted here the datasets it rewrites. */
+  readonly jobRole: SparkJobRole;
   /** s3:// URI of jobs/spark/erase_subjects.py. */
   readonly entryPoint: string;
   /** spark-submit parameters (`--py-files` of the job package, sizing). */
@@ -96,7 +98,7 @@ export interface ErasureWorkflowProps {
 export class ErasureWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   public readonly eraseJob: SparkBatchJob;
-  /** The role erase-subjects runs as: grant it its code objects and the tables it rewrites. */
+  /** The role erase-subjects runs as (props.jobRole). */
   public readonly jobRole: SparkJobRole;
   public readonly functions: Record<'prepare' | 'tombstones' | 'snapshots' | 'versions' | 'receipt', LakestreamFunction>;
   public readonly parameter: ssm.StringParameter;
@@ -110,12 +112,11 @@ export class ErasureWorkflow extends Construct {
 
     // ---- the Spark job: same application as the other jobs, its own role and state machine ----
     // Only this job may delete in every tier: it rewrites exactly the datasets that hold people.
-    this.jobRole = spark.addJobRole('EraseSubjectsRole', 'erase-subjects');
+    this.jobRole = props.jobRole;
     this.jobRole.grantReadWrite(bronze, ERASURE_WORK_PREFIX);
     for (const prefix of ERASED_BRONZE_PREFIXES) this.jobRole.grantReadWrite(bronze, prefix);
     for (const prefix of ERASED_SILVER_PREFIXES) this.jobRole.grantReadWrite(silver, prefix);
     for (const prefix of ERASED_GOLD_PREFIXES) this.jobRole.grantReadWrite(gold, prefix);
-    this.jobRole.grantKeyUsage(props.lakeKey);
     this.eraseJob = new SparkBatchJob(this, 'EraseSubjects', {
       application: spark,
       executionRole: this.jobRole.role,

@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { KEY_ADMIN_ACTIONS } from '../security/platform-keys';
+import { grantRunSubmission } from './spark-job';
 import { SparkJobLogging, SparkJobRole, normalizePrefix } from './spark-job-role';
 
 /**
@@ -188,13 +189,7 @@ export class SparkApplication extends Construct {
    * who open the Spark UI (GetDashboardForJobRun) need the same.
    */
   public grantSubmitRuns(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'UseSparkManagedLogsKey',
-        actions: ['kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [this.managedLogsKey.keyArn],
-      }),
-    );
+    grantRunSubmission(grantee, this);
   }
 
   /**

@@ -22,6 +22,22 @@ export interface SparkApplicationRef {
   readonly managedLogsKey?: kms.IKey;
 }
 
+/**
+ * What a principal that starts runs of `application` needs beyond `emr-serverless:StartJobRun`:
+ * every run names the application's managed-logs key, and EMR Serverless rejects a submission whose
+ * caller cannot use it. Operators who open the Spark UI (GetDashboardForJobRun) need the same.
+ */
+export function grantRunSubmission(grantee: iam.IGrantable, application: SparkApplicationRef): void {
+  if (!application.managedLogsKey) return;
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'UseManagedLogsKey',
+      actions: ['kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: [application.managedLogsKey.keyArn],
+    }),
+  );
+}
+
 /** How the state machine retries a failed job run. */
 export interface SparkJobRetry {
   /** Retries after the first attempt (0 = no retry). @default 2 */
@@ -181,16 +197,7 @@ export class SparkBatchJob extends Construct {
         resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: SYNC_EVENTS_RULE_NAME })],
       }),
     );
-    // EMR Serverless rejects a run naming a logs key its submitter cannot use.
-    if (props.application.managedLogsKey) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'UseManagedLogsKey',
-          actions: ['kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: [props.application.managedLogsKey.keyArn],
-        }),
-      );
-    }
+    grantRunSubmission(role, props.application);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'PassExecutionRole',

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { LakestreamFunction } from '../core/lakestream-function';
 import { LakestreamProvider } from '../core/lakestream-provider';
 import { WildcardAcknowledgements } from '../../compliance/wildcard-acknowledgements';
-import { SparkApplicationRef } from './spark-job';
+import { SparkApplicationRef, grantRunSubmission } from './spark-job';
 import { STREAMING_JOB_SUPERVISOR_METRICS, emfDimensions } from '../../contracts/metrics';
 
 /** CloudWatch namespace, service dimension and metric names the supervisor publishes (Embedded Metric Format), from the metric contract. */
@@ -189,16 +189,6 @@ export class StreamingJobSupervisor extends Construct {
         actions: ['emr-serverless:GetJobRun', 'emr-serverless:CancelJobRun', 'emr-serverless:TagResource'],
         resources: [props.application.jobRunsArn],
       }),
-      // EMR Serverless rejects a run naming a logs key its submitter cannot use.
-      ...(props.application.managedLogsKey
-        ? [
-            new iam.PolicyStatement({
-              sid: 'UseManagedLogsKey',
-              actions: ['kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt'],
-              resources: [props.application.managedLogsKey.keyArn],
-            }),
-          ]
-        : []),
       new iam.PolicyStatement({
         sid: 'PassExecutionRole',
         actions: ['iam:PassRole'],
@@ -207,6 +197,7 @@ export class StreamingJobSupervisor extends Construct {
       }),
     ];
     for (const statement of statements) role.addToPrincipalPolicy(statement);
+    grantRunSubmission(role, props.application);
     new WildcardAcknowledgements(role).add(
       props.application.jobRunsArn,
       'Job run ids are generated at start; the supervisor reads, tags and cancels runs of this one application only.',

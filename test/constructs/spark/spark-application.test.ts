@@ -273,7 +273,7 @@ describe('SparkApplication', () => {
       PolicyDocument: {
         Statement: [
           {
-            Sid: 'UseSparkManagedLogsKey',
+            Sid: 'UseManagedLogsKey',
             Action: ['kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt'],
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SparkManagedLogsKey'), 'Arn'] },
           },
