@@ -4,7 +4,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 
 /** Encryption context key Step Functions passes to KMS for a state machine's data. */
-const STATE_MACHINE_CONTEXT = 'kms:EncryptionContext:aws:states:stateMachineArn';
+export const STATE_MACHINE_CONTEXT = 'kms:EncryptionContext:aws:states:stateMachineArn';
+
+/** `kms:EncryptionContext:SourceArn` of the data keys a logging state machine generates for its log delivery: this account's logs. */
+export const LOG_DELIVERY_SOURCE_ARNS = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:*`;
 
 /**
  * How long Step Functions reuses a data key: its default, and the middle of the 60-900 s range the
@@ -64,7 +67,7 @@ export function encryptStateMachine(machine: sfn.CfnStateMachine, role: iam.IRol
         sid: 'EncryptLogDelivery',
         actions: ['kms:GenerateDataKey'],
         resources: [key.keyArn],
-        conditions: { StringLike: { 'kms:EncryptionContext:SourceArn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:*` } },
+        conditions: { StringLike: { 'kms:EncryptionContext:SourceArn': LOG_DELIVERY_SOURCE_ARNS } },
       }),
     );
   }

@@ -2,6 +2,7 @@ import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { LOG_DELIVERY_SOURCE_ARNS, STATE_MACHINE_CONTEXT } from '../core/state-machine-encryption';
 import { flinkStateKeyPolicyStatements } from '../flink/flink-state-key';
 
 /** Key administration, listed action by action so no policy carries `kms:*`. */
@@ -122,7 +123,7 @@ export class PlatformKeys extends Construct {
         resources: ['*'],
         conditions: {
           StringEquals: { 'kms:CallerAccount': Aws.ACCOUNT_ID },
-          StringLike: { 'kms:EncryptionContext:aws:states:stateMachineArn': stateMachines },
+          StringLike: { [STATE_MACHINE_CONTEXT]: stateMachines },
         },
       }),
     );
@@ -134,7 +135,7 @@ export class PlatformKeys extends Construct {
         resources: ['*'],
         conditions: {
           StringEquals: { 'kms:CallerAccount': Aws.ACCOUNT_ID },
-          StringLike: { 'kms:EncryptionContext:SourceArn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:*` },
+          StringLike: { 'kms:EncryptionContext:SourceArn': LOG_DELIVERY_SOURCE_ARNS },
         },
       }),
     );
