@@ -35,9 +35,10 @@ if (want('synth')) {
   // What an engineer waits for: `npx cdk synth` (CLI, app start, bundling, validation, cdk-nag), median
   // of 5 after a warm-up run that fills the OS file cache and the bundle cache (.cache/lambda-bundles).
   // Three figures, every check on in each:
-  //   cold    template validation and the app bundle (bin/app-bundle.js) from scratch, as in a clean
-  //           clone and CI (LAKESTREAM_VALIDATION_CACHE=0, an empty LAKESTREAM_APP_CACHE_DIR); for dev
-  //           also without the bundle (LAKESTREAM_APP_BUNDLE=0: TypeScript through tsx), to show its share;
+  //   cold    as in a clean clone and CI: template validation, the Lambda bundles and the app bundle
+  //           (bin/app-bundle.js) from scratch (LAKESTREAM_VALIDATION_CACHE=0, an empty
+  //           LAKESTREAM_LAMBDA_BUNDLE_CACHE_DIR and LAKESTREAM_APP_CACHE_DIR); for dev also without the
+  //           app bundle (LAKESTREAM_APP_BUNDLE=0: TypeScript through tsx), to show its share;
   //   warm    unchanged sources (cdk diff or deploy after a synth): every report from ValidationCache,
   //           and no validation engine started, since these sources were validated before;
   //   edited  a source file touched before each run: the engine starts, as after any edit, while the
@@ -55,8 +56,11 @@ if (want('synth')) {
   ] as const) {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-bench-synth-'));
     const appCache = path.join(root, '.cache', 'bench-app-bundle');
-    const cacheless = { LAKESTREAM_VALIDATION_CACHE: '0', LAKESTREAM_APP_CACHE_DIR: appCache };
-    const noAppCache = () => fs.rmSync(appCache, { recursive: true, force: true });
+    const lambdaCache = path.join(root, '.cache', 'bench-lambda-bundles');
+    const cacheless = { LAKESTREAM_VALIDATION_CACHE: '0', LAKESTREAM_APP_CACHE_DIR: appCache, LAKESTREAM_LAMBDA_BUNDLE_CACHE_DIR: lambdaCache };
+    const noBuildCaches = () => {
+      for (const dir of [appCache, lambdaCache]) fs.rmSync(dir, { recursive: true, force: true });
+    };
     const synth = (env: Record<string, string> = {}, before?: () => void) => {
       before?.();
       return timed(cdk, ['synth', '--quiet', '-o', outdir, ...context], env);
@@ -70,8 +74,8 @@ if (want('synth')) {
       fs.rmSync(path.join(scratch.LAKESTREAM_VALIDATION_CACHE_DIR, reports.sort()[0]));
     };
     for (const [kind, env, before] of [
-      ['cold', cacheless, noAppCache],
-      ...(label === 'dev' ? ([['cold, TypeScript sources', { ...cacheless, LAKESTREAM_APP_BUNDLE: '0' }, undefined]] as const) : []),
+      ['cold', cacheless, noBuildCaches],
+      ...(label === 'dev' ? ([['cold, TypeScript sources', { ...cacheless, LAKESTREAM_APP_BUNDLE: '0' }, noBuildCaches]] as const) : []),
       ['warm', scratch, undefined],
       ['edited', scratch, touchSource],
       ['one stack changed', scratch, dropOneReport],
@@ -80,14 +84,14 @@ if (want('synth')) {
       const runs = [1, 2, 3, 4, 5].map(() => synth(env, before));
       const seconds = median(runs.map((r) => r.seconds));
       const failed = runs.some((r) => r.status !== 0);
-      const verdict = ` [goal < ${goal} s] ${seconds < goal ? 'ok' : 'OVER'}${kind.startsWith('cold') ? ' (no validation cache, as in CI)' : ''}`;
+      const verdict = ` [goal < ${goal} s] ${seconds < goal ? 'ok' : 'OVER'}${kind.startsWith('cold') ? ' (no validation, Lambda or app bundle cache, as in CI)' : ''}`;
       console.log(
         `cdk synth ${label}, ${kind}: median ${seconds.toFixed(1)} s of ${runs.map((r) => r.seconds.toFixed(1)).join(', ')}${failed ? ' FAILED' : verdict}`,
       );
       if (failed) process.exitCode = 1;
     }
     fs.rmSync(outdir, { recursive: true, force: true });
-    noAppCache();
+    noBuildCaches();
     fs.rmSync(scratch.LAKESTREAM_VALIDATION_CACHE_DIR, { recursive: true, force: true });
   }
   // In-process breakdown of every environment: constructing the app vs synthesis (validation, cdk-nag).

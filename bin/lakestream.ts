@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, for its side effect: the Lambda handlers bundle on a worker thread while the rest loads.
+import '../lib/constructs/core/start-lambda-bundling';
 import { buildApp, createApp } from '../lib/app/build-app';
 import { sourceFingerprint } from '../lib/compliance/source-fingerprint';
 

@@ -150,8 +150,9 @@ export interface ParallelTemplateValidationProps {
   /**
    * Worker threads, each with its own engine. One by default: its engine builds on the second core
    * while the app is constructed, at no extra CPU. A second one halves validation but builds a
-   * second engine (~1.5 s CPU), which on a busy 2-core machine slowed construction more than it
-   * saved (numbers in the habits note of issue 14), so only from four cores on.
+   * second engine (~1.1 s CPU), which competes with construction for the two cores: in paired cold
+   * synths on a 2-core machine it made dev ~0.3 s slower and all environments ~0.25 s faster, so
+   * only from four cores on.
    * @default 2 from four cores on, else 1
    */
   readonly workerCount?: number;
@@ -211,8 +212,15 @@ class ValidationWorker {
 /**
  * aws-cdk-lib's CloudFormation template validation (the same engine, rules, options and report),
  * with the engine built in a worker thread while the app is still being constructed (and, from four
- * cores on, the templates split over two). Building the engine takes ~1.5 s of CPU and validating
- * the dev templates ~1.7 s; on the main thread both came after construction.
+ * cores on, the templates split over two). Building the engine takes ~1.1 s of CPU and validating
+ * the dev templates ~1.2 s; on the main thread both came after construction.
+ *
+ * The build grows the engine's WebAssembly memory from ~34 MB to ~210 MB in hundreds of small steps.
+ * V8 accounts each grown buffer as new external memory, and past 64 MB every step starts a garbage
+ * collection of the worker's small heap. With concurrent marking there were ~350, each also
+ * scheduling helper threads, and they doubled the build (2.9 s of CPU instead of 1.3 s, ~80
+ * collections, measured standalone), so cdk.json runs node with --no-concurrent-marking (see
+ * "Synth speed" in the README).
  *
  * Registered at the app (replacing the built-in instance, which aws-cdk-lib then does not add),
  * so the report keeps the plugin's name and with it aws-cdk-lib's treatment of its findings. The
@@ -237,8 +245,9 @@ export class ParallelTemplateValidation extends CloudFormationValidatePlugin {
     this.workerCount = props.workerCount ?? (os.availableParallelism() >= 4 ? 2 : 1);
     this.cache = 'cache' in props ? props.cache : process.env.LAKESTREAM_VALIDATION_CACHE === '0' ? undefined : new ValidationCache();
     this.sourceFingerprint = props.sourceFingerprint;
-    // Building an engine costs ~1.5 s of CPU and a few hundred MB; on a 2-core machine that slowed
-    // a fully cached synth of dev from ~3.1 s to ~4.5 s. When these very sources were validated
+    // Building an engine costs ~1.1 s of CPU and a few hundred MB, taken from construction on a
+    // 2-core machine (at ~1.5 s, before --no-concurrent-marking, it slowed a fully cached synth of
+    // dev from ~3.1 s to ~4.5 s). When these very sources were validated
     // before, every report is expected in the cache and a worker starts only on a miss.
     const expectAllCached = this.cache !== undefined && this.sourceFingerprint !== undefined && this.cache.hasValidated(this.sourceFingerprint);
     if (!expectAllCached) this.pool = this.startWorkers();

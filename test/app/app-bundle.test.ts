@@ -19,6 +19,9 @@ const scratchCache = () => {
   return fs.mkdtempSync(path.join(ROOT, '.cache', 'test-app-bundle-'));
 };
 
+/** The `app` command of cdk.json, split into words (it has no quoting). */
+const appCommand = (): string[] => (JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { app: string }).app.split(/\s+/);
+
 describe('the bundled CDK app (bin/app.js)', () => {
   let cacheDir: string;
   let first: { file: string; built: boolean; inputs: string[] };
@@ -78,15 +81,27 @@ describe('the bundled CDK app (bin/app.js)', () => {
     expect(bundleKey([input])).not.toBe(touched);
   });
 
-  test('synthesizes the same templates as the TypeScript sources', () => {
+  test('cdk.json runs it with node and V8 flags only, which the validation engine works under', () => {
+    const [command, ...args] = appCommand();
+    expect(command).toBe('node');
+    expect(args.at(-1)).toBe('bin/app.js');
+    // --liftoff-only and --no-concurrent-marking (why: "Synth speed" in the README); the next test
+    // validates every dev template afresh under exactly these flags.
+    expect(args.slice(0, -1)).toEqual(['--max-semi-space-size=32', '--liftoff-only', '--no-concurrent-marking']);
+  });
+
+  test('synthesizes the same templates as the TypeScript sources, run exactly as cdk.json runs it, with every template validated afresh', () => {
     const outdir = tempDir('lakestream-app-out-');
-    execFileSync(process.execPath, [path.join(ROOT, 'bin', 'app.js')], {
+    const [, ...args] = appCommand();
+    execFileSync(process.execPath, args, {
       cwd: ROOT,
       env: {
         ...process.env,
         CDK_OUTDIR: outdir,
         CDK_CONTEXT_JSON: JSON.stringify({ env: 'dev', account: '111111111111', 'aws:cdk:bundling-stacks': [] }),
         LAKESTREAM_APP_CACHE_DIR: cacheDir,
+        // The engine must run under cdk.json's flags: no report may come from an earlier run.
+        LAKESTREAM_VALIDATION_CACHE: '0',
       },
       stdio: 'pipe',
     });
