@@ -36,7 +36,7 @@ export function applyCompliance(app: App, options: ApplyComplianceOptions = {}):
   const builtIn = (app as unknown as { _builtinCloudFormationValidation?: boolean })._builtinCloudFormationValidation !== false;
   const workers = process.env.LAKESTREAM_VALIDATION_WORKERS === undefined ? undefined : Number(process.env.LAKESTREAM_VALIDATION_WORKERS);
   if (builtIn && process.env.CDK_VALIDATION !== 'false' && workers !== 0)
-    Validations.of(app).addPlugins(new ParallelTemplateValidation({ workerCount: workers, sourceFingerprint: options.sourceFingerprint }));
+    new ParallelTemplateValidation({ workerCount: workers, sourceFingerprint: options.sourceFingerprint }).installOn(app);
   installSynthHook();
 }
 

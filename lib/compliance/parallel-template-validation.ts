@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import { CloudFormationValidatePlugin, type IPolicyValidationContext, type PolicyValidationPluginReport } from 'aws-cdk-lib';
+import { type App, CloudFormationValidatePlugin, type IPolicyValidationContext, type PolicyValidationPluginReport, Stage, Validations } from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import type { IConstruct } from 'constructs';
 
 /** One template as the stock plugin hands it to the engine. */
 export interface ValidateRequest {
@@ -175,22 +177,29 @@ export interface ParallelTemplateValidationProps {
 const WORKER_TIMEOUT_MS = 300_000;
 
 class ValidationWorker {
-  private readonly flag = new SharedArrayBuffer(4);
   private readonly worker: Worker;
+  /** Bytes of template sent and not yet collected: where the next batch goes. */
+  public pendingBytes = 0;
 
   constructor() {
-    this.worker = new Worker(path.join(__dirname, 'template-validation-worker.js'), { workerData: { flag: this.flag } });
+    this.worker = new Worker(path.join(__dirname, 'template-validation-worker.js'));
     // The worker must never keep a finished synth alive.
     this.worker.unref();
   }
 
-  /** Sends the templates; collect() blocks for the answer. */
+  /**
+   * Sends the templates; collect() blocks for the answer. Batches may overlap (a stage's templates
+   * sent ahead, then the rest): each has its own flag and port, and the worker answers them in order.
+   */
   public send(requests: ValidateRequest[]): () => Report[] {
-    const flag = new Int32Array(this.flag);
-    Atomics.store(flag, 0, 0);
+    const answered = new SharedArrayBuffer(4);
+    const flag = new Int32Array(answered);
+    const bytes = requests.reduce((sum, r) => sum + r.content.length, 0);
+    this.pendingBytes += bytes;
     const { port1, port2 } = new MessageChannel();
-    this.worker.postMessage({ requests, port: port2 }, [port2]);
+    this.worker.postMessage({ requests, port: port2, answered }, [port2]);
     return () => {
+      this.pendingBytes -= bytes;
       // Synthesis is synchronous: block this thread until the worker flips the flag.
       const deadline = Date.now() + WORKER_TIMEOUT_MS;
       while (Atomics.load(flag, 0) === 0) {
@@ -222,15 +231,21 @@ class ValidationWorker {
  * collections, measured standalone), so cdk.json runs node with --no-concurrent-marking (see
  * "Synth speed" in the README).
  *
- * Registered at the app (replacing the built-in instance, which aws-cdk-lib then does not add),
- * so the report keeps the plugin's name and with it aws-cdk-lib's treatment of its findings. The
- * stock plugin's own validate() runs twice: once with an engine that only records what it is asked
- * (templates and options exactly as aws-cdk-lib prepares them), and once with an engine that hands
- * back the workers' reports in the same order, so the mapping to violations is aws-cdk-lib's own.
+ * Registered at the app by installOn (replacing the built-in instance, which aws-cdk-lib then does
+ * not add), so the report keeps the plugin's name and with it aws-cdk-lib's treatment of its
+ * findings. The stock plugin's own validate() runs twice: once with an engine that only records what
+ * it is asked (templates and options exactly as aws-cdk-lib prepares them), and once with an engine
+ * that hands back the workers' reports in the same order, so the mapping to violations is
+ * aws-cdk-lib's own. The same recording gives the requests of each stage sent ahead (validateAhead):
+ * with every environment, the first stages' templates are validated while the last ones synthesize.
  */
 export class ParallelTemplateValidation extends CloudFormationValidatePlugin {
   private pool: ValidationWorker[] = [];
   private currentEngine: Engine;
+  /** Templates sent by validateAhead, by path: the request and its report (blocks until answered). */
+  private readonly ahead = new Map<string, { request: ValidateRequest; report: () => Report }>();
+  private readonly sentAhead = new WeakSet<cxapi.CloudAssembly>();
+  private readonly aheadCounts = { sent: 0, served: 0 };
 
   private readonly workerCount: number;
   private readonly cache: ValidationCache | undefined;
@@ -261,26 +276,80 @@ export class ParallelTemplateValidation extends CloudFormationValidatePlugin {
     return this.pool.length > 0;
   }
 
+  /**
+   * Registers this as the app's CloudFormation template validation (replacing the built-in one),
+   * and has every stage synthesized during the app's synthesis send its templates ahead
+   * (validateAhead).
+   */
+  public installOn(app: App): void {
+    Validations.of(app).addPlugins(this);
+    validationAheadOf.set(app, this);
+    installValidationAheadHook();
+  }
+
+  /**
+   * Sends the templates of a stage that has just been synthesized to the workers, so that they are
+   * validated while the app goes on synthesizing the next stage. aws-cdk-lib validates once, after
+   * every stage: with several environments the workers would otherwise start on all the templates
+   * only then, while the main thread waits. validate() takes a report from here only for a request
+   * equal to the one sent (template path, text and options); anything else is validated as usual.
+   */
+  public validateAhead(assembly: cxapi.CloudAssembly, appConstruct: IConstruct): void {
+    if (this.sentAhead.has(assembly)) return;
+    this.sentAhead.add(assembly);
+    const requests = this.requestsFor(stageContext(assembly, appConstruct));
+    const misses = requests.filter((request) => this.cache?.get(request) === undefined);
+    if (misses.length === 0) return;
+    if (this.pool.length === 0) this.pool = this.startWorkers();
+    const collect = once(this.sendToWorkers(misses));
+    misses.forEach((request, k) => {
+      this.ahead.set(request.name, { request, report: () => collect()[k] });
+    });
+    this.aheadCounts.sent += misses.length;
+  }
+
   public override validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    const requests: ValidateRequest[] = [];
-    this.currentEngine = this.recordingEngine(requests);
-    super.validate(context);
-    const reports: Array<Report | undefined> = requests.map((request) => this.cache?.get(request));
+    const requests = this.requestsFor(context);
+    const cached = requests.map((request) => this.cache?.get(request));
+    const reports: Array<Report | undefined> = cached.map((report, i) => report ?? this.takeAhead(requests[i]));
     const misses = requests.map((_, i) => i).filter((i) => reports[i] === undefined);
     if (misses.length > 0) {
       if (this.pool.length === 0) this.pool = this.startWorkers();
-      const fresh = this.validateInWorkers(misses.map((i) => requests[i]));
+      const fresh = this.sendToWorkers(misses.map((i) => requests[i]))();
       misses.forEach((requestIndex, k) => {
         reports[requestIndex] = fresh[k];
-        this.cache?.put(requests[requestIndex], fresh[k]);
       });
     }
+    for (const [i, request] of requests.entries()) if (cached[i] === undefined) this.cache?.put(request, reports[i] as Report);
     if (this.sourceFingerprint !== undefined) this.cache?.recordValidated(this.sourceFingerprint);
     // Each engine holds a few hundred MB; a later synth of the same app starts new ones.
+    this.ahead.clear();
     this.stopWorkers();
     let next = 0;
     this.currentEngine = { validateTemplate: () => reports[next++] as Report };
     return super.validate(context);
+  }
+
+  /** Templates sent ahead, and reports validate() took from them, since this plugin was created. */
+  public get validatedAhead(): { readonly sent: number; readonly served: number } {
+    return { ...this.aheadCounts };
+  }
+
+  /** The templates and options exactly as the stock plugin would hand them to its engine. */
+  private requestsFor(context: IPolicyValidationContext): ValidateRequest[] {
+    const requests: ValidateRequest[] = [];
+    this.currentEngine = this.recordingEngine(requests);
+    super.validate(context);
+    return requests;
+  }
+
+  /** The report of the same request sent ahead, if there was one. */
+  private takeAhead(request: ValidateRequest): Report | undefined {
+    const sent = this.ahead.get(request.name);
+    if (!sent || sent.request.content !== request.content || JSON.stringify(sent.request.options) !== JSON.stringify(request.options)) return undefined;
+    this.ahead.delete(request.name);
+    this.aheadCounts.served++;
+    return sent.report();
   }
 
   public override _dispose(): void {
@@ -307,23 +376,89 @@ export class ParallelTemplateValidation extends CloudFormationValidatePlugin {
     };
   }
 
-  /** Largest templates first, each to the least loaded worker; answers in request order. */
-  private validateInWorkers(requests: ValidateRequest[]): Report[] {
-    const shares = this.pool.map(() => ({ indices: [] as number[], bytes: 0 }));
+  /**
+   * Largest templates first, each to the worker with the least template text still to validate;
+   * the returned function blocks for the answers, in request order.
+   */
+  private sendToWorkers(requests: ValidateRequest[]): () => Report[] {
+    const shares = this.pool.map((worker) => ({ worker, indices: [] as number[], bytes: worker.pendingBytes }));
     const bySize = requests.map((r, i) => ({ i, bytes: r.content.length })).sort((a, b) => b.bytes - a.bytes);
     for (const { i, bytes } of bySize) {
       const share = shares.reduce((least, s) => (s.bytes < least.bytes ? s : least));
       share.indices.push(i);
       share.bytes += bytes;
     }
-    const pending = shares.map((share, w) => ({ share, collect: this.pool[w].send(share.indices.map((i) => requests[i])) }));
-    const reports: Report[] = new Array(requests.length);
-    for (const { share, collect } of pending) {
-      const answers = collect();
-      share.indices.forEach((requestIndex, k) => {
-        reports[requestIndex] = answers[k];
-      });
-    }
-    return reports;
+    const pending = shares
+      .filter((share) => share.indices.length > 0)
+      .map((share) => ({ share, collect: share.worker.send(share.indices.map((i) => requests[i])) }));
+    return () => {
+      const reports: Report[] = new Array(requests.length);
+      for (const { share, collect } of pending) {
+        const answers = collect();
+        share.indices.forEach((requestIndex, k) => {
+          reports[requestIndex] = answers[k];
+        });
+      }
+      return reports;
+    };
   }
+}
+
+/** The context aws-cdk-lib builds for the stacks of one assembly (synthesis-validation's invokeSinglePlugin). */
+function stageContext(assembly: cxapi.CloudAssembly, appConstruct: IConstruct): IPolicyValidationContext {
+  const stackTemplates = assembly.stacksRecursively.map((stack) => ({
+    stackConstructPath: stack.hierarchicalId,
+    templatePath: stack.templateFullPath,
+    accountId: stack.environment.account !== cxapi.UNKNOWN_ACCOUNT ? stack.environment.account : undefined,
+    region: stack.environment.region !== cxapi.UNKNOWN_REGION ? stack.environment.region : undefined,
+  }));
+  const same = <T>(values: T[]): T | undefined => (values.every((v) => v === values[0]) ? values[0] : undefined);
+  return {
+    templatePaths: stackTemplates.map((s) => s.templatePath),
+    stackTemplates,
+    appConstruct,
+    accountId: same(stackTemplates.map((s) => s.accountId)),
+    region: same(stackTemplates.map((s) => s.region)),
+  };
+}
+
+/** `collect` called at most once; later calls return its first answer. */
+function once<T>(collect: () => T): () => T {
+  let result: { value: T } | undefined;
+  return () => {
+    result ??= { value: collect() };
+    return result.value;
+  };
+}
+
+/** The validation installed on each app (installOn). */
+const validationAheadOf = new WeakMap<IConstruct, ParallelTemplateValidation>();
+/** Apps whose own synth() is running: their validation is certain to follow their stages' synthesis. */
+const appsSynthesizing = new WeakSet<IConstruct>();
+const AHEAD_HOOKED = Symbol.for('lakestream.compliance.validationAheadHook');
+
+/**
+ * Wraps Stage.synth once per process: a stage synthesized while its app synthesizes sends its
+ * templates ahead. A stage synthesized on its own (a test's Template.fromStack) does not, since no
+ * validation may follow it.
+ */
+function installValidationAheadHook(): void {
+  const proto = Stage.prototype as unknown as Record<symbol, boolean> & { synth: Stage['synth'] };
+  if (proto[AHEAD_HOOKED]) return;
+  proto[AHEAD_HOOKED] = true;
+  const original = proto.synth;
+  proto.synth = function (this: Stage, options?: Parameters<Stage['synth']>[0]) {
+    const root = this.node.root;
+    if (root === this) {
+      appsSynthesizing.add(root);
+      try {
+        return original.call(this, options);
+      } finally {
+        appsSynthesizing.delete(root);
+      }
+    }
+    const assembly = original.call(this, options);
+    if (appsSynthesizing.has(root)) validationAheadOf.get(root)?.validateAhead(assembly, root);
+    return assembly;
+  };
 }

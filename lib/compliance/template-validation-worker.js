@@ -15,7 +15,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 function buildEngine() {
   const cdkRoot = path.dirname(require.resolve('aws-cdk-lib/package.json'));
   const validate = require(require.resolve('@aws/cloudformation-validate', { paths: [cdkRoot] }));
-  const rulesDirectory = workerData.rulesDirectory ?? path.join(cdkRoot, 'core', 'lib', 'validation', 'rules');
+  const rulesDirectory = workerData?.rulesDirectory ?? path.join(cdkRoot, 'core', 'lib', 'validation', 'rules');
   // aws-cdk-lib loads the built-in rules of the resource types present; each rule matches only its
   // types, so loading all of them (there are few) finds the same for any template.
   const index = JSON.parse(fs.readFileSync(path.join(rulesDirectory, 'index.generated.json'), 'utf8'));
@@ -38,8 +38,8 @@ try {
   }`;
 }
 
-parentPort.on('message', ({ requests, port }) => {
-  const flag = new Int32Array(workerData.flag);
+parentPort.on('message', ({ requests, port, answered }) => {
+  const flag = new Int32Array(answered);
   let answer;
   try {
     if (!built) throw new Error(buildError);

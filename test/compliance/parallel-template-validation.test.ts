@@ -7,10 +7,9 @@ import { ParallelTemplateValidation, ValidationCache, type ValidateRequest } fro
 import { sourceFingerprint } from '../../lib/compliance/source-fingerprint';
 
 /** Two stages of faulty stacks: a wrong property type, an unknown property, a bad enum value. */
-function faultyApp(parallel: boolean): App {
+function faultyApp(validation?: ParallelTemplateValidation): App {
   const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-cfn-validate-')) });
-  // No cache: this compares fresh validations.
-  if (parallel) Validations.of(app).addPlugins(new ParallelTemplateValidation({ workerCount: 2, cache: undefined }));
+  validation?.installOn(app);
   for (const stageName of ['One', 'Two']) {
     const stage = new Stage(app, stageName, { env: { account: '111111111111', region: 'eu-west-1' } });
     for (const stackName of ['A', 'B', 'C']) {
@@ -44,12 +43,44 @@ function cfnValidateReport(app: App): unknown {
 }
 
 describe('template validation on worker threads', () => {
+  // No cache in these: they compare fresh validations.
   it('reports exactly what aws-cdk-lib built-in validation reports, for every stack of every stage', () => {
-    const stock = cfnValidateReport(faultyApp(false)) as { violations: Array<{ violatingConstructs: unknown[] }> };
-    const parallel = cfnValidateReport(faultyApp(true));
+    const stock = cfnValidateReport(faultyApp()) as { violations: Array<{ violatingConstructs: unknown[] }> };
+    const validation = new ParallelTemplateValidation({ workerCount: 2, cache: undefined });
+    const parallel = cfnValidateReport(faultyApp(validation));
     expect(stock.violations.length).toBe(4);
     expect(stock.violations.flatMap((v) => v.violatingConstructs).length).toBe(24);
     expect(parallel).toEqual(stock);
+    // Each stage's three templates went to the workers when the stage was synthesized, and every
+    // final request (same path, text and options) took its report from there.
+    expect(validation.validatedAhead).toEqual({ sent: 6, served: 6 });
+  });
+
+  it('sends nothing ahead for a stage synthesized on its own (no validation follows), and validates it when the app synthesizes', () => {
+    const validation = new ParallelTemplateValidation({ workerCount: 1, cache: undefined });
+    const app = faultyApp(validation);
+    (app.node.findChild('One') as Stage).synth();
+    expect(validation.validatedAhead).toEqual({ sent: 0, served: 0 });
+    expect((cfnValidateReport(app) as { violations: unknown[] }).violations.length).toBe(4);
+    expect(validation.validatedAhead).toEqual({ sent: 6, served: 6 });
+  });
+
+  it('validates a template again when it changed after it was sent ahead', () => {
+    const validation = new ParallelTemplateValidation({ workerCount: 1, cache: undefined });
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-cfn-validate-')) });
+    validation.installOn(app);
+    const stage = new Stage(app, 'One', { env: { account: '111111111111', region: 'eu-west-1' } });
+    new CfnResource(new Stack(stage, 'A'), 'Queue', { type: 'AWS::SQS::Queue', properties: { DelaySeconds: 5 } });
+    // What the stage sent ahead is clean; the template validate() reads has the fault.
+    const { synth } = stage;
+    stage.synth = (options) => {
+      const assembly = synth.call(stage, options);
+      const file = assembly.stacks[0].templateFullPath;
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"DelaySeconds": 5', '"DelaySeconds": "soon"'));
+      return assembly;
+    };
+    expect((cfnValidateReport(app) as { violations: unknown[] }).violations.length).toBe(1);
+    expect(validation.validatedAhead).toEqual({ sent: 1, served: 0 });
   });
 
   it('passes a clean app', () => {
@@ -211,10 +242,10 @@ describe('validation worker', () => {
   function askWorker(rulesDirectory: string): { reports?: unknown[]; error?: string } {
     const flag = new SharedArrayBuffer(4);
     const worker = new Worker(path.join(__dirname, '..', '..', 'lib', 'compliance', 'template-validation-worker.js'), {
-      workerData: { flag, rulesDirectory },
+      workerData: { rulesDirectory },
     });
     const { port1, port2 } = new MessageChannel();
-    worker.postMessage({ requests: [{ content: '{"Resources":{}}', name: 'Empty.template.json', options: {} }], port: port2 }, [port2]);
+    worker.postMessage({ requests: [{ content: '{"Resources":{}}', name: 'Empty.template.json', options: {} }], port: port2, answered: flag }, [port2]);
     const waiting = new Int32Array(flag);
     const deadline = Date.now() + 60_000;
     while (Atomics.load(waiting, 0) === 0 && Date.now() < deadline) Atomics.wait(waiting, 0, 0, 1000);
