@@ -1,10 +1,11 @@
-import { App, IAspect, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { App, IAspect, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { acknowledgeCdkOwnedProviders } from './cdk-owned-providers';
 import { NistMirroredPack } from './nist-mirrored-pack';
 import { ParallelTemplateValidation } from './parallel-template-validation';
+import { wrapStageSynth } from './wrap-stage-synth';
 
 /** Options of applyCompliance. */
 export interface ApplyComplianceOptions {
@@ -40,7 +41,6 @@ export function applyCompliance(app: App, options: ApplyComplianceOptions = {}):
   installSynthHook();
 }
 
-const HOOKED = Symbol.for('lakestream.compliance.synthHook');
 const ACKED = Symbol.for('lakestream.compliance.acknowledged');
 
 /**
@@ -49,18 +49,14 @@ const ACKED = Symbol.for('lakestream.compliance.acknowledged');
  * its own tree first and acknowledges what qualifies; the walk is idempotent.
  */
 function installSynthHook(): void {
-  const proto = Stage.prototype as unknown as Record<symbol, boolean> & { synth: Stage['synth'] };
-  if (proto[HOOKED]) return;
-  proto[HOOKED] = true;
-  const original = proto.synth;
-  proto.synth = function (this: Stage, options?: Parameters<Stage['synth']>[0]) {
+  wrapStageSynth('lakestream.compliance.synthHook', (stage, synth) => {
     const visitor = new AcknowledgeRoleScopedInlinePolicies();
-    for (const node of this.node.findAll()) {
+    for (const node of stage.node.findAll()) {
       visitor.visit(node);
       if (Stack.isStack(node)) acknowledgeCdkOwnedProviders(node);
     }
-    return original.call(this, options);
-  };
+    return synth();
+  });
 }
 
 /**

@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import { type App, CloudFormationValidatePlugin, type IPolicyValidationContext, type PolicyValidationPluginReport, Stage, Validations } from 'aws-cdk-lib';
+import { type App, CloudFormationValidatePlugin, type IPolicyValidationContext, type PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
+import { wrapStageSynth } from './wrap-stage-synth';
 
 /** One template as the stock plugin hands it to the engine. */
 export interface ValidateRequest {
@@ -435,30 +436,24 @@ function once<T>(collect: () => T): () => T {
 const validationAheadOf = new WeakMap<IConstruct, ParallelTemplateValidation>();
 /** Apps whose own synth() is running: their validation is certain to follow their stages' synthesis. */
 const appsSynthesizing = new WeakSet<IConstruct>();
-const AHEAD_HOOKED = Symbol.for('lakestream.compliance.validationAheadHook');
 
 /**
- * Wraps Stage.synth once per process: a stage synthesized while its app synthesizes sends its
- * templates ahead. A stage synthesized on its own (a test's Template.fromStack) does not, since no
- * validation may follow it.
+ * A stage synthesized while its app synthesizes sends its templates ahead. A stage synthesized on
+ * its own (a test's Template.fromStack) does not, since no validation may follow it.
  */
 function installValidationAheadHook(): void {
-  const proto = Stage.prototype as unknown as Record<symbol, boolean> & { synth: Stage['synth'] };
-  if (proto[AHEAD_HOOKED]) return;
-  proto[AHEAD_HOOKED] = true;
-  const original = proto.synth;
-  proto.synth = function (this: Stage, options?: Parameters<Stage['synth']>[0]) {
-    const root = this.node.root;
-    if (root === this) {
+  wrapStageSynth('lakestream.compliance.validationAheadHook', (stage, synth) => {
+    const root = stage.node.root;
+    if (root === stage) {
       appsSynthesizing.add(root);
       try {
-        return original.call(this, options);
+        return synth();
       } finally {
         appsSynthesizing.delete(root);
       }
     }
-    const assembly = original.call(this, options);
+    const assembly = synth();
     if (appsSynthesizing.has(root)) validationAheadOf.get(root)?.validateAhead(assembly, root);
     return assembly;
-  };
+  });
 }
