@@ -243,8 +243,11 @@ class ValidationWorker {
 export class ParallelTemplateValidation extends CloudFormationValidatePlugin {
   private pool: ValidationWorker[] = [];
   private currentEngine: Engine;
-  /** Templates sent by validateAhead, by path: the request and its report (blocks until answered). */
-  private readonly ahead = new Map<string, { request: ValidateRequest; report: () => Report }>();
+  /**
+   * Requests of validateAhead, by template path: the report (blocks until a worker answers), and
+   * whether it came from the cache (so validate() neither reads nor stores it again).
+   */
+  private readonly ahead = new Map<string, { request: ValidateRequest; report: () => Report; stored: boolean }>();
   private readonly sentAhead = new WeakSet<cxapi.CloudAssembly>();
   private readonly aheadCounts = { sent: 0, served: 0 };
 
@@ -298,21 +301,25 @@ export class ParallelTemplateValidation extends CloudFormationValidatePlugin {
   public validateAhead(assembly: cxapi.CloudAssembly, appConstruct: IConstruct): void {
     if (this.sentAhead.has(assembly)) return;
     this.sentAhead.add(assembly);
-    const requests = this.requestsFor(stageContext(assembly, appConstruct));
-    const misses = requests.filter((request) => this.cache?.get(request) === undefined);
+    const misses: ValidateRequest[] = [];
+    for (const request of this.requestsFor(stageContext(assembly, appConstruct))) {
+      const stored = this.cache?.get(request);
+      if (stored) this.ahead.set(request.name, { request, report: () => stored, stored: true });
+      else misses.push(request);
+    }
     if (misses.length === 0) return;
     if (this.pool.length === 0) this.pool = this.startWorkers();
     const collect = once(this.sendToWorkers(misses));
     misses.forEach((request, k) => {
-      this.ahead.set(request.name, { request, report: () => collect()[k] });
+      this.ahead.set(request.name, { request, report: () => collect()[k], stored: false });
     });
     this.aheadCounts.sent += misses.length;
   }
 
   public override validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const requests = this.requestsFor(context);
-    const cached = requests.map((request) => this.cache?.get(request));
-    const reports: Array<Report | undefined> = cached.map((report, i) => report ?? this.takeAhead(requests[i]));
+    const found = requests.map((request) => this.takeAhead(request) ?? this.fromCache(request));
+    const reports = found.map((f) => f?.report);
     const misses = requests.map((_, i) => i).filter((i) => reports[i] === undefined);
     if (misses.length > 0) {
       if (this.pool.length === 0) this.pool = this.startWorkers();
@@ -321,7 +328,7 @@ export class ParallelTemplateValidation extends CloudFormationValidatePlugin {
         reports[requestIndex] = fresh[k];
       });
     }
-    for (const [i, request] of requests.entries()) if (cached[i] === undefined) this.cache?.put(request, reports[i] as Report);
+    for (const [i, request] of requests.entries()) if (!found[i]?.stored) this.cache?.put(request, reports[i] as Report);
     if (this.sourceFingerprint !== undefined) this.cache?.recordValidated(this.sourceFingerprint);
     // Each engine holds a few hundred MB; a later synth of the same app starts new ones.
     this.ahead.clear();
@@ -344,13 +351,18 @@ export class ParallelTemplateValidation extends CloudFormationValidatePlugin {
     return requests;
   }
 
-  /** The report of the same request sent ahead, if there was one. */
-  private takeAhead(request: ValidateRequest): Report | undefined {
+  /** The report of the same request made ahead, if there was one. */
+  private takeAhead(request: ValidateRequest): { report: Report; stored: boolean } | undefined {
     const sent = this.ahead.get(request.name);
     if (!sent || sent.request.content !== request.content || JSON.stringify(sent.request.options) !== JSON.stringify(request.options)) return undefined;
     this.ahead.delete(request.name);
-    this.aheadCounts.served++;
-    return sent.report();
+    if (!sent.stored) this.aheadCounts.served++;
+    return { report: sent.report(), stored: sent.stored };
+  }
+
+  private fromCache(request: ValidateRequest): { report: Report; stored: boolean } | undefined {
+    const report = this.cache?.get(request);
+    return report && { report, stored: true };
   }
 
   public override _dispose(): void {

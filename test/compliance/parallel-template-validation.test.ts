@@ -65,6 +65,16 @@ describe('template validation on worker threads', () => {
     expect(validation.validatedAhead).toEqual({ sent: 6, served: 6 });
   });
 
+  it('sends nothing ahead for templates the cache holds, and reports them as a fresh validation did', () => {
+    const cache = new ValidationCache(fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-cfn-cache-')));
+    const first = new ParallelTemplateValidation({ workerCount: 1, cache });
+    const fresh = cfnValidateReport(faultyApp(first));
+    expect(first.validatedAhead).toEqual({ sent: 6, served: 6 });
+    const second = new ParallelTemplateValidation({ workerCount: 1, cache });
+    expect(cfnValidateReport(faultyApp(second))).toEqual(fresh);
+    expect(second.validatedAhead).toEqual({ sent: 0, served: 0 });
+  });
+
   it('validates a template again when it changed after it was sent ahead', () => {
     const validation = new ParallelTemplateValidation({ workerCount: 1, cache: undefined });
     const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'lakestream-cfn-validate-')) });
